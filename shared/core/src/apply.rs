@@ -1,0 +1,336 @@
+//! Apply: carry out a plan's actions through the ports, in order, idempotently.
+//!
+//! Every action is safe to repeat: creates carry client tokens derived from the desired object,
+//! DNS uses UPSERT, "not found" on delete counts as done. Transient errors are retried with
+//! capped exponential backoff and full jitter, honouring a server's `Retry-After`. The first
+//! other error stops the run cleanly; the report says what was done before it.
+
+use crate::error::{CloudError, ErrorKind};
+use crate::plan::{Action, Plan, PlannedAction};
+use crate::ports::*;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How transient errors are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Attempts per action, the first included.
+    pub max_attempts: u32,
+    /// First backoff.
+    pub base_delay: Duration,
+    /// Backoff cap.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1`: full jitter over a capped exponential, with the
+    /// jitter drawn from a hash of `(key, attempt)` so runs are reproducible.
+    pub fn delay(&self, key: &str, attempt: u32) -> Duration {
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes().chain(attempt.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let frac = (h % 1000) as u32;
+        (cap * frac / 1000).max(Duration::from_millis(1))
+    }
+}
+
+/// What became of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done; `detail` names what was created or changed.
+    Done {
+        /// e.g. the new id.
+        detail: String,
+    },
+    /// Already in the wanted state (a delete found nothing).
+    AlreadyDone {
+        /// Why.
+        detail: String,
+    },
+    /// Not possible yet (still in use); the next pass retries.
+    Deferred {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// One applied action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The action.
+    pub action: PlannedAction,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// The result of applying a plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// Actions carried out, in order.
+    pub applied: Vec<Applied>,
+    /// The action that stopped the run, and its error.
+    pub failed: Option<(PlannedAction, CloudError)>,
+    /// Whether the run stopped early because `stop_after` was reached (a simulated crash).
+    pub interrupted: bool,
+}
+
+/// Options of one apply run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Stop after this many actions, as if the process died (fault-injection tests).
+    pub stop_after: Option<usize>,
+}
+
+/// Applies `plan`, calling `on_applied` after each action.
+pub async fn apply<C: Cloud + ?Sized>(
+    cloud: &C,
+    plan: &Plan,
+    options: &ApplyOptions,
+    on_applied: &mut (dyn FnMut(&Applied) + Send),
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    for (i, planned) in plan.actions.iter().enumerate() {
+        if options.stop_after.is_some_and(|n| i >= n) {
+            report.interrupted = true;
+            return report;
+        }
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            match run(cloud, &planned.action).await {
+                Ok(detail) => break Ok(Outcome::Done { detail }),
+                Err(e) if e.kind == ErrorKind::Transient && attempt < options.retry.max_attempts => {
+                    let delay = e
+                        .retry_after
+                        .unwrap_or_else(|| options.retry.delay(&planned.action.summary(), attempt));
+                    cloud.sleep(delay).await;
+                }
+                Err(e) if e.kind == ErrorKind::NotFound && planned.action.is_delete() => {
+                    break Ok(Outcome::AlreadyDone {
+                        detail: format!("already gone ({})", e.code),
+                    });
+                }
+                Err(e) if e.kind == ErrorKind::Conflict && planned.action.is_delete() => {
+                    break Ok(Outcome::Deferred {
+                        detail: format!("still in use: {}", e.message),
+                    });
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match outcome {
+            Ok(outcome) => {
+                let applied = Applied {
+                    action: planned.clone(),
+                    outcome,
+                    attempts: attempt,
+                };
+                on_applied(&applied);
+                report.applied.push(applied);
+            }
+            Err(e) => {
+                report.failed = Some((planned.clone(), e));
+                return report;
+            }
+        }
+    }
+    report
+}
+
+async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+    Ok(match action {
+        Action::CreateSubnet {
+            vpc_id,
+            availability_zone,
+            cidr,
+            tags,
+        } => {
+            let s = cloud
+                .create_subnet(&CreateSubnetRequest {
+                    vpc_id: vpc_id.clone(),
+                    availability_zone: availability_zone.clone(),
+                    cidr: *cidr,
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {}", s.id)
+        }
+        Action::ReserveCidr {
+            subnet_id,
+            cidr,
+            description,
+            tags,
+        } => {
+            let r = cloud
+                .create_subnet_cidr_reservation(&CreateCidrReservationRequest {
+                    subnet_id: subnet_id.clone(),
+                    cidr: *cidr,
+                    reservation_type: crate::model::ReservationType::Prefix,
+                    description: description.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {}", r.id)
+        }
+        Action::CreateResourceGateway {
+            name,
+            vpc_id,
+            subnet_ids,
+            security_group_ids,
+            ipv4_addresses_per_eni,
+            client_token,
+            tags,
+        } => {
+            let g = cloud
+                .create_resource_gateway(&CreateResourceGatewayRequest {
+                    name: name.clone(),
+                    vpc_id: vpc_id.clone(),
+                    subnet_ids: subnet_ids.clone(),
+                    security_group_ids: security_group_ids.clone(),
+                    ipv4_addresses_per_eni: *ipv4_addresses_per_eni,
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {} ({:?})", g.id, g.status)
+        }
+        Action::UpdateResourceGateway {
+            gateway_id,
+            security_group_ids,
+        } => {
+            cloud.update_resource_gateway(gateway_id, security_group_ids).await?;
+            format!("updated {gateway_id}")
+        }
+        Action::CreateResourceConfiguration {
+            name,
+            gateway_id,
+            ip_address,
+            port_ranges,
+            client_token,
+            tags,
+        } => {
+            let c = cloud
+                .create_resource_configuration(&CreateResourceConfigurationRequest {
+                    name: name.clone(),
+                    gateway_id: gateway_id.clone(),
+                    ip_address: *ip_address,
+                    port_ranges: port_ranges.clone(),
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {} ({:?})", c.id, c.status)
+        }
+        Action::UpdateResourceConfiguration {
+            configuration_id,
+            ip_address,
+            port_ranges,
+        } => {
+            cloud
+                .update_resource_configuration(configuration_id, *ip_address, port_ranges)
+                .await?;
+            format!("updated {configuration_id}")
+        }
+        Action::CreateVpcEndpoint {
+            vpc_id,
+            subnet_ids,
+            security_group_ids,
+            resource_configuration_arn,
+            client_token,
+            tags,
+        } => {
+            let e = cloud
+                .create_vpc_endpoint(&CreateVpcEndpointRequest {
+                    vpc_id: vpc_id.clone(),
+                    subnet_ids: subnet_ids.clone(),
+                    security_group_ids: security_group_ids.clone(),
+                    resource_configuration_arn: resource_configuration_arn.clone(),
+                    private_dns_enabled: true,
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {} ({})", e.id, e.state.as_str())
+        }
+        Action::UpsertAlias {
+            hosted_zone_id,
+            cname,
+            txt,
+        } => {
+            let change = cloud
+                .change_resource_record_sets(
+                    hosted_zone_id,
+                    &[RecordChange::Upsert(cname.clone()), RecordChange::Upsert(txt.clone())],
+                )
+                .await?;
+            format!("change {change} submitted")
+        }
+        Action::DeleteAlias {
+            hosted_zone_id,
+            cname,
+            txt,
+        } => {
+            let mut changes: Vec<RecordChange> = cname.iter().cloned().map(RecordChange::Delete).collect();
+            changes.push(RecordChange::Delete(txt.clone()));
+            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
+            format!("change {change} submitted")
+        }
+        Action::DeleteVpcEndpoint { vpc_endpoint_id } => {
+            cloud.delete_vpc_endpoint(vpc_endpoint_id).await?;
+            format!("deleting {vpc_endpoint_id}")
+        }
+        Action::DeleteResourceConfiguration { configuration_id } => {
+            cloud.delete_resource_configuration(configuration_id).await?;
+            format!("deleted {configuration_id}")
+        }
+        Action::DeleteResourceGateway { gateway_id } => {
+            cloud.delete_resource_gateway(gateway_id).await?;
+            format!("deleting {gateway_id}")
+        }
+        Action::ReleaseCidr { reservation_id } => {
+            cloud.delete_subnet_cidr_reservation(reservation_id).await?;
+            format!("deleted {reservation_id}")
+        }
+        Action::DeleteSubnet { subnet_id } => {
+            cloud.delete_subnet(subnet_id).await?;
+            format!("deleted {subnet_id}")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_jittered_and_reproducible() {
+        let p = RetryPolicy::default();
+        for attempt in 1..20 {
+            let d = p.delay("x", attempt);
+            assert!(d <= p.max_delay && d >= Duration::from_millis(1));
+            assert_eq!(d, p.delay("x", attempt));
+        }
+        let distinct: std::collections::BTreeSet<Duration> = (0..50).map(|i| p.delay(&format!("k{i}"), 3)).collect();
+        assert!(distinct.len() > 10, "jitter spreads retries");
+    }
+}

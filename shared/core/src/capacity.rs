@@ -1,0 +1,641 @@
+//! /28 capacity: which aligned /28 blocks of a subnet can still take an IPv4 prefix.
+//!
+//! A resource gateway ENI asks EC2 for one `/28` prefix (16 consecutive addresses on a 16-address
+//! boundary, all unused) plus a primary IP: 17 addresses, as the seed measured (1019 → 1002). EC2
+//! scatters ordinary private IPs across a subnet, so a subnet can have hundreds of free addresses
+//! and no free aligned /28 — "There aren't sufficient free Ipv4 addresses or prefixes" with 212
+//! free. See [Assign prefixes to network interfaces](https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-prefix-eni.html)
+//! and [Subnet CIDR reservations](https://docs.aws.amazon.com/vpc/latest/userguide/subnet-cidr-reservation.html).
+//!
+//! Assumption (DESIGN.md §3, UNCONFIRMED): a gateway with `ipv4AddressesPerEni` = 16 takes a /28
+//! prefix; other values are not modelled and default 16 is what this tool creates.
+
+use crate::ids::{CidrReservationId, NetworkInterfaceId, SubnetId};
+use crate::model::{CidrReservation, NetworkInterface, ReservationType, Subnet};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// Prefix length of the block a gateway ENI takes.
+pub const GATEWAY_PREFIX_LEN: u8 = 28;
+/// Addresses in one /28 block.
+pub const BLOCK_SIZE: u32 = 16;
+/// Addresses one gateway ENI consumes: a primary IP and one /28 prefix (seed: 17 per subnet).
+pub const ADDRESSES_PER_GATEWAY_ENI: u32 = BLOCK_SIZE + 1;
+/// The smallest subnet that can host a gateway ENI: a /26 has two candidate /28 blocks, a /27
+/// has none (both its blocks hold AWS-reserved addresses).
+pub const SMALLEST_GATEWAY_SUBNET_LEN: u8 = 26;
+
+/// The five addresses AWS reserves in every subnet: network, +1 (router), +2 (DNS), +3 (future)
+/// and the last (broadcast).
+pub fn aws_reserved_addresses(cidr: Ipv4Net) -> [Ipv4Addr; 5] {
+    let base = u32::from(cidr.network());
+    let last = u32::from(cidr.broadcast());
+    [base, base + 1, base + 2, base + 3, last].map(Ipv4Addr::from)
+}
+
+/// Why a /28 block cannot take a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum BlockObstacle {
+    /// Holds one of the five addresses AWS reserves (the first and last block of every subnet).
+    AwsReserved,
+    /// Overlaps a prefix already assigned to an ENI.
+    AssignedPrefix {
+        /// The assigned prefix.
+        prefix: Ipv4Net,
+        /// Who holds it.
+        network_interface_id: NetworkInterfaceId,
+    },
+    /// Holds private IPs of ENIs.
+    UsedAddresses {
+        /// How many addresses of the block are in use.
+        count: u32,
+        /// The lowest one, as an example.
+        first: Ipv4Addr,
+    },
+    /// Overlaps an `explicit` CIDR reservation, where EC2 never places prefixes.
+    ExplicitReservation {
+        /// The reservation.
+        reservation_id: CidrReservationId,
+    },
+}
+
+impl std::fmt::Display for BlockObstacle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AwsReserved => f.write_str("holds an AWS-reserved address"),
+            Self::AssignedPrefix {
+                prefix,
+                network_interface_id,
+            } => {
+                write!(f, "prefix {prefix} assigned to {network_interface_id}")
+            }
+            Self::UsedAddresses { count, first } => {
+                write!(f, "{count} address(es) in use, e.g. {first}")
+            }
+            Self::ExplicitReservation { reservation_id } => {
+                write!(f, "inside explicit reservation {reservation_id}")
+            }
+        }
+    }
+}
+
+/// One aligned /28 block that is not free, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockReport {
+    /// The block.
+    pub cidr: Ipv4Net,
+    /// The first obstacle found, in order: reserved, assigned prefix, used addresses, explicit
+    /// reservation.
+    pub obstacle: BlockObstacle,
+}
+
+/// The /28 capacity of one subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetCapacity {
+    /// The subnet.
+    pub subnet_id: SubnetId,
+    /// Its AZ.
+    pub availability_zone: String,
+    /// Its CIDR.
+    pub cidr: Ipv4Net,
+    /// Addresses not reserved by AWS, not an ENI's private IP and not inside an assigned prefix:
+    /// what `AvailableIpAddressCount` reports. Explicit reservations are not subtracted.
+    pub free_addresses: u32,
+    /// Aligned /28 blocks that hold no AWS-reserved address (0 for a /27 or smaller).
+    pub candidate_blocks: u32,
+    /// Candidate blocks that can take a prefix now, ascending.
+    pub free_prefix_blocks: Vec<Ipv4Net>,
+    /// The subset of `free_prefix_blocks` inside `prefix` reservations, where EC2 places
+    /// prefixes first.
+    pub free_blocks_in_prefix_reservations: Vec<Ipv4Net>,
+    /// Every block that is not free, with its reason, ascending.
+    pub blocked: Vec<BlockReport>,
+}
+
+impl SubnetCapacity {
+    /// Whether a new gateway ENI (one /28 prefix) fits.
+    pub fn can_host_gateway_eni(&self) -> bool {
+        !self.free_prefix_blocks.is_empty()
+    }
+
+    /// Free /28 blocks outside any prefix reservation: the ones a new reservation may claim.
+    pub fn unreserved_free_blocks(&self) -> impl Iterator<Item = &Ipv4Net> {
+        self.free_prefix_blocks
+            .iter()
+            .filter(|b| !self.free_blocks_in_prefix_reservations.contains(b))
+    }
+
+    /// A one-line explanation, for a subnet that cannot host a gateway ENI.
+    pub fn reason(&self) -> Option<String> {
+        if self.can_host_gateway_eni() {
+            return None;
+        }
+        if self.candidate_blocks == 0 {
+            return Some(format!(
+                "{} is too small: a /{} or larger is needed for an aligned /28 that avoids the 5 AWS-reserved addresses",
+                self.cidr, SMALLEST_GATEWAY_SUBNET_LEN
+            ));
+        }
+        let (mut used, mut prefix, mut explicit) = (0, 0, 0);
+        for b in &self.blocked {
+            match b.obstacle {
+                BlockObstacle::UsedAddresses { .. } => used += 1,
+                BlockObstacle::AssignedPrefix { .. } => prefix += 1,
+                BlockObstacle::ExplicitReservation { .. } => explicit += 1,
+                BlockObstacle::AwsReserved => {}
+            }
+        }
+        Some(format!(
+            "{} free addresses but no free aligned /28 among {} candidate blocks ({} hold used addresses, {} hold assigned prefixes, {} are explicitly reserved)",
+            self.free_addresses, self.candidate_blocks, used, prefix, explicit
+        ))
+    }
+}
+
+/// A dense bitset over a subnet's addresses (a /16 is 8 KiB), so 50,000 used addresses are
+/// counted once each however often ENIs list them.
+struct AddressSet {
+    bits: Vec<u64>,
+}
+
+impl AddressSet {
+    fn new(len: u32) -> Self {
+        Self {
+            bits: vec![0; (len as usize).div_ceil(64)],
+        }
+    }
+    /// Inserts; returns whether the offset was new.
+    fn insert(&mut self, offset: u32) -> bool {
+        let (w, b) = ((offset / 64) as usize, offset % 64);
+        let new = self.bits[w] & (1 << b) == 0;
+        self.bits[w] |= 1 << b;
+        new
+    }
+}
+
+/// Analyses one subnet. ENIs and reservations of other subnets, and addresses outside the
+/// subnet's CIDR, are ignored, so callers may pass a whole VPC's listings.
+pub fn analyze_subnet(
+    subnet: &Subnet,
+    network_interfaces: &[NetworkInterface],
+    reservations: &[CidrReservation],
+) -> SubnetCapacity {
+    let cidr = subnet.cidr.trunc();
+    let base = u32::from(cidr.network());
+    let len: u32 = if cidr.prefix_len() == 0 {
+        u32::MAX
+    } else {
+        1u32 << (32 - cidr.prefix_len())
+    };
+    let block_count = len / BLOCK_SIZE;
+    let mut obstacles: Vec<Option<BlockObstacle>> = vec![None; block_count as usize];
+    let mut used_in_block: Vec<(u32, u32)> = vec![(0, u32::MAX); block_count as usize];
+    let mut used = AddressSet::new(len);
+    let mut consumed = 0u32;
+    let reserved = aws_reserved_addresses(cidr);
+    for ip in reserved {
+        used.insert(u32::from(ip) - base);
+    }
+    let offset_of = |ip: Ipv4Addr| -> Option<u32> { cidr.contains(&ip).then(|| u32::from(ip) - base) };
+
+    let mine = network_interfaces.iter().filter(|e| e.subnet_id == subnet.id);
+    for eni in mine.clone() {
+        for prefix in &eni.ipv4_prefixes {
+            let p = prefix.trunc();
+            let (Some(start), Some(end)) = (offset_of(p.network()), offset_of(p.broadcast())) else {
+                continue;
+            };
+            for off in start..=end {
+                if used.insert(off) {
+                    consumed += 1;
+                }
+            }
+            for blk in start / BLOCK_SIZE..=end / BLOCK_SIZE {
+                let slot = &mut obstacles[blk as usize];
+                if slot.is_none() {
+                    *slot = Some(BlockObstacle::AssignedPrefix {
+                        prefix: p,
+                        network_interface_id: eni.id.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for eni in mine {
+        for ip in &eni.private_ips {
+            let Some(off) = offset_of(*ip) else { continue };
+            if used.insert(off) {
+                consumed += 1;
+                let entry = &mut used_in_block[(off / BLOCK_SIZE) as usize];
+                entry.0 += 1;
+                entry.1 = entry.1.min(off);
+            }
+        }
+    }
+
+    let mut in_prefix_reservation = vec![false; block_count as usize];
+    for r in reservations.iter().filter(|r| r.subnet_id == subnet.id) {
+        let rc = r.cidr.trunc();
+        let (Some(start), Some(end)) = (offset_of(rc.network()), offset_of(rc.broadcast())) else {
+            continue;
+        };
+        for blk in start / BLOCK_SIZE..=end / BLOCK_SIZE {
+            match r.reservation_type {
+                ReservationType::Explicit => {
+                    let slot = &mut obstacles[blk as usize];
+                    if slot.is_none() {
+                        *slot = Some(BlockObstacle::ExplicitReservation {
+                            reservation_id: r.id.clone(),
+                        });
+                    }
+                }
+                ReservationType::Prefix => {
+                    // Only a block wholly inside the reservation counts as reserved for prefixes.
+                    let bs = blk * BLOCK_SIZE;
+                    if bs >= start && bs + BLOCK_SIZE - 1 <= end {
+                        in_prefix_reservation[blk as usize] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    let block_cidr = |blk: u32| {
+        Ipv4Net::new(Ipv4Addr::from(base + blk * BLOCK_SIZE), GATEWAY_PREFIX_LEN).expect("28 is a valid prefix length")
+    };
+    let mut report = SubnetCapacity {
+        subnet_id: subnet.id.clone(),
+        availability_zone: subnet.availability_zone.clone(),
+        cidr,
+        free_addresses: len.saturating_sub(5).saturating_sub(consumed),
+        candidate_blocks: 0,
+        free_prefix_blocks: Vec::new(),
+        free_blocks_in_prefix_reservations: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for blk in 0..block_count {
+        let holds_reserved = blk == 0 || blk == block_count - 1;
+        let obstacle = if holds_reserved {
+            Some(BlockObstacle::AwsReserved)
+        } else {
+            report.candidate_blocks += 1;
+            match obstacles[blk as usize].take() {
+                Some(o @ BlockObstacle::AssignedPrefix { .. }) => Some(o),
+                other => {
+                    let (count, first) = used_in_block[blk as usize];
+                    if count > 0 {
+                        Some(BlockObstacle::UsedAddresses {
+                            count,
+                            first: Ipv4Addr::from(base + first),
+                        })
+                    } else {
+                        other
+                    }
+                }
+            }
+        };
+        match obstacle {
+            Some(obstacle) => report.blocked.push(BlockReport {
+                cidr: block_cidr(blk),
+                obstacle,
+            }),
+            None => {
+                report.free_prefix_blocks.push(block_cidr(blk));
+                if in_prefix_reservation[blk as usize] {
+                    report.free_blocks_in_prefix_reservations.push(block_cidr(blk));
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Whether two CIDRs share any address.
+pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// The lowest-addressed aligned CIDR of `prefix_len` inside `vpc_cidrs` (in their order) that
+/// overlaps nothing in `taken` (existing subnets, and the FSx endpoint IP range, which lies in
+/// the VPC CIDR but in no subnet). `None` when nothing fits.
+pub fn find_free_cidr(vpc_cidrs: &[Ipv4Net], taken: &[Ipv4Net], prefix_len: u8) -> Option<Ipv4Net> {
+    let mut taken: Vec<Ipv4Net> = taken.iter().map(Ipv4Net::trunc).collect();
+    taken.sort();
+    for vpc in vpc_cidrs {
+        let vpc = vpc.trunc();
+        if prefix_len < vpc.prefix_len() || prefix_len > 32 {
+            continue;
+        }
+        let Ok(candidates) = vpc.subnets(prefix_len) else {
+            continue;
+        };
+        let size = 1u64 << (32 - prefix_len);
+        let mut candidate = candidates.into_iter().next();
+        while let Some(c) = candidate {
+            match taken.iter().find(|t| overlaps(t, &c)) {
+                None => return Some(c),
+                Some(t) => {
+                    // Jump past the obstacle instead of stepping one block at a time.
+                    let past = u64::from(u32::from(t.broadcast()).max(u32::from(c.broadcast()))) + 1;
+                    let next = past.div_ceil(size) * size;
+                    if next > u64::from(u32::from(vpc.broadcast())) {
+                        break;
+                    }
+                    candidate = Ipv4Net::new(Ipv4Addr::from(next as u32), prefix_len).ok();
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::*;
+    use proptest::prelude::*;
+
+    fn subnet(cidr: &str) -> Subnet {
+        Subnet {
+            id: SubnetId::parse("subnet-0aaa").unwrap(),
+            vpc_id: VpcId::parse("vpc-0aaa").unwrap(),
+            availability_zone: "us-east-1a".into(),
+            cidr: cidr.parse().unwrap(),
+            tags: Default::default(),
+        }
+    }
+    fn eni(n: u32, ips: &[&str], prefixes: &[&str]) -> NetworkInterface {
+        NetworkInterface {
+            id: NetworkInterfaceId::parse(format!("eni-{n:x}")).unwrap(),
+            subnet_id: SubnetId::parse("subnet-0aaa").unwrap(),
+            private_ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
+            ipv4_prefixes: prefixes.iter().map(|s| s.parse().unwrap()).collect(),
+            description: String::new(),
+            tags: Default::default(),
+        }
+    }
+    fn reservation(n: u32, cidr: &str, t: ReservationType) -> CidrReservation {
+        CidrReservation {
+            id: CidrReservationId::parse(format!("scr-{n:x}")).unwrap(),
+            subnet_id: SubnetId::parse("subnet-0aaa").unwrap(),
+            cidr: cidr.parse().unwrap(),
+            reservation_type: t,
+            description: String::new(),
+            tags: Default::default(),
+        }
+    }
+    fn blocks(v: &[Ipv4Net]) -> Vec<String> {
+        v.iter().map(|b| b.to_string()).collect()
+    }
+
+    #[test]
+    fn capacity_table() {
+        struct Case {
+            cidr: &'static str,
+            ips: &'static [&'static str],
+            prefixes: &'static [&'static str],
+            free_addresses: u32,
+            candidates: u32,
+            free: &'static [&'static str],
+        }
+        let cases = [
+            // A /28 subnet is one block holding all five reserved addresses.
+            Case {
+                cidr: "10.0.0.0/28",
+                ips: &[],
+                prefixes: &[],
+                free_addresses: 11,
+                candidates: 0,
+                free: &[],
+            },
+            // A /27: both blocks hold reserved addresses.
+            Case {
+                cidr: "10.0.0.0/27",
+                ips: &[],
+                prefixes: &[],
+                free_addresses: 27,
+                candidates: 0,
+                free: &[],
+            },
+            // A /26 is the smallest that can host one.
+            Case {
+                cidr: "10.0.0.0/26",
+                ips: &[],
+                prefixes: &[],
+                free_addresses: 59,
+                candidates: 2,
+                free: &["10.0.0.16/28", "10.0.0.32/28"],
+            },
+            Case {
+                cidr: "10.0.0.0/26",
+                ips: &["10.0.0.20"],
+                prefixes: &[],
+                free_addresses: 58,
+                candidates: 2,
+                free: &["10.0.0.32/28"],
+            },
+            Case {
+                cidr: "10.0.0.0/26",
+                ips: &["10.0.0.20", "10.0.0.47"],
+                prefixes: &[],
+                free_addresses: 57,
+                candidates: 2,
+                free: &[],
+            },
+            Case {
+                cidr: "10.0.0.0/26",
+                ips: &["10.0.0.5"],
+                prefixes: &["10.0.0.32/28"],
+                free_addresses: 42,
+                candidates: 2,
+                free: &["10.0.0.16/28"],
+            },
+            // Addresses outside the subnet are ignored.
+            Case {
+                cidr: "10.0.0.0/26",
+                ips: &["10.0.1.20"],
+                prefixes: &["10.0.1.32/28"],
+                free_addresses: 59,
+                candidates: 2,
+                free: &["10.0.0.16/28", "10.0.0.32/28"],
+            },
+            // The seed after healing: a /22 with one gateway ENI = 1019 - 17 = 1002 free.
+            Case {
+                cidr: "10.0.4.0/22",
+                ips: &["10.0.6.79"],
+                prefixes: &["10.0.4.32/28"],
+                free_addresses: 1002,
+                candidates: 62,
+                free: &[],
+            },
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let r = analyze_subnet(&subnet(c.cidr), &[eni(1, c.ips, c.prefixes)], &[]);
+            assert_eq!(r.free_addresses, c.free_addresses, "case {i} free addresses");
+            assert_eq!(r.candidate_blocks, c.candidates, "case {i} candidates");
+            if !c.free.is_empty() || c.candidates <= 2 {
+                assert_eq!(blocks(&r.free_prefix_blocks), c.free, "case {i} free blocks");
+            }
+        }
+    }
+
+    #[test]
+    fn seed_gateway_subnet_after_healing_has_60_free_blocks() {
+        let r = analyze_subnet(
+            &subnet("10.0.4.0/22"),
+            &[eni(1, &["10.0.6.79"], &["10.0.4.32/28"])],
+            &[],
+        );
+        // 64 blocks - 2 reserved - 1 prefix - 1 holding 10.0.6.79
+        assert_eq!(r.free_prefix_blocks.len(), 60);
+        assert!(
+            r.blocked
+                .iter()
+                .any(|b| matches!(b.obstacle, BlockObstacle::AssignedPrefix { .. }))
+        );
+    }
+
+    #[test]
+    fn explicit_reservations_block_and_prefix_reservations_are_listed() {
+        let r = analyze_subnet(
+            &subnet("10.0.0.0/25"),
+            &[],
+            &[
+                reservation(1, "10.0.0.16/28", ReservationType::Explicit),
+                reservation(2, "10.0.0.32/27", ReservationType::Prefix),
+                // A prefix reservation that covers only half a block does not reserve the block.
+                reservation(3, "10.0.0.96/29", ReservationType::Prefix),
+            ],
+        );
+        assert_eq!(
+            blocks(&r.free_prefix_blocks),
+            [
+                "10.0.0.32/28",
+                "10.0.0.48/28",
+                "10.0.0.64/28",
+                "10.0.0.80/28",
+                "10.0.0.96/28"
+            ]
+        );
+        assert_eq!(
+            blocks(&r.free_blocks_in_prefix_reservations),
+            ["10.0.0.32/28", "10.0.0.48/28"]
+        );
+        assert_eq!(r.unreserved_free_blocks().count(), 3);
+        assert!(matches!(
+            r.blocked[1].obstacle,
+            BlockObstacle::ExplicitReservation { .. }
+        ));
+        assert_eq!(
+            r.free_addresses, 123,
+            "reservations do not reduce AvailableIpAddressCount"
+        );
+    }
+
+    #[test]
+    fn reason_explains_free_addresses_versus_free_blocks() {
+        // Every candidate block of a /24 holds one used address: 14 used, 237 free, no /28.
+        let ips: Vec<String> = (1..15).map(|b| format!("10.0.8.{}", b * 16 + 7)).collect();
+        let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+        let r = analyze_subnet(&subnet("10.0.8.0/24"), &[eni(1, &ips, &[])], &[]);
+        assert!(!r.can_host_gateway_eni());
+        assert_eq!(r.free_addresses, 237);
+        let reason = r.reason().unwrap();
+        assert!(
+            reason.contains("237 free addresses but no free aligned /28 among 14 candidate blocks"),
+            "{reason}"
+        );
+        let small = analyze_subnet(&subnet("10.0.0.0/27"), &[], &[]);
+        assert!(small.reason().unwrap().contains("too small"));
+    }
+
+    #[test]
+    fn free_cidr_skips_subnets_and_the_endpoint_range() {
+        let vpc: Ipv4Net = "10.0.0.0/16".parse().unwrap();
+        let taken: Vec<Ipv4Net> = ["10.0.0.0/24", "10.0.1.0/26", "10.0.15.192/26"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(find_free_cidr(&[vpc], &taken, 26).unwrap().to_string(), "10.0.1.64/26");
+        assert_eq!(find_free_cidr(&[vpc], &taken, 22).unwrap().to_string(), "10.0.4.0/22");
+        let full: Vec<Ipv4Net> = vec![vpc];
+        assert_eq!(find_free_cidr(&[vpc], &full, 26), None);
+        let secondary: Ipv4Net = "100.64.0.0/24".parse().unwrap();
+        assert_eq!(
+            find_free_cidr(&[vpc, secondary], &full, 26).unwrap().to_string(),
+            "100.64.0.0/26"
+        );
+        assert_eq!(find_free_cidr(&[vpc], &[], 8), None, "larger than the VPC");
+    }
+
+    /// Brute force: check every address of every aligned /28 against every rule.
+    fn brute_free_blocks(cidr: Ipv4Net, enis: &[NetworkInterface], res: &[CidrReservation]) -> (Vec<Ipv4Net>, u32) {
+        let reserved = aws_reserved_addresses(cidr);
+        let is_used = |a: Ipv4Addr| {
+            enis.iter()
+                .any(|e| e.private_ips.contains(&a) || e.ipv4_prefixes.iter().any(|p| p.contains(&a)))
+        };
+        let mut free_blocks = Vec::new();
+        let subnets = cidr.subnets(28).map(|s| s.collect::<Vec<_>>()).unwrap_or_default();
+        for b in subnets {
+            let ok = b.hosts().chain([b.network(), b.broadcast()]).all(|a| {
+                !reserved.contains(&a)
+                    && !is_used(a)
+                    && !res
+                        .iter()
+                        .any(|r| r.reservation_type == ReservationType::Explicit && r.cidr.contains(&a))
+            });
+            if ok {
+                free_blocks.push(b);
+            }
+        }
+        let free_addrs = (u32::from(cidr.network())..=u32::from(cidr.broadcast()))
+            .map(Ipv4Addr::from)
+            .filter(|a| !reserved.contains(a) && !is_used(*a))
+            .count() as u32;
+        (free_blocks, free_addrs)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn capacity_matches_brute_force(
+            prefix_len in 22u8..=28,
+            ip_offsets in proptest::collection::vec(0u32..1024, 0..80),
+            prefix_blocks in proptest::collection::vec(0u32..64, 0..4),
+            res in proptest::collection::vec((0u32..64, 28u8..=30, any::<bool>()), 0..4),
+        ) {
+            let cidr = Ipv4Net::new(Ipv4Addr::new(10, 0, 4, 0), prefix_len).unwrap();
+            let base = u32::from(cidr.network());
+            let size = 1u32 << (32 - prefix_len);
+            let ips: Vec<String> = ip_offsets.iter().map(|o| Ipv4Addr::from(base + o % size).to_string()).collect();
+            let pfx: Vec<String> = prefix_blocks.iter().filter(|b| (*b * 16) < size)
+                .map(|b| format!("{}/28", Ipv4Addr::from(base + b * 16))).collect();
+            let e = eni(1, &ips.iter().map(String::as_str).collect::<Vec<_>>(), &pfx.iter().map(String::as_str).collect::<Vec<_>>());
+            let rs: Vec<CidrReservation> = res.iter().enumerate().filter(|(_, (b, _, _))| (*b * 16) < size).map(|(i, (b, l, explicit))| {
+                let t = if *explicit { ReservationType::Explicit } else { ReservationType::Prefix };
+                reservation(i as u32 + 1, &format!("{}/{}", Ipv4Addr::from(base + b * 16), l), t)
+            }).collect();
+            let r = analyze_subnet(&subnet(&cidr.to_string()), std::slice::from_ref(&e), &rs);
+            let (free, free_addrs) = brute_free_blocks(cidr, std::slice::from_ref(&e), &rs);
+            prop_assert_eq!(&r.free_prefix_blocks, &free);
+            prop_assert_eq!(r.free_addresses, free_addrs);
+            prop_assert_eq!(r.free_prefix_blocks.len() + r.blocked.len(), (size / 16) as usize);
+        }
+
+        #[test]
+        fn free_cidr_is_the_lowest_non_overlapping_block(
+            taken in proptest::collection::vec((0u32..256, 20u8..=28), 0..12),
+            want in 24u8..=28,
+        ) {
+            let vpc: Ipv4Net = "10.0.0.0/20".parse().unwrap();
+            let taken: Vec<Ipv4Net> = taken.iter()
+                .map(|(o, l)| Ipv4Net::new(Ipv4Addr::from(u32::from(vpc.network()) + o * 16), *l).unwrap().trunc())
+                .collect();
+            let brute = vpc.subnets(want).unwrap().find(|c| !taken.iter().any(|t| overlaps(t, c)));
+            prop_assert_eq!(find_free_cidr(&[vpc], &taken, want), brute);
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The configuration file (TOML). Every field is documented in `docs/config.md`; unknown keys
+//! are refused so a typo never silently changes behaviour.
+//!
+//! ```toml
+//! owner = "prod"                      # ownership tag value (default "default")
+//!
+//! [gateway]
+//! security_group_ids = ["sg-03730d9e2b49e7cbc"]
+//! subnet_ids = []                     # empty: choose by /28 capacity (default)
+//! heal = true                         # replace a gateway whose subnets cannot get a /28
+//! allow_subnet_creation = true        # carve a new subnet when no subnet has a free /28
+//! new_subnet_prefix_length = 26       # the smallest that can host a gateway ENI
+//! headroom_blocks = 1                 # free /28 kept reserved per gateway subnet
+//!
+//! [dns]
+//! policy = "sync"                     # or "upsert-only": never delete records
+//! ttl = 300
+//!
+//! [[consumers]]
+//! name = "clients"
+//! vpc_id = "vpc-0764d7f66aa8fa58a"
+//! subnet_ids = ["subnet-0493d3cebba9cc691", "subnet-0bcd0a0fb136048db"]
+//! security_group_ids = ["sg-0414e809a306108ed"]
+//! hosted_zone_id = "Z0123456789ABCDEFGHIJ"   # optional: where aliases are published
+//!
+//! [[exposures]]                       # optional; tags can do the same
+//! svm_id = "svm-0a1b2c3d4e5f60718"
+//! protocols = ["smb", "ssh"]
+//! consumers = ["clients"]             # default: all
+//! alias = "non-97-svm-alias.corp.non-97.net"
+//! ```
+
+use crate::capacity::SMALLEST_GATEWAY_SUBNET_LEN;
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The configuration file could not be used. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Tag keys read on SVMs and file systems (an SVM's tag wins over its file system's).
+pub mod tag_keys {
+    /// Protocols to expose, comma separated (`smb,nfs,ssh`); `off` opts out.
+    pub const EXPOSE: &str = "fsxn-lattice:expose";
+    /// Alias FQDN for the CNAME (and the SPN to register).
+    pub const ALIAS: &str = "fsxn-lattice:alias";
+    /// Consumer names, comma separated; default all.
+    pub const CONSUMERS: &str = "fsxn-lattice:consumers";
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Ownership tag value; separate deployments in one account need separate owners.
+    #[serde(default = "default_owner")]
+    pub owner: String,
+    /// Gateway placement.
+    pub gateway: GatewaySettings,
+    /// DNS publishing.
+    #[serde(default)]
+    pub dns: DnsSettings,
+    /// Consumer VPCs.
+    #[serde(default)]
+    pub consumers: Vec<Consumer>,
+    /// Explicit exposures (in addition to tags; an entry here wins over tags for its SVM).
+    #[serde(default)]
+    pub exposures: Vec<ExposureConfig>,
+}
+
+fn default_owner() -> String {
+    "default".into()
+}
+
+/// `[gateway]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Security groups of the gateway ENIs (they must allow the protocol ports to the SVM).
+    pub security_group_ids: Vec<SecurityGroupId>,
+    /// Pinned gateway subnets; empty means "choose by /28 capacity, one per AZ of the file
+    /// system". When pinned subnets cannot get a /28 and `heal` is on, a replacement gateway
+    /// goes where capacity is.
+    #[serde(default)]
+    pub subnet_ids: Vec<SubnetId>,
+    /// Replace a gateway whose subnets cannot get a /28.
+    #[serde(default = "yes")]
+    pub heal: bool,
+    /// Carve a new subnet when no subnet in an AZ has a free /28.
+    #[serde(default = "yes")]
+    pub allow_subnet_creation: bool,
+    /// Prefix length of carved subnets (16–26).
+    #[serde(default = "default_new_subnet_len")]
+    pub new_subnet_prefix_length: u8,
+    /// Free /28 blocks kept under a `prefix` CIDR reservation in each gateway subnet, so Lattice
+    /// can add ENIs later (0–4).
+    #[serde(default = "one")]
+    pub headroom_blocks: u8,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u8 {
+    1
+}
+fn default_new_subnet_len() -> u8 {
+    SMALLEST_GATEWAY_SUBNET_LEN
+}
+
+/// How DNS records are managed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsPolicy {
+    /// Create, update and delete our records.
+    #[default]
+    Sync,
+    /// Create and update; never delete.
+    UpsertOnly,
+}
+
+/// `[dns]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSettings {
+    /// Policy.
+    #[serde(default)]
+    pub policy: DnsPolicy,
+    /// TTL of the CNAME and TXT records (seconds, 0–86400).
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+}
+
+fn default_ttl() -> u32 {
+    300
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        Self {
+            policy: DnsPolicy::Sync,
+            ttl: default_ttl(),
+        }
+    }
+}
+
+/// `[[consumers]]`: a VPC that gets a Resource endpoint per exposed SVM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consumer {
+    /// Short name (`[a-z0-9-]`, used in tags).
+    pub name: String,
+    /// VPC.
+    pub vpc_id: VpcId,
+    /// Endpoint subnets (one per AZ).
+    pub subnet_ids: Vec<SubnetId>,
+    /// Endpoint security groups; empty means the VPC's default group (EC2's default).
+    #[serde(default)]
+    pub security_group_ids: Vec<SecurityGroupId>,
+    /// Private hosted zone where aliases for this consumer are published.
+    #[serde(default)]
+    pub hosted_zone_id: Option<HostedZoneId>,
+}
+
+/// `[[exposures]]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExposureConfig {
+    /// The SVM.
+    pub svm_id: SvmId,
+    /// Protocols (see [`crate::desired::Protocol`]).
+    pub protocols: Vec<String>,
+    /// Consumer names; empty means all.
+    #[serde(default)]
+    pub consumers: Vec<String>,
+    /// Alias FQDN.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+impl Config {
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if !name_ok(&self.owner) {
+            return Err(ConfigError(format!(
+                "owner `{}` must be 1-63 characters of [a-z0-9-]",
+                self.owner
+            )));
+        }
+        let g = &self.gateway;
+        if g.security_group_ids.is_empty() {
+            return Err(ConfigError(
+                "gateway.security_group_ids must name at least one security group".into(),
+            ));
+        }
+        if !(16..=SMALLEST_GATEWAY_SUBNET_LEN).contains(&g.new_subnet_prefix_length) {
+            return Err(ConfigError(format!(
+                "gateway.new_subnet_prefix_length = {}: must be 16..=26 (a /27 or smaller cannot hold an aligned /28 that avoids AWS's reserved addresses)",
+                g.new_subnet_prefix_length
+            )));
+        }
+        if g.headroom_blocks > 4 {
+            return Err(ConfigError(format!(
+                "gateway.headroom_blocks = {}: must be 0..=4",
+                g.headroom_blocks
+            )));
+        }
+        if self.dns.ttl > 86_400 {
+            return Err(ConfigError(format!(
+                "dns.ttl = {}: must be at most 86400",
+                self.dns.ttl
+            )));
+        }
+        let mut names = BTreeSet::new();
+        let mut zones = BTreeSet::new();
+        for c in &self.consumers {
+            if !name_ok(&c.name) {
+                return Err(ConfigError(format!(
+                    "consumer name `{}` must be 1-63 characters of [a-z0-9-]",
+                    c.name
+                )));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(ConfigError(format!("consumer `{}` is defined twice", c.name)));
+            }
+            if c.subnet_ids.is_empty() {
+                return Err(ConfigError(format!(
+                    "consumer `{}`: subnet_ids must not be empty",
+                    c.name
+                )));
+            }
+            if let Some(z) = &c.hosted_zone_id
+                && !zones.insert(z)
+            {
+                return Err(ConfigError(format!(
+                    "hosted zone {z} is used by two consumers: one alias name would need two CNAME targets"
+                )));
+            }
+        }
+        let mut svms = BTreeSet::new();
+        for e in &self.exposures {
+            if !svms.insert(&e.svm_id) {
+                return Err(ConfigError(format!("exposure for {} is defined twice", e.svm_id)));
+            }
+            for p in &e.protocols {
+                crate::desired::Protocol::parse(p).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
+            }
+            if e.protocols.is_empty() {
+                return Err(ConfigError(format!(
+                    "exposure {}: protocols must not be empty",
+                    e.svm_id
+                )));
+            }
+            for c in &e.consumers {
+                if !names.contains(c.as_str()) {
+                    return Err(ConfigError(format!("exposure {}: unknown consumer `{c}`", e.svm_id)));
+                }
+            }
+            if let Some(a) = &e.alias {
+                crate::desired::validate_fqdn(a).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A consumer by name.
+    pub fn consumer(&self, name: &str) -> Option<&Consumer> {
+        self.consumers.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+owner = "prod"
+[gateway]
+security_group_ids = ["sg-03730d9e2b49e7cbc"]
+[[consumers]]
+name = "clients"
+vpc_id = "vpc-0764d7f66aa8fa58a"
+subnet_ids = ["subnet-0493d3cebba9cc691"]
+hosted_zone_id = "Z08285483B41F6ASEM5U1"
+[[exposures]]
+svm_id = "svm-0a1b2c3d4e5f60718"
+protocols = ["smb", "ssh"]
+alias = "non-97-svm-alias.corp.non-97.net"
+"#;
+
+    #[test]
+    fn a_good_file_parses_with_defaults() {
+        let c = Config::from_toml(GOOD).unwrap();
+        assert_eq!(c.owner, "prod");
+        assert!(c.gateway.heal && c.gateway.allow_subnet_creation);
+        assert_eq!(c.gateway.new_subnet_prefix_length, 26);
+        assert_eq!(c.dns.ttl, 300);
+        assert_eq!(c.dns.policy, DnsPolicy::Sync);
+    }
+
+    #[test]
+    fn bad_files_say_what_is_wrong() {
+        let cases = [
+            (GOOD.replace("owner = \"prod\"", "owner = \"Prod!\""), "owner"),
+            (
+                GOOD.replace("[gateway]", "[gateway]\nnew_subnet_prefix_length = 27"),
+                "27",
+            ),
+            (GOOD.replace("[gateway]", "[gateway]\nsubnets = []"), "unknown field"),
+            (GOOD.replace("\"smb\", \"ssh\"", "\"smb\", \"ftp\""), "ftp"),
+            (GOOD.replace("\"smb\", \"ssh\"", "\"iscsi\""), "iscsi"),
+            (GOOD.replace("sg-03730d9e2b49e7cbc", "subnet-1"), "security group id"),
+            (
+                GOOD.replace("alias = \"non-97-svm-alias.corp.non-97.net\"", "alias = \"bad name\""),
+                "alias",
+            ),
+            (
+                format!("{GOOD}\n[[consumers]]\nname = \"clients\"\nvpc_id = \"vpc-1\"\nsubnet_ids = [\"subnet-1\"]\n"),
+                "twice",
+            ),
+            (
+                GOOD.replace(
+                    "protocols = [\"smb\", \"ssh\"]",
+                    "protocols = [\"smb\"]\nconsumers = [\"nobody\"]",
+                ),
+                "unknown consumer",
+            ),
+            ("[gateway]\nsecurity_group_ids = []".to_string(), "at least one"),
+            ("not toml at all [".to_string(), "invalid configuration"),
+        ];
+        for (text, needle) in cases {
+            let err = Config::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        }
+    }
+}

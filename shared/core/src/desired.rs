@@ -1,0 +1,435 @@
+//! Desired state: which SVMs are exposed, on which TCP ports, to which consumers, under which
+//! alias. Resolved from the configuration file plus tags on SVMs and file systems.
+
+use crate::config::{Config, tag_keys};
+use crate::error::ErrorKind;
+use crate::ids::*;
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// A protocol a client may use through the endpoint (TCP only: VPC Lattice resource
+/// configurations carry no UDP, so NFSv3 must run over TCP). DESIGN.md §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// SMB: 445.
+    Smb,
+    /// NFSv4.x: 2049.
+    Nfs,
+    /// NFSv3 over TCP: 111 (portmapper), 635 (mountd), 2049, 4045 (NLM), 4046 (NSM).
+    Nfs3,
+    /// SSH to the SVM's management endpoint (vsadmin): 22.
+    Ssh,
+    /// ONTAP REST API on the management endpoint: 443.
+    Rest,
+}
+
+impl Protocol {
+    /// Parses a protocol name, explaining the ones that cannot go through a resource endpoint.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "smb" | "cifs" => Ok(Self::Smb),
+            "nfs" | "nfs4" => Ok(Self::Nfs),
+            "nfs3" => Ok(Self::Nfs3),
+            "ssh" => Ok(Self::Ssh),
+            "rest" | "https" => Ok(Self::Rest),
+            "iscsi" => Err("iscsi is not supported: iSCSI LIFs sit in subnets (routable over peering) and multipath needs both; a single-IP resource configuration would break it".into()),
+            "snapmirror" => Err("snapmirror is not supported: it uses the intercluster endpoints, which sit in subnets and are routable over peering".into()),
+            other => Err(format!("unknown protocol `{other}` (known: smb, nfs, nfs3, ssh, rest)")),
+        }
+    }
+
+    /// TCP ports.
+    pub fn ports(self) -> &'static [u16] {
+        match self {
+            Self::Smb => &[445],
+            Self::Nfs => &[2049],
+            Self::Nfs3 => &[111, 635, 2049, 4045, 4046],
+            Self::Ssh => &[22],
+            Self::Rest => &[443],
+        }
+    }
+
+    fn endpoint(self, e: &SvmEndpoints) -> Option<&SvmEndpoint> {
+        match self {
+            Self::Smb => e.smb.as_ref(),
+            Self::Nfs | Self::Nfs3 => e.nfs.as_ref(),
+            Self::Ssh | Self::Rest => e.management.as_ref(),
+        }
+    }
+}
+
+/// Checks an alias FQDN: at least two labels of `[A-Za-z0-9-]`, 1–63 characters each.
+pub fn validate_fqdn(name: &str) -> Result<(), String> {
+    let n = name.trim_end_matches('.');
+    let labels: Vec<&str> = n.split('.').collect();
+    let ok = n.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("alias `{name}` is not a valid fully qualified host name"))
+    }
+}
+
+/// Where an exposure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// `[[exposures]]` in the config file.
+    Config,
+    /// The SVM's tags.
+    SvmTag,
+    /// The file system's tags.
+    FileSystemTag,
+}
+
+/// One SVM to expose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// The SVM.
+    pub svm_id: SvmId,
+    /// Its name.
+    pub svm_name: String,
+    /// Its file system.
+    pub file_system_id: FileSystemId,
+    /// The floating IP all chosen protocols answer on.
+    pub target_ip: Ipv4Addr,
+    /// Protocols, sorted.
+    pub protocols: Vec<Protocol>,
+    /// TCP ports, sorted and de-duplicated.
+    pub ports: Vec<PortRange>,
+    /// Consumer names, sorted.
+    pub consumers: Vec<String>,
+    /// Alias FQDN, lower case.
+    pub alias: Option<String>,
+    /// The SMB endpoint's DNS name (the NetBIOS name for an AD-joined SVM): the AD computer
+    /// object that needs the SPN.
+    pub smb_computer_name: Option<String>,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// Something the tool will not do, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// What it concerns (`svm-…`, `consumer clients`, `fs-…`).
+    pub subject: String,
+    /// Stable error type.
+    pub kind: ErrorKind,
+    /// A sentence a person can act on.
+    pub reason: String,
+}
+
+/// The resolved desired state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desired {
+    /// Exposures by SVM.
+    pub exposures: BTreeMap<SvmId, Exposure>,
+    /// SVMs whose resources must be left as they are (SVM still creating): neither built nor
+    /// torn down.
+    pub held: BTreeSet<SvmId>,
+    /// What was refused.
+    pub refusals: Vec<Refusal>,
+}
+
+fn tag_value<'a>(svm: &'a StorageVirtualMachine, fs: Option<&'a FileSystem>, key: &str) -> Option<(&'a str, Source)> {
+    svm.tags.get(key).map(|v| (v.as_str(), Source::SvmTag)).or_else(|| {
+        fs.and_then(|f| f.tags.get(key))
+            .map(|v| (v.as_str(), Source::FileSystemTag))
+    })
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split([',', ' ', '/', ':'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Resolves the desired state from the config and the FSx inventory.
+pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirtualMachine]) -> Desired {
+    let mut d = Desired::default();
+    let all_consumers: Vec<String> = config.consumers.iter().map(|c| c.name.clone()).collect();
+    for e in &config.exposures {
+        if !svms.iter().any(|s| s.id == e.svm_id) {
+            d.refusals.push(Refusal {
+                subject: e.svm_id.to_string(),
+                kind: ErrorKind::NotFound,
+                reason: "the config exposes this SVM but FSx does not list it (deleted, or another region/account?)"
+                    .into(),
+            });
+        }
+    }
+    for svm in svms {
+        let fs = file_systems.iter().find(|f| f.id == svm.file_system_id);
+        let explicit = config.exposures.iter().find(|e| e.svm_id == svm.id);
+        let (protocols, consumers, alias, source) = match explicit {
+            Some(e) => (
+                e.protocols.clone(),
+                e.consumers.clone(),
+                e.alias.clone(),
+                Source::Config,
+            ),
+            None => {
+                let Some((expose, source)) = tag_value(svm, fs, tag_keys::EXPOSE) else {
+                    continue;
+                };
+                if matches!(
+                    expose.trim().to_ascii_lowercase().as_str(),
+                    "" | "off" | "false" | "no" | "none"
+                ) {
+                    continue;
+                }
+                let protocols = if expose.eq_ignore_ascii_case("true") {
+                    vec!["smb".into()]
+                } else {
+                    split_list(expose)
+                };
+                let consumers = tag_value(svm, fs, tag_keys::CONSUMERS)
+                    .map(|(v, _)| split_list(v))
+                    .unwrap_or_default();
+                let alias = svm.tags.get(tag_keys::ALIAS).cloned();
+                (protocols, consumers, alias, source)
+            }
+        };
+        let refuse = |d: &mut Desired, kind, reason: String| {
+            d.refusals.push(Refusal {
+                subject: svm.id.to_string(),
+                kind,
+                reason,
+            });
+        };
+        match svm.lifecycle {
+            FsxLifecycle::Creating | FsxLifecycle::Pending => {
+                d.held.insert(svm.id.clone());
+                continue;
+            }
+            l if !l.is_ready() => {
+                refuse(
+                    &mut d,
+                    ErrorKind::NotReady,
+                    format!("SVM lifecycle is {l:?}: not exposed"),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        let mut parsed = Vec::new();
+        let mut bad = None;
+        for p in &protocols {
+            match Protocol::parse(p) {
+                Ok(p) => parsed.push(p),
+                Err(m) => bad = Some(m),
+            }
+        }
+        if let Some(m) = bad {
+            refuse(&mut d, ErrorKind::InvalidInput, m);
+            continue;
+        }
+        parsed.sort();
+        parsed.dedup();
+        let mut ips = BTreeSet::new();
+        for p in &parsed {
+            match p.endpoint(&svm.endpoints).and_then(|e| e.ip_addresses.first()) {
+                Some(ip) => {
+                    ips.insert(*ip);
+                }
+                None => {
+                    refuse(
+                        &mut d,
+                        ErrorKind::InvalidInput,
+                        format!("SVM has no endpoint IP for {p:?}"),
+                    );
+                    bad = Some(String::new());
+                }
+            }
+        }
+        if bad.is_some() {
+            continue;
+        }
+        if ips.len() != 1 {
+            refuse(
+                &mut d,
+                ErrorKind::InvalidInput,
+                format!(
+                    "the chosen protocols answer on different IPs ({}); one resource configuration targets one IP: expose them separately",
+                    ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            continue;
+        }
+        let mut consumers = if consumers.is_empty() {
+            all_consumers.clone()
+        } else {
+            consumers
+        };
+        if let Some(unknown) = consumers.iter().find(|c| config.consumer(c).is_none()) {
+            refuse(
+                &mut d,
+                ErrorKind::InvalidInput,
+                format!("unknown consumer `{unknown}` in tag {}", tag_keys::CONSUMERS),
+            );
+            continue;
+        }
+        consumers.sort();
+        consumers.dedup();
+        let alias = match alias {
+            Some(a) => match validate_fqdn(&a) {
+                Ok(()) => Some(normalize_dns_name(&a)),
+                Err(m) => {
+                    refuse(&mut d, ErrorKind::InvalidInput, m);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let mut ports: Vec<PortRange> = parsed
+            .iter()
+            .flat_map(|p| p.ports())
+            .map(|p| PortRange::single(*p))
+            .collect();
+        ports.sort();
+        ports.dedup();
+        let target_ip = *ips.iter().next().expect("exactly one IP checked above");
+        d.exposures.insert(
+            svm.id.clone(),
+            Exposure {
+                svm_id: svm.id.clone(),
+                svm_name: svm.name.clone(),
+                file_system_id: svm.file_system_id.clone(),
+                target_ip,
+                protocols: parsed,
+                ports,
+                consumers,
+                alias,
+                smb_computer_name: svm.endpoints.smb.as_ref().and_then(|e| e.dns_name.clone()),
+                source,
+            },
+        );
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn svm(tags: &[(&str, &str)]) -> StorageVirtualMachine {
+        let ep = |ip: &str| {
+            Some(SvmEndpoint {
+                dns_name: Some("NON-97-SVM".into()),
+                ip_addresses: vec![ip.parse().unwrap()],
+            })
+        };
+        StorageVirtualMachine {
+            id: SvmId::parse("svm-0a1b2c3d4e5f60718").unwrap(),
+            name: "non-97-svm".into(),
+            file_system_id: FileSystemId::parse("fs-07f1088148f103e3a").unwrap(),
+            lifecycle: FsxLifecycle::Created,
+            endpoints: SvmEndpoints {
+                management: ep("10.0.15.239"),
+                nfs: ep("10.0.15.239"),
+                smb: ep("10.0.15.239"),
+                iscsi: None,
+            },
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    fn config(extra: &str) -> Config {
+        Config::from_toml(&format!(
+            "[gateway]\nsecurity_group_ids=[\"sg-1\"]\n[[consumers]]\nname=\"clients\"\nvpc_id=\"vpc-1\"\nsubnet_ids=[\"subnet-1\"]\n[[consumers]]\nname=\"dr\"\nvpc_id=\"vpc-2\"\nsubnet_ids=[\"subnet-2\"]\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tagged_svm_is_exposed_on_its_protocol_ports_to_all_consumers() {
+        let s = svm(&[
+            (tag_keys::EXPOSE, "smb,nfs,ssh"),
+            (tag_keys::ALIAS, "NON-97-SVM-ALIAS.corp.non-97.net"),
+        ]);
+        let d = resolve(&config(""), &[], &[s]);
+        let e = d.exposures.values().next().unwrap();
+        assert_eq!(
+            e.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            ["22", "445", "2049"]
+        );
+        assert_eq!(e.consumers, ["clients", "dr"]);
+        assert_eq!(e.alias.as_deref(), Some("non-97-svm-alias.corp.non-97.net"));
+        assert_eq!(e.target_ip.to_string(), "10.0.15.239");
+        assert_eq!(e.source, Source::SvmTag);
+    }
+
+    #[test]
+    fn config_wins_over_tags_and_off_opts_out() {
+        let s = svm(&[(tag_keys::EXPOSE, "off")]);
+        assert!(resolve(&config(""), &[], std::slice::from_ref(&s)).exposures.is_empty());
+        let d = resolve(
+            &config("[[exposures]]\nsvm_id=\"svm-0a1b2c3d4e5f60718\"\nprotocols=[\"nfs3\"]\nconsumers=[\"dr\"]"),
+            &[],
+            &[s],
+        );
+        let e = &d.exposures[&SvmId::parse("svm-0a1b2c3d4e5f60718").unwrap()];
+        assert_eq!(e.ports.len(), 5);
+        assert_eq!(e.consumers, ["dr"]);
+        assert_eq!(e.source, Source::Config);
+    }
+
+    #[test]
+    fn bad_tags_are_refused_with_reasons_and_creating_svms_are_held() {
+        for (tags, needle) in [
+            (vec![(tag_keys::EXPOSE, "smb,iscsi")], "iscsi"),
+            (
+                vec![(tag_keys::EXPOSE, "smb"), (tag_keys::CONSUMERS, "nobody")],
+                "unknown consumer",
+            ),
+            (
+                vec![(tag_keys::EXPOSE, "smb"), (tag_keys::ALIAS, "not a name")],
+                "alias",
+            ),
+        ] {
+            let d = resolve(&config(""), &[], &[svm(&tags)]);
+            assert!(d.exposures.is_empty());
+            assert!(d.refusals[0].reason.contains(needle), "{:?}", d.refusals);
+        }
+        let mut s = svm(&[(tag_keys::EXPOSE, "smb,ssh")]);
+        s.endpoints.management = Some(SvmEndpoint {
+            dns_name: None,
+            ip_addresses: vec!["10.0.15.231".parse().unwrap()],
+        });
+        let d = resolve(&config(""), &[], &[s]);
+        assert!(d.refusals[0].reason.contains("different IPs"));
+        let mut s = svm(&[(tag_keys::EXPOSE, "smb")]);
+        s.lifecycle = FsxLifecycle::Creating;
+        let d = resolve(&config(""), &[], &[s]);
+        assert!(d.exposures.is_empty() && d.held.len() == 1);
+    }
+
+    #[test]
+    fn file_system_tags_apply_to_its_svms() {
+        let fs = FileSystem {
+            id: FileSystemId::parse("fs-07f1088148f103e3a").unwrap(),
+            lifecycle: FsxLifecycle::Available,
+            deployment_type: DeploymentType::MultiAz1,
+            vpc_id: VpcId::parse("vpc-1").unwrap(),
+            subnet_ids: vec![],
+            endpoint_ip_address_range: None,
+            route_table_ids: vec![],
+            tags: [(tag_keys::EXPOSE.to_string(), "nfs".to_string())].into(),
+        };
+        let d = resolve(&config(""), &[fs], &[svm(&[])]);
+        assert_eq!(d.exposures.values().next().unwrap().source, Source::FileSystemTag);
+    }
+}

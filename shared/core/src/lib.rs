@@ -1,0 +1,34 @@
+//! The pure core of fsxn-lattice: it decides what must exist in AWS so that a Multi-AZ FSx for
+//! NetApp ONTAP SVM is reachable from other VPCs through VPC Lattice, and why.
+//!
+//! No AWS SDK and no async runtime: everything that talks to AWS goes through the [`ports`]
+//! traits, implemented by `fsxn-lattice-aws` (the SDK) and `fsxn-lattice-sim` (the simulated
+//! cloud).
+//!
+//! # Layout
+//!
+//! - [`ids`], [`model`]: AWS's nouns as our own types.
+//! - [`capacity`]: aligned /28 analysis of subnets, and carving a free CIDR.
+//! - [`events`]: EventBridge events → [`events::Trigger`] (what to re-read).
+//! - [`config`], [`desired`]: the config file and tags → [`desired::Desired`].
+//! - [`naming`]: deterministic names, client tokens, ownership tags and records.
+//! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
+//! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
+//! - [`error`]: error kinds whose names are a stable API.
+//! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
+//! - [`time`]: RFC 3339 formatting without a clock.
+
+pub mod apply;
+pub mod aws_json;
+pub mod capacity;
+pub mod config;
+pub mod desired;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod naming;
+pub mod plan;
+pub mod ports;
+pub mod reconcile;
+pub mod time;

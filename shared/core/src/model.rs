@@ -1,0 +1,519 @@
+//! The domain model: what fsxn-lattice observes of AWS, in its own types (never SDK types).
+//! Field names follow AWS's nouns; every collection is ordered so output is deterministic.
+
+use crate::ids::*;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// Resource tags, ordered by key.
+pub type Tags = BTreeMap<String, String>;
+
+/// `OntapConfiguration.DeploymentType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentType {
+    /// Multi-AZ, first generation.
+    #[serde(rename = "MULTI_AZ_1")]
+    MultiAz1,
+    /// Multi-AZ, second generation.
+    #[serde(rename = "MULTI_AZ_2")]
+    MultiAz2,
+    /// Single-AZ, first generation.
+    #[serde(rename = "SINGLE_AZ_1")]
+    SingleAz1,
+    /// Single-AZ, second generation.
+    #[serde(rename = "SINGLE_AZ_2")]
+    SingleAz2,
+}
+
+impl DeploymentType {
+    /// Multi-AZ file systems serve on floating IPs outside every subnet: the case this tool is for.
+    pub fn is_multi_az(self) -> bool {
+        matches!(self, Self::MultiAz1 | Self::MultiAz2)
+    }
+}
+
+/// FSx `Lifecycle` of a file system or SVM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FsxLifecycle {
+    /// `AVAILABLE` (file systems).
+    Available,
+    /// `CREATED` (SVMs).
+    Created,
+    /// `CREATING`
+    Creating,
+    /// `DELETING`
+    Deleting,
+    /// `FAILED`
+    Failed,
+    /// `MISCONFIGURED`
+    Misconfigured,
+    /// `PENDING`
+    Pending,
+    /// `UPDATING`
+    Updating,
+}
+
+impl FsxLifecycle {
+    /// Whether the resource serves and can be exposed.
+    pub fn is_ready(self) -> bool {
+        matches!(self, Self::Available | Self::Created | Self::Updating)
+    }
+}
+
+/// An FSx for ONTAP file system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSystem {
+    /// `FileSystemId`
+    pub id: FileSystemId,
+    /// `Lifecycle`
+    pub lifecycle: FsxLifecycle,
+    /// `OntapConfiguration.DeploymentType`
+    pub deployment_type: DeploymentType,
+    /// `VpcId`
+    pub vpc_id: VpcId,
+    /// `SubnetIds`: one per AZ for Multi-AZ.
+    pub subnet_ids: Vec<SubnetId>,
+    /// `OntapConfiguration.EndpointIpAddressRange`: where the floating IPs come from.
+    pub endpoint_ip_address_range: Option<Ipv4Net>,
+    /// `OntapConfiguration.RouteTableIds`
+    pub route_table_ids: Vec<String>,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// One protocol endpoint of an SVM (`Endpoints.Smb`, `.Nfs`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SvmEndpoint {
+    /// `DNSName`: for an AD-joined SVM's SMB endpoint this is the NetBIOS name.
+    pub dns_name: Option<String>,
+    /// `IpAddresses`
+    pub ip_addresses: Vec<Ipv4Addr>,
+}
+
+/// `StorageVirtualMachine.Endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SvmEndpoints {
+    /// `Management` (SSH for vsadmin, ONTAP REST).
+    pub management: Option<SvmEndpoint>,
+    /// `Nfs`
+    pub nfs: Option<SvmEndpoint>,
+    /// `Smb`
+    pub smb: Option<SvmEndpoint>,
+    /// `Iscsi`: in-subnet IPs, one per node.
+    pub iscsi: Option<SvmEndpoint>,
+}
+
+/// An FSx for ONTAP storage virtual machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageVirtualMachine {
+    /// `StorageVirtualMachineId`
+    pub id: SvmId,
+    /// `Name`
+    pub name: String,
+    /// `FileSystemId`
+    pub file_system_id: FileSystemId,
+    /// `Lifecycle`
+    pub lifecycle: FsxLifecycle,
+    /// `Endpoints`
+    pub endpoints: SvmEndpoints,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// A VPC and the attributes that matter here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    /// `VpcId`
+    pub id: VpcId,
+    /// Associated IPv4 CIDR blocks.
+    pub cidr_blocks: Vec<Ipv4Net>,
+    /// `enableDnsSupport`
+    pub enable_dns_support: bool,
+    /// `enableDnsHostnames`
+    pub enable_dns_hostnames: bool,
+}
+
+/// A subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    /// `SubnetId`
+    pub id: SubnetId,
+    /// `VpcId`
+    pub vpc_id: VpcId,
+    /// `AvailabilityZone`
+    pub availability_zone: String,
+    /// `CidrBlock`
+    pub cidr: Ipv4Net,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// A network interface, reduced to what address accounting needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkInterface {
+    /// `NetworkInterfaceId`
+    pub id: NetworkInterfaceId,
+    /// `SubnetId`
+    pub subnet_id: SubnetId,
+    /// Primary and secondary private IPv4 addresses.
+    pub private_ips: Vec<Ipv4Addr>,
+    /// `Ipv4Prefixes`
+    pub ipv4_prefixes: Vec<Ipv4Net>,
+    /// `Description`: VPC Lattice writes "Resource Gateway Interface rgw-…".
+    pub description: String,
+    /// `TagSet`
+    pub tags: Tags,
+}
+
+impl NetworkInterface {
+    /// The resource gateway this ENI belongs to, read from the description VPC Lattice gives it.
+    pub fn resource_gateway_id(&self) -> Option<GatewayId> {
+        gateway_id_from_description(&self.description)
+    }
+}
+
+/// Extracts `rgw-…` from "Resource Gateway Interface rgw-…" (the description VPC Lattice gives
+/// the ENIs it creates for a gateway; seen in the seed's CloudTrail record and ENI listing).
+pub fn gateway_id_from_description(description: &str) -> Option<GatewayId> {
+    let rest = description.strip_prefix("Resource Gateway Interface ")?;
+    GatewayId::parse(rest.split_whitespace().next()?).ok()
+}
+
+/// `ReservationType` of a subnet CIDR reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservationType {
+    /// EC2 assigns prefixes from it (and from it first).
+    Prefix,
+    /// Only addresses you assign yourself; EC2 never places anything there.
+    Explicit,
+}
+
+/// A subnet CIDR reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CidrReservation {
+    /// `SubnetCidrReservationId`
+    pub id: CidrReservationId,
+    /// `SubnetId`
+    pub subnet_id: SubnetId,
+    /// `Cidr`
+    pub cidr: Ipv4Net,
+    /// `ReservationType`
+    pub reservation_type: ReservationType,
+    /// `Description`
+    pub description: String,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// VPC Lattice resource gateway `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GatewayStatus {
+    /// `ACTIVE`
+    Active,
+    /// `CREATE_IN_PROGRESS`
+    CreateInProgress,
+    /// `UPDATE_IN_PROGRESS`
+    UpdateInProgress,
+    /// `DELETE_IN_PROGRESS`
+    DeleteInProgress,
+    /// `CREATE_FAILED`
+    CreateFailed,
+    /// `UPDATE_FAILED`
+    UpdateFailed,
+    /// `DELETE_FAILED`
+    DeleteFailed,
+}
+
+/// A VPC Lattice resource gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceGateway {
+    /// `id`
+    pub id: GatewayId,
+    /// `arn`
+    pub arn: String,
+    /// `name`
+    pub name: String,
+    /// `vpcIdentifier`
+    pub vpc_id: VpcId,
+    /// `subnetIds`: immutable.
+    pub subnet_ids: Vec<SubnetId>,
+    /// `securityGroupIds`: the only updatable field.
+    pub security_group_ids: Vec<SecurityGroupId>,
+    /// `ipv4AddressesPerEni`: immutable, 16 by default.
+    pub ipv4_addresses_per_eni: u8,
+    /// `status`
+    pub status: GatewayStatus,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// VPC Lattice resource configuration `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConfigurationStatus {
+    /// `ACTIVE`
+    Active,
+    /// `CREATE_IN_PROGRESS`
+    CreateInProgress,
+    /// `UPDATE_IN_PROGRESS`
+    UpdateInProgress,
+    /// `DELETE_IN_PROGRESS`
+    DeleteInProgress,
+    /// `CREATE_FAILED`
+    CreateFailed,
+    /// `UPDATE_FAILED`
+    UpdateFailed,
+    /// `DELETE_FAILED`
+    DeleteFailed,
+}
+
+/// A TCP port or inclusive range, as VPC Lattice's `portRanges` strings ("445", "11104-11105").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PortRange {
+    /// First port.
+    pub from: u16,
+    /// Last port (equal to `from` for a single port).
+    pub to: u16,
+}
+
+impl PortRange {
+    /// A single port.
+    pub const fn single(port: u16) -> Self {
+        Self { from: port, to: port }
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.from == self.to {
+            write!(f, "{}", self.from)
+        } else {
+            write!(f, "{}-{}", self.from, self.to)
+        }
+    }
+}
+
+impl TryFrom<String> for PortRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let parse = |p: &str| -> Result<u16, String> {
+            match p.trim().parse::<u16>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(format!("`{s}` is not a port or port range (1-65535, `a-b`)")),
+            }
+        };
+        let (from, to) = match s.split_once('-') {
+            Some((a, b)) => (parse(a)?, parse(b)?),
+            None => {
+                let p = parse(&s)?;
+                (p, p)
+            }
+        };
+        if from > to {
+            return Err(format!("`{s}`: the range's start is above its end"));
+        }
+        Ok(Self { from, to })
+    }
+}
+
+impl From<PortRange> for String {
+    fn from(p: PortRange) -> String {
+        p.to_string()
+    }
+}
+
+/// A VPC Lattice resource configuration of type SINGLE with an `ipResource` (the only kind this
+/// tool creates; others are observed only so they are never touched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceConfiguration {
+    /// `id`
+    pub id: ResourceConfigurationId,
+    /// `arn`
+    pub arn: String,
+    /// `name`
+    pub name: String,
+    /// `resourceGatewayId`: immutable.
+    pub gateway_id: GatewayId,
+    /// `resourceConfigurationDefinition.ipResource.ipAddress`
+    pub ip_address: Option<Ipv4Addr>,
+    /// `portRanges`
+    pub port_ranges: Vec<PortRange>,
+    /// `status`
+    pub status: ConfigurationStatus,
+    /// `failureReason`
+    pub failure_reason: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// EC2 VPC endpoint `State`, parsed case-insensitively: the API sends `pending`/`available` while
+/// the SDK enum is PascalCase (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointState {
+    /// `pending`
+    Pending,
+    /// `pendingAcceptance`
+    PendingAcceptance,
+    /// `available`
+    Available,
+    /// `deleting`
+    Deleting,
+    /// `deleted`
+    Deleted,
+    /// `rejected`
+    Rejected,
+    /// `failed`
+    Failed,
+    /// `expired`
+    Expired,
+    /// Anything else AWS may add.
+    Unknown,
+}
+
+impl EndpointState {
+    /// Case-insensitive parse of what EC2 prints.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "pending" => Self::Pending,
+            "pendingacceptance" => Self::PendingAcceptance,
+            "available" => Self::Available,
+            "deleting" => Self::Deleting,
+            "deleted" => Self::Deleted,
+            "rejected" => Self::Rejected,
+            "failed" => Self::Failed,
+            "expired" => Self::Expired,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Lower-case name, as EC2 sends it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::PendingAcceptance => "pendingAcceptance",
+            Self::Available => "available",
+            Self::Deleting => "deleting",
+            Self::Deleted => "deleted",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// A Resource-type VPC endpoint with what `DescribeVpcEndpointAssociations` adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    /// `VpcEndpointId`
+    pub id: VpcEndpointId,
+    /// `VpcId`
+    pub vpc_id: VpcId,
+    /// `SubnetIds`
+    pub subnet_ids: Vec<SubnetId>,
+    /// `Groups[].GroupId`
+    pub security_group_ids: Vec<SecurityGroupId>,
+    /// `ResourceConfigurationArn`
+    pub resource_configuration_arn: String,
+    /// `State`
+    pub state: EndpointState,
+    /// `FailureReason` or `LastError.Message`.
+    pub failure_reason: Option<String>,
+    /// `PrivateDnsEnabled`
+    pub private_dns_enabled: bool,
+    /// `NetworkInterfaceIds`
+    pub network_interface_ids: Vec<NetworkInterfaceId>,
+    /// The association's `DnsEntry.DnsName` once there is one.
+    pub dns_name: Option<String>,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// A Route 53 hosted zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedZone {
+    /// `Id`
+    pub id: HostedZoneId,
+    /// `Name`, without the trailing dot, lower case.
+    pub name: String,
+    /// `Config.PrivateZone`
+    pub private: bool,
+}
+
+/// DNS record type used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RecordType {
+    /// `A`
+    A,
+    /// `CNAME`
+    CNAME,
+    /// `TXT`
+    TXT,
+    /// `NS`
+    NS,
+    /// `SOA`
+    SOA,
+}
+
+/// A resource record set (simple routing only).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordSet {
+    /// Fully qualified name, lower case, no trailing dot.
+    pub name: String,
+    /// `Type`
+    pub record_type: RecordType,
+    /// `TTL`
+    pub ttl: u32,
+    /// Values; TXT values carry their quotes as Route 53 expects.
+    pub values: Vec<String>,
+}
+
+/// Lower-cases a DNS name and drops a trailing dot, so names compare as DNS compares them.
+pub fn normalize_dns_name(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_state_is_parsed_whatever_its_case() {
+        assert_eq!(EndpointState::parse("Pending"), EndpointState::Pending);
+        assert_eq!(EndpointState::parse("available"), EndpointState::Available);
+        assert_eq!(EndpointState::parse("FAILED"), EndpointState::Failed);
+        assert_eq!(
+            EndpointState::parse("pendingAcceptance"),
+            EndpointState::PendingAcceptance
+        );
+        assert_eq!(EndpointState::parse("bogus"), EndpointState::Unknown);
+    }
+
+    #[test]
+    fn port_ranges_parse_like_lattice_prints_them() {
+        let p: PortRange = "11104-11105".to_string().try_into().unwrap();
+        assert_eq!((p.from, p.to), (11104, 11105));
+        assert_eq!(p.to_string(), "11104-11105");
+        assert_eq!(PortRange::single(445).to_string(), "445");
+        assert!(PortRange::try_from("0".to_string()).is_err());
+        assert!(PortRange::try_from("90-80".to_string()).is_err());
+        assert!(PortRange::try_from("http".to_string()).is_err());
+    }
+
+    #[test]
+    fn the_gateway_is_read_from_the_eni_description_lattice_writes() {
+        assert_eq!(
+            gateway_id_from_description("Resource Gateway Interface rgw-078bcf4c64e2fc005").map(|g| g.to_string()),
+            Some("rgw-078bcf4c64e2fc005".into())
+        );
+        assert_eq!(gateway_id_from_description("Interface for NAT Gateway nat-1"), None);
+    }
+}

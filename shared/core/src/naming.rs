@@ -1,0 +1,175 @@
+//! Deterministic names, client tokens and ownership marks.
+//!
+//! Everything fsxn-lattice creates carries the ownership tag `fsxn-lattice:owner=<owner>`; DNS
+//! records carry an ownership TXT record beside them (external-dns style). Nothing without the
+//! mark is ever changed or deleted.
+
+use crate::ids::{FileSystemId, SvmId};
+use crate::model::Tags;
+use sha2::{Digest, Sha256};
+
+/// Tag key marking what this tool created; the value is the configured owner.
+pub const OWNER_TAG: &str = "fsxn-lattice:owner";
+/// Tag key: the file system a gateway, subnet or reservation serves.
+pub const FILE_SYSTEM_TAG: &str = "fsxn-lattice:file-system";
+/// Tag key: the SVM a configuration or endpoint serves.
+pub const SVM_TAG: &str = "fsxn-lattice:svm";
+/// Tag key: the consumer (by configured name) an endpoint serves.
+pub const CONSUMER_TAG: &str = "fsxn-lattice:consumer";
+/// Tag key: the gateway generation (1, 2, …), bumped on every replacement.
+pub const GENERATION_TAG: &str = "fsxn-lattice:generation";
+/// Prefix of the ownership TXT record's name: `_fsxn-lattice.<alias>` (a CNAME cannot share its
+/// name with another record type, so the TXT sits beside it).
+pub const OWNERSHIP_TXT_LABEL: &str = "_fsxn-lattice";
+/// Prefix of every Lattice name this tool gives.
+pub const NAME_PREFIX: &str = "fsxnl";
+
+/// Why a VPC Lattice name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid VPC Lattice name `{name}`: {why}")]
+pub struct InvalidName {
+    /// The name.
+    pub name: String,
+    /// The rule it breaks.
+    pub why: &'static str,
+}
+
+/// Checks VPC Lattice's name rules for gateways (`forbidden_prefix` = `rgw-`) and
+/// configurations (`rcfg-`): 3–40 characters of `[a-z0-9-]`, no leading, trailing or double
+/// hyphen ([CreateResourceGateway](https://docs.aws.amazon.com/vpc-lattice/latest/APIReference/API_CreateResourceGateway.html)).
+pub fn validate_lattice_name(name: &str, forbidden_prefix: &str) -> Result<(), InvalidName> {
+    let err = |why| {
+        Err(InvalidName {
+            name: name.to_string(),
+            why,
+        })
+    };
+    if !(3..=40).contains(&name.len()) {
+        return err("must be 3 to 40 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return err("only lowercase letters, digits and hyphens are allowed");
+    }
+    if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return err("no leading, trailing or double hyphen");
+    }
+    if name.starts_with(forbidden_prefix) {
+        return err("must not start with the service's id prefix");
+    }
+    Ok(())
+}
+
+/// The gateway name for a file system's generation `generation`.
+pub fn gateway_name(fs: &FileSystemId, generation: u32) -> String {
+    format!("{NAME_PREFIX}-{}-g{generation}", fs.suffix())
+}
+
+/// The configuration name for an SVM behind gateway generation `generation`.
+pub fn configuration_name(svm: &SvmId, generation: u32) -> String {
+    format!("{NAME_PREFIX}-{}-g{generation}", svm.suffix())
+}
+
+/// A client token derived from the desired object's identity: the same desired object gives the
+/// same token (so retries and replays are idempotent); anything different gives another. 38
+/// characters, under EC2's 64 and Lattice's 64.
+pub fn client_token(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{NAME_PREFIX}-{hex}")
+}
+
+/// The base tags of everything created for `owner`.
+pub fn owner_tags(owner: &str) -> Tags {
+    Tags::from([(OWNER_TAG.to_string(), owner.to_string())])
+}
+
+/// Whether the tags mark a resource as created by `owner`.
+pub fn is_owned(tags: &Tags, owner: &str) -> bool {
+    tags.get(OWNER_TAG).is_some_and(|v| v == owner)
+}
+
+/// The generation a resource's tags give, if any.
+pub fn generation_of(tags: &Tags) -> Option<u32> {
+    tags.get(GENERATION_TAG)?.parse().ok()
+}
+
+/// The ownership TXT record's name for an alias.
+pub fn ownership_txt_name(alias_fqdn: &str) -> String {
+    format!("{OWNERSHIP_TXT_LABEL}.{alias_fqdn}")
+}
+
+/// The ownership TXT record's value (quoted, as Route 53 stores TXT values).
+pub fn ownership_txt_value(owner: &str, svm: &SvmId, consumer: &str) -> String {
+    format!("\"heritage=fsxn-lattice,owner={owner},svm={svm},consumer={consumer}\"")
+}
+
+/// Reads an ownership TXT value back: `(owner, svm, consumer)`.
+pub fn parse_ownership_txt(value: &str) -> Option<(String, String, String)> {
+    let inner = value.trim().trim_matches('"');
+    let mut fields = inner.split(',').filter_map(|kv| kv.split_once('='));
+    let mut get = |k: &str| fields.find(|(key, _)| *key == k).map(|(_, v)| v.to_string());
+    if get("heritage")? != "fsxn-lattice" {
+        return None;
+    }
+    Some((get("owner")?, get("svm")?, get("consumer")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_names_are_valid_lattice_names() {
+        let fs = FileSystemId::parse("fs-07f1088148f103e3a").unwrap();
+        let svm = SvmId::parse("svm-0a1b2c3d4e5f60718").unwrap();
+        assert_eq!(gateway_name(&fs, 2), "fsxnl-07f1088148f103e3a-g2");
+        validate_lattice_name(&gateway_name(&fs, 999), "rgw-").unwrap();
+        validate_lattice_name(&configuration_name(&svm, 1), "rcfg-").unwrap();
+    }
+
+    #[test]
+    fn lattice_name_rules_table() {
+        for (name, ok) in [
+            ("non-97-rgw", true),
+            ("ab", false),
+            ("a".repeat(41).as_str(), false),
+            ("Upper", false),
+            ("-lead", false),
+            ("trail-", false),
+            ("dou--ble", false),
+            ("rgw-mine", false),
+            ("under_score", false),
+        ] {
+            assert_eq!(validate_lattice_name(name, "rgw-").is_ok(), ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn client_tokens_are_stable_and_distinct() {
+        let a = client_token(&["svm-1", "vpc-1"]);
+        assert_eq!(a, client_token(&["svm-1", "vpc-1"]));
+        assert_ne!(a, client_token(&["svm-1", "vpc-2"]));
+        assert_ne!(client_token(&["ab", "c"]), client_token(&["a", "bc"]));
+        assert!(a.len() <= 64);
+    }
+
+    #[test]
+    fn ownership_txt_round_trips() {
+        let svm = SvmId::parse("svm-0a1b").unwrap();
+        let v = ownership_txt_value("default", &svm, "clients");
+        assert_eq!(
+            parse_ownership_txt(&v),
+            Some(("default".into(), "svm-0a1b".into(), "clients".into()))
+        );
+        assert_eq!(parse_ownership_txt("\"heritage=external-dns,owner=x\""), None);
+        assert_eq!(parse_ownership_txt("\"v=spf1 -all\""), None);
+    }
+}

@@ -1,0 +1,1410 @@
+//! `plan(config, desired, observed) -> Plan`: pure and deterministic (no clock, no I/O, no
+//! randomness; ordered collections only).
+//!
+//! A plan holds only actions whose inputs exist now. A gateway must exist before its
+//! configuration, a configuration before its endpoints, so a reconcile runs observe → plan →
+//! apply until the plan is empty (see [`crate::reconcile`]). Replacement keeps the old path
+//! serving: new gateway → new configuration → new endpoint → alias repointed → only then are the
+//! old endpoint, configuration and gateway deleted, in that order.
+
+use crate::capacity::{SubnetCapacity, analyze_subnet, find_free_cidr};
+use crate::config::{Config, Consumer, DnsPolicy};
+use crate::desired::{Desired, Exposure, Protocol, Refusal};
+use crate::error::ErrorKind;
+use crate::ids::*;
+use crate::model::*;
+use crate::naming::*;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// What was observed of the world: everything the planner may look at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// FSx for ONTAP file systems.
+    pub file_systems: Vec<FileSystem>,
+    /// SVMs.
+    pub svms: Vec<StorageVirtualMachine>,
+    /// FSx VPCs and consumer VPCs.
+    pub vpcs: Vec<Vpc>,
+    /// Subnets of the FSx VPCs.
+    pub subnets: Vec<Subnet>,
+    /// ENIs of the FSx VPCs.
+    pub network_interfaces: Vec<NetworkInterface>,
+    /// CIDR reservations of those subnets.
+    pub cidr_reservations: Vec<CidrReservation>,
+    /// All resource gateways of the account and region.
+    pub gateways: Vec<ResourceGateway>,
+    /// All resource configurations.
+    pub configurations: Vec<ResourceConfiguration>,
+    /// Resource endpoints in the consumer VPCs.
+    pub endpoints: Vec<VpcEndpoint>,
+    /// Hosted zones named by the consumers.
+    pub hosted_zones: Vec<HostedZone>,
+    /// Their records.
+    pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
+}
+
+/// A verb with everything needed to carry it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Action {
+    /// Carve a subnet for gateway ENIs.
+    CreateSubnet {
+        /// VPC.
+        vpc_id: VpcId,
+        /// AZ.
+        availability_zone: String,
+        /// CIDR.
+        cidr: Ipv4Net,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Reserve a free /28 with a `prefix` CIDR reservation.
+    ReserveCidr {
+        /// Subnet.
+        subnet_id: SubnetId,
+        /// The /28.
+        cidr: Ipv4Net,
+        /// Description.
+        description: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Create a resource gateway.
+    CreateResourceGateway {
+        /// Name.
+        name: String,
+        /// VPC.
+        vpc_id: VpcId,
+        /// Subnets.
+        subnet_ids: Vec<SubnetId>,
+        /// Security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+        /// 16.
+        ipv4_addresses_per_eni: u8,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Change a gateway's security groups (its only mutable field).
+    UpdateResourceGateway {
+        /// Gateway.
+        gateway_id: GatewayId,
+        /// New security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+    },
+    /// Create a resource configuration.
+    CreateResourceConfiguration {
+        /// Name.
+        name: String,
+        /// Gateway.
+        gateway_id: GatewayId,
+        /// Target IP.
+        ip_address: Ipv4Addr,
+        /// Ports.
+        port_ranges: Vec<PortRange>,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Change a configuration's target or ports.
+    UpdateResourceConfiguration {
+        /// Configuration.
+        configuration_id: ResourceConfigurationId,
+        /// Target IP.
+        ip_address: Ipv4Addr,
+        /// Ports.
+        port_ranges: Vec<PortRange>,
+    },
+    /// Create a Resource VPC endpoint.
+    CreateVpcEndpoint {
+        /// Consumer VPC.
+        vpc_id: VpcId,
+        /// Subnets.
+        subnet_ids: Vec<SubnetId>,
+        /// Security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+        /// Configuration ARN.
+        resource_configuration_arn: String,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// UPSERT the alias CNAME and its ownership TXT in one batch.
+    UpsertAlias {
+        /// Zone.
+        hosted_zone_id: HostedZoneId,
+        /// CNAME record.
+        cname: RecordSet,
+        /// Ownership TXT record.
+        txt: RecordSet,
+    },
+    /// DELETE the alias CNAME (exactly as observed) and its ownership TXT in one batch.
+    DeleteAlias {
+        /// Zone.
+        hosted_zone_id: HostedZoneId,
+        /// The observed CNAME, if any.
+        cname: Option<RecordSet>,
+        /// The observed TXT.
+        txt: RecordSet,
+    },
+    /// Delete one of our endpoints.
+    DeleteVpcEndpoint {
+        /// Endpoint.
+        vpc_endpoint_id: VpcEndpointId,
+    },
+    /// Delete one of our configurations.
+    DeleteResourceConfiguration {
+        /// Configuration.
+        configuration_id: ResourceConfigurationId,
+    },
+    /// Delete one of our gateways.
+    DeleteResourceGateway {
+        /// Gateway.
+        gateway_id: GatewayId,
+    },
+    /// Delete one of our CIDR reservations.
+    ReleaseCidr {
+        /// Reservation.
+        reservation_id: CidrReservationId,
+    },
+    /// Delete a subnet we carved.
+    DeleteSubnet {
+        /// Subnet.
+        subnet_id: SubnetId,
+    },
+}
+
+impl Action {
+    /// Order of execution within one plan: withdraw DNS, build, publish DNS, tear down.
+    fn phase(&self) -> u8 {
+        match self {
+            Self::DeleteAlias { .. } => 0,
+            Self::CreateSubnet { .. } => 1,
+            Self::ReserveCidr { .. } => 2,
+            Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 3,
+            Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 4,
+            Self::CreateVpcEndpoint { .. } => 5,
+            Self::UpsertAlias { .. } => 6,
+            Self::DeleteVpcEndpoint { .. } => 7,
+            Self::DeleteResourceConfiguration { .. } => 8,
+            Self::DeleteResourceGateway { .. } => 9,
+            Self::ReleaseCidr { .. } => 10,
+            Self::DeleteSubnet { .. } => 11,
+        }
+    }
+
+    /// Whether the action creates or changes (as opposed to deleting).
+    pub fn is_delete(&self) -> bool {
+        self.phase() == 0 || self.phase() >= 7
+    }
+
+    /// A one-line summary.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::CreateSubnet {
+                availability_zone,
+                cidr,
+                ..
+            } => format!("create subnet {cidr} in {availability_zone}"),
+            Self::ReserveCidr { subnet_id, cidr, .. } => format!("reserve {cidr} (prefix) in {subnet_id}"),
+            Self::CreateResourceGateway { name, subnet_ids, .. } => {
+                format!("create resource gateway {name} in {}", join(subnet_ids))
+            }
+            Self::UpdateResourceGateway {
+                gateway_id,
+                security_group_ids,
+            } => {
+                format!("set security groups of {gateway_id} to {}", join(security_group_ids))
+            }
+            Self::CreateResourceConfiguration {
+                name,
+                gateway_id,
+                ip_address,
+                port_ranges,
+                ..
+            } => {
+                format!(
+                    "create resource configuration {name} → {ip_address} TCP {} on {gateway_id}",
+                    join(port_ranges)
+                )
+            }
+            Self::UpdateResourceConfiguration {
+                configuration_id,
+                ip_address,
+                port_ranges,
+            } => {
+                format!("update {configuration_id} → {ip_address} TCP {}", join(port_ranges))
+            }
+            Self::CreateVpcEndpoint {
+                vpc_id,
+                resource_configuration_arn,
+                ..
+            } => {
+                let cfg = resource_configuration_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(resource_configuration_arn);
+                format!("create Resource VPC endpoint in {vpc_id} for {cfg}")
+            }
+            Self::UpsertAlias { cname, .. } => format!("UPSERT CNAME {} → {}", cname.name, cname.values.join(",")),
+            Self::DeleteAlias { txt, cname, .. } => match cname {
+                Some(c) => format!("DELETE CNAME {} and its ownership TXT", c.name),
+                None => format!("DELETE ownership TXT {}", txt.name),
+            },
+            Self::DeleteVpcEndpoint { vpc_endpoint_id } => format!("delete VPC endpoint {vpc_endpoint_id}"),
+            Self::DeleteResourceConfiguration { configuration_id } => {
+                format!("delete resource configuration {configuration_id}")
+            }
+            Self::DeleteResourceGateway { gateway_id } => format!("delete resource gateway {gateway_id}"),
+            Self::ReleaseCidr { reservation_id } => format!("delete CIDR reservation {reservation_id}"),
+            Self::DeleteSubnet { subnet_id } => format!("delete subnet {subnet_id}"),
+        }
+    }
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// An action and the reason it is in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    /// The action.
+    #[serde(flatten)]
+    pub action: Action,
+    /// Why.
+    pub why: String,
+}
+
+/// A step only a person can do (the tool cannot observe or change AD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualStep {
+    /// What it is for.
+    pub subject: String,
+    /// What to do.
+    pub instruction: String,
+}
+
+/// The result of planning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Actions in execution order.
+    pub actions: Vec<PlannedAction>,
+    /// What the plan waits for before more can be done.
+    pub waiting: Vec<String>,
+    /// What is refused (resolution and preflight).
+    pub refusals: Vec<Refusal>,
+    /// What works but deserves a look.
+    pub warnings: Vec<String>,
+    /// Capacity reports of the subnets a decision was based on.
+    pub diagnoses: Vec<SubnetCapacity>,
+    /// Steps left to a person.
+    pub manual_steps: Vec<ManualStep>,
+}
+
+impl Plan {
+    /// Nothing to do and nothing to wait for.
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty() && self.waiting.is_empty()
+    }
+}
+
+/// Plans. Pure: the same inputs give the same plan.
+pub fn plan(config: &Config, desired: &Desired, observed: &Observed) -> Plan {
+    let mut p = Planner::new(config, desired, observed);
+    p.run();
+    p.finish()
+}
+
+struct Planner<'a> {
+    config: &'a Config,
+    desired: &'a Desired,
+    obs: &'a Observed,
+    owner: &'a str,
+    capacity: BTreeMap<SubnetId, SubnetCapacity>,
+    held_consumers: BTreeSet<String>,
+    /// DNS name of the available current endpoint for (svm, consumer).
+    targets: BTreeMap<(SvmId, String), String>,
+    /// Subnets chosen or in use this pass: their reservations and carved subnets stay.
+    subnets_in_use: BTreeSet<SubnetId>,
+    diagnosed: BTreeSet<SubnetId>,
+    planned_cidrs: Vec<Ipv4Net>,
+    out: Plan,
+}
+
+impl<'a> Planner<'a> {
+    fn new(config: &'a Config, desired: &'a Desired, obs: &'a Observed) -> Self {
+        let capacity = obs
+            .subnets
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    analyze_subnet(s, &obs.network_interfaces, &obs.cidr_reservations),
+                )
+            })
+            .collect();
+        Self {
+            config,
+            desired,
+            obs,
+            owner: &config.owner,
+            capacity,
+            held_consumers: BTreeSet::new(),
+            targets: BTreeMap::new(),
+            subnets_in_use: BTreeSet::new(),
+            diagnosed: BTreeSet::new(),
+            planned_cidrs: Vec::new(),
+            out: Plan {
+                refusals: desired.refusals.clone(),
+                ..Plan::default()
+            },
+        }
+    }
+
+    fn push(&mut self, action: Action, why: impl Into<String>) {
+        self.out.actions.push(PlannedAction {
+            action,
+            why: why.into(),
+        });
+    }
+    fn wait(&mut self, what: impl Into<String>) {
+        self.out.waiting.push(what.into());
+    }
+    fn refuse(&mut self, subject: impl Into<String>, kind: ErrorKind, reason: impl Into<String>) {
+        self.out.refusals.push(Refusal {
+            subject: subject.into(),
+            kind,
+            reason: reason.into(),
+        });
+    }
+    fn diagnose(&mut self, subnet: &SubnetId) {
+        if self.diagnosed.insert(subnet.clone())
+            && let Some(c) = self.capacity.get(subnet)
+        {
+            self.out.diagnoses.push(c.clone());
+        }
+    }
+    fn owned(&self, tags: &Tags) -> bool {
+        is_owned(tags, self.owner)
+    }
+    fn tags(&self, extra: &[(&str, String)]) -> Tags {
+        let mut t = owner_tags(self.owner);
+        for (k, v) in extra {
+            t.insert(k.to_string(), v.clone());
+        }
+        t
+    }
+
+    fn run(&mut self) {
+        self.preflight_consumers();
+        let mut by_fs: BTreeMap<FileSystemId, Vec<&'a Exposure>> = BTreeMap::new();
+        for e in self.desired.exposures.values() {
+            by_fs.entry(e.file_system_id.clone()).or_default().push(e);
+        }
+        for g in &self.obs.gateways {
+            if self.owned(&g.tags)
+                && let Some(fs) = g
+                    .tags
+                    .get(FILE_SYSTEM_TAG)
+                    .and_then(|f| FileSystemId::parse(f.as_str()).ok())
+            {
+                by_fs.entry(fs).or_default();
+            }
+        }
+        for (fs, exposures) in by_fs {
+            self.plan_file_system(&fs, exposures);
+        }
+        self.plan_orphan_endpoints();
+        self.plan_dns();
+        self.plan_cleanup();
+        self.plan_manual_steps();
+    }
+
+    fn preflight_consumers(&mut self) {
+        for c in &self.config.consumers {
+            let why = match self.obs.vpcs.iter().find(|v| v.id == c.vpc_id) {
+                None => Some(format!("VPC {} not found", c.vpc_id)),
+                Some(v) if !(v.enable_dns_support && v.enable_dns_hostnames) => Some(format!(
+                    "VPC {} has enableDnsSupport={} and enableDnsHostnames={}: private DNS on a Resource endpoint needs both on",
+                    v.id, v.enable_dns_support, v.enable_dns_hostnames
+                )),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                self.refuse(
+                    format!("consumer {}", c.name),
+                    ErrorKind::InvalidInput,
+                    format!("{why}; its endpoints are left as they are"),
+                );
+                self.held_consumers.insert(c.name.clone());
+            }
+        }
+    }
+
+    fn our_gateways(&self, fs: &FileSystemId) -> Vec<&'a ResourceGateway> {
+        let mut v: Vec<&ResourceGateway> = self
+            .obs
+            .gateways
+            .iter()
+            .filter(|g| self.owned(&g.tags) && g.tags.get(FILE_SYSTEM_TAG).map(String::as_str) == Some(fs.as_str()))
+            .collect();
+        v.sort_by_key(|g| (generation_of(&g.tags).unwrap_or(0), g.id.clone()));
+        v
+    }
+
+    fn configs_on(&self, gw: &GatewayId) -> Vec<&'a ResourceConfiguration> {
+        self.obs.configurations.iter().filter(|c| &c.gateway_id == gw).collect()
+    }
+
+    fn endpoints_on(&self, arn: &str) -> Vec<&'a VpcEndpoint> {
+        self.obs
+            .endpoints
+            .iter()
+            .filter(|e| e.resource_configuration_arn == arn && e.state != EndpointState::Deleted)
+            .collect()
+    }
+
+    /// Subnets of `gw` where it has no ENI yet and no free /28 can be had.
+    fn starved_subnets(&self, gw: &ResourceGateway) -> Vec<SubnetId> {
+        gw.subnet_ids
+            .iter()
+            .filter(|s| {
+                let has_eni = self
+                    .obs
+                    .network_interfaces
+                    .iter()
+                    .any(|e| &e.subnet_id == *s && e.resource_gateway_id().as_ref() == Some(&gw.id));
+                !has_eni && !self.capacity.get(*s).is_some_and(SubnetCapacity::can_host_gateway_eni)
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn plan_file_system(&mut self, fs_id: &FileSystemId, exposures: Vec<&'a Exposure>) {
+        let gateways = self.our_gateways(fs_id);
+        let fs = self.obs.file_systems.iter().find(|f| &f.id == fs_id);
+        let mut active: Vec<&Exposure> = Vec::new();
+        if let Some(fs) = fs {
+            let vpc = self.obs.vpcs.iter().find(|v| v.id == fs.vpc_id);
+            for e in exposures {
+                if !fs.deployment_type.is_multi_az() {
+                    self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
+                        "{} is {:?}: its endpoints sit in subnets and are reachable over peering, VPN and Direct Connect without VPC Lattice",
+                        fs.id, fs.deployment_type
+                    ));
+                } else if let Some(vpc) = vpc {
+                    if vpc.cidr_blocks.iter().any(|c| c.contains(&e.target_ip)) {
+                        active.push(e);
+                    } else {
+                        self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
+                            "{} is outside the CIDRs of {} ({}): a resource configuration's ipResource must be in the gateway's VPC. Recreate the file system with an EndpointIpAddressRange inside the VPC CIDR",
+                            e.target_ip, vpc.id, join(&vpc.cidr_blocks)
+                        ));
+                    }
+                } else {
+                    self.refuse(
+                        e.svm_id.to_string(),
+                        ErrorKind::NotFound,
+                        format!("VPC {} of {} not found", fs.vpc_id, fs.id),
+                    );
+                }
+            }
+        }
+        let held: BTreeSet<&SvmId> = self.desired.held.iter().collect();
+        let current = gateways
+            .iter()
+            .rev()
+            .find(|g| g.status != GatewayStatus::DeleteInProgress)
+            .copied();
+        let mut current_id: Option<GatewayId> = None;
+        if let (Some(fs), false) = (fs, active.is_empty()) {
+            match self.decide_gateway(fs, current, &gateways) {
+                GatewayDecision::Use(gw) => {
+                    current_id = Some(gw.id.clone());
+                    self.subnets_in_use.extend(gw.subnet_ids.iter().cloned());
+                    self.ensure_headroom(gw);
+                    for e in &active {
+                        self.ensure_exposure(gw, e);
+                    }
+                }
+                GatewayDecision::Wait => {
+                    if let Some(g) = current {
+                        current_id = Some(g.id.clone());
+                        self.subnets_in_use.extend(g.subnet_ids.iter().cloned());
+                    }
+                }
+                GatewayDecision::Replace => {}
+            }
+        }
+        // Drain everything of ours for this file system that is not the current slot.
+        let desired_pairs: BTreeSet<(SvmId, String)> = active
+            .iter()
+            .flat_map(|e| e.consumers.iter().map(|c| (e.svm_id.clone(), c.clone())))
+            .collect();
+        for gw in &gateways {
+            self.subnets_in_use.extend(gw.subnet_ids.iter().cloned());
+            let is_current = current_id.as_ref() == Some(&gw.id);
+            let mut remaining_configs = 0;
+            for cfg in self.configs_on(&gw.id) {
+                if !self.owned(&cfg.tags) {
+                    remaining_configs += 1;
+                    self.out.warnings.push(format!(
+                        "{} on our gateway {} is not ours: the gateway is kept",
+                        cfg.id, gw.id
+                    ));
+                    continue;
+                }
+                let svm = cfg.tags.get(SVM_TAG).and_then(|s| SvmId::parse(s.as_str()).ok());
+                if svm.as_ref().is_some_and(|s| held.contains(s)) {
+                    remaining_configs += 1;
+                    continue;
+                }
+                let cfg_current = is_current && svm.as_ref().is_some_and(|s| active.iter().any(|e| &e.svm_id == s));
+                let mut remaining_eps = 0;
+                for ep in self.endpoints_on(&cfg.arn) {
+                    if !self.owned(&ep.tags) {
+                        remaining_eps += 1;
+                        continue;
+                    }
+                    let consumer = ep.tags.get(CONSUMER_TAG).cloned().unwrap_or_default();
+                    if self.held_consumers.contains(&consumer) {
+                        remaining_eps += 1;
+                        continue;
+                    }
+                    let pair = svm.clone().map(|s| (s, consumer.clone()));
+                    let desired = pair.as_ref().is_some_and(|p| desired_pairs.contains(p));
+                    if cfg_current && desired && self.endpoint_matches(ep, &consumer) {
+                        remaining_eps += 1; // the current slot: handled by ensure_exposure
+                        continue;
+                    }
+                    if ep.state == EndpointState::Deleting {
+                        remaining_eps += 1;
+                        self.wait(format!("{} is deleting", ep.id));
+                        continue;
+                    }
+                    let replacement_ready = pair
+                        .as_ref()
+                        .is_some_and(|p| self.targets.contains_key(p) && self.alias_settled(p));
+                    if !desired || ep.state == EndpointState::Failed || replacement_ready {
+                        let why = if !desired {
+                            "no longer desired".to_string()
+                        } else if ep.state == EndpointState::Failed {
+                            format!("failed: {}", ep.failure_reason.as_deref().unwrap_or("no reason given"))
+                        } else {
+                            "superseded: its replacement is available and the alias points at it".to_string()
+                        };
+                        self.push(
+                            Action::DeleteVpcEndpoint {
+                                vpc_endpoint_id: ep.id.clone(),
+                            },
+                            why,
+                        );
+                    } else {
+                        self.wait(format!("{} keeps serving until its replacement is available", ep.id));
+                    }
+                    remaining_eps += 1;
+                }
+                if cfg_current {
+                    remaining_configs += 1;
+                    continue;
+                }
+                if remaining_eps == 0 && cfg.status != ConfigurationStatus::DeleteInProgress {
+                    self.push(
+                        Action::DeleteResourceConfiguration {
+                            configuration_id: cfg.id.clone(),
+                        },
+                        if is_current {
+                            "its SVM is no longer exposed"
+                        } else {
+                            "superseded: its gateway is being replaced or retired"
+                        },
+                    );
+                } else if remaining_eps > 0 {
+                    self.wait(format!("{} waits for its endpoints to go", cfg.id));
+                }
+                remaining_configs += 1;
+            }
+            if !is_current && gw.status != GatewayStatus::DeleteInProgress {
+                if remaining_configs == 0 {
+                    self.push(
+                        Action::DeleteResourceGateway {
+                            gateway_id: gw.id.clone(),
+                        },
+                        "superseded or no longer needed",
+                    );
+                } else {
+                    self.wait(format!("{} waits for its configurations to go", gw.id));
+                }
+            } else if gw.status == GatewayStatus::DeleteInProgress {
+                self.wait(format!("{} is deleting", gw.id));
+            }
+        }
+    }
+
+    fn endpoint_matches(&self, ep: &VpcEndpoint, consumer: &str) -> bool {
+        self.config.consumer(consumer).is_some_and(|c| {
+            sorted(&ep.subnet_ids) == sorted(&c.subnet_ids)
+                && (c.security_group_ids.is_empty() || sorted(&ep.security_group_ids) == sorted(&c.security_group_ids))
+        })
+    }
+
+    /// Whether the alias (if any) for this pair already points at the current target.
+    fn alias_settled(&self, (svm, consumer): &(SvmId, String)) -> bool {
+        let Some(target) = self.targets.get(&(svm.clone(), consumer.clone())) else {
+            return false;
+        };
+        let Some(alias) = self.desired.exposures.get(svm).and_then(|e| e.alias.as_ref()) else {
+            return true;
+        };
+        let Some(zone) = self.config.consumer(consumer).and_then(|c| c.hosted_zone_id.as_ref()) else {
+            return true;
+        };
+        self.obs.records.get(zone).is_some_and(|rs| {
+            rs.iter()
+                .any(|r| r.name == *alias && r.record_type == RecordType::CNAME && r.values == [target.clone()])
+        })
+    }
+
+    fn decide_gateway(
+        &mut self,
+        fs: &'a FileSystem,
+        current: Option<&'a ResourceGateway>,
+        all: &[&'a ResourceGateway],
+    ) -> GatewayDecision<'a> {
+        let pinned = !self.config.gateway.subnet_ids.is_empty();
+        let next_gen = all.iter().filter_map(|g| generation_of(&g.tags)).max().unwrap_or(0) + 1;
+        let Some(gw) = current else {
+            self.create_gateway(fs, next_gen, pinned, "no gateway serves this file system yet");
+            return GatewayDecision::Replace;
+        };
+        let replace_because = match gw.status {
+            GatewayStatus::CreateInProgress | GatewayStatus::UpdateInProgress => {
+                self.wait(format!("{} is {:?}", gw.id, gw.status));
+                return GatewayDecision::Wait;
+            }
+            GatewayStatus::CreateFailed | GatewayStatus::UpdateFailed | GatewayStatus::DeleteFailed => {
+                Some(format!("{} is {:?} (VPC Lattice gives no reason)", gw.id, gw.status))
+            }
+            _ => None,
+        };
+        let replace_because = replace_because.or_else(|| {
+            (gw.ipv4_addresses_per_eni != 16).then(|| {
+                format!(
+                    "{} has ipv4AddressesPerEni={} (immutable; 16 wanted)",
+                    gw.id, gw.ipv4_addresses_per_eni
+                )
+            })
+        });
+        let replace_because = replace_because.or_else(|| {
+            let want = sorted(&self.config.gateway.subnet_ids);
+            let pins_usable = want
+                .iter()
+                .all(|s| self.capacity.get(s).is_some_and(SubnetCapacity::can_host_gateway_eni));
+            (pinned && sorted(&gw.subnet_ids) != want && pins_usable).then(|| {
+                format!(
+                    "{} is in {} but the config pins {} (subnets are immutable)",
+                    gw.id,
+                    join(&gw.subnet_ids),
+                    join(&want)
+                )
+            })
+        });
+        let replace_because = match replace_because {
+            Some(r) => Some(r),
+            None => {
+                let starved = self.starved_subnets(gw);
+                if starved.is_empty() {
+                    None
+                } else {
+                    for s in &starved {
+                        self.diagnose(s);
+                    }
+                    let failed: Vec<&VpcEndpoint> = self
+                        .configs_on(&gw.id)
+                        .iter()
+                        .flat_map(|c| self.endpoints_on(&c.arn))
+                        .filter(|e| e.state == EndpointState::Failed && self.owned(&e.tags))
+                        .collect();
+                    let why = format!(
+                        "{} cannot get a /28 in {}: {}",
+                        gw.id,
+                        join(&starved),
+                        starved
+                            .iter()
+                            .filter_map(|s| self.capacity.get(s)?.reason())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
+                    if pinned && failed.is_empty() {
+                        self.out.warnings.push(format!("{why}. The subnets are pinned by the config, so the gateway stays there until an endpoint fails"));
+                        None
+                    } else if !self.config.gateway.heal {
+                        self.refuse(
+                            fs.id.to_string(),
+                            ErrorKind::CapacityExhausted,
+                            format!("{why}; gateway.heal is off, so nothing is replaced"),
+                        );
+                        return GatewayDecision::Wait;
+                    } else {
+                        Some(why)
+                    }
+                }
+            }
+        };
+        if let Some(why) = replace_because {
+            // Until the replacement is actually being created (subnets carved, capacity found),
+            // the old gateway stays current so nothing of it is drained.
+            return if self.create_gateway(fs, next_gen, false, &format!("replace: {why}")) {
+                GatewayDecision::Replace
+            } else {
+                GatewayDecision::Wait
+            };
+        }
+        let want_sgs = sorted(&self.config.gateway.security_group_ids);
+        if sorted(&gw.security_group_ids) != want_sgs && gw.status == GatewayStatus::Active {
+            self.push(
+                Action::UpdateResourceGateway {
+                    gateway_id: gw.id.clone(),
+                    security_group_ids: want_sgs,
+                },
+                "gateway.security_group_ids changed (the one mutable field)",
+            );
+        }
+        GatewayDecision::Use(gw)
+    }
+
+    /// Chooses subnets (one per AZ of the file system), reserves blocks, and creates the
+    /// gateway; or carves subnets first; or refuses.
+    fn create_gateway(&mut self, fs: &'a FileSystem, generation: u32, pinned: bool, why: &str) -> bool {
+        let Some(vpc) = self.obs.vpcs.iter().find(|v| v.id == fs.vpc_id) else {
+            return false;
+        };
+        let chosen: Vec<SubnetId> = if pinned {
+            let pins = self.config.gateway.subnet_ids.clone();
+            for s in &pins {
+                match self.obs.subnets.iter().find(|x| &x.id == s) {
+                    Some(sub) if sub.vpc_id != fs.vpc_id => {
+                        self.refuse(
+                            fs.id.to_string(),
+                            ErrorKind::InvalidInput,
+                            format!("pinned gateway subnet {s} is in {}, not in {}", sub.vpc_id, fs.vpc_id),
+                        );
+                        return false;
+                    }
+                    None => {
+                        self.refuse(
+                            fs.id.to_string(),
+                            ErrorKind::InvalidInput,
+                            format!("pinned gateway subnet {s} not found in {}", fs.vpc_id),
+                        );
+                        return false;
+                    }
+                    Some(_) => {}
+                }
+                if let Some(c) = self.capacity.get(s)
+                    && let Some(reason) = c.reason()
+                {
+                    self.diagnose(s);
+                    self.out.warnings.push(format!(
+                        "pinned subnet {s}: {reason}. The endpoint will fail when VPC Lattice asks EC2 for the gateway ENI's /28"
+                    ));
+                }
+            }
+            pins
+        } else {
+            let mut azs: BTreeSet<&str> = BTreeSet::new();
+            for s in &fs.subnet_ids {
+                match self.obs.subnets.iter().find(|x| &x.id == s) {
+                    Some(sub) => {
+                        azs.insert(sub.availability_zone.as_str());
+                    }
+                    None => {
+                        self.refuse(
+                            fs.id.to_string(),
+                            ErrorKind::NotFound,
+                            format!("subnet {s} of the file system not found"),
+                        );
+                        return false;
+                    }
+                }
+            }
+            let mut chosen = Vec::new();
+            let mut carving = false;
+            for az in azs {
+                let mut best: Option<(&SubnetCapacity, usize, usize)> = None;
+                for sub in self
+                    .obs
+                    .subnets
+                    .iter()
+                    .filter(|s| s.vpc_id == fs.vpc_id && s.availability_zone == az)
+                {
+                    let Some(c) = self.capacity.get(&sub.id) else { continue };
+                    if !c.can_host_gateway_eni() {
+                        continue;
+                    }
+                    let score = (c.free_blocks_in_prefix_reservations.len(), c.free_prefix_blocks.len());
+                    if best.is_none_or(|(b, r, f)| score > (r, f) || (score == (r, f) && c.subnet_id < b.subnet_id)) {
+                        best = Some((c, score.0, score.1));
+                    }
+                }
+                match best {
+                    Some((c, _, _)) => chosen.push(c.subnet_id.clone()),
+                    None => {
+                        let ids: Vec<SubnetId> = self
+                            .obs
+                            .subnets
+                            .iter()
+                            .filter(|s| s.vpc_id == fs.vpc_id && s.availability_zone == az)
+                            .map(|s| s.id.clone())
+                            .collect();
+                        for s in &ids {
+                            self.diagnose(s);
+                        }
+                        if !self.config.gateway.allow_subnet_creation {
+                            self.refuse(fs.id.to_string(), ErrorKind::CapacityExhausted, format!(
+                                "no subnet of {} in {az} has a free aligned /28 and gateway.allow_subnet_creation is off: reserve or free a /28, or allow carving",
+                                fs.vpc_id
+                            ));
+                            return false;
+                        }
+                        let mut taken: Vec<Ipv4Net> = self
+                            .obs
+                            .subnets
+                            .iter()
+                            .filter(|s| s.vpc_id == fs.vpc_id)
+                            .map(|s| s.cidr)
+                            .collect();
+                        taken.extend(fs.endpoint_ip_address_range);
+                        taken.extend(self.planned_cidrs.iter().copied());
+                        let len = self.config.gateway.new_subnet_prefix_length;
+                        match find_free_cidr(&vpc.cidr_blocks, &taken, len) {
+                            Some(cidr) => {
+                                self.planned_cidrs.push(cidr);
+                                carving = true;
+                                let tags = self.tags(&[
+                                    (FILE_SYSTEM_TAG, fs.id.to_string()),
+                                    ("Name", format!("fsxn-lattice-gateway-{az}")),
+                                ]);
+                                self.push(
+                                    Action::CreateSubnet { vpc_id: fs.vpc_id.clone(), availability_zone: az.to_string(), cidr, tags },
+                                    format!("no subnet of {} in {az} has a free aligned /28; carving a /{len} (the lowest free block of the VPC CIDRs, avoiding the endpoint IP range)", fs.vpc_id),
+                                );
+                            }
+                            None => {
+                                self.refuse(fs.id.to_string(), ErrorKind::CapacityExhausted, format!(
+                                    "no subnet of {} in {az} has a free aligned /28 and no free /{len} is left in the VPC CIDRs ({}): add a CIDR block to the VPC",
+                                    fs.vpc_id, join(&vpc.cidr_blocks)
+                                ));
+                                return false;
+                            }
+                        }
+                    }
+                }
+            }
+            if carving {
+                self.wait(format!("gateway for {} waits for the new subnet(s)", fs.id));
+                return false;
+            }
+            chosen
+        };
+        self.subnets_in_use.extend(chosen.iter().cloned());
+        let want = 1 + usize::from(self.config.gateway.headroom_blocks);
+        for s in &chosen {
+            self.reserve(s, fs, want, 1);
+        }
+        let name = gateway_name(&fs.id, generation);
+        let sgs = sorted(&self.config.gateway.security_group_ids);
+        let token = client_token(&[
+            "gateway",
+            self.owner,
+            &name,
+            fs.vpc_id.as_str(),
+            &join(&chosen),
+            &join(&sgs),
+        ]);
+        let tags = self.tags(&[
+            (FILE_SYSTEM_TAG, fs.id.to_string()),
+            (GENERATION_TAG, generation.to_string()),
+        ]);
+        self.push(
+            Action::CreateResourceGateway {
+                name,
+                vpc_id: fs.vpc_id.clone(),
+                subnet_ids: chosen,
+                security_group_ids: sgs,
+                ipv4_addresses_per_eni: 16,
+                client_token: token,
+                tags,
+            },
+            why.to_string(),
+        );
+        true
+    }
+
+    /// Keeps `want` free /28 blocks under prefix reservations in `subnet` (at least `need`
+    /// matter; the rest is headroom).
+    fn reserve(&mut self, subnet: &SubnetId, fs: &FileSystem, want: usize, need: usize) {
+        let Some(c) = self.capacity.get(subnet) else { return };
+        let have = c.free_blocks_in_prefix_reservations.len();
+        if have >= want {
+            return;
+        }
+        let blocks: Vec<Ipv4Net> = c.unreserved_free_blocks().take(want - have).copied().collect();
+        if have + blocks.len() < need {
+            return;
+        }
+        for (i, b) in blocks.into_iter().enumerate() {
+            let why = if have + i < need {
+                "keep random IP placement out of the /28 the gateway ENI needs".to_string()
+            } else {
+                "headroom: VPC Lattice may add gateway ENIs later".to_string()
+            };
+            self.push(
+                Action::ReserveCidr {
+                    subnet_id: subnet.clone(),
+                    cidr: b,
+                    description: format!("fsxn-lattice: /28 for resource gateway ENIs of {}", fs.id),
+                    tags: self.tags(&[(FILE_SYSTEM_TAG, fs.id.to_string())]),
+                },
+                why,
+            );
+        }
+    }
+
+    fn ensure_headroom(&mut self, gw: &ResourceGateway) {
+        let Some(fs_id) = gw
+            .tags
+            .get(FILE_SYSTEM_TAG)
+            .and_then(|f| FileSystemId::parse(f.as_str()).ok())
+        else {
+            return;
+        };
+        let Some(fs) = self.obs.file_systems.iter().find(|f| f.id == fs_id) else {
+            return;
+        };
+        for s in &gw.subnet_ids {
+            let has_eni = self
+                .obs
+                .network_interfaces
+                .iter()
+                .any(|e| &e.subnet_id == s && e.resource_gateway_id().as_ref() == Some(&gw.id));
+            let want = usize::from(self.config.gateway.headroom_blocks) + usize::from(!has_eni);
+            self.reserve(s, fs, want, usize::from(!has_eni));
+            if has_eni
+                && self.config.gateway.headroom_blocks > 0
+                && self.capacity.get(s).is_some_and(|c| c.free_prefix_blocks.is_empty())
+            {
+                self.out.warnings.push(format!(
+                    "{s} has no free /28 left: VPC Lattice cannot add another ENI of {} there",
+                    gw.id
+                ));
+            }
+        }
+    }
+
+    fn ensure_exposure(&mut self, gw: &'a ResourceGateway, e: &Exposure) {
+        if gw.status != GatewayStatus::Active {
+            return;
+        }
+        let generation = generation_of(&gw.tags).unwrap_or(0);
+        let cfg = self
+            .configs_on(&gw.id)
+            .into_iter()
+            .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
+        let Some(cfg) = cfg else {
+            let name = configuration_name(&e.svm_id, generation);
+            let token = client_token(&["configuration", self.owner, &name, gw.id.as_str()]);
+            self.push(
+                Action::CreateResourceConfiguration {
+                    name,
+                    gateway_id: gw.id.clone(),
+                    ip_address: e.target_ip,
+                    port_ranges: e.ports.clone(),
+                    client_token: token,
+                    tags: self.tags(&[
+                        (SVM_TAG, e.svm_id.to_string()),
+                        (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
+                        (GENERATION_TAG, generation.to_string()),
+                    ]),
+                },
+                format!("expose {} ({}) on TCP {}", e.svm_name, e.target_ip, join(&e.ports)),
+            );
+            return;
+        };
+        match cfg.status {
+            ConfigurationStatus::Active => {}
+            ConfigurationStatus::CreateFailed | ConfigurationStatus::UpdateFailed => {
+                self.push(
+                    Action::DeleteResourceConfiguration {
+                        configuration_id: cfg.id.clone(),
+                    },
+                    format!(
+                        "{:?}: {}; it is re-created once gone",
+                        cfg.status,
+                        cfg.failure_reason.as_deref().unwrap_or("no reason given")
+                    ),
+                );
+                return;
+            }
+            s => {
+                self.wait(format!("{} is {s:?}", cfg.id));
+                return;
+            }
+        }
+        if cfg.ip_address != Some(e.target_ip) || sorted(&cfg.port_ranges) != e.ports {
+            self.push(
+                Action::UpdateResourceConfiguration {
+                    configuration_id: cfg.id.clone(),
+                    ip_address: e.target_ip,
+                    port_ranges: e.ports.clone(),
+                },
+                "the SVM's IP or the exposed protocols changed",
+            );
+        }
+        for consumer_name in &e.consumers {
+            if self.held_consumers.contains(consumer_name) {
+                continue;
+            }
+            let Some(consumer) = self.config.consumer(consumer_name) else {
+                continue;
+            };
+            self.ensure_endpoint(e, cfg, consumer);
+        }
+    }
+
+    fn ensure_endpoint(&mut self, e: &Exposure, cfg: &ResourceConfiguration, consumer: &Consumer) {
+        let ours: Vec<&VpcEndpoint> = self
+            .endpoints_on(&cfg.arn)
+            .into_iter()
+            .filter(|ep| {
+                self.owned(&ep.tags)
+                    && ep.tags.get(CONSUMER_TAG) == Some(&consumer.name)
+                    && self.endpoint_matches(ep, &consumer.name)
+            })
+            .collect();
+        let live = ours.iter().find(|ep| {
+            matches!(
+                ep.state,
+                EndpointState::Available | EndpointState::Pending | EndpointState::PendingAcceptance
+            )
+        });
+        if let Some(ep) = live {
+            if ep.state == EndpointState::Available {
+                match &ep.dns_name {
+                    Some(dns) => {
+                        self.targets
+                            .insert((e.svm_id.clone(), consumer.name.clone()), dns.clone());
+                    }
+                    None => self.wait(format!("{} is available but has no DNS entry yet", ep.id)),
+                }
+            } else {
+                self.wait(format!("{} is {} in {}", ep.id, ep.state.as_str(), consumer.vpc_id));
+            }
+            return;
+        }
+        let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state == EndpointState::Failed).collect();
+        for ep in &failed {
+            self.push(
+                Action::DeleteVpcEndpoint {
+                    vpc_endpoint_id: ep.id.clone(),
+                },
+                format!(
+                    "failed: {}; a new one replaces it",
+                    ep.failure_reason.as_deref().unwrap_or("no reason given")
+                ),
+            );
+        }
+        if ours.iter().any(|ep| ep.state == EndpointState::Deleting) && failed.is_empty() {
+            self.wait(format!(
+                "an endpoint of {} in {} is deleting",
+                e.svm_id, consumer.vpc_id
+            ));
+        }
+        let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
+        let subnets = sorted(&consumer.subnet_ids);
+        let sgs = sorted(&consumer.security_group_ids);
+        let token = client_token(&[
+            "endpoint",
+            self.owner,
+            e.svm_id.as_str(),
+            &consumer.name,
+            consumer.vpc_id.as_str(),
+            &cfg.arn,
+            &join(&subnets),
+            &join(&sgs),
+            &replaced.join(","),
+        ]);
+        self.push(
+            Action::CreateVpcEndpoint {
+                vpc_id: consumer.vpc_id.clone(),
+                subnet_ids: subnets,
+                security_group_ids: sgs,
+                resource_configuration_arn: cfg.arn.clone(),
+                client_token: token,
+                tags: self.tags(&[
+                    (SVM_TAG, e.svm_id.to_string()),
+                    (CONSUMER_TAG, consumer.name.clone()),
+                    (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
+                    ("Name", format!("fsxn-lattice-{}-{}", e.svm_name, consumer.name)),
+                ]),
+            },
+            format!(
+                "give consumer {} ({}) a path to {}",
+                consumer.name, consumer.vpc_id, e.svm_name
+            ),
+        );
+    }
+
+    /// Our endpoints whose configuration no longer exists (deleted behind our back) serve
+    /// nothing: delete them.
+    fn plan_orphan_endpoints(&mut self) {
+        let arns: BTreeSet<&str> = self.obs.configurations.iter().map(|c| c.arn.as_str()).collect();
+        let orphans: Vec<VpcEndpointId> = self
+            .obs
+            .endpoints
+            .iter()
+            .filter(|ep| self.owned(&ep.tags) && !arns.contains(ep.resource_configuration_arn.as_str()))
+            .filter(|ep| !matches!(ep.state, EndpointState::Deleting | EndpointState::Deleted))
+            .map(|ep| ep.id.clone())
+            .collect();
+        for id in orphans {
+            self.push(
+                Action::DeleteVpcEndpoint { vpc_endpoint_id: id },
+                "its resource configuration no longer exists",
+            );
+        }
+    }
+
+    fn plan_dns(&mut self) {
+        let ttl = self.config.dns.ttl;
+        let mut desired_names: BTreeSet<(HostedZoneId, String)> = BTreeSet::new();
+        let exposures: Vec<&Exposure> = self.desired.exposures.values().collect();
+        for e in exposures {
+            let Some(alias) = &e.alias else { continue };
+            if self.out.refusals.iter().any(|r| r.subject == e.svm_id.as_str()) {
+                continue;
+            }
+            for cname in &e.consumers {
+                let Some(consumer) = self.config.consumer(cname) else {
+                    continue;
+                };
+                let Some(zone_id) = consumer.hosted_zone_id.clone() else {
+                    continue;
+                };
+                desired_names.insert((zone_id.clone(), alias.clone()));
+                let Some(zone) = self.obs.hosted_zones.iter().find(|z| z.id == zone_id) else {
+                    self.refuse(
+                        e.svm_id.to_string(),
+                        ErrorKind::NotFound,
+                        format!("hosted zone {zone_id} of consumer {cname} not found"),
+                    );
+                    continue;
+                };
+                if alias == &zone.name || !alias.ends_with(&format!(".{}", zone.name)) {
+                    self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
+                        "alias {alias} must be a name below the zone {} ({zone_id}): a CNAME cannot sit at the apex or outside the zone",
+                        zone.name
+                    ));
+                    continue;
+                }
+                let records = self.obs.records.get(&zone_id).map(Vec::as_slice).unwrap_or(&[]);
+                let txt_name = ownership_txt_name(alias);
+                let txt_value = ownership_txt_value(self.owner, &e.svm_id, cname);
+                let at_name: Vec<&RecordSet> = records.iter().filter(|r| &r.name == alias).collect();
+                let txt = records
+                    .iter()
+                    .find(|r| r.name == txt_name && r.record_type == RecordType::TXT);
+                let owned = txt.is_some_and(|t| {
+                    t.values.iter().any(|v| {
+                        parse_ownership_txt(v)
+                            .is_some_and(|(o, s, c)| o == self.owner && s == e.svm_id.as_str() && &c == cname)
+                    })
+                });
+                if let Some(other) = at_name.iter().find(|r| r.record_type != RecordType::CNAME) {
+                    self.refuse(e.svm_id.to_string(), ErrorKind::Conflict, format!(
+                        "{alias} already has a {:?} record in {zone_id}: a CNAME cannot share its name; the record is not ours and is left alone",
+                        other.record_type
+                    ));
+                    continue;
+                }
+                let cname_rec = at_name.first();
+                if (cname_rec.is_some() || txt.is_some()) && !owned {
+                    self.refuse(e.svm_id.to_string(), ErrorKind::Conflict, format!(
+                        "{alias} exists in {zone_id} without our ownership record ({txt_name}): it is not ours and is not overwritten"
+                    ));
+                    continue;
+                }
+                let Some(target) = self.targets.get(&(e.svm_id.clone(), cname.clone())).cloned() else {
+                    if cname_rec.is_none() {
+                        self.wait(format!(
+                            "alias {alias} waits for the endpoint in {} to become available",
+                            consumer.vpc_id
+                        ));
+                    }
+                    continue;
+                };
+                let want = RecordSet {
+                    name: alias.clone(),
+                    record_type: RecordType::CNAME,
+                    ttl,
+                    values: vec![target.clone()],
+                };
+                let want_txt = RecordSet {
+                    name: txt_name,
+                    record_type: RecordType::TXT,
+                    ttl,
+                    values: vec![txt_value],
+                };
+                if cname_rec.map(|r| (*r).clone()) != Some(want.clone()) || txt.cloned() != Some(want_txt.clone()) {
+                    let why = match cname_rec {
+                        Some(r) => format!("repoint from {} to the current endpoint", r.values.join(",")),
+                        None => format!("publish the alias for Kerberos: clients use {alias}"),
+                    };
+                    self.push(
+                        Action::UpsertAlias {
+                            hosted_zone_id: zone_id.clone(),
+                            cname: want,
+                            txt: want_txt,
+                        },
+                        why,
+                    );
+                }
+            }
+        }
+        // Withdraw our aliases that are no longer desired.
+        let zones: BTreeSet<HostedZoneId> = self
+            .config
+            .consumers
+            .iter()
+            .filter_map(|c| c.hosted_zone_id.clone())
+            .collect();
+        for zone_id in zones {
+            let records = self.obs.records.get(&zone_id).map(Vec::as_slice).unwrap_or(&[]);
+            for txt in records.iter().filter(|r| r.record_type == RecordType::TXT) {
+                let Some(alias) = txt.name.strip_prefix(&format!("{OWNERSHIP_TXT_LABEL}.")) else {
+                    continue;
+                };
+                let ours = txt
+                    .values
+                    .iter()
+                    .any(|v| parse_ownership_txt(v).is_some_and(|(o, _, _)| o == self.owner));
+                if !ours || desired_names.contains(&(zone_id.clone(), alias.to_string())) {
+                    continue;
+                }
+                let svm_held = txt
+                    .values
+                    .iter()
+                    .filter_map(|v| parse_ownership_txt(v))
+                    .any(|(_, s, _)| self.desired.held.iter().any(|h| h.as_str() == s));
+                if svm_held {
+                    continue;
+                }
+                if self.config.dns.policy == DnsPolicy::UpsertOnly {
+                    self.out.warnings.push(format!(
+                        "{alias} in {zone_id} is ours and no longer desired; dns.policy = upsert-only leaves it"
+                    ));
+                    continue;
+                }
+                let cname = records
+                    .iter()
+                    .find(|r| r.name == alias && r.record_type == RecordType::CNAME)
+                    .cloned();
+                self.push(
+                    Action::DeleteAlias {
+                        hosted_zone_id: zone_id.clone(),
+                        cname,
+                        txt: txt.clone(),
+                    },
+                    "the alias is no longer desired",
+                );
+            }
+        }
+    }
+
+    fn plan_cleanup(&mut self) {
+        let releasing: Vec<(CidrReservationId, SubnetId)> = self
+            .obs
+            .cidr_reservations
+            .iter()
+            .filter(|r| self.owned(&r.tags) && !self.subnets_in_use.contains(&r.subnet_id))
+            .map(|r| (r.id.clone(), r.subnet_id.clone()))
+            .collect();
+        for (id, _) in &releasing {
+            self.push(
+                Action::ReleaseCidr {
+                    reservation_id: id.clone(),
+                },
+                "no gateway of ours uses this subnet any more",
+            );
+        }
+        let subnets: Vec<SubnetId> = self
+            .obs
+            .subnets
+            .iter()
+            .filter(|s| self.owned(&s.tags) && !self.subnets_in_use.contains(&s.id))
+            .map(|s| s.id.clone())
+            .collect();
+        for s in subnets {
+            let busy = self.obs.network_interfaces.iter().any(|e| e.subnet_id == s)
+                || self.obs.cidr_reservations.iter().any(|r| r.subnet_id == s);
+            if busy {
+                self.wait(format!(
+                    "subnet {s} we carved waits for its ENIs and reservations to go"
+                ));
+            } else {
+                self.push(
+                    Action::DeleteSubnet { subnet_id: s },
+                    "carved for a gateway that no longer exists",
+                );
+            }
+        }
+    }
+
+    fn plan_manual_steps(&mut self) {
+        for e in self.desired.exposures.values() {
+            let (Some(alias), true) = (&e.alias, e.protocols.contains(&Protocol::Smb)) else {
+                continue;
+            };
+            let computer = e
+                .smb_computer_name
+                .clone()
+                .unwrap_or_else(|| e.svm_name.to_ascii_uppercase());
+            self.out.manual_steps.push(ManualStep {
+                subject: e.svm_id.to_string(),
+                instruction: format!(
+                    "Kerberos for \\\\{alias}: add the alias to the SVM's AD computer object so AD registers HOST/ and cifs/ SPNs for it: Set-ADComputer -Identity {computer} -Add @{{\"msDS-AdditionalDnsHostname\"=\"{alias}\"}}; check with: setspn -Q cifs/{alias} (exactly one object must hold it: duplicate SPNs break Kerberos). Without it SMB falls back to NTLMv2."
+                ),
+            });
+        }
+    }
+
+    fn finish(mut self) -> Plan {
+        self.out.actions.sort_by_key(|a| a.action.phase());
+        self.out.waiting.sort();
+        self.out.waiting.dedup();
+        self.out.warnings.sort();
+        self.out.warnings.dedup();
+        self.out.diagnoses.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
+        self.out
+    }
+}
+
+enum GatewayDecision<'a> {
+    Use(&'a ResourceGateway),
+    Wait,
+    Replace,
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}

@@ -1,0 +1,282 @@
+//! observe → plan → apply, repeated until the plan is empty, something is refused, or the
+//! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
+
+use crate::apply::{Applied, ApplyOptions, apply};
+use crate::config::Config;
+use crate::desired::{Desired, resolve};
+use crate::error::{CloudError, ErrorKind};
+use crate::ids::*;
+use crate::naming::{FILE_SYSTEM_TAG, is_owned};
+use crate::plan::{Observed, Plan, plan};
+use crate::ports::Cloud;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Reads everything the planner needs.
+pub async fn observe<C: Cloud + ?Sized>(cloud: &C, config: &Config) -> Result<(Observed, Desired), CloudError> {
+    let file_systems = cloud.describe_file_systems().await?;
+    let svms = cloud.describe_storage_virtual_machines().await?;
+    let desired = resolve(config, &file_systems, &svms);
+    let gateways = cloud.list_resource_gateways().await?;
+    let configurations = cloud.list_resource_configurations().await?;
+    let exposed_fs: BTreeSet<&FileSystemId> = desired.exposures.values().map(|e| &e.file_system_id).collect();
+    let mut fsx_vpcs: BTreeSet<VpcId> = file_systems
+        .iter()
+        .filter(|f| exposed_fs.contains(&f.id))
+        .map(|f| f.vpc_id.clone())
+        .collect();
+    fsx_vpcs.extend(
+        gateways
+            .iter()
+            .filter(|g| is_owned(&g.tags, &config.owner) && g.tags.contains_key(FILE_SYSTEM_TAG))
+            .map(|g| g.vpc_id.clone()),
+    );
+    let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
+    let all_vpcs: Vec<VpcId> = fsx_vpcs.union(&consumer_vpcs).cloned().collect();
+    let vpcs = if all_vpcs.is_empty() {
+        Vec::new()
+    } else {
+        cloud.describe_vpcs(&all_vpcs).await?
+    };
+    let mut observed = Observed {
+        file_systems,
+        svms,
+        vpcs,
+        gateways,
+        configurations,
+        ..Observed::default()
+    };
+    for vpc in &fsx_vpcs {
+        let subnets = cloud.describe_subnets(vpc).await?;
+        observed
+            .network_interfaces
+            .extend(cloud.describe_network_interfaces(vpc).await?);
+        for s in &subnets {
+            observed
+                .cidr_reservations
+                .extend(cloud.get_subnet_cidr_reservations(&s.id).await?);
+        }
+        observed.subnets.extend(subnets);
+    }
+    let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
+    if !consumer_vpcs.is_empty() {
+        observed.endpoints = cloud.describe_resource_endpoints(&consumer_vpcs).await?;
+    }
+    let zones: BTreeSet<&HostedZoneId> = config
+        .consumers
+        .iter()
+        .filter_map(|c| c.hosted_zone_id.as_ref())
+        .collect();
+    for z in zones {
+        match cloud.get_hosted_zone(z).await {
+            Ok(zone) => {
+                observed.hosted_zones.push(zone);
+                observed
+                    .records
+                    .insert(z.clone(), cloud.list_resource_record_sets(z).await?);
+            }
+            // A missing zone is reported by the planner as a refusal, not a failed reconcile.
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((observed, desired))
+}
+
+/// Options of a reconcile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileOptions {
+    /// At most this many observe → plan → apply passes.
+    pub max_passes: u32,
+    /// When the plan only waits (endpoint pending, gateway deleting): sleep and poll again, up
+    /// to `max_wait` in all. When zero, return `Waiting` at once (Step Functions polls instead).
+    pub poll_interval: Duration,
+    /// Total waiting budget.
+    pub max_wait: Duration,
+    /// Apply options.
+    pub apply: ApplyOptions,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        Self {
+            max_passes: 30,
+            poll_interval: Duration::from_secs(15),
+            max_wait: Duration::from_secs(15 * 60),
+            apply: ApplyOptions::default(),
+        }
+    }
+}
+
+/// How a reconcile ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconcileStatus {
+    /// Nothing left to do or wait for.
+    Converged,
+    /// Only waiting is left (poll again later).
+    Waiting,
+    /// An action failed with a non-transient error, or observing failed.
+    Failed,
+    /// The pass budget ran out with actions still planned.
+    PassBudgetExhausted,
+    /// A simulated crash stopped it (fault injection).
+    Interrupted,
+}
+
+/// Progress, reported as it happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    /// A plan was made.
+    Planned {
+        /// Pass number (1-based).
+        pass: u32,
+        /// The plan.
+        plan: Box<Plan>,
+    },
+    /// An action was applied.
+    Applied {
+        /// Pass.
+        pass: u32,
+        /// What.
+        applied: Box<Applied>,
+    },
+    /// Waiting before the next poll.
+    Waiting {
+        /// Pass.
+        pass: u32,
+        /// For how long.
+        seconds: u64,
+        /// What for.
+        what: Vec<String>,
+    },
+}
+
+/// The result of a reconcile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    /// How it ended.
+    pub status: ReconcileStatus,
+    /// Passes made.
+    pub passes: u32,
+    /// Everything applied.
+    pub applied: Vec<Applied>,
+    /// The last plan made.
+    pub last_plan: Plan,
+    /// The error that ended it, if any.
+    pub error: Option<CloudError>,
+}
+
+impl ReconcileReport {
+    /// The stable error type a Lambda would return for this report, if any.
+    pub fn error_type(&self) -> Option<ErrorKind> {
+        match self.status {
+            ReconcileStatus::Converged => None,
+            ReconcileStatus::Waiting => Some(ErrorKind::NotReady),
+            ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
+                Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind))
+            }
+            ReconcileStatus::PassBudgetExhausted => Some(ErrorKind::Transient),
+        }
+    }
+}
+
+/// Runs passes until converged, waiting, failed or out of budget.
+pub async fn reconcile<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    options: &ReconcileOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> ReconcileReport {
+    let mut applied_all = Vec::new();
+    let mut waited = Duration::ZERO;
+    let mut last_plan = Plan::default();
+    for pass in 1..=options.max_passes {
+        let (observed, desired) = match observe(cloud, config).await {
+            Ok(o) => o,
+            Err(e) if e.kind == ErrorKind::Transient => {
+                // Observation is all reads: back off and try again within the pass budget.
+                cloud.sleep(options.apply.retry.delay("observe", pass)).await;
+                continue;
+            }
+            Err(e) => {
+                return ReconcileReport {
+                    status: ReconcileStatus::Failed,
+                    passes: pass,
+                    applied: applied_all,
+                    last_plan,
+                    error: Some(e),
+                };
+            }
+        };
+        let p = plan(config, &desired, &observed);
+        progress(Progress::Planned {
+            pass,
+            plan: Box::new(p.clone()),
+        });
+        last_plan = p;
+        if last_plan.actions.is_empty() {
+            if last_plan.waiting.is_empty() {
+                return ReconcileReport {
+                    status: ReconcileStatus::Converged,
+                    passes: pass,
+                    applied: applied_all,
+                    last_plan,
+                    error: None,
+                };
+            }
+            if options.poll_interval.is_zero() || waited >= options.max_wait {
+                return ReconcileReport {
+                    status: ReconcileStatus::Waiting,
+                    passes: pass,
+                    applied: applied_all,
+                    last_plan,
+                    error: None,
+                };
+            }
+            progress(Progress::Waiting {
+                pass,
+                seconds: options.poll_interval.as_secs(),
+                what: last_plan.waiting.clone(),
+            });
+            cloud.sleep(options.poll_interval).await;
+            waited += options.poll_interval;
+            continue;
+        }
+        let report = apply(cloud, &last_plan, &options.apply, &mut |a| {
+            progress(Progress::Applied {
+                pass,
+                applied: Box::new(a.clone()),
+            })
+        })
+        .await;
+        applied_all.extend(report.applied);
+        if report.interrupted {
+            return ReconcileReport {
+                status: ReconcileStatus::Interrupted,
+                passes: pass,
+                applied: applied_all,
+                last_plan,
+                error: None,
+            };
+        }
+        if let Some((_, e)) = report.failed {
+            return ReconcileReport {
+                status: ReconcileStatus::Failed,
+                passes: pass,
+                applied: applied_all,
+                last_plan,
+                error: Some(e),
+            };
+        }
+    }
+    ReconcileReport {
+        status: ReconcileStatus::PassBudgetExhausted,
+        passes: options.max_passes,
+        applied: applied_all,
+        last_plan,
+        error: None,
+    }
+}
