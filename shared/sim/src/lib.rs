@@ -1,1 +1,1673 @@
-//! placeholder
+//! A simulated AWS cloud for fsxn-lattice: EC2 networking, VPC Lattice, Route 53 and FSx, with
+//! the behaviour AWS documents and the seed observed (DESIGN.md §2–4), on a virtual clock and
+//! seeded randomness, so a whole scenario replays identically for a given seed.
+//!
+//! What it models, and on what evidence:
+//! - random private-IP placement (EC2 places ordinary IPs anywhere free, outside CIDR
+//!   reservations), aligned /28 prefix allocation that prefers `prefix` reservations, subnet
+//!   exhaustion, CIDR reservation rules (inside the subnet, no overlap; may cover used addresses);
+//! - resource gateways that are `ACTIVE` at once (seed) and get their ENIs only when the first
+//!   endpoint is created: one per gateway subnet, a primary IP plus one /28 (17 addresses, seed);
+//!   when a subnet has no free aligned /28 the ENI call fails with the seed's error, a CloudTrail
+//!   record shaped like the seed's is emitted, and the endpoint goes `failed`;
+//! - name rules, immutability and dependency conflicts of gateways and configurations; an
+//!   `ipResource` outside the gateway VPC's CIDRs is refused (DESIGN.md §4: "likely refused");
+//! - endpoint DNS names in the real format, answering one endpoint ENI IP per query;
+//! - Route 53 with strict DELETE, CNAME rules, all-or-nothing batches and PENDING → INSYNC;
+//! - throttling and 5xx at a chosen rate, half of them *after* a write took effect (the
+//!   response is lost), which is what client tokens exist for.
+//!
+//! Not modelled: IPv6, service networks, cross-account sharing, SG rules and real traffic.
+
+pub mod scenario;
+pub mod trail;
+
+use async_trait::async_trait;
+use fsxn_lattice_core::capacity::{BLOCK_SIZE, aws_reserved_addresses};
+use fsxn_lattice_core::error::{CloudError, ErrorKind};
+use fsxn_lattice_core::events::INSUFFICIENT_IPS_MESSAGE;
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::naming::validate_lattice_name;
+use fsxn_lattice_core::ports::*;
+use fsxn_lattice_core::time::rfc3339;
+use ipnet::Ipv4Net;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::Ipv4Addr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Virtual start time: 2024-12-18T00:40:00Z, just before the seed's first endpoint.
+pub const EPOCH: u64 = 1_734_482_400;
+/// Seconds from `CreateVpcEndpoint` until VPC Lattice asks EC2 for the gateway ENIs.
+pub const ENI_ATTEMPT_AFTER: u64 = 1;
+/// Seconds from the gateway ENIs to an `available` endpoint.
+pub const ENDPOINT_READY_AFTER: u64 = 90;
+/// Seconds an endpoint stays `deleting`.
+pub const ENDPOINT_DELETE_AFTER: u64 = 30;
+/// Seconds a gateway stays `DELETE_IN_PROGRESS`.
+pub const GATEWAY_DELETE_AFTER: u64 = 60;
+/// Seconds a Route 53 change stays `PENDING`.
+pub const CHANGE_INSYNC_AFTER: u64 = 30;
+/// Resource VPC endpoints allowed per VPC.
+pub const ENDPOINTS_PER_VPC: usize = 200;
+/// The hosted zone id the seed's endpoint DNS entry carried.
+pub const LATTICE_RSC_ZONE: &str = "Z08285483B41F6ASEM5U1";
+
+#[derive(Debug, Clone)]
+enum Task {
+    ProvisionEndpoint(VpcEndpointId),
+    EndpointReady(VpcEndpointId),
+    EndpointGone(VpcEndpointId),
+    GatewayGone(GatewayId),
+    ChangeInsync(String),
+}
+
+/// An endpoint with the simulation's own bookkeeping.
+#[derive(Debug, Clone)]
+struct SimEndpoint {
+    ep: VpcEndpoint,
+    fingerprint: String,
+    ips: Vec<Ipv4Addr>,
+}
+
+/// Fault injection settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// Probability that a port call fails with throttling or a 5xx (0.0–1.0).
+    pub rate: f64,
+}
+
+/// The whole simulated account and region.
+#[derive(Debug)]
+struct World {
+    rng: ChaCha8Rng,
+    fault_rng: ChaCha8Rng,
+    faults: Faults,
+    now: u64,
+    region: String,
+    account: String,
+    account_hash: String,
+    vpcs: BTreeMap<VpcId, Vpc>,
+    subnets: BTreeMap<SubnetId, Subnet>,
+    enis: BTreeMap<NetworkInterfaceId, NetworkInterface>,
+    reservations: BTreeMap<CidrReservationId, CidrReservation>,
+    file_systems: BTreeMap<FileSystemId, FileSystem>,
+    svms: BTreeMap<SvmId, StorageVirtualMachine>,
+    gateways: BTreeMap<GatewayId, ResourceGateway>,
+    configurations: BTreeMap<ResourceConfigurationId, ResourceConfiguration>,
+    endpoints: BTreeMap<VpcEndpointId, SimEndpoint>,
+    zones: BTreeMap<HostedZoneId, HostedZone>,
+    records: BTreeMap<HostedZoneId, BTreeMap<(String, RecordType), RecordSet>>,
+    changes: BTreeMap<String, ChangeStatus>,
+    tokens: BTreeMap<(String, String), (String, String)>,
+    tasks: BTreeMap<(u64, u64), Task>,
+    task_seq: u64,
+    events: VecDeque<Value>,
+    calls: BTreeMap<String, u64>,
+    faults_injected: u64,
+}
+
+/// A point-in-time copy of the simulated world, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Subnets.
+    pub subnets: Vec<Subnet>,
+    /// ENIs.
+    pub network_interfaces: Vec<NetworkInterface>,
+    /// Reservations.
+    pub cidr_reservations: Vec<CidrReservation>,
+    /// Gateways.
+    pub gateways: Vec<ResourceGateway>,
+    /// Configurations.
+    pub configurations: Vec<ResourceConfiguration>,
+    /// Endpoints (not yet gone).
+    pub endpoints: Vec<VpcEndpoint>,
+    /// Records per zone.
+    pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
+}
+
+/// The simulated cloud. Implements every port of `fsxn-lattice-core`.
+#[derive(Debug)]
+pub struct SimCloud {
+    world: Mutex<World>,
+}
+
+fn err(kind: ErrorKind, op: &str, code: &str, message: impl Into<String>) -> CloudError {
+    CloudError::new(kind, op, code, message)
+}
+
+fn hex(rng: &mut ChaCha8Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit < 16"))
+        .collect()
+}
+
+fn service_of(op: &str) -> &'static str {
+    match op {
+        "CreateResourceGateway"
+        | "UpdateResourceGateway"
+        | "DeleteResourceGateway"
+        | "ListResourceGateways"
+        | "CreateResourceConfiguration"
+        | "UpdateResourceConfiguration"
+        | "DeleteResourceConfiguration"
+        | "ListResourceConfigurations" => "vpc-lattice",
+        "ChangeResourceRecordSets" | "GetChange" | "GetHostedZone" | "ListResourceRecordSets" => "route53",
+        "DescribeFileSystems" | "DescribeStorageVirtualMachines" => "fsx",
+        _ => "ec2",
+    }
+}
+
+impl World {
+    fn id(&mut self, prefix: &str) -> String {
+        format!("{prefix}-{}", hex(&mut self.rng, 17))
+    }
+    fn uuid(&mut self) -> String {
+        let h = hex(&mut self.rng, 32);
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
+    }
+    fn time(&self) -> String {
+        rfc3339(self.now)
+    }
+    fn schedule(&mut self, after: u64, task: Task) {
+        self.task_seq += 1;
+        self.tasks.insert((self.now + after, self.task_seq), task);
+    }
+
+    /// Counts the call and maybe injects a fault before it takes effect.
+    fn enter(&mut self, op: &str) -> Result<(), CloudError> {
+        *self.calls.entry(op.to_string()).or_default() += 1;
+        if self.faults.rate > 0.0 && self.fault_rng.random_bool(self.faults.rate / 2.0) {
+            return Err(self.fault(op));
+        }
+        Ok(())
+    }
+
+    /// After a write took effect, maybe lose the response.
+    fn leave<T>(&mut self, op: &str, result: Result<T, CloudError>) -> Result<T, CloudError> {
+        if result.is_ok() && self.faults.rate > 0.0 && self.fault_rng.random_bool(self.faults.rate / 2.0) {
+            return Err(self.fault(op));
+        }
+        result
+    }
+
+    fn fault(&mut self, op: &str) -> CloudError {
+        self.faults_injected += 1;
+        let throttle = self.fault_rng.random_bool(0.5);
+        let (code, msg, retry_after) = match (service_of(op), throttle) {
+            ("ec2", true) => ("RequestLimitExceeded", "Request limit exceeded.", None),
+            ("vpc-lattice", true) => ("ThrottlingException", "Rate exceeded", Some(Duration::from_secs(1))),
+            ("route53", true) => ("Throttling", "Rate exceeded", None),
+            (_, true) => ("ThrottlingException", "Rate exceeded", None),
+            ("ec2", false) => ("InternalError", "An internal error has occurred", None),
+            ("route53", false) => ("ServiceUnavailable", "Service unavailable (simulated 503)", None),
+            (_, false) => ("InternalServerException", "Internal server error (simulated 500)", None),
+        };
+        let mut e = err(ErrorKind::Transient, op, code, msg);
+        e.retry_after = retry_after;
+        e
+    }
+
+    fn emit(&mut self, record: trail::Record<'_>) {
+        let (eid, rid) = (self.uuid(), self.uuid());
+        let ev = trail::envelope(
+            record,
+            &self.account.clone(),
+            &self.region.clone(),
+            &self.time(),
+            &eid,
+            &rid,
+        );
+        self.events.push_back(ev);
+    }
+
+    fn emit_call(&mut self, source: &str, name: &str, request: Value, response: Value) {
+        let identity = trail::caller_identity(&self.account, "fsxn-lattice");
+        self.emit(trail::Record {
+            source,
+            name,
+            identity,
+            agent: "fsxn-lattice",
+            request,
+            response,
+            error: None,
+            service_event: false,
+        });
+    }
+
+    fn idempotent(&mut self, op: &str, token: &str, fingerprint: &str) -> Result<Option<String>, CloudError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        match self.tokens.get(&(op.to_string(), token.to_string())) {
+            Some((fp, id)) if fp == fingerprint => Ok(Some(id.clone())),
+            Some(_) => Err(err(
+                ErrorKind::Conflict,
+                op,
+                if service_of(op) == "ec2" {
+                    "IdempotentParameterMismatch"
+                } else {
+                    "ConflictException"
+                },
+                "the client token was already used with other parameters",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The resource a repeated request (same client token, same parameters) created before.
+    fn replay<V>(
+        &mut self,
+        op: &str,
+        token: &str,
+        fingerprint: &str,
+        find: impl Fn(&World, &str) -> Option<V>,
+    ) -> Result<Option<V>, CloudError> {
+        Ok(self.idempotent(op, token, fingerprint)?.and_then(|id| find(self, &id)))
+    }
+
+    fn remember(&mut self, op: &str, token: &str, fingerprint: &str, id: &str) {
+        if !token.is_empty() {
+            self.tokens.insert(
+                (op.to_string(), token.to_string()),
+                (fingerprint.to_string(), id.to_string()),
+            );
+        }
+    }
+
+    // ---- address bookkeeping ----
+
+    fn used_in_subnet(&self, subnet: &SubnetId) -> BTreeSet<u32> {
+        let mut used = BTreeSet::new();
+        for e in self.enis.values().filter(|e| &e.subnet_id == subnet) {
+            used.extend(e.private_ips.iter().map(|ip| u32::from(*ip)));
+            for p in &e.ipv4_prefixes {
+                used.extend(u32::from(p.network())..=u32::from(p.broadcast()));
+            }
+        }
+        used
+    }
+
+    fn free_address_count(&self, subnet: &Subnet) -> u32 {
+        let size = 1u32 << (32 - subnet.cidr.prefix_len());
+        let reserved: BTreeSet<u32> = aws_reserved_addresses(subnet.cidr)
+            .iter()
+            .map(|a| u32::from(*a))
+            .collect();
+        let used = self.used_in_subnet(&subnet.id);
+        size - (used.union(&reserved).count() as u32)
+    }
+
+    /// A random free address outside every CIDR reservation (EC2's automatic placement).
+    fn random_free_ip(&mut self, subnet_id: &SubnetId) -> Option<Ipv4Addr> {
+        let subnet = self.subnets.get(subnet_id)?.clone();
+        let reserved: BTreeSet<u32> = aws_reserved_addresses(subnet.cidr)
+            .iter()
+            .map(|a| u32::from(*a))
+            .collect();
+        let used = self.used_in_subnet(subnet_id);
+        let in_reservation = |a: u32| {
+            self.reservations
+                .values()
+                .any(|r| &r.subnet_id == subnet_id && r.cidr.contains(&Ipv4Addr::from(a)))
+        };
+        let base = u32::from(subnet.cidr.network());
+        let candidates: Vec<u32> = (base..=u32::from(subnet.cidr.broadcast()))
+            .filter(|a| !reserved.contains(a) && !used.contains(a) && !in_reservation(*a))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let i = self.rng.random_range(0..candidates.len());
+        Some(Ipv4Addr::from(candidates[i]))
+    }
+
+    /// A free aligned /28: the lowest inside a `prefix` reservation if any, else a random one
+    /// outside every reservation.
+    fn allocate_prefix(&mut self, subnet_id: &SubnetId) -> Option<Ipv4Net> {
+        let subnet = self.subnets.get(subnet_id)?.clone();
+        let enis: Vec<NetworkInterface> = self
+            .enis
+            .values()
+            .filter(|e| &e.subnet_id == subnet_id)
+            .cloned()
+            .collect();
+        let res: Vec<CidrReservation> = self
+            .reservations
+            .values()
+            .filter(|r| &r.subnet_id == subnet_id)
+            .cloned()
+            .collect();
+        let cap = fsxn_lattice_core::capacity::analyze_subnet(&subnet, &enis, &res);
+        if let Some(b) = cap.free_blocks_in_prefix_reservations.first() {
+            return Some(*b);
+        }
+        let outside: Vec<Ipv4Net> = cap
+            .free_prefix_blocks
+            .iter()
+            .filter(|b| !res.iter().any(|r| fsxn_lattice_core::capacity::overlaps(&r.cidr, b)))
+            .copied()
+            .collect();
+        if outside.is_empty() {
+            return None;
+        }
+        let i = self.rng.random_range(0..outside.len());
+        Some(outside[i])
+    }
+
+    fn new_eni(
+        &mut self,
+        subnet_id: &SubnetId,
+        ips: Vec<Ipv4Addr>,
+        prefixes: Vec<Ipv4Net>,
+        description: String,
+        tags: Tags,
+    ) -> NetworkInterfaceId {
+        let id = NetworkInterfaceId::parse(self.id("eni")).expect("generated id");
+        self.enis.insert(
+            id.clone(),
+            NetworkInterface {
+                id: id.clone(),
+                subnet_id: subnet_id.clone(),
+                private_ips: ips,
+                ipv4_prefixes: prefixes,
+                description,
+                tags,
+            },
+        );
+        id
+    }
+
+    // ---- asynchronous work ----
+
+    fn run_due(&mut self, until: u64) {
+        while let Some((&(due, seq), _)) = self.tasks.iter().next() {
+            if due > until {
+                break;
+            }
+            let task = self.tasks.remove(&(due, seq)).expect("key just seen");
+            self.now = self.now.max(due);
+            self.run_task(task);
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn run_task(&mut self, task: Task) {
+        match task {
+            Task::ProvisionEndpoint(id) => self.provision_endpoint(&id),
+            Task::EndpointReady(id) => self.endpoint_ready(&id),
+            Task::EndpointGone(id) => {
+                if let Some(sim) = self.endpoints.remove(&id) {
+                    for eni in &sim.ep.network_interface_ids {
+                        self.enis.remove(eni);
+                    }
+                }
+            }
+            Task::GatewayGone(id) => {
+                self.gateways.remove(&id);
+                self.enis.retain(|_, e| e.resource_gateway_id().as_ref() != Some(&id));
+            }
+            Task::ChangeInsync(id) => {
+                self.changes.insert(id, ChangeStatus::Insync);
+            }
+        }
+    }
+
+    fn provision_endpoint(&mut self, id: &VpcEndpointId) {
+        let Some(sim) = self.endpoints.get(id) else { return };
+        if sim.ep.state != EndpointState::Pending {
+            return;
+        }
+        let arn = sim.ep.resource_configuration_arn.clone();
+        let Some(cfg) = self.configurations.values().find(|c| c.arn == arn).cloned() else {
+            self.fail_endpoint(id, "the resource configuration no longer exists");
+            return;
+        };
+        let Some(gw) = self.gateways.get(&cfg.gateway_id).cloned() else {
+            self.fail_endpoint(id, "the resource gateway no longer exists");
+            return;
+        };
+        for subnet_id in &gw.subnet_ids {
+            let has = self
+                .enis
+                .values()
+                .any(|e| &e.subnet_id == subnet_id && e.resource_gateway_id().as_ref() == Some(&gw.id));
+            if has {
+                continue;
+            }
+            let description = format!("Resource Gateway Interface {}", gw.id);
+            let groups: Vec<Value> = gw
+                .security_group_ids
+                .iter()
+                .map(|g| json!({"groupId": g.as_str()}))
+                .collect();
+            let token = self.uuid();
+            let request = json!({
+                "subnetId": subnet_id.as_str(),
+                "description": description,
+                "groupSet": {"items": groups},
+                "privateIpAddressesSet": {},
+                "ipv4PrefixCount": 1,
+                "tagSpecificationSet": {"items": [{"resourceType": "network-interface", "tags": [{"key": "VpcLatticeManaged", "value": "true"}]}]},
+                "clientToken": token,
+                "denyAllIgwTraffic": true
+            });
+            let identity = trail::lattice_identity(&self.account, &self.time());
+            // EC2 needs a free aligned /28 for the prefix and one more address for the primary IP.
+            let tags = Tags::from([("VpcLatticeManaged".to_string(), "true".to_string())]);
+            let allocated = self.allocate_prefix(subnet_id).and_then(|prefix| {
+                let eni = self.new_eni(subnet_id, vec![], vec![prefix], description.clone(), tags);
+                match self.random_free_ip(subnet_id) {
+                    Some(ip) => {
+                        if let Some(e) = self.enis.get_mut(&eni) {
+                            e.private_ips.push(ip);
+                        }
+                        Some((prefix, ip, eni))
+                    }
+                    None => {
+                        self.enis.remove(&eni);
+                        None
+                    }
+                }
+            });
+            match allocated {
+                Some((prefix, ip, eni)) => {
+                    let vpc = gw.vpc_id.to_string();
+                    self.emit(trail::Record {
+                        source: "ec2.amazonaws.com",
+                        name: "CreateNetworkInterface",
+                        identity,
+                        agent: "vpc-lattice.amazonaws.com",
+                        request,
+                        response: json!({"networkInterface": {
+                            "networkInterfaceId": eni.as_str(), "subnetId": subnet_id.as_str(), "vpcId": vpc,
+                            "privateIpAddress": ip.to_string(), "ipv4PrefixSet": {"items": [{"ipv4Prefix": prefix.to_string()}]},
+                            "description": description, "requesterManaged": true
+                        }}),
+                        error: None,
+                        service_event: false,
+                    });
+                }
+                _ => {
+                    self.emit(trail::Record {
+                        source: "ec2.amazonaws.com",
+                        name: "CreateNetworkInterface",
+                        identity,
+                        agent: "vpc-lattice.amazonaws.com",
+                        request,
+                        response: Value::Null,
+                        error: Some(("Client.InvalidParameterValue", INSUFFICIENT_IPS_MESSAGE)),
+                        service_event: false,
+                    });
+                    self.fail_endpoint(
+                        id,
+                        "(simulated) the resource gateway could not create its network interface",
+                    );
+                    return;
+                }
+            }
+        }
+        self.schedule(ENDPOINT_READY_AFTER, Task::EndpointReady(id.clone()));
+    }
+
+    fn fail_endpoint(&mut self, id: &VpcEndpointId, reason: &str) {
+        if let Some(sim) = self.endpoints.get_mut(id) {
+            sim.ep.state = EndpointState::Failed;
+            sim.ep.failure_reason = Some(reason.to_string());
+        }
+    }
+
+    fn endpoint_ready(&mut self, id: &VpcEndpointId) {
+        let Some(sim) = self.endpoints.get(id).cloned() else {
+            return;
+        };
+        if sim.ep.state != EndpointState::Pending {
+            return;
+        }
+        let mut eni_ids = Vec::new();
+        let mut ips = Vec::new();
+        for s in &sim.ep.subnet_ids {
+            let Some(ip) = self.random_free_ip(s) else {
+                self.fail_endpoint(id, "There aren't sufficient free Ipv4 addresses in the endpoint subnet");
+                return;
+            };
+            let eni = self.new_eni(s, vec![ip], vec![], format!("VPC Endpoint Interface {id}"), Tags::new());
+            eni_ids.push(eni);
+            ips.push(ip);
+        }
+        let cfg_id = sim
+            .ep
+            .resource_configuration_arn
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let dns = format!(
+            "{id}.{cfg_id}.{}.vpc-lattice-rsc.{}.on.aws",
+            self.account_hash, self.region
+        );
+        let sim = self.endpoints.get_mut(id).expect("checked above");
+        sim.ep.state = EndpointState::Available;
+        sim.ep.network_interface_ids = eni_ids;
+        sim.ep.dns_name = Some(dns);
+        sim.ips = ips;
+    }
+}
+
+impl SimCloud {
+    /// A new, empty simulated account in `us-east-1`, seeded.
+    pub fn new(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let account_hash = hex(&mut rng, 7);
+        Self {
+            world: Mutex::new(World {
+                fault_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17),
+                rng,
+                faults: Faults::default(),
+                now: EPOCH,
+                region: "us-east-1".into(),
+                account: "123456789012".into(),
+                account_hash,
+                vpcs: BTreeMap::new(),
+                subnets: BTreeMap::new(),
+                enis: BTreeMap::new(),
+                reservations: BTreeMap::new(),
+                file_systems: BTreeMap::new(),
+                svms: BTreeMap::new(),
+                gateways: BTreeMap::new(),
+                configurations: BTreeMap::new(),
+                endpoints: BTreeMap::new(),
+                zones: BTreeMap::new(),
+                records: BTreeMap::new(),
+                changes: BTreeMap::new(),
+                tokens: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+                task_seq: 0,
+                events: VecDeque::new(),
+                calls: BTreeMap::new(),
+                faults_injected: 0,
+            }),
+        }
+    }
+
+    fn w(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock is a bug in the simulation; keep going with its state.
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets fault injection.
+    pub fn set_faults(&self, faults: Faults) {
+        self.w().faults = faults;
+    }
+
+    /// Virtual now (Unix seconds).
+    pub fn now_secs(&self) -> u64 {
+        self.w().now
+    }
+
+    /// Region.
+    pub fn region(&self) -> String {
+        self.w().region.clone()
+    }
+
+    /// Advances virtual time, running whatever AWS would do meanwhile.
+    pub fn advance(&self, d: Duration) {
+        let mut w = self.w();
+        let until = w.now + d.as_secs().max(1);
+        w.run_due(until);
+    }
+
+    /// Takes the EventBridge events emitted so far.
+    pub fn drain_events(&self) -> Vec<Value> {
+        self.w().events.drain(..).collect()
+    }
+
+    /// API calls made through the ports, by operation.
+    pub fn api_calls(&self) -> BTreeMap<String, u64> {
+        self.w().calls.clone()
+    }
+
+    /// Faults injected so far.
+    pub fn faults_injected(&self) -> u64 {
+        self.w().faults_injected
+    }
+
+    /// Resolves a DNS name as a client would: a CNAME in any zone is followed; an endpoint's
+    /// name answers **one** of its ENI IPs per query, at random (seed: not a multi-value answer).
+    pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
+        let mut w = self.w();
+        let mut name = normalize_dns_name(name);
+        for _ in 0..8 {
+            let cname = w
+                .records
+                .values()
+                .flat_map(|r| r.values())
+                .find(|r| r.name == name && r.record_type == RecordType::CNAME)
+                .map(|r| normalize_dns_name(&r.values[0]));
+            match cname {
+                Some(target) => name = target,
+                None => break,
+            }
+        }
+        let ips = w
+            .endpoints
+            .values()
+            .find(|e| e.ep.state == EndpointState::Available && e.ep.dns_name.as_deref() == Some(name.as_str()))
+            .map(|e| e.ips.clone())?;
+        let i = w.rng.random_range(0..ips.len());
+        Some(ips[i])
+    }
+
+    /// `AvailableIpAddressCount` of a subnet.
+    pub fn available_ip_address_count(&self, subnet: &SubnetId) -> Option<u32> {
+        let w = self.w();
+        let s = w.subnets.get(subnet)?.clone();
+        Some(w.free_address_count(&s))
+    }
+
+    /// A copy of the world.
+    pub fn snapshot(&self) -> Snapshot {
+        let w = self.w();
+        Snapshot {
+            subnets: w.subnets.values().cloned().collect(),
+            network_interfaces: w.enis.values().cloned().collect(),
+            cidr_reservations: w.reservations.values().cloned().collect(),
+            gateways: w.gateways.values().cloned().collect(),
+            configurations: w.configurations.values().cloned().collect(),
+            endpoints: w.endpoints.values().map(|e| e.ep.clone()).collect(),
+            records: w
+                .records
+                .iter()
+                .map(|(z, r)| (z.clone(), r.values().cloned().collect()))
+                .collect(),
+        }
+    }
+
+    // ---- building a world (no faults, no API-call counting) ----
+
+    /// Adds a VPC.
+    pub fn add_vpc(&self, id: &str, cidrs: &[&str], dns: bool) -> VpcId {
+        let id = VpcId::parse(id).expect("valid VPC id");
+        let v = Vpc {
+            id: id.clone(),
+            cidr_blocks: cidrs.iter().map(|c| c.parse().expect("valid CIDR")).collect(),
+            enable_dns_support: dns,
+            enable_dns_hostnames: dns,
+        };
+        self.w().vpcs.insert(id.clone(), v);
+        id
+    }
+
+    /// Adds a subnet.
+    pub fn add_subnet(&self, id: &str, vpc: &VpcId, az: &str, cidr: &str) -> SubnetId {
+        let id = SubnetId::parse(id).expect("valid subnet id");
+        let s = Subnet {
+            id: id.clone(),
+            vpc_id: vpc.clone(),
+            availability_zone: az.into(),
+            cidr: cidr.parse().expect("valid CIDR"),
+            tags: Tags::new(),
+        };
+        self.w().subnets.insert(id.clone(), s);
+        id
+    }
+
+    /// Adds a foreign ENI (someone else's workload) with these addresses.
+    pub fn add_eni(&self, subnet: &SubnetId, ips: &[Ipv4Addr], description: &str) -> NetworkInterfaceId {
+        self.w()
+            .new_eni(subnet, ips.to_vec(), vec![], description.into(), Tags::new())
+    }
+
+    /// Adds foreign ENIs with randomly placed addresses until the subnet has `free` free
+    /// addresses (or fewer are left).
+    pub fn fill_random(&self, subnet: &SubnetId, free: u32) {
+        let mut w = self.w();
+        let Some(s) = w.subnets.get(subnet).cloned() else {
+            return;
+        };
+        while w.free_address_count(&s) > free {
+            let Some(ip) = w.random_free_ip(subnet) else { break };
+            w.new_eni(subnet, vec![ip], vec![], "foreign workload".into(), Tags::new());
+        }
+    }
+
+    /// Fragments a subnet as busy subnets are: one used address at a random offset in every
+    /// candidate /28, then random addresses until `free` are left. Many free addresses, no free
+    /// aligned /28 (the seed's 212).
+    pub fn fragment(&self, subnet: &SubnetId, free: u32) {
+        {
+            let mut w = self.w();
+            let Some(s) = w.subnets.get(subnet).cloned() else {
+                return;
+            };
+            let base = u32::from(s.cidr.network());
+            let blocks = (1u32 << (32 - s.cidr.prefix_len())) / BLOCK_SIZE;
+            for b in 1..blocks.saturating_sub(1) {
+                let start = base + b * BLOCK_SIZE;
+                let used = w.used_in_subnet(subnet);
+                if (start..start + BLOCK_SIZE).any(|a| used.contains(&a)) {
+                    continue;
+                }
+                let ip = Ipv4Addr::from(start + w.rng.random_range(0..BLOCK_SIZE));
+                w.new_eni(subnet, vec![ip], vec![], "foreign workload".into(), Tags::new());
+            }
+        }
+        self.fill_random(subnet, free);
+    }
+
+    /// Adds a file system.
+    pub fn add_file_system(&self, fs: FileSystem) {
+        self.w().file_systems.insert(fs.id.clone(), fs);
+    }
+
+    /// Adds an SVM (as `CREATED`).
+    pub fn add_svm(&self, svm: StorageVirtualMachine) {
+        self.w().svms.insert(svm.id.clone(), svm);
+    }
+
+    /// Tags an SVM or file system the way `aws fsx tag-resource` would, emitting the CloudTrail
+    /// event (lower-camel keys, as FSx records are).
+    pub fn tag_fsx(&self, arn_target: &str, key: &str, value: &str) {
+        let mut w = self.w();
+        let (region, account) = (w.region.clone(), w.account.clone());
+        let (arn, found) = if let Ok(svm) = SvmId::parse(arn_target) {
+            let Some(s) = w.svms.get_mut(&svm) else { return };
+            s.tags.insert(key.into(), value.into());
+            (
+                format!(
+                    "arn:aws:fsx:{region}:{account}:storage-virtual-machine/{}/{}",
+                    s.file_system_id, s.id
+                ),
+                true,
+            )
+        } else if let Ok(fs) = FileSystemId::parse(arn_target) {
+            let Some(f) = w.file_systems.get_mut(&fs) else { return };
+            f.tags.insert(key.into(), value.into());
+            (format!("arn:aws:fsx:{region}:{account}:file-system/{fs}"), true)
+        } else {
+            (String::new(), false)
+        };
+        if found {
+            let identity = trail::caller_identity(&w.account, "Admin");
+            w.emit(trail::Record {
+                source: "fsx.amazonaws.com",
+                name: "TagResource",
+                identity,
+                agent: "aws-cli/2.22.0",
+                request: json!({"resourceARN": arn, "tags": [{"key": key, "value": value}]}),
+                response: Value::Null,
+                error: None,
+                service_event: false,
+            });
+        }
+    }
+
+    /// Deletes an SVM as `aws fsx delete-storage-virtual-machine` would (gone at once here),
+    /// emitting the CloudTrail event.
+    pub fn delete_svm(&self, id: &SvmId) {
+        let mut w = self.w();
+        if w.svms.remove(id).is_some() {
+            let identity = trail::caller_identity(&w.account, "Admin");
+            w.emit(trail::Record {
+                source: "fsx.amazonaws.com",
+                name: "DeleteStorageVirtualMachine",
+                identity,
+                agent: "aws-cli/2.22.0",
+                request: json!({"storageVirtualMachineId": id.as_str()}),
+                response: json!({"storageVirtualMachineId": id.as_str(), "lifecycle": "DELETING"}),
+                error: None,
+                service_event: false,
+            });
+        }
+    }
+
+    /// Adds a hosted zone (with its apex SOA and NS records).
+    pub fn add_hosted_zone(&self, id: &str, name: &str, private: bool) -> HostedZoneId {
+        let id = HostedZoneId::parse(id).expect("valid zone id");
+        let name = normalize_dns_name(name);
+        let mut w = self.w();
+        w.zones.insert(
+            id.clone(),
+            HostedZone {
+                id: id.clone(),
+                name: name.clone(),
+                private,
+            },
+        );
+        let mut recs = BTreeMap::new();
+        recs.insert(
+            (name.clone(), RecordType::SOA),
+            RecordSet {
+                name: name.clone(),
+                record_type: RecordType::SOA,
+                ttl: 900,
+                values: vec![format!(
+                    "ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"
+                )],
+            },
+        );
+        recs.insert(
+            (name.clone(), RecordType::NS),
+            RecordSet {
+                name: name.clone(),
+                record_type: RecordType::NS,
+                ttl: 172800,
+                values: vec!["ns-1.awsdns-00.com.".into()],
+            },
+        );
+        w.records.insert(id.clone(), recs);
+        id
+    }
+
+    /// Adds a record someone else owns.
+    pub fn add_record(&self, zone: &HostedZoneId, record: RecordSet) {
+        let mut w = self.w();
+        if let Some(z) = w.records.get_mut(zone) {
+            z.insert((record.name.clone(), record.record_type), record);
+        }
+    }
+}
+
+#[async_trait]
+impl Clock for SimCloud {
+    fn now(&self) -> u64 {
+        self.w().now
+    }
+    async fn sleep(&self, d: Duration) {
+        self.advance(d);
+    }
+}
+
+#[async_trait]
+impl FsxRead for SimCloud {
+    async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
+        let mut w = self.w();
+        w.enter("DescribeFileSystems")?;
+        Ok(w.file_systems.values().cloned().collect())
+    }
+    async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
+        let mut w = self.w();
+        w.enter("DescribeStorageVirtualMachines")?;
+        Ok(w.svms.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl NetworkRead for SimCloud {
+    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+        let mut w = self.w();
+        w.enter("DescribeVpcs")?;
+        Ok(ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect())
+    }
+    async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
+        let mut w = self.w();
+        w.enter("DescribeSubnets")?;
+        Ok(w.subnets.values().filter(|s| &s.vpc_id == vpc_id).cloned().collect())
+    }
+    async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
+        let mut w = self.w();
+        w.enter("DescribeNetworkInterfaces")?;
+        let subnets: BTreeSet<&SubnetId> = w
+            .subnets
+            .values()
+            .filter(|s| &s.vpc_id == vpc_id)
+            .map(|s| &s.id)
+            .collect();
+        Ok(w.enis
+            .values()
+            .filter(|e| subnets.contains(&e.subnet_id))
+            .cloned()
+            .collect())
+    }
+    async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
+        let mut w = self.w();
+        w.enter("GetSubnetCidrReservations")?;
+        if !w.subnets.contains_key(subnet_id) {
+            return Err(err(
+                ErrorKind::NotFound,
+                "GetSubnetCidrReservations",
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{subnet_id}' does not exist"),
+            ));
+        }
+        Ok(w.reservations
+            .values()
+            .filter(|r| &r.subnet_id == subnet_id)
+            .cloned()
+            .collect())
+    }
+    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>> {
+        let mut w = self.w();
+        w.enter("DescribeVpcEndpoints")?;
+        w.enter("DescribeVpcEndpointAssociations")?;
+        Ok(w.endpoints
+            .values()
+            .filter(|e| vpc_ids.contains(&e.ep.vpc_id))
+            .map(|e| e.ep.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl NetworkWrite for SimCloud {
+    async fn create_subnet(&self, req: &CreateSubnetRequest) -> CloudResult<Subnet> {
+        const OP: &str = "CreateSubnet";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(vpc) = w.vpcs.get(&req.vpc_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidVpcID.NotFound",
+                format!("The vpc ID '{}' does not exist", req.vpc_id),
+            ));
+        };
+        let cidr = req.cidr.trunc();
+        if cidr != req.cidr || !(16..=28).contains(&cidr.prefix_len()) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidSubnet.Range",
+                format!("The CIDR '{}' is invalid.", req.cidr),
+            ));
+        }
+        if !vpc.cidr_blocks.iter().any(|b| b.contains(&cidr)) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidSubnet.Range",
+                format!("The CIDR '{cidr}' is invalid."),
+            ));
+        }
+        if w.subnets
+            .values()
+            .any(|s| s.vpc_id == vpc.id && fsxn_lattice_core::capacity::overlaps(&s.cidr, &cidr))
+        {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "InvalidSubnet.Conflict",
+                format!("The CIDR '{cidr}' conflicts with another subnet"),
+            ));
+        }
+        let id = SubnetId::parse(w.id("subnet")).expect("generated id");
+        let s = Subnet {
+            id: id.clone(),
+            vpc_id: vpc.id.clone(),
+            availability_zone: req.availability_zone.clone(),
+            cidr,
+            tags: req.tags.clone(),
+        };
+        w.subnets.insert(id.clone(), s.clone());
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"vpcId": vpc.id.as_str(), "cidrBlock": cidr.to_string(), "availabilityZone": req.availability_zone}),
+            json!({"subnet": {"subnetId": id.as_str()}}),
+        );
+        w.leave(OP, Ok(s))
+    }
+
+    async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
+        const OP: &str = "DeleteSubnet";
+        let mut w = self.w();
+        w.enter(OP)?;
+        if !w.subnets.contains_key(id) {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{id}' does not exist"),
+            ));
+        }
+        if w.enis.values().any(|e| &e.subnet_id == id) {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "DependencyViolation",
+                format!("The subnet '{id}' has dependencies and cannot be deleted."),
+            ));
+        }
+        w.subnets.remove(id);
+        w.reservations.retain(|_, r| &r.subnet_id != id);
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"subnetId": id.as_str()}),
+            json!({"_return": true}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
+    async fn create_subnet_cidr_reservation(&self, req: &CreateCidrReservationRequest) -> CloudResult<CidrReservation> {
+        const OP: &str = "CreateSubnetCidrReservation";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(subnet) = w.subnets.get(&req.subnet_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{}' does not exist", req.subnet_id),
+            ));
+        };
+        let cidr = req.cidr;
+        if cidr.trunc() != cidr || !subnet.cidr.contains(&cidr) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameterValue",
+                format!("The CIDR {cidr} is not within the subnet CIDR {}", subnet.cidr),
+            ));
+        }
+        if w.reservations
+            .values()
+            .any(|r| r.subnet_id == subnet.id && fsxn_lattice_core::capacity::overlaps(&r.cidr, &cidr))
+        {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameterValue",
+                format!("The CIDR {cidr} overlaps with an existing subnet CIDR reservation"),
+            ));
+        }
+        let id = CidrReservationId::parse(w.id("scr")).expect("generated id");
+        let r = CidrReservation {
+            id: id.clone(),
+            subnet_id: subnet.id.clone(),
+            cidr,
+            reservation_type: req.reservation_type,
+            description: req.description.clone(),
+            tags: req.tags.clone(),
+        };
+        w.reservations.insert(id.clone(), r.clone());
+        w.emit_call("ec2.amazonaws.com", OP, json!({"subnetId": subnet.id.as_str(), "cidr": cidr.to_string(), "reservationType": format!("{:?}", req.reservation_type).to_lowercase()}), json!({"subnetCidrReservation": {"subnetCidrReservationId": id.as_str()}}));
+        w.leave(OP, Ok(r))
+    }
+
+    async fn delete_subnet_cidr_reservation(&self, id: &CidrReservationId) -> CloudResult<()> {
+        const OP: &str = "DeleteSubnetCidrReservation";
+        let mut w = self.w();
+        w.enter(OP)?;
+        if w.reservations.remove(id).is_none() {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidSubnetCidrReservationID.NotFound",
+                format!("The reservation '{id}' does not exist"),
+            ));
+        }
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"subnetCidrReservationId": id.as_str()}),
+            json!({"_return": true}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
+    async fn create_vpc_endpoint(&self, req: &CreateVpcEndpointRequest) -> CloudResult<VpcEndpoint> {
+        const OP: &str = "CreateVpcEndpoint";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let fingerprint = serde_json::to_string(req)
+            .unwrap_or_default()
+            .replace(&req.client_token, "");
+        if let Some(e) = w.replay(OP, &req.client_token, &fingerprint, |w, id| {
+            w.endpoints
+                .values()
+                .find(|e| e.ep.id.as_str() == id)
+                .map(|e| e.ep.clone())
+        })? {
+            return Ok(e);
+        }
+        let Some(vpc) = w.vpcs.get(&req.vpc_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidVpcId.NotFound",
+                format!("The Vpc Id '{}' does not exist", req.vpc_id),
+            ));
+        };
+        if req.private_dns_enabled && !(vpc.enable_dns_support && vpc.enable_dns_hostnames) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameter",
+                "enableDnsSupport and enableDnsHostnames must be true for private DNS",
+            ));
+        }
+        for s in &req.subnet_ids {
+            if w.subnets.get(s).is_none_or(|x| x.vpc_id != vpc.id) {
+                return Err(err(
+                    ErrorKind::NotFound,
+                    OP,
+                    "InvalidSubnetId.NotFound",
+                    format!("The subnet '{s}' does not exist in {}", vpc.id),
+                ));
+            }
+        }
+        if !w
+            .configurations
+            .values()
+            .any(|c| c.arn == req.resource_configuration_arn)
+        {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameter",
+                format!("Resource configuration '{}' not found", req.resource_configuration_arn),
+            ));
+        }
+        let count = w.endpoints.values().filter(|e| e.ep.vpc_id == vpc.id).count();
+        if count >= ENDPOINTS_PER_VPC {
+            return Err(err(
+                ErrorKind::QuotaExceeded,
+                OP,
+                "VpcEndpointLimitExceeded",
+                "The maximum number of VPC endpoints has been reached.",
+            ));
+        }
+        let id = VpcEndpointId::parse(w.id("vpce")).expect("generated id");
+        let ep = VpcEndpoint {
+            id: id.clone(),
+            vpc_id: vpc.id.clone(),
+            subnet_ids: req.subnet_ids.clone(),
+            security_group_ids: req.security_group_ids.clone(),
+            resource_configuration_arn: req.resource_configuration_arn.clone(),
+            state: EndpointState::Pending,
+            failure_reason: None,
+            private_dns_enabled: req.private_dns_enabled,
+            network_interface_ids: Vec::new(),
+            dns_name: None,
+            tags: req.tags.clone(),
+        };
+        w.endpoints.insert(
+            id.clone(),
+            SimEndpoint {
+                ep: ep.clone(),
+                fingerprint: fingerprint.clone(),
+                ips: Vec::new(),
+            },
+        );
+        w.remember(OP, &req.client_token, &fingerprint, id.as_str());
+        w.schedule(ENI_ATTEMPT_AFTER, Task::ProvisionEndpoint(id.clone()));
+        w.emit_call("ec2.amazonaws.com", OP, json!({"vpcEndpointType": "Resource", "vpcId": vpc.id.as_str(), "resourceConfigurationArn": req.resource_configuration_arn, "clientToken": req.client_token}), json!({"vpcEndpoint": {"vpcEndpointId": id.as_str(), "state": "Pending"}}));
+        w.leave(OP, Ok(ep))
+    }
+
+    async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()> {
+        const OP: &str = "DeleteVpcEndpoints";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(sim) = w.endpoints.get_mut(id) else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidVpcEndpointId.NotFound",
+                format!("The VPC endpoint Id '{id}' does not exist"),
+            ));
+        };
+        if sim.ep.state != EndpointState::Deleting {
+            sim.ep.state = EndpointState::Deleting;
+            let _ = &sim.fingerprint;
+            w.schedule(ENDPOINT_DELETE_AFTER, Task::EndpointGone(id.clone()));
+        }
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"vpcEndpointId": [id.as_str()]}),
+            json!({"unsuccessful": []}),
+        );
+        w.leave(OP, Ok(()))
+    }
+}
+
+fn lattice_arn(w: &World, kind: &str, id: &str) -> String {
+    format!("arn:aws:vpc-lattice:{}:{}:{kind}/{id}", w.region, w.account)
+}
+
+#[async_trait]
+impl LatticeRead for SimCloud {
+    async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
+        let mut w = self.w();
+        w.enter("ListResourceGateways")?;
+        Ok(w.gateways.values().cloned().collect())
+    }
+    async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
+        let mut w = self.w();
+        w.enter("ListResourceConfigurations")?;
+        Ok(w.configurations.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl LatticeWrite for SimCloud {
+    async fn create_resource_gateway(&self, req: &CreateResourceGatewayRequest) -> CloudResult<ResourceGateway> {
+        const OP: &str = "CreateResourceGateway";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let fingerprint = serde_json::to_string(req)
+            .unwrap_or_default()
+            .replace(&req.client_token, "");
+        if let Some(g) = w.replay(OP, &req.client_token, &fingerprint, |w, id| {
+            w.gateways.values().find(|g| g.id.as_str() == id).cloned()
+        })? {
+            return Ok(g);
+        }
+        validate_lattice_name(&req.name, "rgw-")
+            .map_err(|e| err(ErrorKind::InvalidInput, OP, "ValidationException", e.to_string()))?;
+        if w.gateways.values().any(|g| g.name == req.name) {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("A resource gateway named {} already exists", req.name),
+            ));
+        }
+        if !w.vpcs.contains_key(&req.vpc_id) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                format!("VPC {} not found", req.vpc_id),
+            ));
+        }
+        if req.subnet_ids.is_empty()
+            || req
+                .subnet_ids
+                .iter()
+                .any(|s| w.subnets.get(s).is_none_or(|x| x.vpc_id != req.vpc_id))
+        {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                "every subnet must exist in the gateway's VPC",
+            ));
+        }
+        if req.security_group_ids.is_empty() || req.security_group_ids.len() > 5 {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                "1 to 5 security groups are required",
+            ));
+        }
+        if !(1..=62).contains(&req.ipv4_addresses_per_eni) {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                "ipv4AddressesPerEni must be 1..=62",
+            ));
+        }
+        let id = GatewayId::parse(w.id("rgw")).expect("generated id");
+        let g = ResourceGateway {
+            arn: lattice_arn(&w, "resourcegateway", id.as_str()),
+            id: id.clone(),
+            name: req.name.clone(),
+            vpc_id: req.vpc_id.clone(),
+            subnet_ids: req.subnet_ids.clone(),
+            security_group_ids: req.security_group_ids.clone(),
+            ipv4_addresses_per_eni: req.ipv4_addresses_per_eni,
+            // The seed: create-resource-gateway answered ACTIVE at once.
+            status: GatewayStatus::Active,
+            tags: req.tags.clone(),
+        };
+        w.gateways.insert(id.clone(), g.clone());
+        w.remember(OP, &req.client_token, &fingerprint, id.as_str());
+        w.emit_call("vpc-lattice.amazonaws.com", OP, json!({"name": req.name, "vpcIdentifier": req.vpc_id.as_str(), "subnetIds": req.subnet_ids, "clientToken": req.client_token}), json!({"id": id.as_str(), "status": "ACTIVE"}));
+        w.leave(OP, Ok(g))
+    }
+
+    async fn update_resource_gateway(&self, id: &GatewayId, security_group_ids: &[SecurityGroupId]) -> CloudResult<()> {
+        const OP: &str = "UpdateResourceGateway";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(g) = w.gateways.get_mut(id) else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("{id} not found"),
+            ));
+        };
+        g.security_group_ids = security_group_ids.to_vec();
+        w.emit_call(
+            "vpc-lattice.amazonaws.com",
+            OP,
+            json!({"resourceGatewayIdentifier": id.as_str()}),
+            json!({"id": id.as_str()}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
+    async fn delete_resource_gateway(&self, id: &GatewayId) -> CloudResult<()> {
+        const OP: &str = "DeleteResourceGateway";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(g) = w.gateways.get(id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("{id} not found"),
+            ));
+        };
+        if w.configurations.values().any(|c| &c.gateway_id == id) {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("{id} has resource configurations"),
+            ));
+        }
+        if g.status != GatewayStatus::DeleteInProgress {
+            if let Some(g) = w.gateways.get_mut(id) {
+                g.status = GatewayStatus::DeleteInProgress;
+            }
+            w.schedule(GATEWAY_DELETE_AFTER, Task::GatewayGone(id.clone()));
+        }
+        w.emit_call(
+            "vpc-lattice.amazonaws.com",
+            OP,
+            json!({"resourceGatewayIdentifier": id.as_str()}),
+            json!({"id": id.as_str(), "status": "DELETE_IN_PROGRESS"}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
+    async fn create_resource_configuration(
+        &self,
+        req: &CreateResourceConfigurationRequest,
+    ) -> CloudResult<ResourceConfiguration> {
+        const OP: &str = "CreateResourceConfiguration";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let fingerprint = serde_json::to_string(req)
+            .unwrap_or_default()
+            .replace(&req.client_token, "");
+        if let Some(c) = w.replay(OP, &req.client_token, &fingerprint, |w, id| {
+            w.configurations.values().find(|c| c.id.as_str() == id).cloned()
+        })? {
+            return Ok(c);
+        }
+        validate_lattice_name(&req.name, "rcfg-")
+            .map_err(|e| err(ErrorKind::InvalidInput, OP, "ValidationException", e.to_string()))?;
+        if w.configurations.values().any(|c| c.name == req.name) {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("A resource configuration named {} already exists", req.name),
+            ));
+        }
+        let Some(g) = w.gateways.get(&req.gateway_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("{} not found", req.gateway_id),
+            ));
+        };
+        if g.status != GatewayStatus::Active {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("{} is {:?}", g.id, g.status),
+            ));
+        }
+        check_ip_resource(&w, OP, &g, req.ip_address)?;
+        if req.port_ranges.is_empty() {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                "portRanges must not be empty",
+            ));
+        }
+        let id = ResourceConfigurationId::parse(w.id("rcfg")).expect("generated id");
+        let c = ResourceConfiguration {
+            arn: lattice_arn(&w, "resourceconfiguration", id.as_str()),
+            id: id.clone(),
+            name: req.name.clone(),
+            gateway_id: g.id.clone(),
+            ip_address: Some(req.ip_address),
+            port_ranges: req.port_ranges.clone(),
+            status: ConfigurationStatus::Active,
+            failure_reason: None,
+            tags: req.tags.clone(),
+        };
+        w.configurations.insert(id.clone(), c.clone());
+        w.remember(OP, &req.client_token, &fingerprint, id.as_str());
+        let ports: Vec<String> = req.port_ranges.iter().map(|p| p.to_string()).collect();
+        w.emit_call("vpc-lattice.amazonaws.com", OP, json!({"name": req.name, "type": "SINGLE", "protocol": "TCP", "portRanges": ports, "resourceGatewayIdentifier": g.id.as_str(), "resourceConfigurationDefinition": {"ipResource": {"ipAddress": req.ip_address.to_string()}}}), json!({"id": id.as_str(), "status": "ACTIVE"}));
+        w.leave(OP, Ok(c))
+    }
+
+    async fn update_resource_configuration(
+        &self,
+        id: &ResourceConfigurationId,
+        ip: Ipv4Addr,
+        ports: &[PortRange],
+    ) -> CloudResult<()> {
+        const OP: &str = "UpdateResourceConfiguration";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(c) = w.configurations.get(id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("{id} not found"),
+            ));
+        };
+        let g = w
+            .gateways
+            .get(&c.gateway_id)
+            .cloned()
+            .ok_or_else(|| err(ErrorKind::Conflict, OP, "ConflictException", "gateway gone"))?;
+        check_ip_resource(&w, OP, &g, ip)?;
+        if let Some(c) = w.configurations.get_mut(id) {
+            c.ip_address = Some(ip);
+            c.port_ranges = ports.to_vec();
+        }
+        w.emit_call(
+            "vpc-lattice.amazonaws.com",
+            OP,
+            json!({"resourceConfigurationIdentifier": id.as_str()}),
+            json!({"id": id.as_str()}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
+    async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
+        const OP: &str = "DeleteResourceConfiguration";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(c) = w.configurations.get(id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("{id} not found"),
+            ));
+        };
+        if w.endpoints.values().any(|e| e.ep.resource_configuration_arn == c.arn) {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("{id} has VPC endpoint associations"),
+            ));
+        }
+        w.configurations.remove(id);
+        w.emit_call(
+            "vpc-lattice.amazonaws.com",
+            OP,
+            json!({"resourceConfigurationIdentifier": id.as_str()}),
+            Value::Null,
+        );
+        w.leave(OP, Ok(()))
+    }
+}
+
+fn check_ip_resource(w: &World, op: &str, g: &ResourceGateway, ip: Ipv4Addr) -> CloudResult<()> {
+    // DESIGN.md §4: ipResource supports only IPs in the VPC; assumed refused outside it.
+    let in_vpc = w
+        .vpcs
+        .get(&g.vpc_id)
+        .is_some_and(|v| v.cidr_blocks.iter().any(|c| c.contains(&ip)));
+    if in_vpc {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorKind::InvalidInput,
+            op,
+            "ValidationException",
+            format!("ipResource {ip} is not in the CIDR of {}", g.vpc_id),
+        ))
+    }
+}
+
+#[async_trait]
+impl DnsRead for SimCloud {
+    async fn get_hosted_zone(&self, id: &HostedZoneId) -> CloudResult<HostedZone> {
+        let mut w = self.w();
+        w.enter("GetHostedZone")?;
+        w.zones.get(id).cloned().ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "GetHostedZone",
+                "NoSuchHostedZone",
+                format!("No hosted zone found with ID: {id}"),
+            )
+        })
+    }
+    async fn list_resource_record_sets(&self, zone: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
+        let mut w = self.w();
+        w.enter("ListResourceRecordSets")?;
+        w.records
+            .get(zone)
+            .map(|r| r.values().cloned().collect())
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::NotFound,
+                    "ListResourceRecordSets",
+                    "NoSuchHostedZone",
+                    format!("No hosted zone found with ID: {zone}"),
+                )
+            })
+    }
+}
+
+#[async_trait]
+impl DnsWrite for SimCloud {
+    async fn change_resource_record_sets(&self, zone: &HostedZoneId, changes: &[RecordChange]) -> CloudResult<String> {
+        const OP: &str = "ChangeResourceRecordSets";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(z) = w.zones.get(zone).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "NoSuchHostedZone",
+                format!("No hosted zone found with ID: {zone}"),
+            ));
+        };
+        let bad = |m: String| err(ErrorKind::Conflict, OP, "InvalidChangeBatch", m);
+        // All or nothing: work on a copy.
+        let mut recs = w.records.get(zone).cloned().unwrap_or_default();
+        for c in changes {
+            match c {
+                RecordChange::Upsert(r) => {
+                    let name = normalize_dns_name(&r.name);
+                    if name != z.name && !name.ends_with(&format!(".{}", z.name)) {
+                        return Err(bad(format!(
+                            "RRSet with DNS name {name} is not permitted in zone {}",
+                            z.name
+                        )));
+                    }
+                    if r.record_type == RecordType::CNAME && name == z.name {
+                        return Err(bad(format!(
+                            "RRSet of type CNAME with DNS name {name} is not permitted at apex in zone {}",
+                            z.name
+                        )));
+                    }
+                    if r.record_type == RecordType::CNAME && r.values.len() != 1 {
+                        return Err(bad("a CNAME must have exactly one value".into()));
+                    }
+                    let clash = recs.keys().any(|(n, t)| {
+                        n == &name
+                            && *t != r.record_type
+                            && (*t == RecordType::CNAME || r.record_type == RecordType::CNAME)
+                    });
+                    if clash {
+                        return Err(bad(format!(
+                            "RRSet of type {:?} with DNS name {name} is not permitted because a conflicting RRSet of another type exists",
+                            r.record_type
+                        )));
+                    }
+                    recs.insert((name.clone(), r.record_type), RecordSet { name, ..r.clone() });
+                }
+                RecordChange::Delete(r) => {
+                    let name = normalize_dns_name(&r.name);
+                    match recs.get(&(name.clone(), r.record_type)) {
+                        None => {
+                            return Err(bad(format!(
+                                "Tried to delete resource record set [name='{name}', type='{:?}'] but it was not found",
+                                r.record_type
+                            )));
+                        }
+                        Some(existing) if existing.ttl != r.ttl || existing.values != r.values => {
+                            return Err(bad(format!(
+                                "Tried to delete resource record set [name='{name}', type='{:?}'] but the values provided do not match the current values",
+                                r.record_type
+                            )));
+                        }
+                        Some(_) => {
+                            recs.remove(&(name, r.record_type));
+                        }
+                    }
+                }
+            }
+        }
+        w.records.insert(zone.clone(), recs);
+        let change = format!("C{}", hex(&mut w.rng, 20).to_uppercase());
+        w.changes.insert(change.clone(), ChangeStatus::Pending);
+        w.schedule(CHANGE_INSYNC_AFTER, Task::ChangeInsync(change.clone()));
+        w.emit_call(
+            "route53.amazonaws.com",
+            OP,
+            json!({"hostedZoneId": zone.as_str(), "changes": changes.len()}),
+            json!({"changeInfo": {"id": change, "status": "PENDING"}}),
+        );
+        w.leave(OP, Ok(change))
+    }
+
+    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
+        let mut w = self.w();
+        w.enter("GetChange")?;
+        w.changes.get(change_id).copied().ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "GetChange",
+                "NoSuchChange",
+                format!("{change_id} not found"),
+            )
+        })
+    }
+}

@@ -1,0 +1,553 @@
+//! The seed scenario (DESIGN.md §2) and the event-driven loop that runs it: the seed's VPCs,
+//! subnets, file system and SVM; gateway subnets pinned to the two fragmented FSx subnets as the
+//! seed's author did; the endpoint fails with the seed's error; the CloudTrail event triggers
+//! healing; the alias is published; the SPN is left to a person.
+
+use crate::{Faults, SimCloud};
+use fsxn_lattice_core::capacity::{ADDRESSES_PER_GATEWAY_ENI, SubnetCapacity};
+use fsxn_lattice_core::config::{Config, tag_keys};
+use fsxn_lattice_core::events::{Trigger, classify};
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::naming::{OWNER_TAG, is_owned};
+use fsxn_lattice_core::plan::Plan;
+use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileStatus, reconcile};
+use fsxn_lattice_core::time::rfc3339;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The seed's file system.
+pub const FS_ID: &str = "fs-07f1088148f103e3a";
+/// The SVM (its id is not in the seed; this one is made up).
+pub const SVM_ID: &str = "svm-0a1b2c3d4e5f60718";
+/// The FSx VPC.
+pub const FSX_VPC: &str = "vpc-043c0858ea33e8ec2";
+/// The consumer VPC.
+pub const CONSUMER_VPC: &str = "vpc-0764d7f66aa8fa58a";
+/// The FSx subnets (gateway subnets of the seed's first, failed attempt).
+pub const FSX_SUBNETS: [&str; 2] = ["subnet-0ddc1cafa116ba0dd", "subnet-062714f49313a0ea5"];
+/// The consumer subnets.
+pub const CONSUMER_SUBNETS: [&str; 2] = ["subnet-0493d3cebba9cc691", "subnet-0bcd0a0fb136048db"];
+/// The private hosted zone standing in for the seed's AD-integrated zone.
+pub const ZONE_ID: &str = "Z0A1B2C3D4E5F6G7H8I9J";
+/// The seed's alias.
+pub const ALIAS: &str = "NON-97-SVM-ALIAS.corp.non-97.net";
+/// The SVM's floating SMB/NFS/management IP.
+pub const SVM_IP: &str = "10.0.15.239";
+
+/// The seed's world and the config a person would write for it.
+pub struct SeedWorld {
+    /// The simulated cloud.
+    pub cloud: SimCloud,
+    /// The config: gateway subnets pinned to the FSx subnets (as the seed did), heal on.
+    pub config: Config,
+}
+
+/// The config of the demo (documented in `docs/config.md`).
+pub const SEED_CONFIG: &str = r#"
+owner = "demo"
+
+[gateway]
+security_group_ids = ["sg-03730d9e2b49e7cbc"]
+# Pinned as the seed's author did: the two FSx subnets.
+subnet_ids = ["subnet-0ddc1cafa116ba0dd", "subnet-062714f49313a0ea5"]
+heal = true
+allow_subnet_creation = true
+
+[[consumers]]
+name = "clients"
+vpc_id = "vpc-0764d7f66aa8fa58a"
+subnet_ids = ["subnet-0493d3cebba9cc691", "subnet-0bcd0a0fb136048db"]
+security_group_ids = ["sg-0414e809a306108ed"]
+hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
+"#;
+
+fn ip(s: &str) -> std::net::Ipv4Addr {
+    s.parse().expect("valid literal IP")
+}
+
+/// Builds the seed's world. `free_in_fsx_subnet_a` is 212 in the seed.
+pub fn seed_world(seed: u64) -> SeedWorld {
+    let cloud = SimCloud::new(seed);
+    let fsx_vpc = cloud.add_vpc(FSX_VPC, &["10.0.0.0/16"], true);
+    let a = cloud.add_subnet(FSX_SUBNETS[0], &fsx_vpc, "us-east-1a", "10.0.8.0/24");
+    let b = cloud.add_subnet(FSX_SUBNETS[1], &fsx_vpc, "us-east-1b", "10.0.9.0/24");
+    let ad = cloud.add_subnet("subnet-0a7d3c5e9b1f24680", &fsx_vpc, "us-east-1a", "10.0.0.0/24");
+    let app_b = cloud.add_subnet("subnet-0e4b6a8c2d9f13570", &fsx_vpc, "us-east-1b", "10.0.1.0/24");
+    // FSx's own ENIs: iSCSI and intercluster LIFs (seed: 10.0.8.5, 10.0.8.138, 10.0.9.214, 10.0.9.245).
+    cloud.add_eni(
+        &a,
+        &[ip("10.0.8.5"), ip("10.0.8.138")],
+        &format!("ENI for FSx file system {FS_ID}"),
+    );
+    cloud.add_eni(
+        &b,
+        &[ip("10.0.9.214"), ip("10.0.9.245")],
+        &format!("ENI for FSx file system {FS_ID}"),
+    );
+    cloud.add_eni(&ad, &[ip("10.0.0.139")], "AD domain controller");
+    // Busy subnets are fragmented: the seed's subnet-0ddc… had 212 free addresses and no free /28.
+    cloud.fragment(&a, 212);
+    cloud.fragment(&b, 219);
+    cloud.fragment(&app_b, 180);
+    cloud.fill_random(&ad, 235);
+    let consumer = cloud.add_vpc(CONSUMER_VPC, &["10.1.0.0/16"], true);
+    let c1 = cloud.add_subnet(CONSUMER_SUBNETS[0], &consumer, "us-east-1a", "10.1.0.0/24");
+    cloud.add_subnet(CONSUMER_SUBNETS[1], &consumer, "us-east-1b", "10.1.1.0/24");
+    cloud.add_eni(&c1, &[ip("10.1.0.46")], "SMB client");
+    let ep = |dns: &str, ips: &[&str]| {
+        Some(SvmEndpoint {
+            dns_name: Some(dns.into()),
+            ip_addresses: ips.iter().map(|i| ip(i)).collect(),
+        })
+    };
+    let nfs_dns = format!("{SVM_ID}.{FS_ID}.fsx.us-east-1.amazonaws.com");
+    cloud.add_file_system(FileSystem {
+        id: FileSystemId::parse(FS_ID).expect("literal id"),
+        lifecycle: FsxLifecycle::Available,
+        deployment_type: DeploymentType::MultiAz1,
+        vpc_id: fsx_vpc.clone(),
+        subnet_ids: vec![a, b],
+        endpoint_ip_address_range: Some("10.0.15.192/26".parse().expect("literal CIDR")),
+        route_table_ids: vec!["rtb-0f1e2d3c4b5a69788".into()],
+        tags: Tags::new(),
+    });
+    cloud.add_svm(StorageVirtualMachine {
+        id: SvmId::parse(SVM_ID).expect("literal id"),
+        name: "non-97-svm".into(),
+        file_system_id: FileSystemId::parse(FS_ID).expect("literal id"),
+        lifecycle: FsxLifecycle::Created,
+        endpoints: SvmEndpoints {
+            management: ep(&format!("management.{nfs_dns}"), &[SVM_IP]),
+            nfs: ep(&nfs_dns, &[SVM_IP]),
+            smb: ep("NON-97-SVM", &[SVM_IP]),
+            iscsi: ep(&format!("iscsi.{nfs_dns}"), &["10.0.8.5", "10.0.9.214"]),
+        },
+        tags: Tags::new(),
+    });
+    let zone = cloud.add_hosted_zone(ZONE_ID, "corp.non-97.net", true);
+    // The SVM's own A record, as AD registered it: not ours, never touched.
+    cloud.add_record(
+        &zone,
+        RecordSet {
+            name: "non-97-svm.corp.non-97.net".into(),
+            record_type: RecordType::A,
+            ttl: 86400,
+            values: vec![SVM_IP.into()],
+        },
+    );
+    SeedWorld {
+        cloud,
+        config: Config::from_toml(SEED_CONFIG).expect("the seed config is valid"),
+    }
+}
+
+/// One line of the demo's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Virtual time (RFC 3339).
+    pub t: String,
+    /// What kind of entry (`world`, `fsx_change`, `trigger`, `plan`, `warning`, `diagnosis`,
+    /// `action`, `wait`, `refusal`, `resolve`, `manual_step`, `done`).
+    pub kind: String,
+    /// A sentence.
+    pub message: String,
+    /// Structured detail, when there is some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// A gateway subnet at the end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewaySubnet {
+    /// Subnet.
+    pub subnet_id: String,
+    /// CIDR.
+    pub cidr: String,
+    /// AZ.
+    pub availability_zone: String,
+    /// Addresses the gateway's ENI takes there (primary IP + prefix).
+    pub addresses_consumed: u32,
+    /// `AvailableIpAddressCount` now.
+    pub free_addresses: u32,
+    /// The ENI's /28.
+    pub prefixes: Vec<String>,
+}
+
+/// The end state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Final {
+    /// Our endpoint's state.
+    pub endpoint_state: String,
+    /// Its id.
+    pub endpoint_id: Option<String>,
+    /// Its DNS name.
+    pub endpoint_dns_name: Option<String>,
+    /// The alias.
+    pub alias_fqdn: String,
+    /// What the alias CNAME points at.
+    pub alias_target: Option<String>,
+    /// The serving gateway.
+    pub gateway_id: Option<String>,
+    /// Its subnets.
+    pub gateway_subnets: Vec<GatewaySubnet>,
+    /// Our resources left over from the failed attempt (0 when healing cleaned up).
+    pub leftover_failed_resources: usize,
+    /// Reconciles run.
+    pub reconciles: u32,
+    /// Port calls made, by operation.
+    pub api_calls: std::collections::BTreeMap<String, u64>,
+    /// Addresses the alias resolved to, one query each.
+    pub resolved: Vec<String>,
+    /// Steps left to a person.
+    pub manual_steps: Vec<String>,
+}
+
+/// The demo's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoReport {
+    /// The seed used.
+    pub seed: u64,
+    /// What happened, in order.
+    pub timeline: Vec<Entry>,
+    /// How it ended.
+    #[serde(rename = "final")]
+    pub final_state: Final,
+}
+
+struct Recorder<'a> {
+    cloud: &'a SimCloud,
+    timeline: Vec<Entry>,
+}
+
+impl Recorder<'_> {
+    fn add(&mut self, kind: &str, message: impl Into<String>, data: Option<Value>) {
+        self.timeline.push(Entry {
+            t: rfc3339(self.cloud.now_secs()),
+            kind: kind.into(),
+            message: message.into(),
+            data,
+        });
+    }
+
+    fn capacity_line(c: &SubnetCapacity) -> String {
+        let reason = c
+            .reason()
+            .unwrap_or_else(|| format!("{} free aligned /28 block(s)", c.free_prefix_blocks.len()));
+        format!("{} ({}, {}): {}", c.subnet_id, c.cidr, c.availability_zone, reason)
+    }
+}
+
+/// Options of the demo.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    /// Seed.
+    pub seed: u64,
+    /// Fault rate on every API (0 for the plain demo).
+    pub fault_rate: f64,
+}
+
+/// Runs the seed scenario end to end. Deterministic for a given seed.
+pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
+    let SeedWorld { cloud, config } = seed_world(opts.seed);
+    let mut rec = Recorder {
+        cloud: &cloud,
+        timeline: Vec::new(),
+    };
+    let snap = cloud.snapshot();
+    for sid in FSX_SUBNETS {
+        let s = snap.subnets.iter().find(|s| s.id.as_str() == sid).expect("seed subnet");
+        let c = fsxn_lattice_core::capacity::analyze_subnet(s, &snap.network_interfaces, &snap.cidr_reservations);
+        rec.add(
+            "world",
+            format!(
+                "FSx subnet {sid} ({}): {} free addresses, {} free aligned /28",
+                s.cidr,
+                c.free_addresses,
+                c.free_prefix_blocks.len()
+            ),
+            None,
+        );
+    }
+    rec.add("world", format!("{FS_ID} (MULTI_AZ_1) serves SMB/NFS on {SVM_IP} from 10.0.15.192/26, outside every subnet: unreachable over peering"), None);
+    cloud.set_faults(Faults { rate: opts.fault_rate });
+
+    // A person opts the SVM in, as the seed exposed it: SSH, SMB, NFS; plus the alias.
+    cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "ssh,smb,nfs");
+    cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+    rec.add(
+        "fsx_change",
+        format!(
+            "an administrator tags {SVM_ID}: {}=ssh,smb,nfs and {}={ALIAS}",
+            tag_keys::EXPOSE,
+            tag_keys::ALIAS
+        ),
+        None,
+    );
+
+    let options = ReconcileOptions {
+        poll_interval: Duration::ZERO,
+        ..ReconcileOptions::default()
+    };
+    let mut reconciles = 0u32;
+    let mut polling = false;
+    let mut ignored = 0usize;
+    let mut last_plan = Plan::default();
+    let mut shown: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for _round in 0..200 {
+        let mut events = cloud.drain_events();
+        if events.is_empty() && polling {
+            cloud.advance(Duration::from_secs(15));
+            rec.add("wait", "Step Functions Wait (15 s), then poll", None);
+            events = cloud.drain_events();
+        }
+        let mut triggers = Vec::new();
+        for ev in events {
+            match classify(&ev) {
+                Ok(Trigger::Ignored { .. }) => ignored += 1,
+                Ok(t) => triggers.push((t, ev)),
+                Err(e) => rec.add("refusal", format!("event refused: {e}"), None),
+            }
+        }
+        for (t, ev) in &triggers {
+            let msg = match t {
+                Trigger::GatewayCapacityExhausted {
+                    subnet_id,
+                    gateway_id,
+                    error_code,
+                    error_message,
+                    ..
+                } => format!(
+                    "CloudTrail: {} CreateNetworkInterface by vpc-lattice.amazonaws.com failed in {} ({error_code}: {error_message}) → reconcile the gateway there",
+                    gateway_id.as_ref().map(|g| g.to_string()).unwrap_or_default(),
+                    subnet_id.as_ref().map(|s| s.to_string()).unwrap_or_default()
+                ),
+                Trigger::FsxChanged {
+                    event_name,
+                    svm_id,
+                    file_system_id,
+                    ..
+                } => format!(
+                    "CloudTrail: FSx {event_name} on {} → reconcile it",
+                    svm_id
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .or(file_system_id.as_ref().map(|f| f.to_string()))
+                        .unwrap_or_default()
+                ),
+                other => format!("{} trigger", other.name()),
+            };
+            rec.add("trigger", msg, Some(json!({"trigger": t, "event_id": ev.get("id")})));
+            if let Trigger::GatewayCapacityExhausted {
+                subnet_id: Some(sid), ..
+            } = t
+            {
+                let snap = cloud.snapshot();
+                if let Some(s) = snap.subnets.iter().find(|s| &s.id == sid) {
+                    let c = fsxn_lattice_core::capacity::analyze_subnet(
+                        s,
+                        &snap.network_interfaces,
+                        &snap.cidr_reservations,
+                    );
+                    rec.add(
+                        "diagnosis",
+                        format!(
+                            "why: a gateway ENI needs one aligned /28 prefix (16 addresses on a 16-address boundary) plus a primary IP; {} has {} free addresses but {} free aligned /28 — {} of its {} candidate blocks hold at least one used address",
+                            sid, c.free_addresses, c.free_prefix_blocks.len(),
+                            c.blocked.iter().filter(|b| matches!(b.obstacle, fsxn_lattice_core::capacity::BlockObstacle::UsedAddresses { .. })).count(),
+                            c.candidate_blocks
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        if triggers.is_empty() && !polling {
+            break;
+        }
+        reconciles += 1;
+        let mut progress_entries: Vec<(String, String, Option<Value>)> = Vec::new();
+        let report = reconcile(&cloud, &config, &options, &mut |p| match p {
+            Progress::Applied { applied, .. } => {
+                let outcome = match &applied.outcome {
+                    fsxn_lattice_core::apply::Outcome::Done { detail }
+                    | fsxn_lattice_core::apply::Outcome::AlreadyDone { detail }
+                    | fsxn_lattice_core::apply::Outcome::Deferred { detail } => detail.clone(),
+                };
+                progress_entries.push((
+                    "action".into(),
+                    format!(
+                        "{} — {outcome} (why: {})",
+                        applied.action.action.summary(),
+                        applied.action.why
+                    ),
+                    Some(json!({"action": applied.action, "attempts": applied.attempts})),
+                ));
+            }
+            Progress::Planned { plan, .. } => {
+                for w in &plan.warnings {
+                    if shown.insert(w.clone()) {
+                        progress_entries.push(("warning".into(), w.clone(), None));
+                    }
+                }
+                for c in &plan.diagnoses {
+                    let line = Recorder::capacity_line(c);
+                    if shown.insert(line.clone()) {
+                        progress_entries.push(("diagnosis".into(), line, None));
+                    }
+                }
+                for r in &plan.refusals {
+                    let line = format!("{}: {} ({})", r.subject, r.reason, r.kind);
+                    if shown.insert(line.clone()) {
+                        progress_entries.push(("refusal".into(), line, None));
+                    }
+                }
+                if !plan.actions.is_empty() {
+                    progress_entries.push(("plan".into(), format!("plan: {} action(s)", plan.actions.len()), None));
+                }
+            }
+            _ => {}
+        })
+        .await;
+        let fresh = report.last_plan.waiting != last_plan.waiting;
+        for (k, m, d) in progress_entries {
+            rec.add(&k, m, d);
+        }
+        polling = report.status == ReconcileStatus::Waiting;
+        match report.status {
+            ReconcileStatus::Waiting => {
+                let what = report.last_plan.waiting.join("; ");
+                if fresh || !report.applied.is_empty() {
+                    rec.add("wait", format!("waiting: {what}"), None);
+                }
+            }
+            ReconcileStatus::Converged => rec.add("plan", "converged: the plan is empty", None),
+            s => rec.add("refusal", format!("reconcile ended {s:?}: {:?}", report.error), None),
+        }
+        last_plan = report.last_plan;
+    }
+    let fin = final_state(&cloud, &config, reconciles, &last_plan);
+    for r in &fin.resolved {
+        rec.add(
+            "resolve",
+            format!("{ALIAS} → {r} (one endpoint ENI IP per query)"),
+            None,
+        );
+    }
+    for m in &fin.manual_steps {
+        rec.add("manual_step", m.clone(), None);
+    }
+    rec.add(
+        "done",
+        format!(
+            "endpoint {} is {}; alias {} → {}; {ignored} CloudTrail events of our own calls ignored",
+            fin.endpoint_id.as_deref().unwrap_or("-"),
+            fin.endpoint_state,
+            fin.alias_fqdn,
+            fin.alias_target.as_deref().unwrap_or("-")
+        ),
+        None,
+    );
+    DemoReport {
+        seed: opts.seed,
+        timeline: rec.timeline,
+        final_state: fin,
+    }
+}
+
+fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) -> Final {
+    let snap = cloud.snapshot();
+    let ours = |t: &Tags| is_owned(t, &config.owner);
+    let ep = snap
+        .endpoints
+        .iter()
+        .filter(|e| ours(&e.tags))
+        .max_by_key(|e| (e.state == EndpointState::Available, e.id.clone()));
+    let cfg = ep.and_then(|e| {
+        snap.configurations
+            .iter()
+            .find(|c| c.arn == e.resource_configuration_arn)
+    });
+    let gw = cfg.and_then(|c| snap.gateways.iter().find(|g| g.id == c.gateway_id));
+    let alias = normalize_dns_name(ALIAS);
+    let target = snap
+        .records
+        .values()
+        .flatten()
+        .find(|r| r.name == alias && r.record_type == RecordType::CNAME)
+        .map(|r| r.values[0].clone());
+    let gateway_subnets = gw
+        .map(|g| {
+            g.subnet_ids
+                .iter()
+                .filter_map(|sid| {
+                    let s = snap.subnets.iter().find(|s| &s.id == sid)?;
+                    let enis: Vec<&NetworkInterface> = snap
+                        .network_interfaces
+                        .iter()
+                        .filter(|e| &e.subnet_id == sid && e.resource_gateway_id().as_ref() == Some(&g.id))
+                        .collect();
+                    let consumed: u32 = enis
+                        .iter()
+                        .map(|e| {
+                            e.private_ips.len() as u32
+                                + e.ipv4_prefixes
+                                    .iter()
+                                    .map(|p| 1u32 << (32 - p.prefix_len()))
+                                    .sum::<u32>()
+                        })
+                        .sum();
+                    debug_assert!(enis.is_empty() || consumed == ADDRESSES_PER_GATEWAY_ENI);
+                    Some(GatewaySubnet {
+                        subnet_id: sid.to_string(),
+                        cidr: s.cidr.to_string(),
+                        availability_zone: s.availability_zone.clone(),
+                        addresses_consumed: consumed,
+                        free_addresses: cloud.available_ip_address_count(sid).unwrap_or(0),
+                        prefixes: enis
+                            .iter()
+                            .flat_map(|e| e.ipv4_prefixes.iter().map(|p| p.to_string()))
+                            .collect(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let leftover = snap
+        .gateways
+        .iter()
+        .filter(|g| ours(&g.tags) && Some(&g.id) != gw.map(|g| &g.id))
+        .count()
+        + snap
+            .configurations
+            .iter()
+            .filter(|c| ours(&c.tags) && Some(&c.id) != cfg.map(|c| &c.id))
+            .count()
+        + snap
+            .endpoints
+            .iter()
+            .filter(|e| ours(&e.tags) && Some(&e.id) != ep.map(|e| &e.id))
+            .count();
+    let resolved = (0..4)
+        .filter_map(|_| cloud.resolve(&alias))
+        .map(|i| i.to_string())
+        .collect();
+    let _ = OWNER_TAG;
+    Final {
+        endpoint_state: ep
+            .map(|e| e.state.as_str().to_string())
+            .unwrap_or_else(|| "none".into()),
+        endpoint_id: ep.map(|e| e.id.to_string()),
+        endpoint_dns_name: ep.and_then(|e| e.dns_name.clone()),
+        alias_fqdn: alias,
+        alias_target: target,
+        gateway_id: gw.map(|g| g.id.to_string()),
+        gateway_subnets,
+        leftover_failed_resources: leftover,
+        reconciles,
+        api_calls: cloud.api_calls(),
+        resolved,
+        manual_steps: plan.manual_steps.iter().map(|m| m.instruction.clone()).collect(),
+    }
+}
