@@ -74,6 +74,17 @@ struct SimEndpoint {
     ips: Vec<Ipv4Addr>,
 }
 
+/// A simulated client connection (see [`SimCloud::connect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    /// The endpoint ENI IP the client's DNS answer gave.
+    pub endpoint_ip: Ipv4Addr,
+    /// The SVM's floating IP the gateway forwards to.
+    pub target: Ipv4Addr,
+    /// The source address the SVM sees: inside a gateway ENI's /28.
+    pub source_seen_by_server: Ipv4Addr,
+}
+
 /// Fault injection settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Faults {
@@ -667,6 +678,32 @@ impl SimCloud {
             .map(|e| e.ips.clone())?;
         let i = w.rng.random_range(0..ips.len());
         Some(ips[i])
+    }
+
+    /// A TCP connection from a consumer client to `name:port`, as the file server would see
+    /// it: the target is the configuration's IP, the source an address inside the /28 of one of
+    /// the gateway's ENIs (seed: sessions came from 10.0.4.x inside 10.0.4.32/28). `None` when
+    /// the name does not resolve to an available endpoint or the port is not exposed.
+    pub fn connect(&self, name: &str, port: u16) -> Option<Connection> {
+        let endpoint_ip = self.resolve(name)?;
+        let mut w = self.w();
+        let ep = w.endpoints.values().find(|e| e.ips.contains(&endpoint_ip))?.ep.clone();
+        let cfg = w.configurations.values().find(|c| c.arn == ep.resource_configuration_arn)?.clone();
+        if !cfg.port_ranges.iter().any(|r| (r.from..=r.to).contains(&port)) {
+            return None;
+        }
+        let prefixes: Vec<Ipv4Net> = w
+            .enis
+            .values()
+            .filter(|e| e.resource_gateway_id().as_ref() == Some(&cfg.gateway_id))
+            .flat_map(|e| e.ipv4_prefixes.clone())
+            .collect();
+        if prefixes.is_empty() {
+            return None;
+        }
+        let p = prefixes[w.rng.random_range(0..prefixes.len())];
+        let source = Ipv4Addr::from(u32::from(p.network()) + w.rng.random_range(0..BLOCK_SIZE));
+        Some(Connection { endpoint_ip, target: cfg.ip_address?, source_seen_by_server: source })
     }
 
     /// `AvailableIpAddressCount` of a subnet.
