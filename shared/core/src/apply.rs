@@ -135,6 +135,13 @@ pub async fn apply<C: Cloud + ?Sized>(
                         detail: format!("still in use: {}", e.message),
                     });
                 }
+                Err(e) if attempt > 1 && already_applied(cloud, &planned.action, &e, &options.retry).await => {
+                    // An earlier attempt took effect but its response was lost (5xx/timeout after
+                    // the write); operations without a client token then fail on the retry.
+                    break Ok(Outcome::AlreadyDone {
+                        detail: format!("done by an earlier attempt ({})", e.code),
+                    });
+                }
                 Err(e) => break Err(e),
             }
         };
@@ -155,6 +162,30 @@ pub async fn apply<C: Cloud + ?Sized>(
         }
     }
     report
+}
+
+/// For the writes that carry no client token (`CreateSubnet`, `CreateSubnetCidrReservation`):
+/// whether the object the action asks for exists already, created by us.
+async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &CloudError, policy: &RetryPolicy) -> bool {
+    if !matches!(e.kind, ErrorKind::Conflict | ErrorKind::InvalidInput) {
+        return false;
+    }
+    match action {
+        Action::ReserveCidr {
+            subnet_id, cidr, tags, ..
+        } => read!(
+            cloud,
+            policy,
+            "GetSubnetCidrReservations",
+            cloud.get_subnet_cidr_reservations(subnet_id)
+        )
+        .is_ok_and(|rs| rs.iter().any(|r| r.cidr == *cidr && &r.tags == tags)),
+        Action::CreateSubnet { vpc_id, cidr, tags, .. } => {
+            read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc_id))
+                .is_ok_and(|ss| ss.iter().any(|s| s.cidr == *cidr && &s.tags == tags))
+        }
+        _ => false,
+    }
 }
 
 async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {

@@ -500,7 +500,9 @@ impl<'a> Planner<'a> {
                         fs.id, fs.deployment_type
                     ));
                 } else if let Some(vpc) = vpc {
-                    if vpc.cidr_blocks.iter().any(|c| c.contains(&e.target_ip)) {
+                    if e.consumers.iter().all(|c| self.held_consumers.contains(c)) {
+                        // Every consumer is refused (see its refusal): build nothing for it yet.
+                    } else if vpc.cidr_blocks.iter().any(|c| c.contains(&e.target_ip)) {
                         active.push(e);
                     } else {
                         self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
@@ -702,12 +704,13 @@ impl<'a> Planner<'a> {
                 )
             })
         });
-        let replace_because = replace_because.or_else(|| {
-            let want = sorted(&self.config.gateway.subnet_ids);
-            let pins_usable = want
+        let want = sorted(&self.config.gateway.subnet_ids);
+        let pins_usable = pinned
+            && want
                 .iter()
                 .all(|s| self.capacity.get(s).is_some_and(SubnetCapacity::can_host_gateway_eni));
-            (pinned && sorted(&gw.subnet_ids) != want && pins_usable).then(|| {
+        let replace_because = replace_because.or_else(|| {
+            (pins_usable && sorted(&gw.subnet_ids) != want).then(|| {
                 format!(
                     "{} is in {} but the config pins {} (subnets are immutable)",
                     gw.id,
@@ -761,7 +764,9 @@ impl<'a> Planner<'a> {
         if let Some(why) = replace_because {
             // Until the replacement is actually being created (subnets carved, capacity found),
             // the old gateway stays current so nothing of it is drained.
-            return if self.create_gateway(fs, next_gen, false, &format!("replace: {why}")) {
+            // The replacement goes to the pinned subnets when they can host it, else (healing)
+            // where the capacity is.
+            return if self.create_gateway(fs, next_gen, pins_usable, &format!("replace: {why}")) {
                 GatewayDecision::Replace
             } else {
                 GatewayDecision::Wait

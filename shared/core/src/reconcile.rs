@@ -1,7 +1,7 @@
 //! observe → plan → apply, repeated until the plan is empty, something is refused, or the
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
-use crate::apply::{Applied, ApplyOptions, apply};
+use crate::apply::{Applied, ApplyOptions, RetryPolicy, apply};
 use crate::config::Config;
 use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
@@ -13,19 +13,30 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-/// Reads everything the planner needs.
-pub async fn observe<C: Cloud + ?Sized>(cloud: &C, config: &Config) -> Result<(Observed, Desired), CloudError> {
-    let file_systems = cloud.describe_file_systems().await?;
-    let svms = cloud.describe_storage_virtual_machines().await?;
+/// Reads everything the planner needs, retrying each read on transient errors.
+pub async fn observe<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    policy: &RetryPolicy,
+) -> Result<(Observed, Desired), CloudError> {
+    let file_systems = read!(cloud, policy, "DescribeFileSystems", cloud.describe_file_systems())?;
+    let svms = read!(
+        cloud,
+        policy,
+        "DescribeStorageVirtualMachines",
+        cloud.describe_storage_virtual_machines()
+    )?;
     let desired = resolve(config, &file_systems, &svms);
-    let gateways = cloud.list_resource_gateways().await?;
-    let configurations = cloud.list_resource_configurations().await?;
-    let exposed_fs: BTreeSet<&FileSystemId> = desired.exposures.values().map(|e| &e.file_system_id).collect();
-    let mut fsx_vpcs: BTreeSet<VpcId> = file_systems
-        .iter()
-        .filter(|f| exposed_fs.contains(&f.id))
-        .map(|f| f.vpc_id.clone())
-        .collect();
+    let gateways = read!(cloud, policy, "ListResourceGateways", cloud.list_resource_gateways())?;
+    let configurations = read!(
+        cloud,
+        policy,
+        "ListResourceConfigurations",
+        cloud.list_resource_configurations()
+    )?;
+    // Every FSx VPC, not only those of exposed file systems: after an opt-out, the reservations
+    // and carved subnets left to clean up are found there.
+    let mut fsx_vpcs: BTreeSet<VpcId> = file_systems.iter().map(|f| f.vpc_id.clone()).collect();
     fsx_vpcs.extend(
         gateways
             .iter()
@@ -37,7 +48,7 @@ pub async fn observe<C: Cloud + ?Sized>(cloud: &C, config: &Config) -> Result<(O
     let vpcs = if all_vpcs.is_empty() {
         Vec::new()
     } else {
-        cloud.describe_vpcs(&all_vpcs).await?
+        read!(cloud, policy, "DescribeVpcs", cloud.describe_vpcs(&all_vpcs))?
     };
     let mut observed = Observed {
         file_systems,
@@ -48,20 +59,31 @@ pub async fn observe<C: Cloud + ?Sized>(cloud: &C, config: &Config) -> Result<(O
         ..Observed::default()
     };
     for vpc in &fsx_vpcs {
-        let subnets = cloud.describe_subnets(vpc).await?;
-        observed
-            .network_interfaces
-            .extend(cloud.describe_network_interfaces(vpc).await?);
+        let subnets = read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc))?;
+        observed.network_interfaces.extend(read!(
+            cloud,
+            policy,
+            "DescribeNetworkInterfaces",
+            cloud.describe_network_interfaces(vpc)
+        )?);
         for s in &subnets {
-            observed
-                .cidr_reservations
-                .extend(cloud.get_subnet_cidr_reservations(&s.id).await?);
+            observed.cidr_reservations.extend(read!(
+                cloud,
+                policy,
+                "GetSubnetCidrReservations",
+                cloud.get_subnet_cidr_reservations(&s.id)
+            )?);
         }
         observed.subnets.extend(subnets);
     }
     let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
     if !consumer_vpcs.is_empty() {
-        observed.endpoints = cloud.describe_resource_endpoints(&consumer_vpcs).await?;
+        observed.endpoints = read!(
+            cloud,
+            policy,
+            "DescribeVpcEndpoints",
+            cloud.describe_resource_endpoints(&consumer_vpcs)
+        )?;
     }
     let zones: BTreeSet<&HostedZoneId> = config
         .consumers
@@ -69,12 +91,18 @@ pub async fn observe<C: Cloud + ?Sized>(cloud: &C, config: &Config) -> Result<(O
         .filter_map(|c| c.hosted_zone_id.as_ref())
         .collect();
     for z in zones {
-        match cloud.get_hosted_zone(z).await {
+        match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
             Ok(zone) => {
                 observed.hosted_zones.push(zone);
-                observed
-                    .records
-                    .insert(z.clone(), cloud.list_resource_record_sets(z).await?);
+                observed.records.insert(
+                    z.clone(),
+                    read!(
+                        cloud,
+                        policy,
+                        "ListResourceRecordSets",
+                        cloud.list_resource_record_sets(z)
+                    )?,
+                );
             }
             // A missing zone is reported by the planner as a refusal, not a failed reconcile.
             Err(e) if e.kind == ErrorKind::NotFound => {}
@@ -194,13 +222,8 @@ pub async fn reconcile<C: Cloud + ?Sized>(
     let mut waited = Duration::ZERO;
     let mut last_plan = Plan::default();
     for pass in 1..=options.max_passes {
-        let (observed, desired) = match observe(cloud, config).await {
+        let (observed, desired) = match observe(cloud, config, &options.apply.retry).await {
             Ok(o) => o,
-            Err(e) if e.kind == ErrorKind::Transient => {
-                // Observation is all reads: back off and try again within the pass budget.
-                cloud.sleep(options.apply.retry.delay("observe", pass)).await;
-                continue;
-            }
             Err(e) => {
                 return ReconcileReport {
                     status: ReconcileStatus::Failed,

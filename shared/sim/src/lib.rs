@@ -688,7 +688,11 @@ impl SimCloud {
         let endpoint_ip = self.resolve(name)?;
         let mut w = self.w();
         let ep = w.endpoints.values().find(|e| e.ips.contains(&endpoint_ip))?.ep.clone();
-        let cfg = w.configurations.values().find(|c| c.arn == ep.resource_configuration_arn)?.clone();
+        let cfg = w
+            .configurations
+            .values()
+            .find(|c| c.arn == ep.resource_configuration_arn)?
+            .clone();
         if !cfg.port_ranges.iter().any(|r| (r.from..=r.to).contains(&port)) {
             return None;
         }
@@ -703,7 +707,11 @@ impl SimCloud {
         }
         let p = prefixes[w.rng.random_range(0..prefixes.len())];
         let source = Ipv4Addr::from(u32::from(p.network()) + w.rng.random_range(0..BLOCK_SIZE));
-        Some(Connection { endpoint_ip, target: cfg.ip_address?, source_seen_by_server: source })
+        Some(Connection {
+            endpoint_ip,
+            target: cfg.ip_address?,
+            source_seen_by_server: source,
+        })
     }
 
     /// `AvailableIpAddressCount` of a subnet.

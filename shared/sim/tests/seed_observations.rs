@@ -1,6 +1,8 @@
 //! Every observation of the seed (DESIGN.md §2) reproduced in the simulated cloud, one named
 //! test each, plus the API rules of §3–4 that the simulation enforces.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use fsxn_lattice_core::capacity::analyze_subnet;
 use fsxn_lattice_core::error::ErrorKind;
 use fsxn_lattice_core::events::{Trigger, classify};
@@ -18,7 +20,11 @@ fn sg(s: &str) -> SecurityGroupId {
 
 /// Creates a gateway in `subnets`, a configuration for the SVM IP and an endpoint in the
 /// consumer VPC, by hand (no ownership tags), as the seed's author did.
-fn by_hand(cloud: &SimCloud, name: &str, subnets: &[SubnetId]) -> (ResourceGateway, ResourceConfiguration, VpcEndpoint) {
+fn by_hand(
+    cloud: &SimCloud,
+    name: &str,
+    subnets: &[SubnetId],
+) -> (ResourceGateway, ResourceConfiguration, VpcEndpoint) {
     let gw = block_on(cloud.create_resource_gateway(&CreateResourceGatewayRequest {
         name: format!("{name}-rgw"),
         vpc_id: VpcId::parse(FSX_VPC).unwrap(),
@@ -29,14 +35,16 @@ fn by_hand(cloud: &SimCloud, name: &str, subnets: &[SubnetId]) -> (ResourceGatew
         tags: Tags::new(),
     }))
     .unwrap();
-    let cfg = block_on(cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
-        name: format!("{name}-rcfg-svm"),
-        gateway_id: gw.id.clone(),
-        ip_address: SVM_IP.parse().unwrap(),
-        port_ranges: vec![PortRange::single(22), PortRange::single(445), PortRange::single(2049)],
-        client_token: String::new(),
-        tags: Tags::new(),
-    }))
+    let cfg = block_on(
+        cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            name: format!("{name}-rcfg-svm"),
+            gateway_id: gw.id.clone(),
+            ip_address: SVM_IP.parse().unwrap(),
+            port_ranges: vec![PortRange::single(22), PortRange::single(445), PortRange::single(2049)],
+            client_token: String::new(),
+            tags: Tags::new(),
+        }),
+    )
     .unwrap();
     let ep = block_on(cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
         vpc_id: VpcId::parse(CONSUMER_VPC).unwrap(),
@@ -52,7 +60,12 @@ fn by_hand(cloud: &SimCloud, name: &str, subnets: &[SubnetId]) -> (ResourceGatew
 }
 
 fn endpoint(cloud: &SimCloud, id: &VpcEndpointId) -> VpcEndpoint {
-    cloud.snapshot().endpoints.into_iter().find(|e| &e.id == id).expect("endpoint exists")
+    cloud
+        .snapshot()
+        .endpoints
+        .into_iter()
+        .find(|e| &e.id == id)
+        .expect("endpoint exists")
 }
 
 fn fsx_subnets() -> Vec<SubnetId> {
@@ -76,7 +89,13 @@ fn seed_gateway_is_active_at_once_and_nothing_fails_until_the_first_endpoint() {
     assert_eq!(cfg.status, ConfigurationStatus::Active);
     assert_eq!(ep.state, EndpointState::Pending);
     // No ENI exists for the gateway until the endpoint asks for one.
-    assert!(w.cloud.snapshot().network_interfaces.iter().all(|e| e.resource_gateway_id().is_none()));
+    assert!(
+        w.cloud
+            .snapshot()
+            .network_interfaces
+            .iter()
+            .all(|e| e.resource_gateway_id().is_none())
+    );
 }
 
 #[test]
@@ -102,25 +121,49 @@ fn seed_failure_emits_a_cloudtrail_record_shaped_like_the_seed() {
         .find(|e| e["detail"]["eventName"] == "CreateNetworkInterface" && e["detail"]["errorCode"].is_string())
         .expect("a failed CreateNetworkInterface record");
     let seed: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/ec2-create-network-interface-insufficient-ips.json")).unwrap(),
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/ec2-create-network-interface-insufficient-ips.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let (d, s) = (&failure["detail"], &seed["detail"]);
-    for key in ["eventSource", "eventName", "errorCode", "errorMessage", "sourceIPAddress", "userAgent", "eventType", "eventVersion"] {
+    for key in [
+        "eventSource",
+        "eventName",
+        "errorCode",
+        "errorMessage",
+        "sourceIPAddress",
+        "userAgent",
+        "eventType",
+        "eventVersion",
+    ] {
         assert_eq!(d[key], s[key], "{key}");
     }
     assert_eq!(d["userIdentity"]["invokedBy"], "vpc-lattice.amazonaws.com");
-    assert_eq!(d["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"], "AWSServiceRoleForVpcLattice");
+    assert_eq!(
+        d["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"],
+        "AWSServiceRoleForVpcLattice"
+    );
     assert_eq!(d["requestParameters"]["ipv4PrefixCount"], 1);
-    assert_eq!(d["requestParameters"]["description"], format!("Resource Gateway Interface {}", gw.id));
-    assert_eq!(d["requestParameters"]["tagSpecificationSet"], s["requestParameters"]["tagSpecificationSet"]);
+    assert_eq!(
+        d["requestParameters"]["description"],
+        format!("Resource Gateway Interface {}", gw.id)
+    );
+    assert_eq!(
+        d["requestParameters"]["tagSpecificationSet"],
+        s["requestParameters"]["tagSpecificationSet"]
+    );
     let mut dk: Vec<&String> = d.as_object().unwrap().keys().collect();
     let mut sk: Vec<&String> = s.as_object().unwrap().keys().collect();
     dk.sort();
     sk.sort();
     assert_eq!(dk, sk, "same top-level keys as the real record");
     match classify(failure).unwrap() {
-        Trigger::GatewayCapacityExhausted { subnet_id, gateway_id, .. } => {
+        Trigger::GatewayCapacityExhausted {
+            subnet_id, gateway_id, ..
+        } => {
             assert!(fsx_subnets().contains(&subnet_id.unwrap()));
             assert_eq!(gateway_id, Some(gw.id));
         }
@@ -137,7 +180,10 @@ fn seed_subnet_has_212_free_addresses_and_no_free_aligned_28() {
         let snap = w.cloud.snapshot();
         let s = snap.subnets.iter().find(|s| s.id == a).unwrap();
         let c = analyze_subnet(s, &snap.network_interfaces, &snap.cidr_reservations);
-        assert_eq!(c.free_addresses, 212, "the analysis agrees with AvailableIpAddressCount");
+        assert_eq!(
+            c.free_addresses, 212,
+            "the analysis agrees with AvailableIpAddressCount"
+        );
         assert!(!c.can_host_gateway_eni());
     }
 }
@@ -154,7 +200,11 @@ fn seed_retry_with_new_22_subnets_makes_the_endpoint_available() {
     w.cloud.advance(Duration::from_secs(120));
     let ep = endpoint(&w.cloud, &ep.id);
     assert_eq!(ep.state, EndpointState::Available);
-    assert_eq!(ep.network_interface_ids.len(), 2, "one endpoint ENI per consumer subnet");
+    assert_eq!(
+        ep.network_interface_ids.len(),
+        2,
+        "one endpoint ENI per consumer subnet"
+    );
 }
 
 #[test]
@@ -197,11 +247,17 @@ fn seed_file_server_sees_clients_from_addresses_in_the_gateway_eni_28() {
         .flat_map(|e| e.ipv4_prefixes.clone())
         .collect();
     for port in [22, 445, 2049] {
-        let c = w.cloud.connect(&dns, port).expect("SSH, SMB and NFS reach the SVM through the endpoint");
+        let c = w
+            .cloud
+            .connect(&dns, port)
+            .expect("SSH, SMB and NFS reach the SVM through the endpoint");
         assert_eq!(c.target.to_string(), SVM_IP);
         assert!(prefixes.iter().any(|p| p.contains(&c.source_seen_by_server)), "{c:?}");
     }
-    assert!(w.cloud.connect(&dns, 3260).is_none(), "a port the configuration does not list is not forwarded");
+    assert!(
+        w.cloud.connect(&dns, 3260).is_none(),
+        "a port the configuration does not list is not forwarded"
+    );
 }
 
 #[test]
@@ -245,14 +301,36 @@ fn gateway_and_configuration_rules_are_enforced() {
     };
     for bad in ["rgw-x", "Bad", "a--b", "ab"] {
         let e = block_on(w.cloud.create_resource_gateway(&req(bad))).unwrap_err();
-        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::InvalidInput, "ValidationException"), "{bad}");
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (ErrorKind::InvalidInput, "ValidationException"),
+            "{bad}"
+        );
     }
-    assert_eq!(block_on(w.cloud.create_resource_gateway(&req("a-rgw"))).unwrap_err().code, "ConflictException");
+    assert_eq!(
+        block_on(w.cloud.create_resource_gateway(&req("a-rgw")))
+            .unwrap_err()
+            .code,
+        "ConflictException"
+    );
     // Dependencies: a gateway with configurations, a configuration with endpoints.
-    assert_eq!(block_on(w.cloud.delete_resource_gateway(&gw.id)).unwrap_err().kind, ErrorKind::Conflict);
-    assert_eq!(block_on(w.cloud.delete_resource_configuration(&cfg.id)).unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(
+        block_on(w.cloud.delete_resource_gateway(&gw.id)).unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        block_on(w.cloud.delete_resource_configuration(&cfg.id))
+            .unwrap_err()
+            .kind,
+        ErrorKind::Conflict
+    );
     // An ipResource outside the VPC CIDR (the FSx API's default range is 198.19.x.x).
-    let e = block_on(w.cloud.update_resource_configuration(&cfg.id, "198.19.255.239".parse().unwrap(), &[PortRange::single(445)])).unwrap_err();
+    let e = block_on(w.cloud.update_resource_configuration(
+        &cfg.id,
+        "198.19.255.239".parse().unwrap(),
+        &[PortRange::single(445)],
+    ))
+    .unwrap_err();
     assert_eq!(e.code, "ValidationException");
     // Deletes are asynchronous.
     block_on(w.cloud.delete_vpc_endpoint(&ep.id)).unwrap();
@@ -260,11 +338,23 @@ fn gateway_and_configuration_rules_are_enforced() {
     w.cloud.advance(Duration::from_secs(60));
     block_on(w.cloud.delete_resource_configuration(&cfg.id)).unwrap();
     block_on(w.cloud.delete_resource_gateway(&gw.id)).unwrap();
-    let g = block_on(w.cloud.list_resource_gateways()).unwrap().into_iter().find(|g| g.id == gw.id).unwrap();
+    let g = block_on(w.cloud.list_resource_gateways())
+        .unwrap()
+        .into_iter()
+        .find(|g| g.id == gw.id)
+        .unwrap();
     assert_eq!(g.status, GatewayStatus::DeleteInProgress);
     w.cloud.advance(Duration::from_secs(120));
-    assert!(block_on(w.cloud.list_resource_gateways()).unwrap().iter().all(|g| g.id != gw.id));
-    assert_eq!(block_on(w.cloud.delete_resource_gateway(&gw.id)).unwrap_err().kind, ErrorKind::NotFound);
+    assert!(
+        block_on(w.cloud.list_resource_gateways())
+            .unwrap()
+            .iter()
+            .all(|g| g.id != gw.id)
+    );
+    assert_eq!(
+        block_on(w.cloud.delete_resource_gateway(&gw.id)).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
@@ -284,7 +374,10 @@ fn client_tokens_make_creates_idempotent_and_refuse_other_parameters() {
     let b = block_on(w.cloud.create_resource_gateway(&req)).unwrap();
     assert_eq!(a.id, b.id);
     req.security_group_ids = vec![sg("sg-2")];
-    assert_eq!(block_on(w.cloud.create_resource_gateway(&req)).unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(
+        block_on(w.cloud.create_resource_gateway(&req)).unwrap_err().kind,
+        ErrorKind::Conflict
+    );
 }
 
 #[test]
@@ -314,7 +407,12 @@ fn prefixes_come_from_prefix_reservations_first_and_random_ips_stay_out_of_reser
     }
     cloud.fill_random(&s, 60);
     let snap = cloud.snapshot();
-    assert!(snap.network_interfaces.iter().flat_map(|e| e.private_ips.clone()).all(|ip| !r.cidr.contains(&ip)));
+    assert!(
+        snap.network_interfaces
+            .iter()
+            .flat_map(|e| e.private_ips.clone())
+            .all(|ip| !r.cidr.contains(&ip))
+    );
     let gw = block_on(cloud.create_resource_gateway(&CreateResourceGatewayRequest {
         name: "g".repeat(3),
         vpc_id: vpc.clone(),
@@ -325,14 +423,16 @@ fn prefixes_come_from_prefix_reservations_first_and_random_ips_stay_out_of_reser
         tags: Tags::new(),
     }))
     .unwrap();
-    let cfg = block_on(cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
-        name: "cfg".into(),
-        gateway_id: gw.id.clone(),
-        ip_address: "10.9.200.1".parse().unwrap(),
-        port_ranges: vec![PortRange::single(445)],
-        client_token: String::new(),
-        tags: Tags::new(),
-    }))
+    let cfg = block_on(
+        cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            name: "cfg".into(),
+            gateway_id: gw.id.clone(),
+            ip_address: "10.9.200.1".parse().unwrap(),
+            port_ranges: vec![PortRange::single(445)],
+            client_token: String::new(),
+            tags: Tags::new(),
+        }),
+    )
     .unwrap();
     let consumer = cloud.add_vpc("vpc-0bbb", &["10.8.0.0/16"], true);
     let cs = cloud.add_subnet("subnet-0bbb", &consumer, "us-east-1a", "10.8.0.0/24");
@@ -347,16 +447,38 @@ fn prefixes_come_from_prefix_reservations_first_and_random_ips_stay_out_of_reser
     }))
     .unwrap();
     cloud.advance(Duration::from_secs(120));
-    let eni = cloud.snapshot().network_interfaces.into_iter().find(|e| e.resource_gateway_id() == Some(gw.id.clone())).unwrap();
-    assert_eq!(eni.ipv4_prefixes, vec![r.cidr], "the gateway's /28 comes from the prefix reservation");
+    let eni = cloud
+        .snapshot()
+        .network_interfaces
+        .into_iter()
+        .find(|e| e.resource_gateway_id() == Some(gw.id.clone()))
+        .unwrap();
+    assert_eq!(
+        eni.ipv4_prefixes,
+        vec![r.cidr],
+        "the gateway's /28 comes from the prefix reservation"
+    );
 }
 
 #[test]
 fn route53_is_strict_about_delete_cname_rules_and_reports_pending_then_insync() {
     let cloud = SimCloud::new(1);
     let z = cloud.add_hosted_zone("Z111", "corp.example", true);
-    let rec = |name: &str, t: RecordType, v: &str| RecordSet { name: name.into(), record_type: t, ttl: 300, values: vec![v.into()] };
-    let change = block_on(cloud.change_resource_record_sets(&z, &[RecordChange::Upsert(rec("a.corp.example", RecordType::CNAME, "x.on.aws"))])).unwrap();
+    let rec = |name: &str, t: RecordType, v: &str| RecordSet {
+        name: name.into(),
+        record_type: t,
+        ttl: 300,
+        values: vec![v.into()],
+    };
+    let change = block_on(cloud.change_resource_record_sets(
+        &z,
+        &[RecordChange::Upsert(rec(
+            "a.corp.example",
+            RecordType::CNAME,
+            "x.on.aws",
+        ))],
+    ))
+    .unwrap();
     assert_eq!(block_on(cloud.get_change(&change)).unwrap(), ChangeStatus::Pending);
     cloud.advance(Duration::from_secs(60));
     assert_eq!(block_on(cloud.get_change(&change)).unwrap(), ChangeStatus::Insync);
@@ -366,17 +488,37 @@ fn route53_is_strict_about_delete_cname_rules_and_reports_pending_then_insync() 
     };
     invalid(&[RecordChange::Upsert(rec("corp.example", RecordType::CNAME, "x"))]);
     invalid(&[RecordChange::Upsert(rec("a.corp.example", RecordType::TXT, "\"t\""))]);
-    invalid(&[RecordChange::Delete(rec("a.corp.example", RecordType::CNAME, "other.on.aws"))]);
-    invalid(&[RecordChange::Delete(rec("b.corp.example", RecordType::CNAME, "x.on.aws"))]);
+    invalid(&[RecordChange::Delete(rec(
+        "a.corp.example",
+        RecordType::CNAME,
+        "other.on.aws",
+    ))]);
+    invalid(&[RecordChange::Delete(rec(
+        "b.corp.example",
+        RecordType::CNAME,
+        "x.on.aws",
+    ))]);
     invalid(&[RecordChange::Upsert(rec("a.other.example", RecordType::A, "10.0.0.1"))]);
     // All or nothing: the valid first change of a failing batch is not applied.
     invalid(&[
         RecordChange::Upsert(rec("c.corp.example", RecordType::A, "10.0.0.1")),
         RecordChange::Delete(rec("zzz.corp.example", RecordType::A, "10.0.0.2")),
     ]);
-    let names: Vec<String> = block_on(cloud.list_resource_record_sets(&z)).unwrap().into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = block_on(cloud.list_resource_record_sets(&z))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     assert!(!names.contains(&"c.corp.example".to_string()));
-    block_on(cloud.change_resource_record_sets(&z, &[RecordChange::Delete(rec("a.corp.example", RecordType::CNAME, "x.on.aws"))])).unwrap();
+    block_on(cloud.change_resource_record_sets(
+        &z,
+        &[RecordChange::Delete(rec(
+            "a.corp.example",
+            RecordType::CNAME,
+            "x.on.aws",
+        ))],
+    ))
+    .unwrap();
 }
 
 #[test]
