@@ -1413,3 +1413,290 @@ fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     v.dedup();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tag_keys;
+
+    fn id<T: TryFrom<String>>(s: &str) -> T
+    where
+        T::Error: std::fmt::Debug,
+    {
+        T::try_from(s.to_string()).unwrap()
+    }
+
+    fn world() -> (Config, Observed) {
+        let config = Config::from_toml(
+            r#"
+owner = "t"
+[gateway]
+security_group_ids = ["sg-1"]
+[[consumers]]
+name = "c"
+vpc_id = "vpc-2"
+subnet_ids = ["subnet-c1"]
+hosted_zone_id = "ZONE1"
+"#,
+        )
+        .unwrap();
+        let subnet = |i: &str, az: &str, cidr: &str| Subnet {
+            id: id(i),
+            vpc_id: id("vpc-1"),
+            availability_zone: az.into(),
+            cidr: cidr.parse().unwrap(),
+            tags: Tags::new(),
+        };
+        let ep = Some(SvmEndpoint {
+            dns_name: Some("SVM1".into()),
+            ip_addresses: vec!["10.0.15.239".parse().unwrap()],
+        });
+        let observed = Observed {
+            file_systems: vec![FileSystem {
+                id: id("fs-1"),
+                lifecycle: FsxLifecycle::Available,
+                deployment_type: DeploymentType::MultiAz1,
+                vpc_id: id("vpc-1"),
+                subnet_ids: vec![id("subnet-a1"), id("subnet-b1")],
+                endpoint_ip_address_range: Some("10.0.15.192/26".parse().unwrap()),
+                route_table_ids: vec![],
+                tags: Tags::new(),
+            }],
+            svms: vec![StorageVirtualMachine {
+                id: id("svm-1"),
+                name: "svm1".into(),
+                file_system_id: id("fs-1"),
+                lifecycle: FsxLifecycle::Created,
+                endpoints: SvmEndpoints {
+                    management: ep.clone(),
+                    nfs: ep.clone(),
+                    smb: ep,
+                    iscsi: None,
+                },
+                tags: [
+                    (tag_keys::EXPOSE.to_string(), "smb".to_string()),
+                    (tag_keys::ALIAS.to_string(), "files.corp.example".to_string()),
+                ]
+                .into(),
+            }],
+            vpcs: vec![
+                Vpc {
+                    id: id("vpc-1"),
+                    cidr_blocks: vec!["10.0.0.0/16".parse().unwrap()],
+                    enable_dns_support: true,
+                    enable_dns_hostnames: true,
+                },
+                Vpc {
+                    id: id("vpc-2"),
+                    cidr_blocks: vec!["10.1.0.0/16".parse().unwrap()],
+                    enable_dns_support: true,
+                    enable_dns_hostnames: true,
+                },
+            ],
+            subnets: vec![
+                subnet("subnet-a1", "us-east-1a", "10.0.8.0/24"),
+                subnet("subnet-a2", "us-east-1a", "10.0.0.0/24"),
+                subnet("subnet-a3", "us-east-1a", "10.0.1.0/26"),
+                subnet("subnet-b1", "us-east-1b", "10.0.9.0/24"),
+            ],
+            hosted_zones: vec![HostedZone {
+                id: id("ZONE1"),
+                name: "corp.example".into(),
+                private: true,
+            }],
+            ..Observed::default()
+        };
+        (config, observed)
+    }
+
+    fn planned(config: &Config, o: &Observed) -> Plan {
+        let d = crate::desired::resolve(config, &o.file_systems, &o.svms);
+        plan(config, &d, o)
+    }
+
+    fn fill(o: &mut Observed, subnet: &str, every: u32) {
+        let s = o.subnets.iter().find(|s| s.id.as_str() == subnet).unwrap().clone();
+        let base = u32::from(s.cidr.network());
+        let ips = (16..s.cidr.hosts().count() as u32)
+            .step_by(every as usize)
+            .map(|o| Ipv4Addr::from(base + o))
+            .collect();
+        o.network_interfaces.push(NetworkInterface {
+            id: id(&format!("eni-{:x}", o.network_interfaces.len() + 1)),
+            subnet_id: s.id,
+            private_ips: ips,
+            ipv4_prefixes: vec![],
+            description: "foreign".into(),
+            tags: Tags::new(),
+        });
+    }
+
+    #[test]
+    fn a_new_gateway_goes_to_the_subnet_with_the_most_free_blocks_of_each_az_with_reservations() {
+        let (config, mut o) = world();
+        fill(&mut o, "subnet-a1", 16); // no free /28 in the FSx subnet of AZ a
+        let p = planned(&config, &o);
+        let gw = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateResourceGateway { subnet_ids, name, .. } => Some((subnet_ids.clone(), name.clone())),
+            _ => None,
+        });
+        let (subnets, name) = gw.expect("a gateway is planned");
+        // a2 (/24, 14 free blocks) beats a3 (/26, 2); b1 is the only subnet of AZ b.
+        assert_eq!(
+            subnets.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ["subnet-a2", "subnet-b1"]
+        );
+        assert_eq!(name, "fsxnl-1-g1");
+        let reserved: Vec<String> = p
+            .actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::ReserveCidr { subnet_id, cidr, .. } => Some(format!("{subnet_id} {cidr}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reserved,
+            [
+                "subnet-a2 10.0.0.16/28",
+                "subnet-a2 10.0.0.32/28",
+                "subnet-b1 10.0.9.16/28",
+                "subnet-b1 10.0.9.32/28"
+            ]
+        );
+        assert!(
+            p.actions
+                .iter()
+                .position(|a| matches!(a.action, Action::ReserveCidr { .. }))
+                < p.actions
+                    .iter()
+                    .position(|a| matches!(a.action, Action::CreateResourceGateway { .. }))
+        );
+        assert_eq!(p, planned(&config, &o), "deterministic, tokens included");
+    }
+
+    #[test]
+    fn no_capacity_in_an_az_carves_the_lowest_free_26_outside_the_endpoint_range() {
+        let (config, mut o) = world();
+        fill(&mut o, "subnet-b1", 16);
+        let p = planned(&config, &o);
+        let carved: Vec<String> = p
+            .actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::CreateSubnet {
+                    cidr,
+                    availability_zone,
+                    ..
+                } => Some(format!("{availability_zone} {cidr}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(carved, ["us-east-1b 10.0.1.64/26"]);
+        assert!(
+            p.actions
+                .iter()
+                .all(|a| !matches!(a.action, Action::CreateResourceGateway { .. })),
+            "the gateway waits for the subnet"
+        );
+        assert!(p.diagnoses.iter().any(|d| d.subnet_id.as_str() == "subnet-b1"));
+    }
+
+    #[test]
+    fn an_alias_at_the_zone_apex_or_outside_the_zone_is_refused() {
+        for alias in ["corp.example", "files.other.example"] {
+            let (config, mut o) = world();
+            o.svms[0].tags.insert(tag_keys::ALIAS.into(), alias.into());
+            let gw = ResourceGateway {
+                id: id("rgw-1"),
+                arn: "arn:gw".into(),
+                name: "fsxnl-1-g1".into(),
+                vpc_id: id("vpc-1"),
+                subnet_ids: vec![id("subnet-a2")],
+                security_group_ids: vec![id("sg-1")],
+                ipv4_addresses_per_eni: 16,
+                status: GatewayStatus::Active,
+                tags: [
+                    (OWNER_TAG.into(), "t".into()),
+                    (FILE_SYSTEM_TAG.into(), "fs-1".into()),
+                    (GENERATION_TAG.into(), "1".into()),
+                ]
+                .into(),
+            };
+            o.gateways.push(gw);
+            let p = planned(&config, &o);
+            assert!(
+                p.refusals
+                    .iter()
+                    .any(|r| r.reason.contains("cannot sit at the apex or outside the zone")),
+                "{alias}: {:?}",
+                p.refusals
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_endpoints_on_our_configuration_are_never_deleted() {
+        let (config, mut o) = world();
+        let owned: Tags = [
+            (OWNER_TAG.into(), "t".into()),
+            (FILE_SYSTEM_TAG.into(), "fs-1".into()),
+            (GENERATION_TAG.into(), "1".into()),
+        ]
+        .into();
+        o.gateways.push(ResourceGateway {
+            id: id("rgw-1"),
+            arn: "arn:gw".into(),
+            name: "fsxnl-1-g1".into(),
+            vpc_id: id("vpc-1"),
+            subnet_ids: vec![id("subnet-a2"), id("subnet-b1")],
+            security_group_ids: vec![id("sg-1")],
+            ipv4_addresses_per_eni: 16,
+            status: GatewayStatus::Active,
+            tags: owned.clone(),
+        });
+        let mut cfg_tags = owned.clone();
+        cfg_tags.insert(SVM_TAG.into(), "svm-1".into());
+        o.configurations.push(ResourceConfiguration {
+            id: id("rcfg-1"),
+            arn: "arn:aws:vpc-lattice:us-east-1:1:resourceconfiguration/rcfg-1".into(),
+            name: "fsxnl-1-g1".into(),
+            gateway_id: id("rgw-1"),
+            ip_address: Some("10.0.15.239".parse().unwrap()),
+            port_ranges: vec![PortRange::single(445)],
+            status: ConfigurationStatus::Active,
+            failure_reason: None,
+            tags: cfg_tags,
+        });
+        o.endpoints.push(VpcEndpoint {
+            id: id("vpce-f0"),
+            vpc_id: id("vpc-9"),
+            subnet_ids: vec![id("subnet-9")],
+            security_group_ids: vec![],
+            resource_configuration_arn: "arn:aws:vpc-lattice:us-east-1:1:resourceconfiguration/rcfg-1".into(),
+            state: EndpointState::Available,
+            failure_reason: None,
+            private_dns_enabled: true,
+            network_interface_ids: vec![],
+            dns_name: Some("x".into()),
+            tags: Tags::new(),
+        });
+        // Opt out: our configuration and gateway are no longer desired, but a foreign endpoint uses them.
+        o.svms[0].tags.insert(tag_keys::EXPOSE.into(), "off".into());
+        let p = planned(&config, &o);
+        for a in &p.actions {
+            assert!(
+                !matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-f0")
+            );
+            assert!(
+                !matches!(
+                    a.action,
+                    Action::DeleteResourceConfiguration { .. } | Action::DeleteResourceGateway { .. }
+                ),
+                "{:?}",
+                a.action
+            );
+        }
+        assert!(p.waiting.iter().any(|w| w.contains("rcfg-1")), "{:?}", p.waiting);
+    }
+}

@@ -1,0 +1,267 @@
+//! The `fsxn-lattice` binary, run as a user would: demo, capacity, explain-event.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fsxn-lattice"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn demo_json_has_a_timeline_and_the_final_state() {
+    let out = run(&["demo", "--seed", "3", "--output", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    let timeline = v["timeline"].as_array().unwrap();
+    assert!(timeline.len() > 10);
+    for e in timeline {
+        assert!(
+            e["t"].is_string() && e["kind"].is_string() && e["message"].is_string(),
+            "{e}"
+        );
+    }
+    let f = &v["final"];
+    assert_eq!(f["endpoint_state"], "available");
+    assert_eq!(f["alias_fqdn"], "non-97-svm-alias.corp.non-97.net");
+    assert_eq!(f["alias_target"], f["endpoint_dns_name"]);
+    assert!(
+        f["endpoint_dns_name"]
+            .as_str()
+            .unwrap()
+            .ends_with(".vpc-lattice-rsc.us-east-1.on.aws")
+    );
+    let subnets = f["gateway_subnets"].as_array().unwrap();
+    assert_eq!(subnets.len(), 2);
+    assert!(subnets.iter().all(|s| s["addresses_consumed"] == 17));
+    // Deterministic for a seed.
+    assert_eq!(run(&["demo", "--seed", "3", "--output", "json"]).stdout, out.stdout);
+}
+
+#[test]
+fn demo_text_is_a_readable_timeline() {
+    let out = run(&["demo"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "212 free addresses",
+        "There aren't sufficient free Ipv4 addresses or prefixes",
+        "UPSERT CNAME",
+        "msDS-AdditionalDnsHostname",
+        "Result",
+        "17 addresses consumed",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+}
+
+const CAP: &str = "tests/fixtures/capacity";
+
+#[test]
+fn capacity_json_reports_free_aligned_blocks_per_subnet() {
+    let out = run(&[
+        "capacity",
+        "--subnets",
+        &format!("{CAP}/describe-subnets.json"),
+        "--network-interfaces",
+        &format!("{CAP}/describe-network-interfaces.json"),
+        "--cidr-reservations",
+        &format!("{CAP}/get-subnet-cidr-reservations-subnet-029a939990627d570.json"),
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    let by_id = |id: &str| {
+        v["subnets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["subnet_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let fragmented = by_id("subnet-0ddc1cafa116ba0dd");
+    assert_eq!(
+        fragmented["free_addresses"], 212,
+        "matches the seed's AvailableIpAddressCount"
+    );
+    assert_eq!(fragmented["can_host_gateway_eni"], false);
+    assert_eq!(fragmented["free_prefix_blocks"].as_array().unwrap().len(), 0);
+    assert!(
+        fragmented["reason"]
+            .as_str()
+            .unwrap()
+            .contains("212 free addresses but no free aligned /28")
+    );
+    let roomy = by_id("subnet-029a939990627d570");
+    assert_eq!(roomy["free_addresses"], 1002, "the seed's 1019 - 17");
+    assert_eq!(roomy["can_host_gateway_eni"], true);
+    let blocks: Vec<&str> = roomy["free_prefix_blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        52,
+        "62 candidates - the ENI's /28 - the block holding 10.0.6.79 - 8 explicitly reserved"
+    );
+    assert_eq!(blocks[0], "10.0.4.16/28");
+    assert!(!blocks.contains(&"10.0.4.32/28") && !blocks.contains(&"10.0.6.64/28") && !blocks.contains(&"10.0.7.0/28"));
+    let mut sorted = blocks.clone();
+    sorted.sort_by_key(|b| b.split('/').next().unwrap().parse::<std::net::Ipv4Addr>().unwrap());
+    assert_eq!(blocks, sorted, "ascending");
+    assert_eq!(
+        roomy["free_blocks_in_prefix_reservations"],
+        serde_json::json!(["10.0.4.48/28"])
+    );
+    let small = by_id("subnet-0c0ffee0c0ffee0c0");
+    assert_eq!(
+        (small["candidate_blocks"].clone(), small["can_host_gateway_eni"].clone()),
+        (0.into(), false.into())
+    );
+}
+
+#[test]
+fn capacity_text_is_a_table_with_reasons() {
+    let out = run(&[
+        "capacity",
+        "--subnets",
+        &format!("{CAP}/describe-subnets.json"),
+        "--network-interfaces",
+        &format!("{CAP}/describe-network-interfaces.json"),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SUBNET"));
+    assert!(text.contains("subnet-0ddc1cafa116ba0dd: 212 free addresses but no free aligned /28"));
+    assert!(text.contains("too small"));
+}
+
+#[test]
+fn capacity_bad_input_is_a_typed_error_with_exit_code_2() {
+    let out = run(&[
+        "capacity",
+        "--subnets",
+        &format!("{CAP}/describe-network-interfaces.json"),
+        "--network-interfaces",
+        &format!("{CAP}/describe-network-interfaces.json"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["error"]["type"], "InvalidInput");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("describe-network-interfaces.json")
+    );
+    let missing = run(&[
+        "capacity",
+        "--subnets",
+        "nope.json",
+        "--network-interfaces",
+        "nope.json",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.json"));
+}
+
+#[test]
+fn explain_event_names_the_trigger_for_every_fixture() {
+    let expected = [
+        (
+            "ec2-create-network-interface-insufficient-ips.json",
+            "gateway_capacity_exhausted",
+        ),
+        (
+            "ec2-service-event-insufficient-cidr-blocks.json",
+            "gateway_capacity_exhausted",
+        ),
+        (
+            "ec2-assign-private-ip-addresses-insufficient-cidr-blocks.json",
+            "gateway_capacity_exhausted",
+        ),
+        ("ec2-create-network-interface-success.json", "ignored"),
+        ("ec2-create-network-interface-other-error.json", "ignored"),
+        ("fsx-create-storage-virtual-machine.json", "fsx_changed"),
+        ("fsx-update-storage-virtual-machine.json", "fsx_changed"),
+        ("fsx-delete-storage-virtual-machine.json", "fsx_changed"),
+        ("fsx-tag-resource-svm.json", "fsx_changed"),
+        ("fsx-untag-resource-file-system.json", "fsx_changed"),
+        ("fsx-update-file-system.json", "fsx_changed"),
+        ("fsx-create-file-system.json", "fsx_changed"),
+        ("fsx-delete-file-system.json", "fsx_changed"),
+        ("fsx-create-backup.json", "ignored"),
+        ("fsx-tag-resource-failed.json", "ignored"),
+        ("scheduled-reconcile.json", "reconcile_all"),
+    ];
+    let listed: Vec<String> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        listed.len(),
+        expected.len(),
+        "every fixture in events/ is covered: {listed:?}"
+    );
+    for (file, trigger) in expected {
+        let out = run(&["explain-event", &format!("events/{file}"), "--output", "json"]);
+        assert!(out.status.success(), "{file}");
+        let v = json(&out);
+        assert_eq!(v["trigger"], trigger, "{file}");
+        if trigger == "ignored" {
+            assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()), "{file}");
+        }
+    }
+    let seed = json(&run(&[
+        "explain-event",
+        "events/ec2-create-network-interface-insufficient-ips.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(seed["subnet_id"], "subnet-0ddc1cafa116ba0dd");
+    assert_eq!(seed["gateway_id"], "rgw-0f84e11568c258a2b");
+    let text = String::from_utf8(
+        run(&[
+            "explain-event",
+            "events/ec2-create-network-interface-insufficient-ips.json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(text.starts_with("gateway_capacity_exhausted"), "{text}");
+}
+
+#[test]
+fn explain_event_refuses_malformed_input_with_exit_code_2() {
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, body) in ["not json", "{}", r#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.fsx","time":"t","region":"r","account":"1","detail":{"eventSource":"fsx.amazonaws.com","eventName":"TagResource","requestParameters":{"resourceARN":"arn:aws:fsx:us-east-1:1:file-system/NOT-AN-ID"}}}"#].iter().enumerate() {
+        let f = dir.join(format!("bad{i}.json"));
+        std::fs::write(&f, body).unwrap();
+        let out = run(&["explain-event", f.to_str().unwrap(), "--output", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{body}");
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{body}");
+        assert!(v["error"]["message"].as_str().unwrap().starts_with("invalid event"), "{v}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
