@@ -211,8 +211,9 @@ fn explain(t: &Trigger) -> String {
             };
             format!(
                 "gateway_capacity_exhausted: {event_name} failed at {event_time} with {error_code} (\"{error_message}\") in {place}{}.\n\
-                 Action: re-read the gateway(s) using {place}, analyse its aligned /28 capacity, and heal: reserve a free /28 with a prefix CIDR reservation, \
-                 or carve a new subnet, then replace the gateway and configuration (subnets are immutable) and re-create the endpoint.",
+                 Action: re-read the gateway(s) using {place} and analyse the aligned /28 capacity of their subnets. If they still have a free /28, \
+                 reserve it (prefix CIDR reservation) and re-create the failed endpoint; if not, reserve a /28 elsewhere or carve a subnet, and replace \
+                 the gateway and its configuration (subnets are immutable), keeping any serving endpoint until its replacement is available.",
                 gateway_id
                     .as_ref()
                     .map(|g| format!(" for resource gateway {g}"))
