@@ -1382,12 +1382,7 @@ impl LatticeWrite for SimCloud {
         let mut w = self.w();
         w.enter(OP)?;
         let Some(g) = w.gateways.get_mut(id) else {
-            return Err(err(
-                ErrorKind::NotFound,
-                OP,
-                "ResourceNotFoundException",
-                format!("{id} not found"),
-            ));
+            return Err(lattice_not_found(OP, &id));
         };
         g.security_group_ids = security_group_ids.to_vec();
         w.emit_call(
@@ -1404,12 +1399,7 @@ impl LatticeWrite for SimCloud {
         let mut w = self.w();
         w.enter(OP)?;
         let Some(g) = w.gateways.get(id).cloned() else {
-            return Err(err(
-                ErrorKind::NotFound,
-                OP,
-                "ResourceNotFoundException",
-                format!("{id} not found"),
-            ));
+            return Err(lattice_not_found(OP, &id));
         };
         if w.configurations.values().any(|c| &c.gateway_id == id) {
             return Err(err(
@@ -1513,12 +1503,7 @@ impl LatticeWrite for SimCloud {
         let mut w = self.w();
         w.enter(OP)?;
         let Some(c) = w.configurations.get(id).cloned() else {
-            return Err(err(
-                ErrorKind::NotFound,
-                OP,
-                "ResourceNotFoundException",
-                format!("{id} not found"),
-            ));
+            return Err(lattice_not_found(OP, &id));
         };
         let g = w
             .gateways
@@ -1544,12 +1529,7 @@ impl LatticeWrite for SimCloud {
         let mut w = self.w();
         w.enter(OP)?;
         let Some(c) = w.configurations.get(id).cloned() else {
-            return Err(err(
-                ErrorKind::NotFound,
-                OP,
-                "ResourceNotFoundException",
-                format!("{id} not found"),
-            ));
+            return Err(lattice_not_found(OP, &id));
         };
         if w.endpoints.values().any(|e| e.ep.resource_configuration_arn == c.arn) {
             return Err(err(
@@ -1568,6 +1548,15 @@ impl LatticeWrite for SimCloud {
         );
         w.leave(OP, Ok(()))
     }
+}
+
+fn lattice_not_found(op: &str, id: &dyn std::fmt::Display) -> CloudError {
+    err(
+        ErrorKind::NotFound,
+        op,
+        "ResourceNotFoundException",
+        format!("{id} not found"),
+    )
 }
 
 fn check_ip_resource(w: &World, op: &str, g: &ResourceGateway, ip: Ipv4Addr) -> CloudResult<()> {
