@@ -1,0 +1,421 @@
+//! EC2: VPCs and their DNS attributes, subnets, ENIs with prefixes, CIDR reservations, and
+//! Resource-type VPC endpoints with their associations.
+//!
+//! Quirks handled (DESIGN.md §4): `CreateVpcEndpoint` always sends `VpcEndpointType=Resource`
+//! and our own `ClientToken` (the SDK does not fill it for EC2); endpoint `State` arrives
+//! lower-camel while the SDK enum is PascalCase, so it is compared through `as_str()`
+//! case-insensitively; `DeleteVpcEndpoints` reports failures per id in `Unsuccessful`;
+//! `GetSubnetCidrReservations` and `DescribeVpcEndpointAssociations` have no paginator in the
+//! Rust SDK and are paged by hand.
+
+use crate::error::{malformed, translate};
+use async_trait::async_trait;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    Filter, ResourceType, SubnetCidrReservationType, Tag, TagSpecification, VpcAttributeName, VpcEndpointType,
+};
+use fsxn_lattice_core::error::{CloudError, ErrorKind, classify_code};
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::ports::*;
+use ipnet::Ipv4Net;
+use std::collections::BTreeMap;
+
+/// The EC2 adapter.
+#[derive(Debug, Clone)]
+pub struct AwsEc2 {
+    client: Client,
+}
+
+impl AwsEc2 {
+    /// Wraps a client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn tags(t: &[Tag]) -> Tags {
+    t.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn tag_spec(kind: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+fn parse<T, E: std::fmt::Display>(op: &str, what: &str, r: Result<T, E>) -> Result<T, CloudError> {
+    r.map_err(|e| CloudError::new(ErrorKind::Internal, op, "MalformedResponse", format!("{what}: {e}")))
+}
+
+fn id_of<T: std::str::FromStr>(op: &str, what: &str, v: Option<&str>) -> Result<T, CloudError>
+where
+    T::Err: std::fmt::Display,
+{
+    parse(
+        op,
+        what,
+        v.ok_or_else(|| format!("missing {what}"))
+            .and_then(|s| s.parse::<T>().map_err(|e| e.to_string())),
+    )
+}
+
+fn subnet_from(op: &str, s: &aws_sdk_ec2::types::Subnet) -> Result<Subnet, CloudError> {
+    Ok(Subnet {
+        id: id_of(op, "SubnetId", s.subnet_id())?,
+        vpc_id: id_of(op, "VpcId", s.vpc_id())?,
+        availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+        cidr: id_of::<Ipv4Net>(op, "CidrBlock", s.cidr_block())?,
+        tags: tags(s.tags()),
+    })
+}
+
+fn reservation_from(op: &str, r: &aws_sdk_ec2::types::SubnetCidrReservation) -> Result<CidrReservation, CloudError> {
+    Ok(CidrReservation {
+        id: id_of(op, "SubnetCidrReservationId", r.subnet_cidr_reservation_id())?,
+        subnet_id: id_of(op, "SubnetId", r.subnet_id())?,
+        cidr: id_of::<Ipv4Net>(op, "Cidr", r.cidr())?,
+        reservation_type: match r.reservation_type() {
+            Some(SubnetCidrReservationType::Explicit) => ReservationType::Explicit,
+            _ => ReservationType::Prefix,
+        },
+        description: r.description().unwrap_or_default().to_string(),
+        tags: tags(r.tags()),
+    })
+}
+
+fn endpoint_from(op: &str, e: &aws_sdk_ec2::types::VpcEndpoint) -> Result<VpcEndpoint, CloudError> {
+    let ids = |v: &[String]| -> Result<Vec<SubnetId>, CloudError> {
+        v.iter().map(|s| parse(op, "SubnetIds", s.parse())).collect()
+    };
+    Ok(VpcEndpoint {
+        id: id_of(op, "VpcEndpointId", e.vpc_endpoint_id())?,
+        vpc_id: id_of(op, "VpcId", e.vpc_id())?,
+        subnet_ids: ids(e.subnet_ids())?,
+        security_group_ids: e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .map(|g| parse(op, "GroupId", g.parse()))
+            .collect::<Result<_, _>>()?,
+        resource_configuration_arn: e.resource_configuration_arn().unwrap_or_default().to_string(),
+        // "pending"/"available" arrive lower-camel: the SDK enum maps them to Unknown.
+        state: EndpointState::parse(e.state().map(|s| s.as_str()).unwrap_or_default()),
+        failure_reason: e
+            .failure_reason()
+            .map(str::to_string)
+            .or_else(|| e.last_error().and_then(|l| l.message()).map(str::to_string)),
+        private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+        network_interface_ids: e
+            .network_interface_ids()
+            .iter()
+            .map(|n| parse(op, "NetworkInterfaceIds", n.parse()))
+            .collect::<Result<_, _>>()?,
+        dns_name: None,
+        tags: tags(e.tags()),
+    })
+}
+
+#[async_trait]
+impl NetworkRead for AwsEc2 {
+    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+        const OP: &str = "DescribeVpcs";
+        let out = self
+            .client
+            .describe_vpcs()
+            .set_vpc_ids(Some(ids.iter().map(|i| i.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let mut vpcs = Vec::new();
+        for v in out.vpcs() {
+            let id: VpcId = id_of(OP, "VpcId", v.vpc_id())?;
+            let cidr_blocks = v
+                .cidr_block_association_set()
+                .iter()
+                .filter(|a| {
+                    a.cidr_block_state()
+                        .and_then(|s| s.state())
+                        .is_none_or(|s| s.as_str().eq_ignore_ascii_case("associated"))
+                })
+                .filter_map(|a| a.cidr_block())
+                .map(|c| parse(OP, "CidrBlock", c.parse::<Ipv4Net>()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let attr = |name: VpcAttributeName| {
+                self.client
+                    .describe_vpc_attribute()
+                    .vpc_id(id.as_str())
+                    .attribute(name)
+                    .send()
+            };
+            let support = attr(VpcAttributeName::EnableDnsSupport)
+                .await
+                .map_err(|e| translate("DescribeVpcAttribute", e))?
+                .enable_dns_support()
+                .and_then(|a| a.value())
+                .unwrap_or(false);
+            let hostnames = attr(VpcAttributeName::EnableDnsHostnames)
+                .await
+                .map_err(|e| translate("DescribeVpcAttribute", e))?
+                .enable_dns_hostnames()
+                .and_then(|a| a.value())
+                .unwrap_or(false);
+            vpcs.push(Vpc {
+                id,
+                cidr_blocks,
+                enable_dns_support: support,
+                enable_dns_hostnames: hostnames,
+            });
+        }
+        Ok(vpcs)
+    }
+
+    async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
+        const OP: &str = "DescribeSubnets";
+        let pages: Vec<_> = self
+            .client
+            .describe_subnets()
+            .filters(filter("vpc-id", [vpc_id.as_str()]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        pages.iter().map(|s| subnet_from(OP, s)).collect()
+    }
+
+    async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
+        const OP: &str = "DescribeNetworkInterfaces";
+        let items: Vec<_> = self
+            .client
+            .describe_network_interfaces()
+            .filters(filter("vpc-id", [vpc_id.as_str()]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        items
+            .iter()
+            .map(|n| {
+                let mut ips: Vec<std::net::Ipv4Addr> = n
+                    .private_ip_addresses()
+                    .iter()
+                    .filter_map(|p| p.private_ip_address())
+                    .map(|p| parse(OP, "PrivateIpAddress", p.parse()))
+                    .collect::<Result<_, _>>()?;
+                if let Some(primary) = n.private_ip_address() {
+                    let primary = parse(OP, "PrivateIpAddress", primary.parse())?;
+                    if !ips.contains(&primary) {
+                        ips.insert(0, primary);
+                    }
+                }
+                Ok(NetworkInterface {
+                    id: id_of(OP, "NetworkInterfaceId", n.network_interface_id())?,
+                    subnet_id: id_of(OP, "SubnetId", n.subnet_id())?,
+                    private_ips: ips,
+                    ipv4_prefixes: n
+                        .ipv4_prefixes()
+                        .iter()
+                        .filter_map(|p| p.ipv4_prefix())
+                        .map(|p| parse(OP, "Ipv4Prefix", p.parse()))
+                        .collect::<Result<_, _>>()?,
+                    description: n.description().unwrap_or_default().to_string(),
+                    tags: tags(n.tag_set()),
+                })
+            })
+            .collect()
+    }
+
+    async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
+        const OP: &str = "GetSubnetCidrReservations";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_subnet_cidr_reservations()
+                .subnet_id(subnet_id.as_str())
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| translate(OP, e))?;
+            for r in page.subnet_ipv4_cidr_reservations() {
+                out.push(reservation_from(OP, r)?);
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>> {
+        const OP: &str = "DescribeVpcEndpoints";
+        let items: Vec<_> = self
+            .client
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", vpc_ids.iter().map(|v| v.to_string())))
+            .filters(filter("vpc-endpoint-type", ["Resource"]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let mut endpoints: Vec<VpcEndpoint> = items.iter().map(|e| endpoint_from(OP, e)).collect::<Result<_, _>>()?;
+        if endpoints.is_empty() {
+            return Ok(endpoints);
+        }
+        // The DNS name lives on the association. No paginator in the Rust SDK: page by hand.
+        const ASSOC: &str = "DescribeVpcEndpointAssociations";
+        let mut dns: BTreeMap<String, String> = BTreeMap::new();
+        for chunk in endpoints.chunks(50) {
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .describe_vpc_endpoint_associations()
+                    .set_vpc_endpoint_ids(Some(chunk.iter().map(|e| e.id.to_string()).collect()))
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| translate(ASSOC, e))?;
+                for a in page.vpc_endpoint_associations() {
+                    if let (Some(ep), Some(name)) = (a.vpc_endpoint_id(), a.dns_entry().and_then(|d| d.dns_name())) {
+                        dns.insert(ep.to_string(), normalize_dns_name(name));
+                    }
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        for e in &mut endpoints {
+            e.dns_name = dns.get(e.id.as_str()).cloned();
+        }
+        Ok(endpoints)
+    }
+}
+
+#[async_trait]
+impl NetworkWrite for AwsEc2 {
+    async fn create_subnet(&self, req: &CreateSubnetRequest) -> CloudResult<Subnet> {
+        const OP: &str = "CreateSubnet";
+        let out = self
+            .client
+            .create_subnet()
+            .vpc_id(req.vpc_id.as_str())
+            .availability_zone(&req.availability_zone)
+            .cidr_block(req.cidr.to_string())
+            .tag_specifications(tag_spec(ResourceType::Subnet, &req.tags))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        subnet_from(OP, out.subnet().ok_or_else(|| malformed(OP, "Subnet"))?)
+    }
+
+    async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
+        self.client
+            .delete_subnet()
+            .subnet_id(id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate("DeleteSubnet", e))?;
+        Ok(())
+    }
+
+    async fn create_subnet_cidr_reservation(&self, req: &CreateCidrReservationRequest) -> CloudResult<CidrReservation> {
+        const OP: &str = "CreateSubnetCidrReservation";
+        let out = self
+            .client
+            .create_subnet_cidr_reservation()
+            .subnet_id(req.subnet_id.as_str())
+            .cidr(req.cidr.to_string())
+            .reservation_type(match req.reservation_type {
+                ReservationType::Prefix => SubnetCidrReservationType::Prefix,
+                ReservationType::Explicit => SubnetCidrReservationType::Explicit,
+            })
+            .description(&req.description)
+            .tag_specifications(tag_spec(ResourceType::SubnetCidrReservation, &req.tags))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        reservation_from(
+            OP,
+            out.subnet_cidr_reservation()
+                .ok_or_else(|| malformed(OP, "SubnetCidrReservation"))?,
+        )
+    }
+
+    async fn delete_subnet_cidr_reservation(&self, id: &CidrReservationId) -> CloudResult<()> {
+        self.client
+            .delete_subnet_cidr_reservation()
+            .subnet_cidr_reservation_id(id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate("DeleteSubnetCidrReservation", e))?;
+        Ok(())
+    }
+
+    async fn create_vpc_endpoint(&self, req: &CreateVpcEndpointRequest) -> CloudResult<VpcEndpoint> {
+        const OP: &str = "CreateVpcEndpoint";
+        let mut b = self
+            .client
+            .create_vpc_endpoint()
+            // The API's default type is Gateway: always say Resource.
+            .vpc_endpoint_type(VpcEndpointType::Resource)
+            .vpc_id(req.vpc_id.as_str())
+            .set_subnet_ids(Some(req.subnet_ids.iter().map(|s| s.to_string()).collect()))
+            .resource_configuration_arn(&req.resource_configuration_arn)
+            .private_dns_enabled(req.private_dns_enabled)
+            // EC2's ClientToken is not filled by the SDK: ours is derived from the desired object.
+            .client_token(&req.client_token)
+            .tag_specifications(tag_spec(ResourceType::VpcEndpoint, &req.tags));
+        if !req.security_group_ids.is_empty() {
+            b = b.set_security_group_ids(Some(req.security_group_ids.iter().map(|s| s.to_string()).collect()));
+        }
+        let out = b.send().await.map_err(|e| translate(OP, e))?;
+        endpoint_from(OP, out.vpc_endpoint().ok_or_else(|| malformed(OP, "VpcEndpoint"))?)
+    }
+
+    async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()> {
+        const OP: &str = "DeleteVpcEndpoints";
+        let out = self
+            .client
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        // Failures come back per id, not as an error.
+        if let Some(item) = out.unsuccessful().first() {
+            let code = item.error().and_then(|e| e.code()).unwrap_or("Unknown");
+            let message = item.error().and_then(|e| e.message()).unwrap_or_default();
+            return Err(CloudError::new(
+                classify_code(code, message),
+                OP,
+                code,
+                format!("{id}: {message}"),
+            ));
+        }
+        Ok(())
+    }
+}

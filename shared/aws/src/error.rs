@@ -1,0 +1,77 @@
+//! `SdkError` → the core's [`CloudError`], by code (EC2's errors are unmodeled: only the code
+//! tells them apart) and by HTTP status, keeping the operation, code and message.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use fsxn_lattice_core::error::{CloudError, ErrorKind, classify_code};
+use std::time::Duration;
+
+/// Translates an SDK error of operation `op`.
+pub fn translate<E>(op: &str, err: SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code().unwrap_or("Unknown").to_string();
+            let message = ctx.err().message().unwrap_or_default().to_string();
+            let mut kind = classify_code(&code, &message);
+            if kind == ErrorKind::Internal && (status >= 500 || status == 429) {
+                kind = ErrorKind::Transient;
+            }
+            // Lattice sends Retry-After in seconds; the SDK's retry strategy ignores it.
+            let retry_after = ctx
+                .raw()
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            CloudError {
+                kind,
+                operation: op.to_string(),
+                code,
+                message,
+                retry_after,
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => CloudError::new(
+            ErrorKind::Transient,
+            op,
+            "NetworkError",
+            format!("{}", DisplayChain(&err)),
+        ),
+        _ => CloudError::new(
+            ErrorKind::Internal,
+            op,
+            "ClientError",
+            format!("{}", DisplayChain(&err)),
+        ),
+    }
+}
+
+/// An error and its sources on one line.
+struct DisplayChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// A response the SDK accepted but that lacks a field we need.
+pub fn malformed(op: &str, what: &str) -> CloudError {
+    CloudError::new(
+        ErrorKind::Internal,
+        op,
+        "MalformedResponse",
+        format!("the response has no {what}"),
+    )
+}

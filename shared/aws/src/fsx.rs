@@ -1,0 +1,149 @@
+//! FSx: ONTAP file systems and their SVMs (tags included: CloudTrail records carry no tag
+//! values, so the state is always re-read here).
+
+use crate::error::translate;
+use async_trait::async_trait;
+use aws_sdk_fsx::Client;
+use aws_sdk_fsx::types::{FileSystemType, OntapDeploymentType};
+use fsxn_lattice_core::error::{CloudError, ErrorKind};
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::ports::*;
+
+/// The FSx adapter.
+#[derive(Debug, Clone)]
+pub struct AwsFsx {
+    client: Client,
+}
+
+impl AwsFsx {
+    /// Wraps a client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn bad(op: &str, what: &str, e: impl std::fmt::Display) -> CloudError {
+    CloudError::new(ErrorKind::Internal, op, "MalformedResponse", format!("{what}: {e}"))
+}
+
+fn tags(t: &[aws_sdk_fsx::types::Tag]) -> Tags {
+    t.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn lifecycle(s: &str) -> FsxLifecycle {
+    match s {
+        "AVAILABLE" => FsxLifecycle::Available,
+        "CREATED" => FsxLifecycle::Created,
+        "CREATING" => FsxLifecycle::Creating,
+        "DELETING" => FsxLifecycle::Deleting,
+        "MISCONFIGURED" | "MISCONFIGURED_UNAVAILABLE" => FsxLifecycle::Misconfigured,
+        "PENDING" => FsxLifecycle::Pending,
+        "UPDATING" => FsxLifecycle::Updating,
+        _ => FsxLifecycle::Failed,
+    }
+}
+
+fn endpoint(e: Option<&aws_sdk_fsx::types::SvmEndpoint>) -> Option<SvmEndpoint> {
+    e.map(|e| SvmEndpoint {
+        dns_name: e.dns_name().map(str::to_string),
+        // IPv6 addresses (dual-stack SVMs) are skipped: resource configurations here are IPv4.
+        ip_addresses: e.ip_addresses().iter().filter_map(|a| a.parse().ok()).collect(),
+    })
+}
+
+#[async_trait]
+impl FsxRead for AwsFsx {
+    async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
+        const OP: &str = "DescribeFileSystems";
+        // The FSx paginators have no `items()`: flatten the pages.
+        let pages: Vec<_> = self
+            .client
+            .describe_file_systems()
+            .into_paginator()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let items: Vec<&aws_sdk_fsx::types::FileSystem> = pages.iter().flat_map(|p| p.file_systems()).collect();
+        let mut out = Vec::new();
+        for f in items
+            .into_iter()
+            .filter(|f| f.file_system_type() == Some(&FileSystemType::Ontap))
+        {
+            let Some(ontap) = f.ontap_configuration() else { continue };
+            let deployment_type = match ontap.deployment_type() {
+                Some(OntapDeploymentType::MultiAz1) => DeploymentType::MultiAz1,
+                Some(OntapDeploymentType::MultiAz2) => DeploymentType::MultiAz2,
+                Some(OntapDeploymentType::SingleAz1) => DeploymentType::SingleAz1,
+                _ => DeploymentType::SingleAz2,
+            };
+            out.push(FileSystem {
+                id: f
+                    .file_system_id()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e| bad(OP, "FileSystemId", e))?,
+                lifecycle: lifecycle(f.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
+                deployment_type,
+                vpc_id: f
+                    .vpc_id()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e| bad(OP, "VpcId", e))?,
+                subnet_ids: f
+                    .subnet_ids()
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(OP, "SubnetIds", e))?,
+                endpoint_ip_address_range: ontap.endpoint_ip_address_range().and_then(|r| r.parse().ok()),
+                route_table_ids: ontap.route_table_ids().to_vec(),
+                tags: tags(f.tags()),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
+        const OP: &str = "DescribeStorageVirtualMachines";
+        let pages: Vec<_> = self
+            .client
+            .describe_storage_virtual_machines()
+            .into_paginator()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let items: Vec<&aws_sdk_fsx::types::StorageVirtualMachine> =
+            pages.iter().flat_map(|p| p.storage_virtual_machines()).collect();
+        items
+            .iter()
+            .map(|s| {
+                let e = s.endpoints();
+                Ok(StorageVirtualMachine {
+                    id: s
+                        .storage_virtual_machine_id()
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|e| bad(OP, "StorageVirtualMachineId", e))?,
+                    name: s.name().unwrap_or_default().to_string(),
+                    file_system_id: s
+                        .file_system_id()
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|e| bad(OP, "FileSystemId", e))?,
+                    lifecycle: lifecycle(s.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
+                    endpoints: SvmEndpoints {
+                        management: endpoint(e.and_then(|e| e.management())),
+                        nfs: endpoint(e.and_then(|e| e.nfs())),
+                        smb: endpoint(e.and_then(|e| e.smb())),
+                        iscsi: endpoint(e.and_then(|e| e.iscsi())),
+                    },
+                    tags: tags(s.tags()),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,324 @@
+//! VPC Lattice: resource gateways and resource configurations.
+//!
+//! Listing returns summaries without tags. Tags (ownership) and a configuration's definition
+//! and ports are read only for names with our prefix: everything else is foreign, is never
+//! changed, and the planner needs no more of it than the summary gives.
+
+use crate::error::{malformed, translate};
+use async_trait::async_trait;
+use aws_sdk_vpclattice::Client;
+use aws_sdk_vpclattice::types::{
+    IpResource, ProtocolType, ResourceConfigurationDefinition, ResourceConfigurationStatus as SdkCfgStatus,
+    ResourceConfigurationType, ResourceGatewayIpAddressType, ResourceGatewayStatus as SdkGwStatus,
+};
+use fsxn_lattice_core::error::{CloudError, ErrorKind};
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::naming::NAME_PREFIX;
+use fsxn_lattice_core::ports::*;
+use std::net::Ipv4Addr;
+
+/// The VPC Lattice adapter.
+#[derive(Debug, Clone)]
+pub struct AwsLattice {
+    client: Client,
+}
+
+impl AwsLattice {
+    /// Wraps a client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    async fn tags(&self, arn: &str) -> CloudResult<Tags> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| translate("ListTagsForResource", e))?;
+        Ok(out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+}
+
+fn ours(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with(&format!("{NAME_PREFIX}-")))
+}
+
+fn bad(op: &str, what: &str, e: impl std::fmt::Display) -> CloudError {
+    CloudError::new(ErrorKind::Internal, op, "MalformedResponse", format!("{what}: {e}"))
+}
+
+fn gateway_status(s: Option<&SdkGwStatus>) -> GatewayStatus {
+    match s {
+        Some(SdkGwStatus::Active) => GatewayStatus::Active,
+        Some(SdkGwStatus::CreateInProgress) => GatewayStatus::CreateInProgress,
+        Some(SdkGwStatus::UpdateInProgress) => GatewayStatus::UpdateInProgress,
+        Some(SdkGwStatus::DeleteInProgress) => GatewayStatus::DeleteInProgress,
+        Some(SdkGwStatus::CreateFailed) => GatewayStatus::CreateFailed,
+        Some(SdkGwStatus::UpdateFailed) => GatewayStatus::UpdateFailed,
+        Some(SdkGwStatus::DeleteFailed) => GatewayStatus::DeleteFailed,
+        // A status added after this build: treat as in progress, never as usable.
+        _ => GatewayStatus::UpdateInProgress,
+    }
+}
+
+fn configuration_status(s: Option<&SdkCfgStatus>) -> ConfigurationStatus {
+    match s {
+        Some(SdkCfgStatus::Active) => ConfigurationStatus::Active,
+        Some(SdkCfgStatus::CreateInProgress) => ConfigurationStatus::CreateInProgress,
+        Some(SdkCfgStatus::UpdateInProgress) => ConfigurationStatus::UpdateInProgress,
+        Some(SdkCfgStatus::DeleteInProgress) => ConfigurationStatus::DeleteInProgress,
+        Some(SdkCfgStatus::CreateFailed) => ConfigurationStatus::CreateFailed,
+        Some(SdkCfgStatus::UpdateFailed) => ConfigurationStatus::UpdateFailed,
+        Some(SdkCfgStatus::DeleteFailed) => ConfigurationStatus::DeleteFailed,
+        _ => ConfigurationStatus::UpdateInProgress,
+    }
+}
+
+fn definition(ip: Ipv4Addr) -> ResourceConfigurationDefinition {
+    ResourceConfigurationDefinition::IpResource(IpResource::builder().ip_address(ip.to_string()).build())
+}
+
+fn port_strings(p: &[PortRange]) -> Vec<String> {
+    p.iter().map(|p| p.to_string()).collect()
+}
+
+#[async_trait]
+impl LatticeRead for AwsLattice {
+    async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
+        const OP: &str = "ListResourceGateways";
+        let items: Vec<_> = self
+            .client
+            .list_resource_gateways()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let mut out = Vec::new();
+        for g in items {
+            let arn = g.arn().unwrap_or_default().to_string();
+            let tags = if ours(g.name()) {
+                self.tags(&arn).await?
+            } else {
+                Tags::new()
+            };
+            out.push(ResourceGateway {
+                id: g.id().unwrap_or_default().parse().map_err(|e| bad(OP, "id", e))?,
+                arn,
+                name: g.name().unwrap_or_default().to_string(),
+                vpc_id: g
+                    .vpc_identifier()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e| bad(OP, "vpcIdentifier", e))?,
+                subnet_ids: g
+                    .subnet_ids()
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(OP, "subnetIds", e))?,
+                security_group_ids: g
+                    .security_group_ids()
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(OP, "securityGroupIds", e))?,
+                ipv4_addresses_per_eni: g
+                    .ipv4_addresses_per_eni()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .unwrap_or(16),
+                status: gateway_status(g.status()),
+                tags,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
+        const OP: &str = "ListResourceConfigurations";
+        let items: Vec<_> = self
+            .client
+            .list_resource_configurations()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let mut out = Vec::new();
+        for c in items {
+            // Groups and children have no gateway of their own; nothing of ours is among them.
+            let Some(gateway) = c.resource_gateway_id() else {
+                continue;
+            };
+            let arn = c.arn().unwrap_or_default().to_string();
+            let id: ResourceConfigurationId = c.id().unwrap_or_default().parse().map_err(|e| bad(OP, "id", e))?;
+            let mut cfg = ResourceConfiguration {
+                id: id.clone(),
+                arn: arn.clone(),
+                name: c.name().unwrap_or_default().to_string(),
+                gateway_id: gateway.parse().map_err(|e| bad(OP, "resourceGatewayId", e))?,
+                ip_address: None,
+                port_ranges: Vec::new(),
+                status: configuration_status(c.status()),
+                failure_reason: None,
+                tags: Tags::new(),
+            };
+            if ours(c.name()) {
+                const GET: &str = "GetResourceConfiguration";
+                let d = self
+                    .client
+                    .get_resource_configuration()
+                    .resource_configuration_identifier(id.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| translate(GET, e))?;
+                cfg.ip_address = match d.resource_configuration_definition() {
+                    Some(ResourceConfigurationDefinition::IpResource(ip)) => {
+                        ip.ip_address().and_then(|a| a.parse().ok())
+                    }
+                    _ => None,
+                };
+                cfg.port_ranges = d
+                    .port_ranges()
+                    .iter()
+                    .map(|p| PortRange::try_from(p.clone()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(GET, "portRanges", e))?;
+                cfg.status = configuration_status(d.status());
+                cfg.failure_reason = d.failure_reason().map(str::to_string);
+                cfg.tags = self.tags(&arn).await?;
+            }
+            out.push(cfg);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl LatticeWrite for AwsLattice {
+    async fn create_resource_gateway(&self, req: &CreateResourceGatewayRequest) -> CloudResult<ResourceGateway> {
+        const OP: &str = "CreateResourceGateway";
+        let out = self
+            .client
+            .create_resource_gateway()
+            .name(&req.name)
+            .vpc_identifier(req.vpc_id.as_str())
+            .set_subnet_ids(Some(req.subnet_ids.iter().map(|s| s.to_string()).collect()))
+            .set_security_group_ids(Some(req.security_group_ids.iter().map(|s| s.to_string()).collect()))
+            .ip_address_type(ResourceGatewayIpAddressType::Ipv4)
+            .ipv4_addresses_per_eni(i32::from(req.ipv4_addresses_per_eni))
+            .client_token(&req.client_token)
+            .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        Ok(ResourceGateway {
+            id: out
+                .id()
+                .ok_or_else(|| malformed(OP, "id"))?
+                .parse()
+                .map_err(|e| bad(OP, "id", e))?,
+            arn: out.arn().unwrap_or_default().to_string(),
+            name: req.name.clone(),
+            vpc_id: req.vpc_id.clone(),
+            subnet_ids: req.subnet_ids.clone(),
+            security_group_ids: req.security_group_ids.clone(),
+            ipv4_addresses_per_eni: req.ipv4_addresses_per_eni,
+            status: gateway_status(out.status()),
+            tags: req.tags.clone(),
+        })
+    }
+
+    async fn update_resource_gateway(&self, id: &GatewayId, security_group_ids: &[SecurityGroupId]) -> CloudResult<()> {
+        self.client
+            .update_resource_gateway()
+            .resource_gateway_identifier(id.as_str())
+            .set_security_group_ids(Some(security_group_ids.iter().map(|s| s.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| translate("UpdateResourceGateway", e))?;
+        Ok(())
+    }
+
+    async fn delete_resource_gateway(&self, id: &GatewayId) -> CloudResult<()> {
+        self.client
+            .delete_resource_gateway()
+            .resource_gateway_identifier(id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate("DeleteResourceGateway", e))?;
+        Ok(())
+    }
+
+    async fn create_resource_configuration(
+        &self,
+        req: &CreateResourceConfigurationRequest,
+    ) -> CloudResult<ResourceConfiguration> {
+        const OP: &str = "CreateResourceConfiguration";
+        let out = self
+            .client
+            .create_resource_configuration()
+            .name(&req.name)
+            .r#type(ResourceConfigurationType::Single)
+            .resource_gateway_identifier(req.gateway_id.as_str())
+            // TCP only: resource configurations carry no UDP (NFSv3 must run over TCP).
+            .protocol(ProtocolType::Tcp)
+            .set_port_ranges(Some(port_strings(&req.port_ranges)))
+            .resource_configuration_definition(definition(req.ip_address))
+            .client_token(&req.client_token)
+            .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        Ok(ResourceConfiguration {
+            id: out
+                .id()
+                .ok_or_else(|| malformed(OP, "id"))?
+                .parse()
+                .map_err(|e| bad(OP, "id", e))?,
+            arn: out.arn().unwrap_or_default().to_string(),
+            name: req.name.clone(),
+            gateway_id: req.gateway_id.clone(),
+            ip_address: Some(req.ip_address),
+            port_ranges: req.port_ranges.clone(),
+            status: configuration_status(out.status()),
+            failure_reason: out.failure_reason().map(str::to_string),
+            tags: req.tags.clone(),
+        })
+    }
+
+    async fn update_resource_configuration(
+        &self,
+        id: &ResourceConfigurationId,
+        ip: Ipv4Addr,
+        ports: &[PortRange],
+    ) -> CloudResult<()> {
+        self.client
+            .update_resource_configuration()
+            .resource_configuration_identifier(id.as_str())
+            .set_port_ranges(Some(port_strings(ports)))
+            .resource_configuration_definition(definition(ip))
+            .send()
+            .await
+            .map_err(|e| translate("UpdateResourceConfiguration", e))?;
+        Ok(())
+    }
+
+    async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
+        self.client
+            .delete_resource_configuration()
+            .resource_configuration_identifier(id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate("DeleteResourceConfiguration", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,806 @@
+//! Adapter request/response shape tests with aws-smithy-mocks: request fields asserted,
+//! responses taken from the seed's real AWS output where it has them, throttling then success,
+//! and error codes mapped to the core's kinds.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use fsxn_lattice_aws::{AwsEc2, AwsFsx, AwsLattice, AwsRoute53};
+use fsxn_lattice_core::error::ErrorKind;
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::ports::*;
+use std::time::Duration;
+
+fn http(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    let mut r = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body.to_string()));
+    for (k, v) in headers {
+        r.headers_mut().insert(k.to_string(), v.to_string());
+    }
+    r
+}
+
+fn ec2_error(code: &str, message: &str) -> HttpResponse {
+    http(
+        400,
+        &[("content-type", "text/xml")],
+        &format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+        ),
+    )
+}
+
+mod ec2 {
+    use super::*;
+    use aws_sdk_ec2::Client;
+    use aws_sdk_ec2::operation::create_subnet_cidr_reservation::CreateSubnetCidrReservationOutput;
+    use aws_sdk_ec2::operation::create_vpc_endpoint::CreateVpcEndpointOutput;
+    use aws_sdk_ec2::operation::delete_vpc_endpoints::DeleteVpcEndpointsOutput;
+    use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+    use aws_sdk_ec2::operation::describe_vpc_endpoint_associations::DescribeVpcEndpointAssociationsOutput;
+    use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput;
+    use aws_sdk_ec2::operation::get_subnet_cidr_reservations::GetSubnetCidrReservationsOutput;
+    use aws_sdk_ec2::types::{
+        DnsEntry, Ipv4PrefixSpecification, NetworkInterface as SdkEni, NetworkInterfacePrivateIpAddress, ResourceType,
+        SecurityGroupIdentifier, State, SubnetCidrReservation, SubnetCidrReservationType, Tag, UnsuccessfulItem,
+        UnsuccessfulItemError, VpcEndpoint as SdkEndpoint, VpcEndpointAssociation, VpcEndpointType,
+    };
+
+    const RCFG_ARN: &str = "arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-07e1be0ba948e9054";
+
+    /// The seed's `describe-vpc-endpoints` output for the working endpoint.
+    fn seed_endpoint(state: &str) -> SdkEndpoint {
+        SdkEndpoint::builder()
+            .vpc_endpoint_id("vpce-046678eea41db3874")
+            .vpc_endpoint_type(VpcEndpointType::Resource)
+            .vpc_id("vpc-0764d7f66aa8fa58a")
+            .state(State::from(state))
+            .subnet_ids("subnet-0493d3cebba9cc691")
+            .subnet_ids("subnet-0bcd0a0fb136048db")
+            .groups(
+                SecurityGroupIdentifier::builder()
+                    .group_id("sg-0414e809a306108ed")
+                    .group_name("default")
+                    .build(),
+            )
+            .private_dns_enabled(true)
+            .network_interface_ids("eni-030b24f4caa0db830")
+            .network_interface_ids("eni-089bc0db66b7c46eb")
+            .resource_configuration_arn(RCFG_ARN)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn resource_endpoints_are_read_with_lower_camel_state_and_the_association_dns_name() {
+        let list = mock!(Client::describe_vpc_endpoints)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("vpc-endpoint-type") && f.values() == ["Resource"])
+                    && r.filters()
+                        .iter()
+                        .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-0764d7f66aa8fa58a"])
+            })
+            .then_output(|| {
+                DescribeVpcEndpointsOutput::builder()
+                    .vpc_endpoints(seed_endpoint("available"))
+                    .build()
+            });
+        let assoc = mock!(Client::describe_vpc_endpoint_associations)
+            .match_requests(|r| r.vpc_endpoint_ids() == ["vpce-046678eea41db3874"])
+            .then_output(|| {
+                DescribeVpcEndpointAssociationsOutput::builder()
+                    .vpc_endpoint_associations(
+                        VpcEndpointAssociation::builder()
+                            .id("vpce-rsc-asc-07d8bb73f802a2dab")
+                            .vpc_endpoint_id("vpce-046678eea41db3874")
+                            .associated_resource_accessibility("Accessible")
+                            .dns_entry(
+                                DnsEntry::builder()
+                                    .dns_name("vpce-046678eea41db3874.rcfg-07e1be0ba948e9054.4232ccc.vpc-lattice-rsc.us-east-1.on.aws")
+                                    .hosted_zone_id("Z08285483B41F6ASEM5U1")
+                                    .build(),
+                            )
+                            .associated_resource_arn(RCFG_ARN)
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&list, &assoc]);
+        let eps = AwsEc2::new(client)
+            .describe_resource_endpoints(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .await
+            .unwrap();
+        assert_eq!(eps.len(), 1);
+        assert_eq!(
+            eps[0].state,
+            EndpointState::Available,
+            "lower-camel `available` is not lost to the SDK's Unknown"
+        );
+        assert_eq!(
+            eps[0].dns_name.as_deref(),
+            Some("vpce-046678eea41db3874.rcfg-07e1be0ba948e9054.4232ccc.vpc-lattice-rsc.us-east-1.on.aws")
+        );
+        assert_eq!(eps[0].security_group_ids[0].as_str(), "sg-0414e809a306108ed");
+        assert_eq!(eps[0].network_interface_ids.len(), 2);
+        assert_eq!((list.num_calls(), assoc.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn failed_endpoints_carry_their_reason() {
+        let list = mock!(Client::describe_vpc_endpoints).then_output(|| {
+            let mut e = seed_endpoint("failed");
+            e.failure_reason = Some("Failed to create".into());
+            DescribeVpcEndpointsOutput::builder().vpc_endpoints(e).build()
+        });
+        let assoc = mock!(Client::describe_vpc_endpoint_associations)
+            .then_output(|| DescribeVpcEndpointAssociationsOutput::builder().build());
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&list, &assoc]);
+        let eps = AwsEc2::new(client)
+            .describe_resource_endpoints(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .await
+            .unwrap();
+        assert_eq!(eps[0].state, EndpointState::Failed);
+        assert_eq!(eps[0].failure_reason.as_deref(), Some("Failed to create"));
+        assert_eq!(eps[0].dns_name, None);
+    }
+
+    #[tokio::test]
+    async fn create_vpc_endpoint_always_sends_type_resource_and_our_client_token() {
+        let rule = mock!(Client::create_vpc_endpoint)
+            .match_requests(|r| {
+                r.vpc_endpoint_type() == Some(&VpcEndpointType::Resource)
+                    && r.client_token() == Some("fsxnl-token")
+                    && r.resource_configuration_arn() == Some(RCFG_ARN)
+                    && r.private_dns_enabled() == Some(true)
+                    && r.security_group_ids() == ["sg-0414e809a306108ed"]
+                    && r.tag_specifications().iter().any(|t| {
+                        t.resource_type() == Some(&ResourceType::VpcEndpoint)
+                            && t.tags()
+                                .iter()
+                                .any(|t| t.key() == Some("fsxn-lattice:owner") && t.value() == Some("prod"))
+                    })
+            })
+            // The seed's create-vpc-endpoint answer.
+            .then_output(|| {
+                CreateVpcEndpointOutput::builder()
+                    .vpc_endpoint(seed_endpoint("Pending"))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let ep = AwsEc2::new(client)
+            .create_vpc_endpoint(&CreateVpcEndpointRequest {
+                vpc_id: VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap(),
+                subnet_ids: vec![SubnetId::parse("subnet-0493d3cebba9cc691").unwrap()],
+                security_group_ids: vec![SecurityGroupId::parse("sg-0414e809a306108ed").unwrap()],
+                resource_configuration_arn: RCFG_ARN.into(),
+                private_dns_enabled: true,
+                client_token: "fsxnl-token".into(),
+                tags: [("fsxn-lattice:owner".to_string(), "prod".to_string())].into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(ep.state, EndpointState::Pending);
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn delete_vpc_endpoints_unsuccessful_items_are_errors() {
+        let rule = mock!(Client::delete_vpc_endpoints).then_output(|| {
+            DeleteVpcEndpointsOutput::builder()
+                .unsuccessful(
+                    UnsuccessfulItem::builder()
+                        .resource_id("vpce-0e1cbdf9522e6fb17")
+                        .error(
+                            UnsuccessfulItemError::builder()
+                                .code("InvalidVpcEndpoint.NotFound")
+                                .message("The Vpc Endpoint Id 'vpce-0e1cbdf9522e6fb17' does not exist")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let err = AwsEc2::new(client)
+            .delete_vpc_endpoint(&VpcEndpointId::parse("vpce-0e1cbdf9522e6fb17").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (ErrorKind::NotFound, "InvalidVpcEndpoint.NotFound")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_seed_gateway_eni_is_read_with_its_prefix_and_gateway() {
+        let rule = mock!(Client::describe_network_interfaces)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-043c0858ea33e8ec2"])
+            })
+            .then_output(|| {
+                DescribeNetworkInterfacesOutput::builder()
+                    .network_interfaces(
+                        SdkEni::builder()
+                            .availability_zone("us-east-1a")
+                            .description("Resource Gateway Interface rgw-078bcf4c64e2fc005")
+                            .network_interface_id("eni-06c2d3e93eb1b8297")
+                            .private_ip_address("10.0.6.79")
+                            .private_ip_addresses(
+                                NetworkInterfacePrivateIpAddress::builder()
+                                    .primary(true)
+                                    .private_ip_address("10.0.6.79")
+                                    .build(),
+                            )
+                            .ipv4_prefixes(Ipv4PrefixSpecification::builder().ipv4_prefix("10.0.4.32/28").build())
+                            .subnet_id("subnet-029a939990627d570")
+                            .tag_set(Tag::builder().key("VpcLatticeManaged").value("true").build())
+                            .vpc_id("vpc-043c0858ea33e8ec2")
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let enis = AwsEc2::new(client)
+            .describe_network_interfaces(&VpcId::parse("vpc-043c0858ea33e8ec2").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            enis[0].private_ips,
+            vec!["10.0.6.79".parse::<std::net::Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(enis[0].ipv4_prefixes[0].to_string(), "10.0.4.32/28");
+        assert_eq!(enis[0].resource_gateway_id().unwrap().as_str(), "rgw-078bcf4c64e2fc005");
+    }
+
+    #[tokio::test]
+    async fn cidr_reservations_are_paged_by_hand() {
+        let rule = mock!(Client::get_subnet_cidr_reservations)
+            .sequence()
+            .output(|| {
+                GetSubnetCidrReservationsOutput::builder()
+                    .subnet_ipv4_cidr_reservations(
+                        SubnetCidrReservation::builder()
+                            .subnet_cidr_reservation_id("scr-0a")
+                            .subnet_id("subnet-0a")
+                            .cidr("10.0.0.16/28")
+                            .reservation_type(SubnetCidrReservationType::Prefix)
+                            .build(),
+                    )
+                    .next_token("page-2")
+                    .build()
+            })
+            .output(|| {
+                GetSubnetCidrReservationsOutput::builder()
+                    .subnet_ipv4_cidr_reservations(
+                        SubnetCidrReservation::builder()
+                            .subnet_cidr_reservation_id("scr-0b")
+                            .subnet_id("subnet-0a")
+                            .cidr("10.0.0.128/25")
+                            .reservation_type(SubnetCidrReservationType::Explicit)
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let rs = AwsEc2::new(client)
+            .get_subnet_cidr_reservations(&SubnetId::parse("subnet-0a").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            rs.iter()
+                .map(|r| (r.cidr.to_string(), r.reservation_type))
+                .collect::<Vec<_>>(),
+            [
+                ("10.0.0.16/28".to_string(), ReservationType::Prefix),
+                ("10.0.0.128/25".to_string(), ReservationType::Explicit)
+            ]
+        );
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn throttling_then_success_is_retried() {
+        let rule = mock!(Client::create_subnet_cidr_reservation)
+            .sequence()
+            .http_response(|| ec2_error("RequestLimitExceeded", "Request limit exceeded."))
+            .times(2)
+            .output(|| {
+                CreateSubnetCidrReservationOutput::builder()
+                    .subnet_cidr_reservation(
+                        SubnetCidrReservation::builder()
+                            .subnet_cidr_reservation_id("scr-0c")
+                            .subnet_id("subnet-0a")
+                            .cidr("10.0.0.16/28")
+                            .reservation_type(SubnetCidrReservationType::Prefix)
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&rule], |c| c.retry_config(
+            aws_sdk_ec2::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ));
+        let r = AwsEc2::new(client)
+            .create_subnet_cidr_reservation(&reservation_request())
+            .await
+            .unwrap();
+        assert_eq!(r.id.as_str(), "scr-0c");
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    fn reservation_request() -> CreateCidrReservationRequest {
+        CreateCidrReservationRequest {
+            subnet_id: SubnetId::parse("subnet-0a").unwrap(),
+            cidr: "10.0.0.16/28".parse().unwrap(),
+            reservation_type: ReservationType::Prefix,
+            description: "d".into(),
+            tags: Tags::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ec2_error_codes_map_to_kinds() {
+        let cases = [
+            (
+                "InvalidParameterValue",
+                "There aren't sufficient free Ipv4 addresses or prefixes",
+                ErrorKind::CapacityExhausted,
+            ),
+            (
+                "InsufficientCidrBlocks",
+                "There are not enough free cidr blocks",
+                ErrorKind::CapacityExhausted,
+            ),
+            (
+                "InvalidParameterValue",
+                "The CIDR overlaps with an existing reservation",
+                ErrorKind::InvalidInput,
+            ),
+            ("IdempotentParameterMismatch", "token reused", ErrorKind::Conflict),
+            ("InvalidSubnetID.NotFound", "no such subnet", ErrorKind::NotFound),
+            ("DependencyViolation", "in use", ErrorKind::Conflict),
+            ("UnauthorizedOperation", "not authorized", ErrorKind::AccessDenied),
+            ("RequestLimitExceeded", "slow down", ErrorKind::Transient),
+        ];
+        for (code, message, kind) in cases {
+            let rule =
+                mock!(Client::create_subnet_cidr_reservation).then_http_response(move || ec2_error(code, message));
+            let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&rule], |c| c
+                .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+            let err = AwsEc2::new(client)
+                .create_subnet_cidr_reservation(&reservation_request())
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (err.kind, err.code.as_str(), err.operation.as_str()),
+                (kind, code, "CreateSubnetCidrReservation"),
+                "{message}"
+            );
+            assert_eq!(err.message, message);
+        }
+    }
+}
+
+mod lattice {
+    use super::*;
+    use aws_sdk_vpclattice::Client;
+    use aws_sdk_vpclattice::operation::create_resource_gateway::CreateResourceGatewayOutput;
+    use aws_sdk_vpclattice::operation::get_resource_configuration::GetResourceConfigurationOutput;
+    use aws_sdk_vpclattice::operation::list_resource_configurations::ListResourceConfigurationsOutput;
+    use aws_sdk_vpclattice::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_vpclattice::types::{
+        IpResource, ResourceConfigurationDefinition, ResourceConfigurationStatus, ResourceConfigurationSummary,
+        ResourceConfigurationType, ResourceGatewayIpAddressType, ResourceGatewayStatus,
+    };
+
+    fn lattice_error(status: u16, kind: &str, message: &str, extra: &[(&str, &str)]) -> HttpResponse {
+        let mut headers = vec![("content-type", "application/json"), ("x-amzn-errortype", kind)];
+        headers.extend_from_slice(extra);
+        http(status, &headers, &format!("{{\"message\":\"{message}\"}}"))
+    }
+
+    fn gateway_request() -> CreateResourceGatewayRequest {
+        CreateResourceGatewayRequest {
+            name: "fsxnl-07f1088148f103e3a-g2".into(),
+            vpc_id: VpcId::parse("vpc-043c0858ea33e8ec2").unwrap(),
+            subnet_ids: vec![
+                SubnetId::parse("subnet-029a939990627d570").unwrap(),
+                SubnetId::parse("subnet-01ca23340c422c467").unwrap(),
+            ],
+            security_group_ids: vec![SecurityGroupId::parse("sg-03730d9e2b49e7cbc").unwrap()],
+            ipv4_addresses_per_eni: 16,
+            client_token: "fsxnl-gw-token".into(),
+            tags: [("fsxn-lattice:owner".to_string(), "prod".to_string())].into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_resource_gateway_sends_every_field_and_reads_the_seed_answer() {
+        let rule = mock!(Client::create_resource_gateway)
+            .match_requests(|r| {
+                r.name() == Some("fsxnl-07f1088148f103e3a-g2")
+                    && r.vpc_identifier() == Some("vpc-043c0858ea33e8ec2")
+                    && r.subnet_ids() == ["subnet-029a939990627d570", "subnet-01ca23340c422c467"]
+                    && r.security_group_ids() == ["sg-03730d9e2b49e7cbc"]
+                    && r.ip_address_type() == Some(&ResourceGatewayIpAddressType::Ipv4)
+                    && r.ipv4_addresses_per_eni() == Some(16)
+                    && r.client_token() == Some("fsxnl-gw-token")
+                    && r.tags()
+                        .is_some_and(|t| t.get("fsxn-lattice:owner").map(String::as_str) == Some("prod"))
+            })
+            // The seed's create-resource-gateway answer (second attempt).
+            .then_output(|| {
+                CreateResourceGatewayOutput::builder()
+                    .arn("arn:aws:vpc-lattice:us-east-1:123456789012:resourcegateway/rgw-078bcf4c64e2fc005")
+                    .id("rgw-078bcf4c64e2fc005")
+                    .ip_address_type(ResourceGatewayIpAddressType::Ipv4)
+                    .name("non-97-rgw-retry")
+                    .security_group_ids("sg-03730d9e2b49e7cbc")
+                    .status(ResourceGatewayStatus::Active)
+                    .subnet_ids("subnet-029a939990627d570")
+                    .subnet_ids("subnet-01ca23340c422c467")
+                    .vpc_identifier("vpc-043c0858ea33e8ec2")
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_vpclattice, [&rule]);
+        let g = AwsLattice::new(client)
+            .create_resource_gateway(&gateway_request())
+            .await
+            .unwrap();
+        assert_eq!(
+            (g.id.as_str(), g.status),
+            ("rgw-078bcf4c64e2fc005", GatewayStatus::Active)
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_our_configurations_are_read_in_detail() {
+        let list = mock!(Client::list_resource_configurations).then_output(|| {
+            ListResourceConfigurationsOutput::builder()
+                .items(
+                    ResourceConfigurationSummary::builder()
+                        .id("rcfg-07e1be0ba948e9054")
+                        .name("fsxnl-0a1b2c3d4e5f60718-g2")
+                        .arn("arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-07e1be0ba948e9054")
+                        .resource_gateway_id("rgw-078bcf4c64e2fc005")
+                        .r#type(ResourceConfigurationType::Single)
+                        .status(ResourceConfigurationStatus::Active)
+                        .build(),
+                )
+                .items(
+                    ResourceConfigurationSummary::builder()
+                        .id("rcfg-09d0bae5a13d2560d")
+                        .name("non-97-rcfg-svm")
+                        .arn("arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-09d0bae5a13d2560d")
+                        .resource_gateway_id("rgw-0f84e11568c258a2b")
+                        .r#type(ResourceConfigurationType::Single)
+                        .status(ResourceConfigurationStatus::Active)
+                        .build(),
+                )
+                .build()
+        });
+        // The seed's create-resource-configuration answer, as Get returns it.
+        let get = mock!(Client::get_resource_configuration)
+            .match_requests(|r| r.resource_configuration_identifier() == Some("rcfg-07e1be0ba948e9054"))
+            .then_output(|| {
+                GetResourceConfigurationOutput::builder()
+                    .id("rcfg-07e1be0ba948e9054")
+                    .name("fsxnl-0a1b2c3d4e5f60718-g2")
+                    .port_ranges("22")
+                    .port_ranges("445")
+                    .port_ranges("2049")
+                    .resource_configuration_definition(ResourceConfigurationDefinition::IpResource(
+                        IpResource::builder().ip_address("10.0.15.239").build(),
+                    ))
+                    .resource_gateway_id("rgw-078bcf4c64e2fc005")
+                    .status(ResourceConfigurationStatus::Active)
+                    .r#type(ResourceConfigurationType::Single)
+                    .build()
+            });
+        let tags = mock!(Client::list_tags_for_resource).then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .tags("fsxn-lattice:owner", "prod")
+                .build()
+        });
+        let client = mock_client!(aws_sdk_vpclattice, RuleMode::MatchAny, [&list, &get, &tags]);
+        let cfgs = AwsLattice::new(client).list_resource_configurations().await.unwrap();
+        assert_eq!(cfgs.len(), 2);
+        assert_eq!(
+            cfgs[0].ip_address.map(|i| i.to_string()).as_deref(),
+            Some("10.0.15.239")
+        );
+        assert_eq!(
+            cfgs[0].port_ranges.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            ["22", "445", "2049"]
+        );
+        assert_eq!(cfgs[0].tags.get("fsxn-lattice:owner").map(String::as_str), Some("prod"));
+        assert!(cfgs[1].tags.is_empty(), "foreign configurations are not read in detail");
+        assert_eq!((get.num_calls(), tags.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn throttling_keeps_retry_after_and_conflicts_are_conflicts() {
+        let throttled = mock!(Client::delete_resource_gateway)
+            .then_http_response(|| lattice_error(429, "ThrottlingException", "Rate exceeded", &[("Retry-After", "3")]));
+        let client = mock_client!(aws_sdk_vpclattice, RuleMode::MatchAny, [&throttled], |c| c
+            .retry_config(aws_sdk_vpclattice::config::retry::RetryConfig::disabled()));
+        let err = AwsLattice::new(client)
+            .delete_resource_gateway(&GatewayId::parse("rgw-0f84e11568c258a2b").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.code.as_str(), err.retry_after),
+            (
+                ErrorKind::Transient,
+                "ThrottlingException",
+                Some(Duration::from_secs(3))
+            )
+        );
+
+        let cases = [
+            (409, "ConflictException", ErrorKind::Conflict),
+            (404, "ResourceNotFoundException", ErrorKind::NotFound),
+            (402, "ServiceQuotaExceededException", ErrorKind::QuotaExceeded),
+            (400, "ValidationException", ErrorKind::InvalidInput),
+            (403, "AccessDeniedException", ErrorKind::AccessDenied),
+            (500, "InternalServerException", ErrorKind::Transient),
+        ];
+        for (status, code, kind) in cases {
+            let rule = mock!(Client::delete_resource_gateway)
+                .then_http_response(move || lattice_error(status, code, "m", &[]));
+            let client = mock_client!(aws_sdk_vpclattice, RuleMode::MatchAny, [&rule], |c| c
+                .retry_config(aws_sdk_vpclattice::config::retry::RetryConfig::disabled()));
+            let err = AwsLattice::new(client)
+                .delete_resource_gateway(&GatewayId::parse("rgw-0f84e11568c258a2b").unwrap())
+                .await
+                .unwrap_err();
+            assert_eq!((err.kind, err.code.as_str()), (kind, code));
+        }
+    }
+}
+
+mod route53 {
+    use super::*;
+    use aws_sdk_route53::Client;
+    use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+    use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+    use aws_sdk_route53::types::{
+        AliasTarget, ChangeAction, ChangeInfo, ChangeStatus as SdkChangeStatus, ResourceRecord, ResourceRecordSet,
+        RrType,
+    };
+
+    fn rrset(name: &str, t: RrType, v: &str) -> ResourceRecordSet {
+        ResourceRecordSet::builder()
+            .name(name)
+            .r#type(t)
+            .ttl(300)
+            .resource_records(ResourceRecord::builder().value(v).build().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn record_sets_are_paged_by_hand_normalised_and_aliases_skipped() {
+        let rule = mock!(Client::list_resource_record_sets)
+            .sequence()
+            .output(|| {
+                ListResourceRecordSetsOutput::builder()
+                    .resource_record_sets(rrset(
+                        "corp.non-97.net.",
+                        RrType::Soa,
+                        "ns-1.awsdns-00.com. x 1 7200 900 1209600 86400",
+                    ))
+                    .resource_record_sets(
+                        ResourceRecordSet::builder()
+                            .name("apex-alias.corp.non-97.net.")
+                            .r#type(RrType::A)
+                            .alias_target(
+                                AliasTarget::builder()
+                                    .dns_name("x.elb.amazonaws.com.")
+                                    .hosted_zone_id("Z1")
+                                    .evaluate_target_health(false)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .is_truncated(true)
+                    .next_record_name("non-97-svm-alias.corp.non-97.net.")
+                    .next_record_type(RrType::Cname)
+                    .max_items(2)
+                    .build()
+                    .unwrap()
+            })
+            .output(|| {
+                ListResourceRecordSetsOutput::builder()
+                    .resource_record_sets(rrset(
+                        "NON-97-SVM-ALIAS.corp.non-97.net.",
+                        RrType::Cname,
+                        "vpce-046678eea41db3874.rcfg-07e1be0ba948e9054.4232ccc.vpc-lattice-rsc.us-east-1.on.aws",
+                    ))
+                    .is_truncated(false)
+                    .max_items(2)
+                    .build()
+                    .unwrap()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_route53, [&rule]);
+        let rs = AwsRoute53::new(client)
+            .list_resource_record_sets(&HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            rs.iter().map(|r| (r.name.as_str(), r.record_type)).collect::<Vec<_>>(),
+            [
+                ("corp.non-97.net", RecordType::SOA),
+                ("non-97-svm-alias.corp.non-97.net", RecordType::CNAME)
+            ]
+        );
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn changes_are_sent_as_one_batch_and_prior_request_not_complete_is_transient() {
+        let ok = mock!(Client::change_resource_record_sets)
+            .match_requests(|r| {
+                let c = r.change_batch().map(|b| b.changes()).unwrap_or_default();
+                r.hosted_zone_id() == Some("Z0A1B2C3D4E5F6G7H8I9J")
+                    && c.len() == 2
+                    && c.iter().all(|c| c.action() == &ChangeAction::Upsert)
+                    && c[0]
+                        .resource_record_set()
+                        .map(|s| (s.name(), s.r#type().clone(), s.ttl()))
+                        == Some(("non-97-svm-alias.corp.non-97.net", RrType::Cname, Some(300)))
+            })
+            .then_output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(
+                        ChangeInfo::builder()
+                            .id("/change/C2682N5HXP0BZ4")
+                            .status(SdkChangeStatus::Pending)
+                            .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_route53, [&ok]);
+        let cname = RecordSet {
+            name: "non-97-svm-alias.corp.non-97.net".into(),
+            record_type: RecordType::CNAME,
+            ttl: 300,
+            values: vec!["vpce-1.on.aws".into()],
+        };
+        let txt = RecordSet {
+            name: "_fsxn-lattice.non-97-svm-alias.corp.non-97.net".into(),
+            record_type: RecordType::TXT,
+            ttl: 300,
+            values: vec!["\"heritage=fsxn-lattice\"".into()],
+        };
+        let zone = HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap();
+        let id = AwsRoute53::new(client)
+            .change_resource_record_sets(&zone, &[RecordChange::Upsert(cname.clone()), RecordChange::Upsert(txt)])
+            .await
+            .unwrap();
+        assert_eq!(id, "C2682N5HXP0BZ4");
+
+        let busy = mock!(Client::change_resource_record_sets).then_http_response(|| {
+            http(400, &[("content-type", "text/xml")], "<ErrorResponse><Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code><Message>The request was rejected because Route 53 was still processing a prior request.</Message></Error><RequestId>r</RequestId></ErrorResponse>")
+        });
+        let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&busy], |c| c
+            .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled()));
+        let err = AwsRoute53::new(client)
+            .change_resource_record_sets(&zone, &[RecordChange::Delete(cname)])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (ErrorKind::Transient, "PriorRequestNotComplete")
+        );
+    }
+}
+
+mod fsx {
+    use super::*;
+    use aws_sdk_fsx::Client;
+    use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsOutput;
+    use aws_sdk_fsx::operation::describe_storage_virtual_machines::DescribeStorageVirtualMachinesOutput;
+    use aws_sdk_fsx::types::{
+        FileSystem as SdkFs, FileSystemLifecycle, FileSystemType, OntapDeploymentType, OntapFileSystemConfiguration,
+        StorageVirtualMachine as SdkSvm, StorageVirtualMachineLifecycle, SvmEndpoint as SdkEp, SvmEndpoints as SdkEps,
+        Tag,
+    };
+
+    #[tokio::test]
+    async fn ontap_file_systems_and_svms_are_read_with_tags_and_endpoint_ips() {
+        let fs = mock!(Client::describe_file_systems).then_output(|| {
+            DescribeFileSystemsOutput::builder()
+                .file_systems(
+                    SdkFs::builder()
+                        .file_system_id("fs-07f1088148f103e3a")
+                        .file_system_type(FileSystemType::Ontap)
+                        .lifecycle(FileSystemLifecycle::Available)
+                        .vpc_id("vpc-043c0858ea33e8ec2")
+                        .subnet_ids("subnet-0ddc1cafa116ba0dd")
+                        .subnet_ids("subnet-062714f49313a0ea5")
+                        .tags(Tag::builder().key("fsxn-lattice:expose").value("smb").build())
+                        .ontap_configuration(
+                            OntapFileSystemConfiguration::builder()
+                                .deployment_type(OntapDeploymentType::MultiAz1)
+                                .endpoint_ip_address_range("10.0.15.192/26")
+                                .route_table_ids("rtb-0f1e2d3c4b5a69788")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .file_systems(
+                    SdkFs::builder()
+                        .file_system_id("fs-0aaaaaaaaaaaaaaaa")
+                        .file_system_type(FileSystemType::Windows)
+                        .build(),
+                )
+                .build()
+        });
+        let svm = mock!(Client::describe_storage_virtual_machines).then_output(|| {
+            let ep = |dns: &str, ips: &[&str]| {
+                let mut b = SdkEp::builder().dns_name(dns);
+                for ip in ips {
+                    b = b.ip_addresses(*ip);
+                }
+                b.build()
+            };
+            DescribeStorageVirtualMachinesOutput::builder()
+                .storage_virtual_machines(
+                    SdkSvm::builder()
+                        .storage_virtual_machine_id("svm-0a1b2c3d4e5f60718")
+                        .name("non-97-svm")
+                        .file_system_id("fs-07f1088148f103e3a")
+                        .lifecycle(StorageVirtualMachineLifecycle::Created)
+                        .endpoints(
+                            SdkEps::builder()
+                                .smb(ep("NON-97-SVM", &["10.0.15.239"]))
+                                .nfs(ep(
+                                    "svm-0a1b2c3d4e5f60718.fs-07f1088148f103e3a.fsx.us-east-1.amazonaws.com",
+                                    &["10.0.15.239"],
+                                ))
+                                .management(ep(
+                                    "svm-0a1b2c3d4e5f60718.fs-07f1088148f103e3a.fsx.us-east-1.amazonaws.com",
+                                    &["10.0.15.239"],
+                                ))
+                                .iscsi(ep("iscsi.svm", &["10.0.8.5", "10.0.9.214"]))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, [&fs, &svm]);
+        let a = AwsFsx::new(client);
+        let fss = a.describe_file_systems().await.unwrap();
+        assert_eq!(fss.len(), 1, "only ONTAP");
+        assert_eq!(fss[0].deployment_type, DeploymentType::MultiAz1);
+        assert_eq!(
+            fss[0].endpoint_ip_address_range.map(|r| r.to_string()).as_deref(),
+            Some("10.0.15.192/26")
+        );
+        assert_eq!(fss[0].tags.get("fsxn-lattice:expose").map(String::as_str), Some("smb"));
+        let svms = a.describe_storage_virtual_machines().await.unwrap();
+        assert_eq!(svms[0].lifecycle, FsxLifecycle::Created);
+        assert_eq!(
+            svms[0].endpoints.smb.as_ref().unwrap().dns_name.as_deref(),
+            Some("NON-97-SVM")
+        );
+        assert_eq!(svms[0].endpoints.iscsi.as_ref().unwrap().ip_addresses.len(), 2);
+    }
+}
