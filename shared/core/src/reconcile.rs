@@ -7,7 +7,7 @@ use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::naming::{FILE_SYSTEM_TAG, is_owned};
-use crate::plan::{Observed, Plan, plan};
+use crate::plan::{Action, Observed, Plan, plan};
 use crate::ports::Cloud;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -112,6 +112,33 @@ pub async fn observe<C: Cloud + ?Sized>(
     Ok((observed, desired))
 }
 
+/// Which actions a reconcile may carry out. Separate Lambdas own separate scopes: the
+/// infrastructure functions build gateways, configurations and endpoints; the alias function
+/// publishes DNS. Actions outside the scope are counted as `deferred`, never applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Everything.
+    #[default]
+    All,
+    /// Subnets, reservations, gateways, configurations, endpoints.
+    Infrastructure,
+    /// Alias CNAMEs and their ownership records.
+    Dns,
+}
+
+impl Scope {
+    /// Whether the scope covers this action.
+    pub fn allows(self, action: &Action) -> bool {
+        let dns = matches!(action, Action::UpsertAlias { .. } | Action::DeleteAlias { .. });
+        match self {
+            Self::All => true,
+            Self::Infrastructure => !dns,
+            Self::Dns => dns,
+        }
+    }
+}
+
 /// Options of a reconcile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReconcileOptions {
@@ -124,6 +151,8 @@ pub struct ReconcileOptions {
     pub max_wait: Duration,
     /// Apply options.
     pub apply: ApplyOptions,
+    /// What may be applied.
+    pub scope: Scope,
 }
 
 impl Default for ReconcileOptions {
@@ -133,6 +162,7 @@ impl Default for ReconcileOptions {
             poll_interval: Duration::from_secs(15),
             max_wait: Duration::from_secs(15 * 60),
             apply: ApplyOptions::default(),
+            scope: Scope::All,
         }
     }
 }
@@ -195,6 +225,8 @@ pub struct ReconcileReport {
     pub last_plan: Plan,
     /// The error that ended it, if any.
     pub error: Option<CloudError>,
+    /// Actions of the last plan left to another scope.
+    pub deferred: usize,
 }
 
 impl ReconcileReport {
@@ -218,88 +250,66 @@ pub async fn reconcile<C: Cloud + ?Sized>(
     options: &ReconcileOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> ReconcileReport {
-    let mut applied_all = Vec::new();
+    let mut report = ReconcileReport {
+        status: ReconcileStatus::PassBudgetExhausted,
+        passes: 0,
+        applied: Vec::new(),
+        last_plan: Plan::default(),
+        error: None,
+        deferred: 0,
+    };
     let mut waited = Duration::ZERO;
-    let mut last_plan = Plan::default();
+    let end = |mut r: ReconcileReport, status, error| {
+        r.status = status;
+        r.error = error;
+        r
+    };
     for pass in 1..=options.max_passes {
+        report.passes = pass;
         let (observed, desired) = match observe(cloud, config, &options.apply.retry).await {
             Ok(o) => o,
-            Err(e) => {
-                return ReconcileReport {
-                    status: ReconcileStatus::Failed,
-                    passes: pass,
-                    applied: applied_all,
-                    last_plan,
-                    error: Some(e),
-                };
-            }
+            Err(e) => return end(report, ReconcileStatus::Failed, Some(e)),
         };
-        let p = plan(config, &desired, &observed);
+        let mut p = plan(config, &desired, &observed);
         progress(Progress::Planned {
             pass,
             plan: Box::new(p.clone()),
         });
-        last_plan = p;
-        if last_plan.actions.is_empty() {
-            if last_plan.waiting.is_empty() {
-                return ReconcileReport {
-                    status: ReconcileStatus::Converged,
-                    passes: pass,
-                    applied: applied_all,
-                    last_plan,
-                    error: None,
-                };
+        let before = p.actions.len();
+        p.actions.retain(|a| options.scope.allows(&a.action));
+        report.deferred = before - p.actions.len();
+        report.last_plan = p;
+        if report.last_plan.actions.is_empty() {
+            if report.last_plan.waiting.is_empty() {
+                return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {
-                return ReconcileReport {
-                    status: ReconcileStatus::Waiting,
-                    passes: pass,
-                    applied: applied_all,
-                    last_plan,
-                    error: None,
-                };
+                return end(report, ReconcileStatus::Waiting, None);
             }
+            let what = report.last_plan.waiting.clone();
             progress(Progress::Waiting {
                 pass,
                 seconds: options.poll_interval.as_secs(),
-                what: last_plan.waiting.clone(),
+                what,
             });
             cloud.sleep(options.poll_interval).await;
             waited += options.poll_interval;
             continue;
         }
-        let report = apply(cloud, &last_plan, &options.apply, &mut |a| {
+        let applied = apply(cloud, &report.last_plan, &options.apply, &mut |a| {
             progress(Progress::Applied {
                 pass,
                 applied: Box::new(a.clone()),
             })
         })
         .await;
-        applied_all.extend(report.applied);
-        if report.interrupted {
-            return ReconcileReport {
-                status: ReconcileStatus::Interrupted,
-                passes: pass,
-                applied: applied_all,
-                last_plan,
-                error: None,
-            };
+        report.applied.extend(applied.applied);
+        if applied.interrupted {
+            return end(report, ReconcileStatus::Interrupted, None);
         }
-        if let Some((_, e)) = report.failed {
-            return ReconcileReport {
-                status: ReconcileStatus::Failed,
-                passes: pass,
-                applied: applied_all,
-                last_plan,
-                error: Some(e),
-            };
+        if let Some((_, e)) = applied.failed {
+            return end(report, ReconcileStatus::Failed, Some(e));
         }
     }
-    ReconcileReport {
-        status: ReconcileStatus::PassBudgetExhausted,
-        passes: options.max_passes,
-        applied: applied_all,
-        last_plan,
-        error: None,
-    }
+    report
 }
