@@ -4,15 +4,23 @@
 //! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
 //! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
 
-use anyhow::Result;
+mod live;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_core::aws_json;
 use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
+use fsxn_lattice_core::config::Config;
+use fsxn_lattice_core::error::CloudError;
 use fsxn_lattice_core::events::{Trigger, parse_event};
+use fsxn_lattice_core::plan::Plan;
+use fsxn_lattice_core::reconcile::{Progress, ReconcileStatus};
 use fsxn_lattice_sim::scenario::{DemoOptions, DemoReport, run_seed_demo};
+use live::AwsArgs;
 use serde_json::json;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -42,17 +50,26 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Analyse the aligned /28 capacity of subnets from AWS CLI JSON, offline.
+    /// Analyse the aligned /28 capacity of subnets: offline from AWS CLI JSON files, or live
+    /// with --vpc/--subnet (needs the `aws` feature).
     Capacity {
         /// `aws ec2 describe-subnets` output.
-        #[arg(long)]
-        subnets: PathBuf,
+        #[arg(long, requires = "network_interfaces", conflicts_with_all = ["vpc", "subnet"])]
+        subnets: Option<PathBuf>,
         /// `aws ec2 describe-network-interfaces` output.
-        #[arg(long = "network-interfaces")]
-        network_interfaces: PathBuf,
+        #[arg(long = "network-interfaces", requires = "subnets")]
+        network_interfaces: Option<PathBuf>,
         /// `aws ec2 get-subnet-cidr-reservations` output (one file per subnet; repeatable).
-        #[arg(long = "cidr-reservations")]
+        #[arg(long = "cidr-reservations", requires = "subnets")]
         cidr_reservations: Vec<PathBuf>,
+        /// Live: every subnet of this VPC.
+        #[arg(long)]
+        vpc: Option<String>,
+        /// Live: these subnets (repeatable), found in --vpc or in the VPCs of the FSx file systems.
+        #[arg(long)]
+        subnet: Vec<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -65,65 +82,133 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Plan against real AWS with a config file (read-only: nothing is changed).
+    Plan {
+        /// The configuration file (docs/config.md).
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Plan, confirm, then apply against real AWS, polling until converged or --max-wait.
+    Apply {
+        /// The configuration file (docs/config.md).
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Longest time to wait for AWS (endpoints, deletions), in seconds.
+        #[arg(long = "max-wait", default_value_t = 900)]
+        max_wait: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
 }
 
-/// Bad input: reported as `{"error": {"type": "InvalidInput", "message": …}}` and exit code 2.
-struct InvalidInput(String);
+/// An error with a stable type, printed as `{"error": {"type", "message"}}` under --output json.
+#[derive(Debug)]
+pub struct CliError {
+    kind: String,
+    message: String,
+    code: u8,
+}
+
+impl CliError {
+    /// Bad input: exit 2, nothing changed.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            kind: "InvalidInput".into(),
+            message: message.into(),
+            code: 2,
+        }
+    }
+    /// Not available in this build: exit 2, nothing changed.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self {
+            kind: "Unsupported".into(),
+            message: message.into(),
+            code: 2,
+        }
+    }
+    /// A failure of ours: exit 1.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            kind: "Internal".into(),
+            message: message.into(),
+            code: 1,
+        }
+    }
+    /// An AWS call failed: its kind is the type; exit 1.
+    pub fn cloud(e: CloudError) -> Self {
+        Self {
+            kind: e.kind.as_str().into(),
+            message: e.to_string(),
+            code: 1,
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = match &cli.command {
-        Command::Demo { output, .. } | Command::Capacity { output, .. } | Command::ExplainEvent { output, .. } => {
-            *output
-        }
+        Command::Demo { output, .. }
+        | Command::Capacity { output, .. }
+        | Command::ExplainEvent { output, .. }
+        | Command::Plan { output, .. }
+        | Command::Apply { output, .. } => *output,
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let (kind, message, code) = match e.downcast::<InvalidInputError>() {
-                Ok(InvalidInputError(m)) => ("InvalidInput", m, 2),
-                Err(e) => ("Internal", format!("{e:#}"), 1),
-            };
             if output == Output::Json {
-                println!("{}", json!({"error": {"type": kind, "message": message}}));
+                println!("{}", json!({"error": {"type": e.kind, "message": e.message}}));
             } else {
-                eprintln!("error ({kind}): {message}");
+                eprintln!("error ({}): {}", e.kind, e.message);
             }
-            ExitCode::from(code)
+            ExitCode::from(e.code)
         }
     }
 }
 
-#[derive(Debug)]
-struct InvalidInputError(String);
-impl std::fmt::Display for InvalidInputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for InvalidInputError {}
-
-impl From<InvalidInput> for anyhow::Error {
-    fn from(e: InvalidInput) -> Self {
-        anyhow::Error::new(InvalidInputError(e.0))
-    }
-}
-
-fn read(path: &PathBuf) -> Result<Vec<u8>, InvalidInput> {
+fn read(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| InvalidInput(format!("stdin: {e}")))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| CliError::invalid(format!("stdin: {e}")))?;
         return Ok(buf);
     }
-    std::fs::read(path).map_err(|e| InvalidInput(format!("{}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| CliError::invalid(format!("{}: {e}", path.display())))
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn read_text(path: &PathBuf) -> Result<String, CliError> {
+    String::from_utf8(read(path)?).map_err(|_| CliError::invalid(format!("{}: not UTF-8", path.display())))
+}
+
+fn load_config(path: &PathBuf) -> Result<Config, CliError> {
+    Config::from_toml(&read_text(path)?).map_err(|e| CliError::invalid(format!("{}: {e}", path.display())))
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| CliError::internal(e.to_string()))?
+    );
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Demo { seed, output } => {
             let report = pollster::block_on(run_seed_demo(DemoOptions { seed, fault_rate: 0.0 }));
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Output::Json => print_json(&report)?,
                 Output::Text => print_demo(&report),
             }
             Ok(
@@ -138,27 +223,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             subnets,
             network_interfaces,
             cidr_reservations,
+            vpc,
+            subnet,
+            aws,
             output,
         } => {
-            let text = |p: &PathBuf| -> Result<String, InvalidInput> {
-                String::from_utf8(read(p)?).map_err(|_| InvalidInput(format!("{}: not UTF-8", p.display())))
+            let mut reports: Vec<SubnetCapacity> = match (subnets, network_interfaces) {
+                (Some(subnets), Some(network_interfaces)) => {
+                    let bad = |e: aws_json::InvalidCliJson| CliError::invalid(e.to_string());
+                    let subnets_v =
+                        aws_json::parse_subnets(&subnets.display().to_string(), &read_text(&subnets)?).map_err(bad)?;
+                    let enis = aws_json::parse_network_interfaces(
+                        &network_interfaces.display().to_string(),
+                        &read_text(&network_interfaces)?,
+                    )
+                    .map_err(bad)?;
+                    let mut reservations = Vec::new();
+                    for r in &cidr_reservations {
+                        reservations.extend(
+                            aws_json::parse_cidr_reservations(&r.display().to_string(), &read_text(r)?).map_err(bad)?,
+                        );
+                    }
+                    subnets_v
+                        .iter()
+                        .map(|s| analyze_subnet(s, &enis, &reservations))
+                        .collect()
+                }
+                _ if vpc.is_some() || !subnet.is_empty() => live::capacity(vpc.as_deref(), &subnet, &aws)?,
+                _ => {
+                    return Err(CliError::invalid(
+                        "give --subnets and --network-interfaces files, or --vpc / --subnet for live data",
+                    ));
+                }
             };
-            let bad = |e: aws_json::InvalidCliJson| InvalidInput(e.to_string());
-            let subnets_v = aws_json::parse_subnets(&subnets.display().to_string(), &text(&subnets)?).map_err(bad)?;
-            let enis = aws_json::parse_network_interfaces(
-                &network_interfaces.display().to_string(),
-                &text(&network_interfaces)?,
-            )
-            .map_err(bad)?;
-            let mut reservations = Vec::new();
-            for r in &cidr_reservations {
-                reservations
-                    .extend(aws_json::parse_cidr_reservations(&r.display().to_string(), &text(r)?).map_err(bad)?);
-            }
-            let mut reports: Vec<SubnetCapacity> = subnets_v
-                .iter()
-                .map(|s| analyze_subnet(s, &enis, &reservations))
-                .collect();
             reports.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
             match output {
                 Output::Json => {
@@ -175,7 +272,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&json!({ "subnets": subnets }))?);
+                    print_json(&json!({ "subnets": subnets }))?;
                 }
                 Output::Text => print_capacity(&reports),
             }
@@ -183,13 +280,126 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::ExplainEvent { file, output } => {
             let bytes = read(&file)?;
-            let trigger = parse_event(&bytes).map_err(|e| InvalidInput(e.to_string()))?;
+            let trigger = parse_event(&bytes).map_err(|e| CliError::invalid(e.to_string()))?;
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&trigger)?),
+                Output::Json => print_json(&trigger)?,
                 Output::Text => println!("{}", explain(&trigger)),
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan { config, aws, output } => {
+            let config = load_config(&config)?;
+            let plan = live::plan(&config, &aws)?;
+            match output {
+                Output::Json => print_json(&plan)?,
+                Output::Text => print_plan(&plan),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply {
+            config,
+            aws,
+            yes,
+            max_wait,
+            output,
+        } => {
+            let config = load_config(&config)?;
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(CliError::invalid(
+                        "stdin is not a terminal: pass --yes to apply without confirmation",
+                    ));
+                }
+                let plan = live::plan(&config, &aws)?;
+                print_plan(&plan);
+                if plan.actions.is_empty() {
+                    println!("\nNothing to apply.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                eprint!("\nApply these {} action(s)? Type yes: ", plan.actions.len());
+                let mut answer = String::new();
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .map_err(|e| CliError::invalid(format!("stdin: {e}")))?;
+                if answer.trim() != "yes" {
+                    eprintln!("Not applied.");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let json_out = output == Output::Json;
+            let report = live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
+                if json_out {
+                    return;
+                }
+                match p {
+                    Progress::Applied { applied, .. } => {
+                        println!(
+                            "applied  {} — {:?} (why: {})",
+                            applied.action.action.summary(),
+                            applied.outcome,
+                            applied.action.why
+                        )
+                    }
+                    Progress::Waiting { seconds, what, .. } => println!("waiting  {seconds} s: {}", what.join("; ")),
+                    Progress::Planned { .. } => {}
+                }
+            })?;
+            match output {
+                Output::Json => print_json(&report)?,
+                Output::Text => {
+                    println!(
+                        "\n{:?} after {} pass(es), {} action(s) applied",
+                        report.status,
+                        report.passes,
+                        report.applied.len()
+                    );
+                    if let Some(e) = &report.error {
+                        println!("error: {e}");
+                    }
+                    print_plan_notes(&report.last_plan);
+                }
+            }
+            Ok(if report.status == ReconcileStatus::Converged {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn print_plan(plan: &Plan) {
+    if plan.actions.is_empty() {
+        println!("No changes.");
+    }
+    for (i, a) in plan.actions.iter().enumerate() {
+        println!("{:>3}. {}\n     why: {}", i + 1, a.action.summary(), a.why);
+    }
+    print_plan_notes(plan);
+}
+
+fn print_plan_notes(plan: &Plan) {
+    for w in &plan.waiting {
+        println!("waiting: {w}");
+    }
+    for r in &plan.refusals {
+        println!("refused: {} ({}): {}", r.subject, r.kind, r.reason);
+    }
+    for w in &plan.warnings {
+        println!("warning: {w}");
+    }
+    for d in &plan.diagnoses {
+        println!(
+            "capacity: {} {} {}: {}",
+            d.subnet_id,
+            d.availability_zone,
+            d.cidr,
+            d.reason()
+                .unwrap_or_else(|| format!("{} free aligned /28", d.free_prefix_blocks.len()))
+        );
+    }
+    for m in &plan.manual_steps {
+        println!("manual step: {}", m.instruction);
     }
 }
 

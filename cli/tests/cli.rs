@@ -213,14 +213,16 @@ fn explain_event_names_the_trigger_for_every_fixture() {
         ("fsx-tag-resource-failed.json", "ignored"),
         ("scheduled-reconcile.json", "reconcile_all"),
     ];
+    // Step Functions inputs (step-input-*.json) are not EventBridge events.
     let listed: Vec<String> = std::fs::read_dir(root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with("step-input-"))
         .collect();
     assert_eq!(
         listed.len(),
         expected.len(),
-        "every fixture in events/ is covered: {listed:?}"
+        "every event fixture in events/ is covered: {listed:?}"
     );
     for (file, trigger) in expected {
         let out = run(&["explain-event", &format!("events/{file}"), "--output", "json"]);
@@ -264,4 +266,70 @@ fn explain_event_refuses_malformed_input_with_exit_code_2() {
         assert!(v["error"]["message"].as_str().unwrap().starts_with("invalid event"), "{v}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs the binary with static test credentials and no instance metadata, so nothing but
+/// 127.0.0.1 is ever contacted.
+fn run_offline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fsxn-lattice"))
+        .args(args)
+        .current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn seed_config_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("fsxn-lattice-cli-config-{}.toml", std::process::id()));
+    std::fs::write(&path, fsxn_lattice_sim::scenario::SEED_CONFIG).unwrap();
+    path
+}
+
+#[test]
+fn plan_and_apply_refuse_bad_input_before_calling_aws() {
+    let bad = std::env::temp_dir().join(format!("fsxn-lattice-cli-bad-{}.toml", std::process::id()));
+    std::fs::write(&bad, "[gateway]\nsecurity_group_ids = []\n").unwrap();
+    let out = run_offline(&["plan", "--config", bad.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"]["type"], "InvalidInput");
+    let good = seed_config_file();
+    let out = run_offline(&["apply", "--config", good.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2), "no --yes and no terminal: refused");
+    assert!(json(&out)["error"]["message"].as_str().unwrap().contains("--yes"));
+    std::fs::remove_file(bad).unwrap();
+}
+
+#[test]
+fn plan_reports_an_unreachable_endpoint_as_a_transient_error() {
+    // Port 9 on 127.0.0.1: nothing listens, the connection is refused at once.
+    let good = seed_config_file();
+    let out = run_offline(&[
+        "plan",
+        "--config",
+        good.to_str().unwrap(),
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--output",
+        "json",
+    ]);
+    if cfg!(feature = "aws") {
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "Transient", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("DescribeFileSystems failed"),
+            "{v}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(json(&out)["error"]["type"], "Unsupported");
+    }
 }

@@ -79,6 +79,15 @@ impl FsxRead for AwsFsx {
                 Some(OntapDeploymentType::SingleAz1) => DeploymentType::SingleAz1,
                 _ => DeploymentType::SingleAz2,
             };
+            // AWS always sends VpcId; a listing without it (a stand-in, a file system still being
+            // created) cannot be planned for: skip that one instead of failing every reconcile.
+            let Some(vpc) = f.vpc_id() else {
+                tracing::warn!(
+                    file_system = f.file_system_id().unwrap_or_default(),
+                    "file system without VpcId skipped"
+                );
+                continue;
+            };
             out.push(FileSystem {
                 id: f
                     .file_system_id()
@@ -87,11 +96,7 @@ impl FsxRead for AwsFsx {
                     .map_err(|e| bad(OP, "FileSystemId", e))?,
                 lifecycle: lifecycle(f.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
                 deployment_type,
-                vpc_id: f
-                    .vpc_id()
-                    .unwrap_or_default()
-                    .parse()
-                    .map_err(|e| bad(OP, "VpcId", e))?,
+                vpc_id: vpc.parse().map_err(|e| bad(OP, "VpcId", e))?,
                 subnet_ids: f
                     .subnet_ids()
                     .iter()

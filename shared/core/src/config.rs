@@ -23,6 +23,11 @@
 //! security_group_ids = ["sg-0414e809a306108ed"]
 //! hosted_zone_id = "Z0123456789ABCDEFGHIJ"   # optional: where aliases are published
 //!
+//! [tags]                              # optional: the keys read on SVMs and file systems
+//! expose = "fsxn-lattice:expose"
+//! alias = "fsxn-lattice:alias"
+//! consumers = "fsxn-lattice:consumers"
+//!
 //! [[exposures]]                       # optional; tags can do the same
 //! svm_id = "svm-0a1b2c3d4e5f60718"
 //! protocols = ["smb", "ssh"]
@@ -68,6 +73,31 @@ pub struct Config {
     /// Explicit exposures (in addition to tags; an entry here wins over tags for its SVM).
     #[serde(default)]
     pub exposures: Vec<ExposureConfig>,
+    /// Tag keys read on SVMs and file systems.
+    #[serde(default)]
+    pub tags: TagKeys,
+}
+
+/// `[tags]`: the keys read on SVMs and file systems (defaults in [`tag_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TagKeys {
+    /// Protocols to expose.
+    pub expose: String,
+    /// Alias FQDN.
+    pub alias: String,
+    /// Consumer names.
+    pub consumers: String,
+}
+
+impl Default for TagKeys {
+    fn default() -> Self {
+        Self {
+            expose: tag_keys::EXPOSE.into(),
+            alias: tag_keys::ALIAS.into(),
+            consumers: tag_keys::CONSUMERS.into(),
+        }
+    }
 }
 
 fn default_owner() -> String {
@@ -201,6 +231,17 @@ impl Config {
                 "owner `{}` must be 1-63 characters of [a-z0-9-]",
                 self.owner
             )));
+        }
+        for (name, key) in [
+            ("expose", &self.tags.expose),
+            ("alias", &self.tags.alias),
+            ("consumers", &self.tags.consumers),
+        ] {
+            if key.is_empty() || key.len() > 128 || key.starts_with("aws:") {
+                return Err(ConfigError(format!(
+                    "tags.{name} = `{key}`: a tag key is 1-128 characters and cannot start with `aws:`"
+                )));
+            }
         }
         let g = &self.gateway;
         if g.security_group_ids.is_empty() {
@@ -341,6 +382,7 @@ alias = "non-97-svm-alias.corp.non-97.net"
                 "unknown consumer",
             ),
             ("[gateway]\nsecurity_group_ids = []".to_string(), "at least one"),
+            (format!("{GOOD}\n[tags]\nexpose = \"aws:x\"\n"), "tags.expose"),
             ("not toml at all [".to_string(), "invalid configuration"),
         ];
         for (text, needle) in cases {

@@ -1,7 +1,7 @@
 //! Desired state: which SVMs are exposed, on which TCP ports, to which consumers, under which
 //! alias. Resolved from the configuration file plus tags on SVMs and file systems.
 
-use crate::config::{Config, tag_keys};
+use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::ids::*;
 use crate::model::*;
@@ -182,7 +182,7 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
                 Source::Config,
             ),
             None => {
-                let Some((expose, source)) = tag_value(svm, fs, tag_keys::EXPOSE) else {
+                let Some((expose, source)) = tag_value(svm, fs, &config.tags.expose) else {
                     continue;
                 };
                 if matches!(
@@ -196,10 +196,10 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
                 } else {
                     split_list(expose)
                 };
-                let consumers = tag_value(svm, fs, tag_keys::CONSUMERS)
+                let consumers = tag_value(svm, fs, &config.tags.consumers)
                     .map(|(v, _)| split_list(v))
                     .unwrap_or_default();
-                let alias = svm.tags.get(tag_keys::ALIAS).cloned();
+                let alias = svm.tags.get(&config.tags.alias).cloned();
                 (protocols, consumers, alias, source)
             }
         };
@@ -278,7 +278,7 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
             refuse(
                 &mut d,
                 ErrorKind::InvalidInput,
-                format!("unknown consumer `{unknown}` in tag {}", tag_keys::CONSUMERS),
+                format!("unknown consumer `{unknown}` in tag {}", config.tags.consumers),
             );
             continue;
         }
@@ -324,6 +324,7 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tag_keys;
 
     pub(crate) fn svm(tags: &[(&str, &str)]) -> StorageVirtualMachine {
         let ep = |ip: &str| {
@@ -415,6 +416,17 @@ mod tests {
         s.lifecycle = FsxLifecycle::Creating;
         let d = resolve(&config(""), &[], &[s]);
         assert!(d.exposures.is_empty() && d.held.len() == 1);
+    }
+
+    #[test]
+    fn tag_keys_come_from_the_config() {
+        let c = config("[tags]\nexpose = \"team:share\"");
+        assert!(
+            resolve(&c, &[], &[svm(&[(tag_keys::EXPOSE, "smb")])])
+                .exposures
+                .is_empty()
+        );
+        assert_eq!(resolve(&c, &[], &[svm(&[("team:share", "smb")])]).exposures.len(), 1);
     }
 
     #[test]

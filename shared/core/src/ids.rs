@@ -124,7 +124,7 @@ aws_id!(
     VpcEndpointId, "vpce-", "VPC endpoint id"
 );
 
-/// A Route 53 hosted zone id (`Z` followed by upper-case letters and digits). The API also
+/// A Route 53 hosted zone id (upper-case letters and digits, `Z…` on AWS). The API also
 /// prints it as `/hostedzone/Z…`; [`HostedZoneId::parse`] accepts both and keeps the bare id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -135,10 +135,10 @@ impl HostedZoneId {
     pub fn parse(value: impl Into<String>) -> Result<Self, InvalidId> {
         let value = value.into();
         let bare = value.strip_prefix("/hostedzone/").unwrap_or(&value);
-        let ok = bare.len() >= 2
-            && bare.len() <= 32
-            && bare.starts_with('Z')
-            && bare.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        // Route 53's ids are upper-case letters and digits (AWS's start with Z; local stand-ins'
+        // need not), optionally printed as `/hostedzone/<id>`.
+        let ok =
+            !bare.is_empty() && bare.len() <= 32 && bare.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if ok {
             Ok(Self(bare.to_string()))
         } else {
@@ -199,6 +199,7 @@ mod tests {
         assert!(SubnetId::parse("subnet-").is_err());
         assert!(SubnetId::parse("subnet-XYZ").is_err());
         assert!(HostedZoneId::parse("zabc").is_err());
+        assert!(HostedZoneId::parse("/hostedzone/").is_err());
     }
 
     #[test]

@@ -1,0 +1,161 @@
+//! Commands against real AWS: `plan` (read-only), `apply`, and `capacity --vpc/--subnet`.
+//! Built only with the `aws` feature; without it each command says so and changes nothing.
+
+use crate::CliError;
+use fsxn_lattice_core::capacity::SubnetCapacity;
+use fsxn_lattice_core::config::Config;
+use fsxn_lattice_core::plan::Plan;
+use fsxn_lattice_core::reconcile::{Progress, ReconcileReport};
+
+/// `--profile`, `--region`, `--endpoint-url`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// Named profile of the shared AWS config (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region (default: from the profile or AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL for every service, e.g. a local stand-in (AWS_ENDPOINT_URL works too).
+    #[arg(long = "endpoint-url")]
+    pub endpoint_url: Option<String>,
+}
+
+#[cfg(feature = "aws")]
+mod imp {
+    use super::*;
+    use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
+    use fsxn_lattice_core::capacity::analyze_subnet;
+    use fsxn_lattice_core::ids::{SubnetId, VpcId};
+    use fsxn_lattice_core::plan::plan as make_plan;
+    use fsxn_lattice_core::ports::{NetworkRead, *};
+    use fsxn_lattice_core::reconcile::{ReconcileOptions, observe, reconcile};
+
+    /// A person is waiting: give up on an unreachable endpoint after a few quick attempts (the
+    /// SDK retries each attempt too).
+    fn retry() -> fsxn_lattice_core::apply::RetryPolicy {
+        fsxn_lattice_core::apply::RetryPolicy {
+            max_attempts: 4,
+            ..Default::default()
+        }
+    }
+
+    fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))
+    }
+
+    async fn cloud(aws: &AwsArgs) -> AwsCloud {
+        let options = AwsOptions {
+            profile: aws.profile.clone(),
+            region: aws.region.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        };
+        AwsCloud::new(&load_sdk_config(&options).await)
+    }
+
+    pub fn plan(config: &Config, aws: &AwsArgs) -> Result<Plan, CliError> {
+        runtime()?.block_on(async {
+            let cloud = cloud(aws).await;
+            let (observed, desired) = observe(&cloud, config, &retry()).await.map_err(CliError::cloud)?;
+            Ok(make_plan(config, &desired, &observed))
+        })
+    }
+
+    pub fn apply(
+        config: &Config,
+        aws: &AwsArgs,
+        max_wait: std::time::Duration,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<ReconcileReport, CliError> {
+        runtime()?.block_on(async {
+            let cloud = cloud(aws).await;
+            let mut options = ReconcileOptions {
+                max_wait,
+                ..ReconcileOptions::default()
+            };
+            options.apply.retry = retry();
+            Ok(reconcile(&cloud, config, &options, progress).await)
+        })
+    }
+
+    pub fn capacity(vpc: Option<&str>, subnets: &[String], aws: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+        let vpc = vpc
+            .map(VpcId::parse)
+            .transpose()
+            .map_err(|e| CliError::invalid(e.to_string()))?;
+        let wanted: Vec<SubnetId> = subnets
+            .iter()
+            .map(SubnetId::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| CliError::invalid(e.to_string()))?;
+        runtime()?.block_on(async {
+            let cloud = cloud(aws).await;
+            let mut vpcs: Vec<VpcId> = vpc.into_iter().collect();
+            if !wanted.is_empty() {
+                // A subnet's VPC is found by looking: DescribeSubnets by id is not a port, so the
+                // subnet must be named with its VPC or found among the VPCs of the FSx file systems.
+                for fs in cloud.describe_file_systems().await.map_err(CliError::cloud)? {
+                    if !vpcs.contains(&fs.vpc_id) {
+                        vpcs.push(fs.vpc_id);
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            for v in &vpcs {
+                let subnets = cloud.describe_subnets(v).await.map_err(CliError::cloud)?;
+                let enis = cloud.describe_network_interfaces(v).await.map_err(CliError::cloud)?;
+                for s in subnets.iter().filter(|s| wanted.is_empty() || wanted.contains(&s.id)) {
+                    let res = cloud
+                        .get_subnet_cidr_reservations(&s.id)
+                        .await
+                        .map_err(CliError::cloud)?;
+                    out.push(analyze_subnet(s, &enis, &res));
+                }
+            }
+            if let Some(missing) = wanted.iter().find(|w| !out.iter().any(|c| &c.subnet_id == *w)) {
+                return Err(CliError::invalid(format!(
+                    "subnet {missing} not found in {}; name its VPC with --vpc",
+                    if vpcs.is_empty() {
+                        "any FSx VPC".to_string()
+                    } else {
+                        vpcs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                    }
+                )));
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+mod imp {
+    use super::*;
+
+    fn unsupported() -> CliError {
+        CliError::unsupported(
+            "this build has no AWS support; build it with `cargo install --path cli --features aws` (or `cargo run --features aws --bin fsxn-lattice -- …`)",
+        )
+    }
+
+    pub fn plan(_: &Config, _: &AwsArgs) -> Result<Plan, CliError> {
+        Err(unsupported())
+    }
+
+    pub fn apply(
+        _: &Config,
+        _: &AwsArgs,
+        _: std::time::Duration,
+        _: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<ReconcileReport, CliError> {
+        Err(unsupported())
+    }
+
+    pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+        Err(unsupported())
+    }
+}
+
+pub use imp::{apply, capacity, plan};
