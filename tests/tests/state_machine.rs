@@ -1,0 +1,370 @@
+//! The state machine (statemachine/fsxn-lattice.asl.json) executed by moto's Step Functions
+//! with Lambda results queued per path, asserted on the execution history: the happy path, the
+//! EC2 insufficient-IP event through Heal, the poll budget running out, and an ignored event.
+//!
+//! moto's "lambda-simple" backend always succeeds, so the Retry/Catch branches cannot run
+//! here: `retry_and_catch_policy_matches_the_functions_error_types` checks them statically
+//! against the error types the functions return.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use fsxn_lattice_core::error::ErrorKind;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ACCOUNT: &str = "123456789012";
+/// A zip holding one file, `bootstrap`: moto needs code to create a function.
+const ZIP: &str = "UEsDBBQAAAAAAJR+el0dnfsECgAAAAoAAAAJAAAAYm9vdHN0cmFwIyEvYmluL3NoClBLAQIUAxQAAAAAAJR+el0dnfsECgAAAAoAAAAJAAAAAAAAAAAAAACAAQAAAABib290c3RyYXBQSwUGAAAAAAEAAQA3AAAAMQAAAAAA";
+
+/// One moto server per execution: moto cannot start a second execution in one server.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto_server ({e}): run scripts/test, which installs moto[server]")
+            });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not listen within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port }
+    }
+
+    /// IAM's query API: creates the role the functions and the state machine name.
+    fn create_role(&self, name: &str) {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let enc: String = policy
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let body = format!("Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={enc}");
+        let (status, raw) = self.raw("/", "application/x-www-form-urlencoded", "", "iam", &body);
+        assert_eq!(status, 200, "CreateRole: {raw}");
+    }
+
+    /// A JSON request; returns status and JSON body.
+    fn call(&self, path: &str, target: Option<&str>, body: &Value) -> (u16, Value) {
+        let headers = target.map(|t| format!("X-Amz-Target: {t}\r\n")).unwrap_or_default();
+        let content_type = if target.is_some() {
+            "application/x-amz-json-1.0"
+        } else {
+            "application/json"
+        };
+        // moto routes by the signing scope's service name.
+        let service = if path.starts_with("/2015-03-31/") {
+            "lambda"
+        } else {
+            "states"
+        };
+        let (status, payload) = self.raw(path, content_type, &headers, service, &body.to_string());
+        (status, serde_json::from_str(&payload).unwrap_or(Value::String(payload)))
+    }
+
+    /// A plain HTTP/1.1 POST (moto does not check signatures, only the scope's service).
+    fn raw(&self, path: &str, content_type: &str, extra_headers: &str, service: &str, body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n{extra_headers}Authorization: AWS4-HMAC-SHA256 Credential=testing/20241218/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        (
+            head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0),
+            payload.to_string(),
+        )
+    }
+
+    fn sfn(&self, action: &str, body: Value) -> Value {
+        let (status, v) = self.call("/", Some(&format!("AWSStepFunctions.{action}")), &body);
+        assert_eq!(status, 200, "{action}: {v}");
+        v
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs one execution: functions created, results queued in invocation order, input given.
+fn execute(results: &[Value], input: &Value, max_polls: u32) -> (Value, Vec<String>, Vec<Value>) {
+    let moto = Moto::start();
+    let (status, v) = moto.call(
+        "/moto-api/config",
+        None,
+        &json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}),
+    );
+    assert!((200..300).contains(&status), "moto config: {v}");
+    moto.create_role("fsxn-lattice-test");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/fsxn-lattice-test");
+    let mut arns = Vec::new();
+    for name in ["provision", "heal", "publish-alias"] {
+        let (status, v) = moto.call(
+            "/2015-03-31/functions",
+            None,
+            &json!({"FunctionName": format!("fsxn-lattice-{name}"), "Runtime": "provided.al2023", "Role": role, "Handler": "bootstrap", "Code": {"ZipFile": ZIP}}),
+        );
+        assert!((200..300).contains(&status), "CreateFunction: {v}");
+        arns.push(v["FunctionArn"].as_str().unwrap().to_string());
+    }
+    let definition = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../statemachine/fsxn-lattice.asl.json"
+    ))
+    .unwrap()
+    .replace("${ProvisionFunctionArn}", &arns[0])
+    .replace("${HealFunctionArn}", &arns[1])
+    .replace("${PublishAliasFunctionArn}", &arns[2])
+    .replace("${MaxPolls}", &max_polls.to_string())
+    .replace("${PollSeconds}", "1")
+    .replace("${MaxHealAttempts}", "2");
+    let sm = moto.sfn(
+        "CreateStateMachine",
+        json!({"name": "fsxn-lattice", "definition": definition, "roleArn": role}),
+    );
+    let queued: Vec<String> = results.iter().map(|r| r.to_string()).collect();
+    let (status, v) = moto.call(
+        "/moto-api/static/lambda-simple/response",
+        None,
+        &json!({"account_id": ACCOUNT, "region": "us-east-1", "results": queued}),
+    );
+    assert!((200..300).contains(&status), "{v}");
+    let ex = moto.sfn(
+        "StartExecution",
+        json!({"stateMachineArn": sm["stateMachineArn"], "name": "run", "input": input.to_string()}),
+    );
+    let arn = ex["executionArn"].clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let described = loop {
+        let d = moto.sfn("DescribeExecution", json!({"executionArn": arn}));
+        if d["status"] != "RUNNING" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "execution still running after 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let history = moto.sfn("GetExecutionHistory", json!({"executionArn": arn}));
+    let events = history["events"].as_array().unwrap().clone();
+    let states = events
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
+        .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap().to_string())
+        .collect();
+    (described, states, events)
+}
+
+fn event(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()).unwrap()
+}
+
+fn waiting() -> Value {
+    json!({"status": "waiting", "waiting": ["vpce-1 is pending"], "applied": [], "deferred": 0})
+}
+
+fn converged() -> Value {
+    json!({"status": "converged", "waiting": [], "applied": [{"action": "create Resource VPC endpoint", "why": "w", "outcome": "o"}], "deferred": 1})
+}
+
+fn published() -> Value {
+    json!({"status": "converged", "applied": [{"action": "UPSERT CNAME", "why": "w", "outcome": "o"}], "manual_steps": ["register the SPN"]})
+}
+
+#[test]
+fn an_fsx_event_provisions_polls_until_available_then_publishes_the_alias() {
+    let (d, states, _) = execute(
+        &[waiting(), converged(), published()],
+        &event("fsx-tag-resource-svm.json"),
+        5,
+    );
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(
+        states,
+        [
+            "Init",
+            "Route",
+            "RouteBySource",
+            "Provision",
+            "Provisioned",
+            "PollBudget",
+            "WaitForAws",
+            "CountPoll",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Done"
+        ]
+    );
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["polls"], 1);
+    assert_eq!(out["alias"]["manual_steps"][0], "register the SPN");
+}
+
+#[test]
+fn the_seed_insufficient_ip_event_heals_first_then_provisions_and_publishes() {
+    let healed = json!({"status": "waiting", "applied": [{"action": "create subnet 10.0.2.0/26", "why": "w", "outcome": "o"}], "diagnoses": [{"subnet_id": "subnet-0ddc1cafa116ba0dd"}]});
+    let (d, states, events) = execute(
+        &[healed, waiting(), converged(), published()],
+        &event("ec2-create-network-interface-insufficient-ips.json"),
+        5,
+    );
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(
+        &states[..6],
+        ["Init", "Route", "RouteBySource", "Heal", "CountHeal", "Provision"]
+    );
+    assert_eq!(states.last().unwrap(), "Done");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["heal_attempts"], 1);
+    // The Heal task got the seed's CloudTrail event and its result went on to the next state.
+    let heal_in = events
+        .iter()
+        .find(|e| e["type"] == "TaskStateEntered" && e["stateEnteredEventDetails"]["name"] == "Heal")
+        .unwrap();
+    let heal_in: Value = serde_json::from_str(heal_in["stateEnteredEventDetails"]["input"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        heal_in["event"]["detail"]["errorMessage"],
+        "There aren't sufficient free Ipv4 addresses or prefixes"
+    );
+    let heal_out = events
+        .iter()
+        .find(|e| e["type"] == "TaskStateExited" && e["stateExitedEventDetails"]["name"] == "Heal")
+        .unwrap();
+    let heal_out: Value =
+        serde_json::from_str(heal_out["stateExitedEventDetails"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        heal_out["heal"]["diagnoses"][0]["subnet_id"],
+        "subnet-0ddc1cafa116ba0dd"
+    );
+}
+
+#[test]
+fn polling_gives_up_after_the_poll_budget_with_not_ready() {
+    let (d, states, _) = execute(&[waiting(), waiting(), waiting(), waiting()], &json!({}), 2);
+    assert_eq!(d["status"], "FAILED", "{d}");
+    assert_eq!(d["error"], "NotReady");
+    assert_eq!(states.iter().filter(|s| *s == "Provision").count(), 3, "{states:?}");
+    assert_eq!(states.last().unwrap(), "TimedOut");
+}
+
+#[test]
+fn an_event_the_function_ignores_ends_without_publishing() {
+    let (d, states, _) = execute(
+        &[json!({"status": "ignored", "waiting": [], "applied": [], "deferred": 0})],
+        &event("fsx-create-backup.json"),
+        5,
+    );
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert!(!states.contains(&"PublishAlias".to_string()), "{states:?}");
+}
+
+#[test]
+fn retry_and_catch_policy_matches_the_functions_error_types() {
+    let asl: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../statemachine/fsxn-lattice.asl.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let known: Vec<&str> = [
+        ErrorKind::Transient,
+        ErrorKind::NotReady,
+        ErrorKind::InvalidInput,
+        ErrorKind::Conflict,
+        ErrorKind::NotFound,
+        ErrorKind::CapacityExhausted,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::AccessDenied,
+        ErrorKind::Internal,
+    ]
+    .iter()
+    .map(|k| k.as_str())
+    .collect();
+    let states = asl["States"].as_object().unwrap();
+    for (name, s) in states.iter().filter(|(_, s)| s["Type"] == "Task") {
+        let retries = s["Retry"].as_array().unwrap();
+        let transient = retries
+            .iter()
+            .find(|r| r["ErrorEquals"].as_array().unwrap().iter().any(|e| e == "Transient"))
+            .unwrap_or_else(|| panic!("{name} does not retry Transient"));
+        assert_eq!(transient["JitterStrategy"], "FULL", "{name}");
+        assert!(transient["MaxAttempts"].as_u64().unwrap() <= 10, "{name}: bounded");
+        for e in retries
+            .iter()
+            .chain(s["Catch"].as_array().unwrap())
+            .flat_map(|r| r["ErrorEquals"].as_array().unwrap())
+        {
+            let e = e.as_str().unwrap();
+            assert!(
+                known.contains(&e) || e.starts_with("Lambda.") || e == "States.ALL",
+                "{name}: `{e}` is not an error type the functions return"
+            );
+        }
+        assert!(
+            s["Catch"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["ErrorEquals"][0] == "States.ALL"),
+            "{name}: every failure ends in a named state"
+        );
+    }
+    let catches = |state: &str, error: &str| {
+        states[state]["Catch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["ErrorEquals"][0] == error)
+            .map(|c| c["Next"].clone())
+    };
+    assert_eq!(
+        catches("Provision", "CapacityExhausted"),
+        Some(json!("HealBudget")),
+        "CapacityExhausted → heal"
+    );
+    assert_eq!(catches("Heal", "CapacityExhausted"), Some(json!("CannotHeal")));
+    assert_eq!(
+        states["HealBudget"]["Choices"][0]["NumericGreaterThanEqualsPath"], "$.limits.max_heal_attempts",
+        "healing is bounded"
+    );
+    assert_eq!(states["HealBudget"]["Choices"][0]["Next"], "CannotHeal");
+    assert!(
+        states["PublishAlias"]["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ErrorEquals"][0] == "NotReady")
+    );
+}
