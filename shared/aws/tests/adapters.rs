@@ -348,6 +348,101 @@ mod ec2 {
     }
 
     #[tokio::test]
+    async fn vpcs_are_read_with_associated_cidrs_and_both_dns_attributes() {
+        use aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput;
+        use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+        use aws_sdk_ec2::types::{
+            AttributeBooleanValue, Vpc, VpcAttributeName, VpcCidrBlockAssociation, VpcCidrBlockState,
+            VpcCidrBlockStateCode,
+        };
+        let vpcs = mock!(Client::describe_vpcs)
+            .match_requests(|r| r.vpc_ids() == ["vpc-0764d7f66aa8fa58a"])
+            .then_output(|| {
+                let assoc = |cidr: &str, state: VpcCidrBlockStateCode| {
+                    VpcCidrBlockAssociation::builder()
+                        .cidr_block(cidr)
+                        .cidr_block_state(VpcCidrBlockState::builder().state(state).build())
+                        .build()
+                };
+                DescribeVpcsOutput::builder()
+                    .vpcs(
+                        Vpc::builder()
+                            .vpc_id("vpc-0764d7f66aa8fa58a")
+                            .cidr_block("10.1.0.0/16")
+                            .cidr_block_association_set(assoc("10.1.0.0/16", VpcCidrBlockStateCode::Associated))
+                            .cidr_block_association_set(assoc("100.64.0.0/16", VpcCidrBlockStateCode::Disassociated))
+                            .build(),
+                    )
+                    .build()
+            });
+        let support = mock!(Client::describe_vpc_attribute)
+            .match_requests(|r| r.attribute() == Some(&VpcAttributeName::EnableDnsSupport))
+            .then_output(|| {
+                DescribeVpcAttributeOutput::builder()
+                    .enable_dns_support(AttributeBooleanValue::builder().value(true).build())
+                    .build()
+            });
+        let hostnames = mock!(Client::describe_vpc_attribute)
+            .match_requests(|r| r.attribute() == Some(&VpcAttributeName::EnableDnsHostnames))
+            .then_output(|| {
+                DescribeVpcAttributeOutput::builder()
+                    .enable_dns_hostnames(AttributeBooleanValue::builder().value(false).build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&vpcs, &support, &hostnames]);
+        let v = AwsEc2::new(client)
+            .describe_vpcs(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .await
+            .unwrap();
+        assert_eq!(
+            v[0].cidr_blocks.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            ["10.1.0.0/16"],
+            "disassociated blocks are not the VPC's"
+        );
+        assert!(v[0].enable_dns_support && !v[0].enable_dns_hostnames);
+    }
+
+    #[tokio::test]
+    async fn create_subnet_tags_the_subnet_on_creation() {
+        use aws_sdk_ec2::operation::create_subnet::CreateSubnetOutput;
+        use aws_sdk_ec2::types::Subnet as SdkSubnet;
+        let rule = mock!(Client::create_subnet)
+            .match_requests(|r| {
+                r.vpc_id() == Some("vpc-043c0858ea33e8ec2")
+                    && r.cidr_block() == Some("10.0.2.0/26")
+                    && r.availability_zone() == Some("us-east-1b")
+                    && r.tag_specifications().iter().any(|t| {
+                        t.resource_type() == Some(&ResourceType::Subnet)
+                            && t.tags().iter().any(|t| t.key() == Some("fsxn-lattice:owner"))
+                    })
+            })
+            .then_output(|| {
+                CreateSubnetOutput::builder()
+                    .subnet(
+                        SdkSubnet::builder()
+                            .subnet_id("subnet-01ca23340c422c467")
+                            .vpc_id("vpc-043c0858ea33e8ec2")
+                            .cidr_block("10.0.2.0/26")
+                            .availability_zone("us-east-1b")
+                            .tags(Tag::builder().key("fsxn-lattice:owner").value("prod").build())
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let s = AwsEc2::new(client)
+            .create_subnet(&CreateSubnetRequest {
+                vpc_id: VpcId::parse("vpc-043c0858ea33e8ec2").unwrap(),
+                availability_zone: "us-east-1b".into(),
+                cidr: "10.0.2.0/26".parse().unwrap(),
+                tags: [("fsxn-lattice:owner".to_string(), "prod".to_string())].into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.id.as_str(), "subnet-01ca23340c422c467");
+    }
+
+    #[tokio::test]
     async fn ec2_error_codes_map_to_kinds() {
         let cases = [
             (
@@ -526,6 +621,130 @@ mod lattice {
         assert_eq!(cfgs[0].tags.get("fsxn-lattice:owner").map(String::as_str), Some("prod"));
         assert!(cfgs[1].tags.is_empty(), "foreign configurations are not read in detail");
         assert_eq!((get.num_calls(), tags.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn gateways_are_listed_with_tags_only_for_our_names() {
+        use aws_sdk_vpclattice::operation::list_resource_gateways::ListResourceGatewaysOutput;
+        use aws_sdk_vpclattice::types::ResourceGatewaySummary;
+        let summary = |id: &str, name: &str| {
+            ResourceGatewaySummary::builder()
+                .id(id)
+                .name(name)
+                .arn(format!(
+                    "arn:aws:vpc-lattice:us-east-1:123456789012:resourcegateway/{id}"
+                ))
+                .status(ResourceGatewayStatus::Active)
+                .vpc_identifier("vpc-043c0858ea33e8ec2")
+                .subnet_ids("subnet-0ddc1cafa116ba0dd")
+                .security_group_ids("sg-03730d9e2b49e7cbc")
+                .ipv4_addresses_per_eni(16)
+                .build()
+        };
+        let list = mock!(Client::list_resource_gateways).then_output(move || {
+            ListResourceGatewaysOutput::builder()
+                .items(summary("rgw-0f84e11568c258a2b", "non-97-rgw"))
+                .items(summary("rgw-078bcf4c64e2fc005", "fsxnl-07f1088148f103e3a-g2"))
+                .build()
+        });
+        let tags = mock!(Client::list_tags_for_resource)
+            .match_requests(|r| r.resource_arn().is_some_and(|a| a.ends_with("rgw-078bcf4c64e2fc005")))
+            .then_output(|| {
+                ListTagsForResourceOutput::builder()
+                    .tags("fsxn-lattice:owner", "prod")
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_vpclattice, RuleMode::MatchAny, [&list, &tags]);
+        let gws = AwsLattice::new(client).list_resource_gateways().await.unwrap();
+        assert_eq!(gws.len(), 2);
+        assert!(gws[0].tags.is_empty(), "the hand-made gateway's tags are not even read");
+        assert_eq!(gws[1].tags.get("fsxn-lattice:owner").map(String::as_str), Some("prod"));
+        assert_eq!(
+            (gws[1].status, gws[1].ipv4_addresses_per_eni),
+            (GatewayStatus::Active, 16)
+        );
+        assert_eq!(tags.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn configuration_and_gateway_writes_send_what_the_plan_says() {
+        use aws_sdk_vpclattice::operation::create_resource_configuration::CreateResourceConfigurationOutput;
+        use aws_sdk_vpclattice::operation::delete_resource_configuration::DeleteResourceConfigurationOutput;
+        use aws_sdk_vpclattice::operation::update_resource_configuration::UpdateResourceConfigurationOutput;
+        use aws_sdk_vpclattice::operation::update_resource_gateway::UpdateResourceGatewayOutput;
+        let is_ip = |d: Option<&ResourceConfigurationDefinition>, ip: &str| matches!(d, Some(ResourceConfigurationDefinition::IpResource(r)) if r.ip_address() == Some(ip));
+        let create = mock!(Client::create_resource_configuration)
+            .match_requests(move |r| {
+                r.name() == Some("fsxnl-0a1b2c3d4e5f60718-g2")
+                    && r.r#type() == Some(&ResourceConfigurationType::Single)
+                    && r.protocol() == Some(&aws_sdk_vpclattice::types::ProtocolType::Tcp)
+                    && r.port_ranges() == ["22", "445", "2049"]
+                    && r.resource_gateway_identifier() == Some("rgw-078bcf4c64e2fc005")
+                    && is_ip(r.resource_configuration_definition(), "10.0.15.239")
+                    && r.client_token() == Some("fsxnl-cfg-token")
+            })
+            .then_output(|| {
+                CreateResourceConfigurationOutput::builder()
+                    .id("rcfg-07e1be0ba948e9054")
+                    .arn("arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-07e1be0ba948e9054")
+                    .status(ResourceConfigurationStatus::Active)
+                    .build()
+            });
+        let update = mock!(Client::update_resource_configuration)
+            .match_requests(move |r| {
+                r.port_ranges() == ["445"] && is_ip(r.resource_configuration_definition(), "10.0.15.240")
+            })
+            .then_output(|| UpdateResourceConfigurationOutput::builder().build());
+        let delete = mock!(Client::delete_resource_configuration)
+            .match_requests(|r| r.resource_configuration_identifier() == Some("rcfg-07e1be0ba948e9054"))
+            .then_output(|| DeleteResourceConfigurationOutput::builder().build());
+        let sgs = mock!(Client::update_resource_gateway)
+            .match_requests(|r| r.security_group_ids() == ["sg-1", "sg-2"])
+            .then_output(|| UpdateResourceGatewayOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_vpclattice,
+            RuleMode::MatchAny,
+            [&create, &update, &delete, &sgs]
+        );
+        let a = AwsLattice::new(client);
+        let cfg = a
+            .create_resource_configuration(&CreateResourceConfigurationRequest {
+                name: "fsxnl-0a1b2c3d4e5f60718-g2".into(),
+                gateway_id: GatewayId::parse("rgw-078bcf4c64e2fc005").unwrap(),
+                ip_address: "10.0.15.239".parse().unwrap(),
+                port_ranges: vec![PortRange::single(22), PortRange::single(445), PortRange::single(2049)],
+                client_token: "fsxnl-cfg-token".into(),
+                tags: Tags::new(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (cfg.id.as_str(), cfg.status),
+            ("rcfg-07e1be0ba948e9054", ConfigurationStatus::Active)
+        );
+        a.update_resource_configuration(&cfg.id, "10.0.15.240".parse().unwrap(), &[PortRange::single(445)])
+            .await
+            .unwrap();
+        a.delete_resource_configuration(&cfg.id).await.unwrap();
+        let gw = GatewayId::parse("rgw-078bcf4c64e2fc005").unwrap();
+        a.update_resource_gateway(
+            &gw,
+            &[
+                SecurityGroupId::parse("sg-1").unwrap(),
+                SecurityGroupId::parse("sg-2").unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                create.num_calls(),
+                update.num_calls(),
+                delete.num_calls(),
+                sgs.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
     }
 
     #[tokio::test]

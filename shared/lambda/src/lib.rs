@@ -4,6 +4,7 @@
 //! the stable names Step Functions' `Retry`/`Catch` match ([`ErrorKind::as_str`]).
 
 use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
+use fsxn_lattice_core::apply::RetryPolicy;
 use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::{Config, ConfigError};
 use fsxn_lattice_core::error::ErrorKind;
@@ -68,6 +69,14 @@ impl Runtime {
         })
     }
 }
+
+/// In-function retries stay short: Step Functions retries `Transient` again with backoff and
+/// jitter, and the Lambda timeout bounds the whole step.
+const STEP_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 4,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(5),
+};
 
 /// The four functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,12 +241,10 @@ pub async fn step<C: Cloud + ?Sized>(
     ) = (function, &trigger)
     {
         // Diagnose first: the output says why the ENI failed (free addresses vs free /28).
-        let (observed, _) = observe(cloud, config, &Default::default())
-            .await
-            .map_err(|e| FunctionError {
-                kind: e.kind,
-                message: e.to_string(),
-            })?;
+        let (observed, _) = observe(cloud, config, &STEP_RETRY).await.map_err(|e| FunctionError {
+            kind: e.kind,
+            message: e.to_string(),
+        })?;
         if let Some(s) = observed.subnets.iter().find(|s| &s.id == subnet) {
             let c = analyze_subnet(s, &observed.network_interfaces, &observed.cidr_reservations);
             info!(subnet = %subnet, free_addresses = c.free_addresses, free_blocks = c.free_prefix_blocks.len(), "diagnosed");
@@ -246,12 +253,13 @@ pub async fn step<C: Cloud + ?Sized>(
             warn!(subnet = %subnet, "the event's subnet is not in an FSx VPC this deployment watches");
         }
     }
-    let options = ReconcileOptions {
+    let mut options = ReconcileOptions {
         max_passes: 10,
         poll_interval: Duration::ZERO,
         scope: function.scope(),
         ..Default::default()
     };
+    options.apply.retry = STEP_RETRY;
     let report = reconcile(cloud, config, &options, &mut |p| {
         if let Progress::Applied { applied, .. } = p {
             info!(action = %applied.action.action.summary(), why = %applied.action.why, outcome = ?applied.outcome, attempts = applied.attempts, "applied");
