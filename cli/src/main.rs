@@ -82,6 +82,22 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Randomized reliability campaigns in the simulated cloud (faults, crashes, races, lost,
+    /// late and duplicated events); exit 0 only if every run converged clean.
+    Chaos {
+        /// Campaign seed (with --runs 1: the run's own seed, as printed in failures).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of runs.
+        #[arg(long, default_value_t = 100)]
+        runs: u32,
+        /// Throttling/5xx rate on every API call (0.0-1.0).
+        #[arg(long = "fault-rate", default_value_t = 0.1)]
+        fault_rate: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// Plan against real AWS with a config file (read-only: nothing is changed).
     Plan {
         /// The configuration file (docs/config.md).
@@ -161,6 +177,7 @@ fn main() -> ExitCode {
         Command::Demo { output, .. }
         | Command::Capacity { output, .. }
         | Command::ExplainEvent { output, .. }
+        | Command::Chaos { output, .. }
         | Command::Plan { output, .. }
         | Command::Apply { output, .. } => *output,
     };
@@ -286,6 +303,61 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Output::Text => println!("{}", explain(&trigger)),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Chaos {
+            seed,
+            runs,
+            fault_rate,
+            output,
+        } => {
+            if !(0.0..=1.0).contains(&fault_rate) {
+                return Err(CliError::invalid(format!(
+                    "--fault-rate {fault_rate}: must be between 0 and 1"
+                )));
+            }
+            if runs == 0 {
+                return Err(CliError::invalid("--runs must be at least 1"));
+            }
+            let started = std::time::Instant::now();
+            let report =
+                fsxn_lattice_sim::chaos::run_campaign(fsxn_lattice_sim::chaos::ChaosOptions { seed, runs, fault_rate });
+            match output {
+                Output::Json => print_json(&report)?,
+                Output::Text => {
+                    for line in &report.timeline {
+                        println!("{line}");
+                    }
+                    println!(
+                        "{} run(s) in {:.1} s: {} converged, {} orphan(s), {} duplicate(s), {} foreign resource(s) touched; max {} pass(es) to converge; {} API calls, {} faults, {} crashes, {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
+                        report.runs,
+                        started.elapsed().as_secs_f64(),
+                        report.converged,
+                        report.orphans,
+                        report.duplicates,
+                        report.foreign_touched,
+                        report.max_reconciles_to_converge,
+                        report.api_calls,
+                        report.faults_injected,
+                        report.crashes_injected,
+                        report.races,
+                        report.events.delivered,
+                        report.events.dropped,
+                        report.events.duplicated,
+                        report.events.delayed
+                    );
+                    for f in &report.failures {
+                        println!(
+                            "FAILED seed {}: {} (replay: fsxn-lattice chaos --seed {} --runs 1)",
+                            f.seed, f.what, f.seed
+                        );
+                    }
+                }
+            }
+            Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Plan { config, aws, output } => {
             let config = load_config(&config)?;

@@ -51,7 +51,7 @@ fn tag_spec(kind: ResourceType, tags: &Tags) -> TagSpecification {
         .build()
 }
 
-fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+fn filter_of(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
     Filter::builder()
         .name(name)
         .set_values(Some(values.into_iter().map(Into::into).collect()))
@@ -189,7 +189,7 @@ impl NetworkRead for AwsEc2 {
         let pages: Vec<_> = self
             .client
             .describe_subnets()
-            .filters(filter("vpc-id", [vpc_id.as_str()]))
+            .filters(filter_of("vpc-id", [vpc_id.as_str()]))
             .into_paginator()
             .items()
             .send()
@@ -204,7 +204,7 @@ impl NetworkRead for AwsEc2 {
         let items: Vec<_> = self
             .client
             .describe_network_interfaces()
-            .filters(filter("vpc-id", [vpc_id.as_str()]))
+            .filters(filter_of("vpc-id", [vpc_id.as_str()]))
             .into_paginator()
             .items()
             .send()
@@ -266,13 +266,16 @@ impl NetworkRead for AwsEc2 {
         }
     }
 
-    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>> {
+    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
         const OP: &str = "DescribeVpcEndpoints";
         let items: Vec<_> = self
             .client
             .describe_vpc_endpoints()
-            .filters(filter("vpc-id", vpc_ids.iter().map(|v| v.to_string())))
-            .filters(filter("vpc-endpoint-type", ["Resource"]))
+            .filters(match filter {
+                EndpointFilter::Vpcs(vpcs) => filter_of("vpc-id", vpcs.iter().map(|v| v.to_string())),
+                EndpointFilter::Tag { key, value } => filter_of(&format!("tag:{key}"), [value.as_str()]),
+            })
+            .filters(filter_of("vpc-endpoint-type", ["Resource"]))
             .into_paginator()
             .items()
             .send()

@@ -130,8 +130,8 @@ impl NetworkRead for AwsCloud {
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         self.ec2.get_subnet_cidr_reservations(subnet_id).await
     }
-    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>> {
-        self.ec2.describe_resource_endpoints(vpc_ids).await
+    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
+        self.ec2.describe_resource_endpoints(filter).await
     }
 }
 

@@ -111,7 +111,9 @@ mod ec2 {
             });
         let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&list, &assoc]);
         let eps = AwsEc2::new(client)
-            .describe_resource_endpoints(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .describe_resource_endpoints(&EndpointFilter::Vpcs(vec![
+                VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap(),
+            ]))
             .await
             .unwrap();
         assert_eq!(eps.len(), 1);
@@ -140,7 +142,9 @@ mod ec2 {
             .then_output(|| DescribeVpcEndpointAssociationsOutput::builder().build());
         let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&list, &assoc]);
         let eps = AwsEc2::new(client)
-            .describe_resource_endpoints(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .describe_resource_endpoints(&EndpointFilter::Vpcs(vec![
+                VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap(),
+            ]))
             .await
             .unwrap();
         assert_eq!(eps[0].state, EndpointState::Failed);

@@ -135,11 +135,12 @@ pub async fn apply<C: Cloud + ?Sized>(
                         detail: format!("still in use: {}", e.message),
                     });
                 }
-                Err(e) if attempt > 1 && already_applied(cloud, &planned.action, &e, &options.retry).await => {
+                Err(e) if already_applied(cloud, &planned.action, &e, &options.retry).await => {
                     // An earlier attempt took effect but its response was lost (5xx/timeout after
-                    // the write); operations without a client token then fail on the retry.
+                    // the write), or another reconciler made the same object first: operations
+                    // without a client token then fail on overlap, and the object is ours.
                     break Ok(Outcome::AlreadyDone {
-                        detail: format!("done by an earlier attempt ({})", e.code),
+                        detail: format!("already exists, made by us ({})", e.code),
                     });
                 }
                 Err(e) => break Err(e),

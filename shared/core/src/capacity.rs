@@ -103,6 +103,8 @@ pub struct SubnetCapacity {
     /// Addresses not reserved by AWS, not an ENI's private IP and not inside an assigned prefix:
     /// what `AvailableIpAddressCount` reports. Explicit reservations are not subtracted.
     pub free_addresses: u32,
+    /// Free addresses outside every CIDR reservation: where EC2 places an ENI's primary IP.
+    pub unreserved_free_addresses: u32,
     /// Aligned /28 blocks that hold no AWS-reserved address (0 for a /27 or smaller).
     pub candidate_blocks: u32,
     /// Candidate blocks that can take a prefix now, ascending.
@@ -115,9 +117,13 @@ pub struct SubnetCapacity {
 }
 
 impl SubnetCapacity {
-    /// Whether a new gateway ENI (one /28 prefix) fits.
+    /// Whether a new gateway ENI fits: one free /28 for its prefix and one more free address,
+    /// outside every reservation and outside that /28, for its primary IP (17 addresses in all).
     pub fn can_host_gateway_eni(&self) -> bool {
-        !self.free_prefix_blocks.is_empty()
+        let reserved_block = !self.free_blocks_in_prefix_reservations.is_empty();
+        let unreserved_block = self.unreserved_free_blocks().next().is_some();
+        (reserved_block && self.unreserved_free_addresses >= 1)
+            || (unreserved_block && self.unreserved_free_addresses > BLOCK_SIZE)
     }
 
     /// Free /28 blocks outside any prefix reservation: the ones a new reservation may claim.
@@ -131,6 +137,12 @@ impl SubnetCapacity {
     pub fn reason(&self) -> Option<String> {
         if self.can_host_gateway_eni() {
             return None;
+        }
+        if !self.free_prefix_blocks.is_empty() {
+            return Some(format!(
+                "{} free aligned /28 block(s) but no free address left outside the CIDR reservations for the ENI's primary IP",
+                self.free_prefix_blocks.len()
+            ));
         }
         if self.candidate_blocks == 0 {
             return Some(format!(
@@ -165,6 +177,9 @@ impl AddressSet {
         Self {
             bits: vec![0; (len as usize).div_ceil(64)],
         }
+    }
+    fn contains(&self, offset: u32) -> bool {
+        self.bits[(offset / 64) as usize] & (1 << (offset % 64)) != 0
     }
     /// Inserts; returns whether the offset was new.
     fn insert(&mut self, offset: u32) -> bool {
@@ -262,6 +277,18 @@ pub fn analyze_subnet(
         }
     }
 
+    let mut in_any_reservation = AddressSet::new(len);
+    for r in reservations.iter().filter(|r| r.subnet_id == subnet.id) {
+        let rc = r.cidr.trunc();
+        if let (Some(start), Some(end)) = (offset_of(rc.network()), offset_of(rc.broadcast())) {
+            for off in start..=end {
+                in_any_reservation.insert(off);
+            }
+        }
+    }
+    let unreserved_free_addresses = (0..len)
+        .filter(|off| !used.contains(*off) && !in_any_reservation.contains(*off))
+        .count() as u32;
     let block_cidr = |blk: u32| {
         Ipv4Net::new(Ipv4Addr::from(base + blk * BLOCK_SIZE), GATEWAY_PREFIX_LEN).expect("28 is a valid prefix length")
     };
@@ -270,6 +297,7 @@ pub fn analyze_subnet(
         availability_zone: subnet.availability_zone.clone(),
         cidr,
         free_addresses: len.saturating_sub(5).saturating_sub(consumed),
+        unreserved_free_addresses,
         candidate_blocks: 0,
         free_prefix_blocks: Vec::new(),
         free_blocks_in_prefix_reservations: Vec::new(),

@@ -16,6 +16,9 @@ pub const FILE_SYSTEM_TAG: &str = "fsxn-lattice:file-system";
 pub const SVM_TAG: &str = "fsxn-lattice:svm";
 /// Tag key: the consumer (by configured name) an endpoint serves.
 pub const CONSUMER_TAG: &str = "fsxn-lattice:consumer";
+/// Tag key: the hosted zone an endpoint's alias is published in (empty when none), so the
+/// alias can be withdrawn even after its consumer left the config.
+pub const HOSTED_ZONE_TAG: &str = "fsxn-lattice:hosted-zone";
 /// Tag key: the gateway generation (1, 2, …), bumped on every replacement.
 pub const GENERATION_TAG: &str = "fsxn-lattice:generation";
 /// Prefix of the ownership TXT record's name: `_fsxn-lattice.<alias>` (a CNAME cannot share its

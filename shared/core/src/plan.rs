@@ -914,6 +914,8 @@ impl<'a> Planner<'a> {
                 }
             }
             if carving {
+                // Subnets already chosen for the other AZs stay: they are not debris.
+                self.subnets_in_use.extend(chosen.iter().cloned());
                 self.wait(format!("gateway for {} waits for the new subnet(s)", fs.id));
                 return false;
             }
@@ -1025,7 +1027,16 @@ impl<'a> Planner<'a> {
             .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
         let Some(cfg) = cfg else {
             let name = configuration_name(&e.svm_id, generation);
-            let token = client_token(&["configuration", self.owner, &name, gw.id.as_str()]);
+            // The parameters are part of the token: a retry after the exposure changed must not
+            // replay an older request (IdempotentParameterMismatch / ConflictException).
+            let token = client_token(&[
+                "configuration",
+                self.owner,
+                &name,
+                gw.id.as_str(),
+                &e.target_ip.to_string(),
+                &join(&e.ports),
+            ]);
             self.push(
                 Action::CreateResourceConfiguration {
                     name,
@@ -1157,6 +1168,14 @@ impl<'a> Planner<'a> {
                     (SVM_TAG, e.svm_id.to_string()),
                     (CONSUMER_TAG, consumer.name.clone()),
                     (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
+                    (
+                        HOSTED_ZONE_TAG,
+                        consumer
+                            .hosted_zone_id
+                            .as_ref()
+                            .map(|z| z.to_string())
+                            .unwrap_or_default(),
+                    ),
                     ("Name", format!("fsxn-lattice-{}-{}", e.svm_name, consumer.name)),
                 ]),
             },
@@ -1284,12 +1303,9 @@ impl<'a> Planner<'a> {
             }
         }
         // Withdraw our aliases that are no longer desired.
-        let zones: BTreeSet<HostedZoneId> = self
-            .config
-            .consumers
-            .iter()
-            .filter_map(|c| c.hosted_zone_id.clone())
-            .collect();
+        // Every zone observed: the configured ones and those our endpoints remember (a consumer
+        // removed from the config leaves its aliases to withdraw).
+        let zones: BTreeSet<HostedZoneId> = self.obs.hosted_zones.iter().map(|z| z.id.clone()).collect();
         for zone_id in zones {
             let records = self.obs.records.get(&zone_id).map(Vec::as_slice).unwrap_or(&[]);
             for txt in records.iter().filter(|r| r.record_type == RecordType::TXT) {
@@ -1357,9 +1373,30 @@ impl<'a> Planner<'a> {
             .map(|s| s.id.clone())
             .collect();
         for s in subnets {
+            // Someone else's ENIs or reservations in a subnet we carved: it is theirs to use now,
+            // and nothing of theirs is touched. Ours (gateway ENIs, our reservations) go first.
+            let foreign_eni = self.obs.network_interfaces.iter().any(|e| {
+                e.subnet_id == s
+                    && e.resource_gateway_id().is_none_or(|g| {
+                        !self
+                            .obs
+                            .gateways
+                            .iter()
+                            .any(|gw| gw.id == g && is_owned(&gw.tags, self.owner))
+                    })
+            });
+            let foreign_reservation = self
+                .obs
+                .cidr_reservations
+                .iter()
+                .any(|r| r.subnet_id == s && !is_owned(&r.tags, self.owner));
             let busy = self.obs.network_interfaces.iter().any(|e| e.subnet_id == s)
                 || self.obs.cidr_reservations.iter().any(|r| r.subnet_id == s);
-            if busy {
+            if foreign_eni || foreign_reservation {
+                self.out.warnings.push(format!(
+                    "subnet {s} was carved by us and is no longer needed, but other ENIs or reservations use it now: it is left in place"
+                ));
+            } else if busy {
                 self.wait(format!(
                     "subnet {s} we carved waits for its ENIs and reservations to go"
                 ));

@@ -34,9 +34,24 @@ pub trait NetworkRead: Send + Sync {
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>>;
     /// `GetSubnetCidrReservations` (IPv4 only).
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>>;
-    /// `DescribeVpcEndpoints` of type Resource in these VPCs, joined with
+    /// `DescribeVpcEndpoints` of type Resource matching `filter`, joined with
     /// `DescribeVpcEndpointAssociations` for their DNS names.
-    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>>;
+    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>>;
+}
+
+/// Which Resource endpoints to list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndpointFilter {
+    /// Every one in these VPCs (ours and foreign: foreign ones may use our configurations).
+    Vpcs(Vec<VpcId>),
+    /// Every one in the region carrying this tag (ours, wherever they are: a consumer removed
+    /// from the config still has endpoints to delete).
+    Tag {
+        /// Tag key.
+        key: String,
+        /// Tag value.
+        value: String,
+    },
 }
 
 /// A `CreateSubnet` request.

@@ -1,14 +1,14 @@
 //! observe → plan → apply, repeated until the plan is empty, something is refused, or the
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
-use crate::apply::{Applied, ApplyOptions, RetryPolicy, apply};
+use crate::apply::{Applied, ApplyOptions, Outcome, RetryPolicy, apply};
 use crate::config::Config;
 use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
-use crate::naming::{FILE_SYSTEM_TAG, is_owned};
+use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
 use crate::plan::{Action, Observed, Plan, plan};
-use crate::ports::Cloud;
+use crate::ports::{Cloud, EndpointFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -76,21 +76,46 @@ pub async fn observe<C: Cloud + ?Sized>(
         }
         observed.subnets.extend(subnets);
     }
+    // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
+    // consumer removed from the config still has endpoints to delete.
     let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
     if !consumer_vpcs.is_empty() {
+        let in_vpcs = EndpointFilter::Vpcs(consumer_vpcs);
         observed.endpoints = read!(
             cloud,
             policy,
             "DescribeVpcEndpoints",
-            cloud.describe_resource_endpoints(&consumer_vpcs)
+            cloud.describe_resource_endpoints(&in_vpcs)
         )?;
     }
-    let zones: BTreeSet<&HostedZoneId> = config
+    let ours = EndpointFilter::Tag {
+        key: OWNER_TAG.to_string(),
+        value: config.owner.clone(),
+    };
+    for e in read!(
+        cloud,
+        policy,
+        "DescribeVpcEndpoints",
+        cloud.describe_resource_endpoints(&ours)
+    )? {
+        if !observed.endpoints.iter().any(|x| x.id == e.id) {
+            observed.endpoints.push(e);
+        }
+    }
+    let mut zones: BTreeSet<HostedZoneId> = config
         .consumers
         .iter()
-        .filter_map(|c| c.hosted_zone_id.as_ref())
+        .filter_map(|c| c.hosted_zone_id.clone())
         .collect();
-    for z in zones {
+    zones.extend(
+        observed
+            .endpoints
+            .iter()
+            .filter(|e| is_owned(&e.tags, &config.owner))
+            .filter_map(|e| e.tags.get(HOSTED_ZONE_TAG))
+            .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
+    );
+    for z in &zones {
         match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
             Ok(zone) => {
                 observed.hosted_zones.push(zone);
@@ -303,12 +328,29 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             })
         })
         .await;
+        // A pass where nothing was done (every delete deferred, every create already there)
+        // would repeat forever: wait for the world to move, as for a plan that only waits.
+        let progressed = applied
+            .applied
+            .iter()
+            .any(|a| matches!(a.outcome, Outcome::Done { .. }));
         report.applied.extend(applied.applied);
         if applied.interrupted {
             return end(report, ReconcileStatus::Interrupted, None);
         }
         if let Some((_, e)) = applied.failed {
             return end(report, ReconcileStatus::Failed, Some(e));
+        }
+        if !progressed {
+            report
+                .last_plan
+                .waiting
+                .push("every planned action was deferred or already done".into());
+            if options.poll_interval.is_zero() || waited >= options.max_wait {
+                return end(report, ReconcileStatus::Waiting, None);
+            }
+            cloud.sleep(options.poll_interval).await;
+            waited += options.poll_interval;
         }
     }
     report

@@ -19,6 +19,7 @@
 //!
 //! Not modelled: IPv6, service networks, cross-account sharing, SG rules and real traffic.
 
+pub mod chaos;
 pub mod scenario;
 pub mod trail;
 
@@ -821,6 +822,33 @@ impl SimCloud {
         self.w().svms.insert(svm.id.clone(), svm);
     }
 
+    /// Creates an SVM as `aws fsx create-storage-virtual-machine` would, emitting the CloudTrail
+    /// event (the SVM is `CREATED` at once here).
+    pub fn create_svm(&self, svm: StorageVirtualMachine) {
+        let mut w = self.w();
+        let identity = trail::caller_identity(&w.account, "Admin");
+        let (id, fs, name) = (svm.id.to_string(), svm.file_system_id.to_string(), svm.name.clone());
+        w.svms.insert(svm.id.clone(), svm);
+        w.emit(trail::Record {
+            source: "fsx.amazonaws.com",
+            name: "CreateStorageVirtualMachine",
+            identity,
+            agent: "aws-cli/2.22.0",
+            request: json!({"fileSystemId": fs, "name": name}),
+            response: json!({"storageVirtualMachine": {"storageVirtualMachineId": id, "fileSystemId": fs, "lifecycle": "CREATING"}}),
+            error: None,
+            service_event: false,
+        });
+    }
+
+    /// Removes a tag as `aws fsx untag-resource` would (no event: an opt-out by untagging is
+    /// caught by the next event or the schedule).
+    pub fn untag_fsx(&self, svm: &SvmId, key: &str) {
+        if let Some(s) = self.w().svms.get_mut(svm) {
+            s.tags.remove(key);
+        }
+    }
+
     /// Tags an SVM or file system the way `aws fsx tag-resource` would, emitting the CloudTrail
     /// event (lower-camel keys, as FSx records are).
     pub fn tag_fsx(&self, arn_target: &str, key: &str, value: &str) {
@@ -992,13 +1020,16 @@ impl NetworkRead for SimCloud {
             .cloned()
             .collect())
     }
-    async fn describe_resource_endpoints(&self, vpc_ids: &[VpcId]) -> CloudResult<Vec<VpcEndpoint>> {
+    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
         let mut w = self.w();
         w.enter("DescribeVpcEndpoints")?;
         w.enter("DescribeVpcEndpointAssociations")?;
         Ok(w.endpoints
             .values()
-            .filter(|e| vpc_ids.contains(&e.ep.vpc_id))
+            .filter(|e| match filter {
+                EndpointFilter::Vpcs(vpcs) => vpcs.contains(&e.ep.vpc_id),
+                EndpointFilter::Tag { key, value } => e.ep.tags.get(key) == Some(value),
+            })
             .map(|e| e.ep.clone())
             .collect())
     }
