@@ -563,6 +563,42 @@ mod tests {
     }
 
     #[test]
+    fn a_gateway_eni_also_needs_one_free_address_outside_reservations_for_its_primary_ip() {
+        // A /26: block 1 under our prefix reservation, every other free address used.
+        let used: Vec<String> = (4..63)
+            .filter(|o| !(16..32).contains(o))
+            .map(|o| format!("10.0.0.{o}"))
+            .collect();
+        let used: Vec<&str> = used.iter().map(String::as_str).collect();
+        let res = [reservation(1, "10.0.0.16/28", ReservationType::Prefix)];
+        let full = analyze_subnet(&subnet("10.0.0.0/26"), &[eni(1, &used, &[])], &res);
+        assert_eq!(full.free_blocks_in_prefix_reservations.len(), 1);
+        assert_eq!(full.unreserved_free_addresses, 0);
+        assert!(
+            !full.can_host_gateway_eni(),
+            "the /28 is there but the primary IP has nowhere to go"
+        );
+        assert!(full.reason().unwrap().contains("primary IP"));
+        // One address freed outside the reservation: it fits (16 + 1 = 17 addresses).
+        let freed: Vec<&str> = used.iter().copied().filter(|a| *a != "10.0.0.40").collect();
+        let ok = analyze_subnet(&subnet("10.0.0.0/26"), &[eni(1, &freed, &[])], &res);
+        assert_eq!(ok.unreserved_free_addresses, 1);
+        assert!(ok.can_host_gateway_eni());
+        // Without a reservation, a free /28 and only its own 16 addresses free: no room either.
+        let only_block: Vec<String> = (4..63)
+            .filter(|o| !(32..48).contains(o))
+            .map(|o| format!("10.0.0.{o}"))
+            .collect();
+        let only_block: Vec<&str> = only_block.iter().map(String::as_str).collect();
+        let tight = analyze_subnet(&subnet("10.0.0.0/26"), &[eni(1, &only_block, &[])], &[]);
+        assert_eq!(
+            (tight.free_prefix_blocks.len(), tight.unreserved_free_addresses),
+            (1, 16)
+        );
+        assert!(!tight.can_host_gateway_eni());
+    }
+
+    #[test]
     fn reason_explains_free_addresses_versus_free_blocks() {
         // Every candidate block of a /24 holds one used address: 14 used, 237 free, no /28.
         let ips: Vec<String> = (1..15).map(|b| format!("10.0.8.{}", b * 16 + 7)).collect();

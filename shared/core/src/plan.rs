@@ -335,6 +335,8 @@ struct Planner<'a> {
     subnets_in_use: BTreeSet<SubnetId>,
     diagnosed: BTreeSet<SubnetId>,
     planned_cidrs: Vec<Ipv4Net>,
+    /// Blocks this plan already reserves (two file systems may pick the same subnet).
+    planned_reservations: BTreeSet<Ipv4Net>,
     out: Plan,
 }
 
@@ -361,6 +363,7 @@ impl<'a> Planner<'a> {
             subnets_in_use: BTreeSet::new(),
             diagnosed: BTreeSet::new(),
             planned_cidrs: Vec::new(),
+            planned_reservations: BTreeSet::new(),
             out: Plan {
                 refusals: desired.refusals.clone(),
                 ..Plan::default()
@@ -963,7 +966,13 @@ impl<'a> Planner<'a> {
         if have >= want {
             return;
         }
-        let blocks: Vec<Ipv4Net> = c.unreserved_free_blocks().take(want - have).copied().collect();
+        let blocks: Vec<Ipv4Net> = c
+            .unreserved_free_blocks()
+            .filter(|b| !self.planned_reservations.contains(b))
+            .take(want - have)
+            .copied()
+            .collect();
+        self.planned_reservations.extend(blocks.iter().copied());
         if have + blocks.len() < need {
             return;
         }
