@@ -250,3 +250,71 @@ fn the_event_and_config_parsers_never_panic_on_mutated_input() {
     );
     assert!(parsed > 0 && refused > 0);
 }
+
+#[test]
+fn two_reconcilers_racing_on_one_svm_make_exactly_one_of_everything() {
+    use fsxn_lattice_core::apply::{ApplyOptions, apply};
+    use fsxn_lattice_core::plan::{Plan, plan};
+    use fsxn_lattice_core::reconcile::observe;
+    for seed in 1..=5 {
+        let w = seed_world(seed);
+        let config = Config::from_toml(&SEED_CONFIG.replace(
+            "subnet_ids = [\"subnet-0ddc1cafa116ba0dd\", \"subnet-062714f49313a0ea5\"]\n",
+            "",
+        ))
+        .unwrap();
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+        w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        // Both observe the same world and plan the same actions, then apply them interleaved,
+        // round after round, until there is nothing left to do.
+        for _ in 0..30 {
+            let plans: Vec<Plan> = (0..2)
+                .map(|_| {
+                    let (o, d) = block_on(observe(&w.cloud, &config, &Default::default())).unwrap();
+                    plan(&config, &d, &o)
+                })
+                .collect();
+            if plans.iter().all(|p| p.actions.is_empty()) {
+                if plans[0].waiting.is_empty() {
+                    break;
+                }
+                w.cloud.advance(Duration::from_secs(15));
+                continue;
+            }
+            for i in 0..plans.iter().map(|p| p.actions.len()).max().unwrap() {
+                for p in &plans {
+                    if let Some(a) = p.actions.get(i) {
+                        let r = block_on(apply(
+                            &w.cloud,
+                            &Plan {
+                                actions: vec![a.clone()],
+                                ..Plan::default()
+                            },
+                            &ApplyOptions::default(),
+                            &mut |_| {},
+                        ));
+                        assert!(r.failed.is_none(), "seed {seed}: {:?}", r.failed);
+                    }
+                }
+            }
+        }
+        let s = w.cloud.snapshot();
+        let ours = |t: &Tags| is_owned(t, "demo");
+        assert_eq!(s.gateways.iter().filter(|g| ours(&g.tags)).count(), 1, "seed {seed}");
+        assert_eq!(
+            s.configurations.iter().filter(|c| ours(&c.tags)).count(),
+            1,
+            "seed {seed}"
+        );
+        let eps: Vec<_> = s.endpoints.iter().filter(|e| ours(&e.tags)).collect();
+        assert_eq!(eps.len(), 1, "seed {seed}");
+        assert_eq!(eps[0].state, EndpointState::Available, "seed {seed}");
+        let cnames = s
+            .records
+            .values()
+            .flatten()
+            .filter(|r| r.record_type == RecordType::CNAME)
+            .count();
+        assert_eq!(cnames, 1, "seed {seed}");
+    }
+}
