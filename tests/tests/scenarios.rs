@@ -11,7 +11,7 @@ use fsxn_lattice_core::config::{Config, tag_keys};
 use fsxn_lattice_core::error::ErrorKind;
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::{SVM_TAG, is_owned, ownership_txt_name};
+use fsxn_lattice_core::naming::{is_owned, ownership_txt_name};
 use fsxn_lattice_core::plan::{Action, plan};
 use fsxn_lattice_core::ports::*;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileReport, ReconcileStatus, observe, reconcile};
@@ -569,5 +569,4 @@ fn replacing_a_serving_gateway_keeps_the_alias_resolving_until_the_new_path_serv
         g.subnet_ids.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
     );
-    let _ = SVM_TAG;
 }

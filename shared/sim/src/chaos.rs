@@ -10,7 +10,7 @@ use fsxn_lattice_core::config::{Config, tag_keys};
 use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::{CONSUMER_TAG, FILE_SYSTEM_TAG, SVM_TAG, is_owned, ownership_txt_name};
+use fsxn_lattice_core::naming::{CONSUMER_TAG, FILE_SYSTEM_TAG, SVM_TAG, is_owned};
 use fsxn_lattice_core::plan::{Plan, plan};
 use fsxn_lattice_core::ports::*;
 use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, observe, reconcile};
@@ -509,9 +509,8 @@ fn change(run: &mut Run<'_>, active: &mut Vec<String>, svms: &mut Vec<StorageVir
 fn check(w: &World, config: &Config) -> (u32, u32, Vec<String>) {
     let snap = w.cloud.snapshot();
     let ours = |t: &Tags| is_owned(t, OWNER);
-    let (observed, desired) =
+    let (_, desired) =
         pollster::block_on(observe(&w.cloud, config, &Default::default())).expect("observe without faults");
-    let _ = observed;
     let mut problems = Vec::new();
     let (mut orphans, mut duplicates) = (0u32, 0u32);
     let exposed_fs: BTreeSet<&FileSystemId> = desired.exposures.values().map(|e| &e.file_system_id).collect();
@@ -615,7 +614,6 @@ fn check(w: &World, config: &Config) -> (u32, u32, Vec<String>) {
             }
         }
     }
-    let _ = ownership_txt_name;
     (orphans, duplicates, problems)
 }
 

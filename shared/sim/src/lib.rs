@@ -71,7 +71,6 @@ enum Task {
 #[derive(Debug, Clone)]
 struct SimEndpoint {
     ep: VpcEndpoint,
-    fingerprint: String,
     ips: Vec<Ipv4Addr>,
 }
 
@@ -1273,7 +1272,6 @@ impl NetworkWrite for SimCloud {
             id.clone(),
             SimEndpoint {
                 ep: ep.clone(),
-                fingerprint: fingerprint.clone(),
                 ips: Vec::new(),
             },
         );
@@ -1297,7 +1295,6 @@ impl NetworkWrite for SimCloud {
         };
         if sim.ep.state != EndpointState::Deleting {
             sim.ep.state = EndpointState::Deleting;
-            let _ = &sim.fingerprint;
             w.schedule(ENDPOINT_DELETE_AFTER, Task::EndpointGone(id.clone()));
         }
         w.emit_call(

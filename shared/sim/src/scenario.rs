@@ -9,7 +9,7 @@ use fsxn_lattice_core::config::{Config, tag_keys};
 use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::{OWNER_TAG, is_owned};
+use fsxn_lattice_core::naming::is_owned;
 use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileStatus, reconcile};
 use fsxn_lattice_core::time::rfc3339;
@@ -533,7 +533,6 @@ fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) 
         .filter_map(|_| cloud.resolve(&alias))
         .map(|i| i.to_string())
         .collect();
-    let _ = OWNER_TAG;
     Final {
         endpoint_state: ep
             .map(|e| e.state.as_str().to_string())
