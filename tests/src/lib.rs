@@ -272,3 +272,58 @@ pub mod contract {
         );
     }
 }
+
+pub mod moto {
+    //! A moto server on a free port of 127.0.0.1, started for one test and killed after it.
+
+    use std::net::TcpStream;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// The running server.
+    pub struct MotoServer {
+        child: Child,
+        /// Its port on 127.0.0.1.
+        pub port: u16,
+    }
+
+    impl MotoServer {
+        /// Starts `moto_server` and waits until it listens (30 s at most).
+        pub fn start() -> Self {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .expect("bind")
+                .local_addr()
+                .expect("address")
+                .port();
+            let child = Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start moto_server ({e}): run scripts/test, which installs moto[server]")
+                });
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "moto_server did not listen on 127.0.0.1:{port} within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Self { child, port }
+        }
+
+        /// `http://127.0.0.1:<port>`
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+
+    impl Drop for MotoServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -9,10 +9,10 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use fsxn_lattice_core::error::ErrorKind;
+use fsxn_lattice_tests::moto::MotoServer;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "123456789012";
@@ -20,32 +20,11 @@ const ACCOUNT: &str = "123456789012";
 const ZIP: &str = "UEsDBBQAAAAAAJR+el0dnfsECgAAAAoAAAAJAAAAYm9vdHN0cmFwIyEvYmluL3NoClBLAQIUAxQAAAAAAJR+el0dnfsECgAAAAoAAAAJAAAAAAAAAAAAAACAAQAAAABib290c3RyYXBQSwUGAAAAAAEAAQA3AAAAMQAAAAAA";
 
 /// One moto server per execution: moto cannot start a second execution in one server.
-struct Moto {
-    child: Child,
-    port: u16,
-}
+struct Moto(MotoServer);
 
 impl Moto {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start moto_server ({e}): run scripts/test, which installs moto[server]")
-            });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, port }
+        Self(MotoServer::start())
     }
 
     /// IAM's query API: creates the role the functions and the state machine name.
@@ -86,11 +65,11 @@ impl Moto {
 
     /// A plain HTTP/1.1 POST (moto does not check signatures, only the scope's service).
     fn raw(&self, path: &str, content_type: &str, extra_headers: &str, service: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", self.0.port)).unwrap();
         write!(
             s,
             "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n{extra_headers}Authorization: AWS4-HMAC-SHA256 Credential=testing/20241218/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.port,
+            self.0.port,
             body.len()
         )
         .unwrap();
@@ -107,13 +86,6 @@ impl Moto {
         let (status, v) = self.call("/", Some(&format!("AWSStepFunctions.{action}")), &body);
         assert_eq!(status, 200, "{action}: {v}");
         v
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
