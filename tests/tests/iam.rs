@@ -19,10 +19,6 @@ const NEEDED_BUT_NOT_CALLED: &[(&str, &str)] = &[
         "tags given on create (TagSpecifications) are authorized as CreateTags",
     ),
     (
-        "vpc-lattice:TagResource",
-        "tags given on create are authorized as TagResource",
-    ),
-    (
         "vpc-lattice:AssociateViaAWSService",
         "a Resource endpoint associates the configuration through EC2 (UNCONFIRMED name)",
     ),
@@ -89,15 +85,16 @@ fn pascal(snake: &str) -> String {
 /// Every SDK operation the adapters call, as IAM action names.
 fn called() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for (file, service) in [
-        ("ec2.rs", "ec2"),
-        ("lattice.rs", "vpc-lattice"),
-        ("route53.rs", "route53"),
-        ("fsx.rs", "fsx"),
+    for (file, receiver, service) in [
+        ("ec2.rs", ".client.", "ec2"),
+        ("lattice.rs", ".client.", "vpc-lattice"),
+        ("lattice.rs", ".tagging.", "tag"),
+        ("route53.rs", ".client.", "route53"),
+        ("fsx.rs", ".client.", "fsx"),
     ] {
         let src = std::fs::read_to_string(root().join("shared/aws/src").join(file)).unwrap();
         let compact: String = src.split_whitespace().collect::<Vec<_>>().join("");
-        for part in compact.split(".client.").skip(1) {
+        for part in compact.split(receiver).skip(1) {
             let op: String = part
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_')

@@ -190,6 +190,7 @@ impl NetworkRead for AwsEc2 {
             .client
             .describe_subnets()
             .filters(filter_of("vpc-id", [vpc_id.as_str()]))
+            .max_results(page::EC2)
             .into_paginator()
             .items()
             .send()
@@ -205,6 +206,7 @@ impl NetworkRead for AwsEc2 {
             .client
             .describe_network_interfaces()
             .filters(filter_of("vpc-id", [vpc_id.as_str()]))
+            .max_results(page::EC2)
             .into_paginator()
             .items()
             .send()
@@ -252,6 +254,7 @@ impl NetworkRead for AwsEc2 {
                 .client
                 .get_subnet_cidr_reservations()
                 .subnet_id(subnet_id.as_str())
+                .max_results(page::EC2)
                 .set_next_token(token.take())
                 .send()
                 .await
@@ -266,36 +269,45 @@ impl NetworkRead for AwsEc2 {
         }
     }
 
-    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
+    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
         const OP: &str = "DescribeVpcEndpoints";
-        let items: Vec<_> = self
-            .client
-            .describe_vpc_endpoints()
-            .filters(match filter {
-                EndpointFilter::Vpcs(vpcs) => filter_of("vpc-id", vpcs.iter().map(|v| v.to_string())),
-                EndpointFilter::Tag { key, value } => filter_of(&format!("tag:{key}"), [value.as_str()]),
-            })
-            .filters(filter_of("vpc-endpoint-type", ["Resource"]))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| translate(OP, e))?;
-        let mut endpoints: Vec<VpcEndpoint> = items.iter().map(|e| endpoint_from(OP, e)).collect::<Result<_, _>>()?;
+        let mut by_id: BTreeMap<String, VpcEndpoint> = BTreeMap::new();
+        for filter in filters {
+            let items: Vec<_> = self
+                .client
+                .describe_vpc_endpoints()
+                .filters(match filter {
+                    EndpointFilter::Vpcs(vpcs) => filter_of("vpc-id", vpcs.iter().map(|v| v.to_string())),
+                    EndpointFilter::Tag { key, value } => filter_of(&format!("tag:{key}"), [value.as_str()]),
+                })
+                .filters(filter_of("vpc-endpoint-type", ["Resource"]))
+                .max_results(page::EC2)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| translate(OP, e))?;
+            for e in &items {
+                let e = endpoint_from(OP, e)?;
+                by_id.insert(e.id.to_string(), e);
+            }
+        }
+        let mut endpoints: Vec<VpcEndpoint> = by_id.into_values().collect();
         if endpoints.is_empty() {
             return Ok(endpoints);
         }
         // The DNS name lives on the association. No paginator in the Rust SDK: page by hand.
         const ASSOC: &str = "DescribeVpcEndpointAssociations";
         let mut dns: BTreeMap<String, String> = BTreeMap::new();
-        for chunk in endpoints.chunks(50) {
+        for chunk in endpoints.chunks(page::ASSOCIATION_IDS) {
             let mut token: Option<String> = None;
             loop {
                 let page = self
                     .client
                     .describe_vpc_endpoint_associations()
                     .set_vpc_endpoint_ids(Some(chunk.iter().map(|e| e.id.to_string()).collect()))
+                    .max_results(page::ASSOCIATIONS)
                     .set_next_token(token.take())
                     .send()
                     .await

@@ -1,8 +1,13 @@
 //! VPC Lattice: resource gateways and resource configurations.
 //!
-//! Listing returns summaries without tags. Tags (ownership) and a configuration's definition
-//! and ports are read only for names with our prefix: everything else is foreign, is never
-//! changed, and the planner needs no more of it than the summary gives.
+//! Listing returns summaries without tags. Tags (ownership) come from the Resource Groups
+//! Tagging API, one `GetResources` page per 100 resources carrying the owner tag key, so a
+//! steady-state read costs pages, not calls per resource. A resource with our name prefix that
+//! the Tagging API did not return (created moments ago, or not ours) has its tags read with
+//! `ListTagsForResource`; if the Tagging API refuses the VPC Lattice resource type
+//! (UNCONFIRMED that it accepts it), every such resource is read that way. A configuration's
+//! target comes from the tag we keep on it (`fsxn-lattice:target`); `GetResourceConfiguration`
+//! only for ours that failed or lack that tag.
 
 use crate::error::{malformed, translate};
 use async_trait::async_trait;
@@ -14,20 +19,22 @@ use aws_sdk_vpclattice::types::{
 use fsxn_lattice_core::error::{CloudError, ErrorKind};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::NAME_PREFIX;
+use fsxn_lattice_core::naming::{NAME_PREFIX, OWNER_TAG, TARGET_TAG, parse_target_tag};
 use fsxn_lattice_core::ports::*;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// The VPC Lattice adapter.
 #[derive(Debug, Clone)]
 pub struct AwsLattice {
     client: Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl AwsLattice {
-    /// Wraps a client.
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    /// Wraps a VPC Lattice client and a Resource Groups Tagging API client (same region).
+    pub fn new(client: Client, tagging: aws_sdk_resourcegroupstagging::Client) -> Self {
+        Self { client, tagging }
     }
 
     async fn tags(&self, arn: &str) -> CloudResult<Tags> {
@@ -42,6 +49,73 @@ impl AwsLattice {
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default())
+    }
+
+    /// Tags by ARN of every resource of `resource_type` (`vpc-lattice:resourcegateway`, …)
+    /// carrying the owner tag key, whoever the owner. `None` when the Tagging API refuses the
+    /// type: the caller then reads tags one resource at a time.
+    async fn tagged(&self, resource_type: &str) -> CloudResult<Option<BTreeMap<String, Tags>>> {
+        const OP: &str = "GetResources";
+        let mut out = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .tagging
+                .get_resources()
+                .resource_type_filters(resource_type)
+                .tag_filters(
+                    aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                        .key(OWNER_TAG)
+                        .build(),
+                )
+                .resources_per_page(page::TAGGED_RESOURCES)
+                .set_pagination_token(token.take())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    let e = translate(OP, e);
+                    if e.kind == ErrorKind::InvalidInput {
+                        tracing::warn!(error = %e, resource_type, "the Tagging API refuses this type; tags are read per resource");
+                        return Ok(None);
+                    }
+                    return Err(e);
+                }
+            };
+            for m in page.resource_tag_mapping_list() {
+                if let Some(arn) = m.resource_arn() {
+                    let tags = m
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect();
+                    out.insert(arn.to_string(), tags);
+                }
+            }
+            match page.pagination_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(Some(out)),
+            }
+        }
+    }
+
+    /// The tags of one listed resource: from the Tagging API's answer, else (our name prefix
+    /// only) from `ListTagsForResource`, else none (foreign).
+    async fn tags_of(
+        &self,
+        tagged: &Option<BTreeMap<String, Tags>>,
+        arn: &str,
+        name: Option<&str>,
+    ) -> CloudResult<Tags> {
+        if let Some(t) = tagged.as_ref().and_then(|m| m.get(arn)) {
+            return Ok(t.clone());
+        }
+        if ours(name) {
+            self.tags(arn).await
+        } else {
+            Ok(Tags::new())
+        }
     }
 }
 
@@ -95,20 +169,18 @@ impl LatticeRead for AwsLattice {
         let items: Vec<_> = self
             .client
             .list_resource_gateways()
+            .max_results(page::LATTICE)
             .into_paginator()
             .items()
             .send()
             .collect::<Result<_, _>>()
             .await
             .map_err(|e| translate(OP, e))?;
+        let tagged = self.tagged("vpc-lattice:resourcegateway").await?;
         let mut out = Vec::new();
         for g in items {
             let arn = g.arn().unwrap_or_default().to_string();
-            let tags = if ours(g.name()) {
-                self.tags(&arn).await?
-            } else {
-                Tags::new()
-            };
+            let tags = self.tags_of(&tagged, &arn, g.name()).await?;
             out.push(ResourceGateway {
                 id: g.id().unwrap_or_default().parse().map_err(|e| bad(OP, "id", e))?,
                 arn,
@@ -146,12 +218,14 @@ impl LatticeRead for AwsLattice {
         let items: Vec<_> = self
             .client
             .list_resource_configurations()
+            .max_results(page::LATTICE)
             .into_paginator()
             .items()
             .send()
             .collect::<Result<_, _>>()
             .await
             .map_err(|e| translate(OP, e))?;
+        let tagged = self.tagged("vpc-lattice:resourceconfiguration").await?;
         let mut out = Vec::new();
         for c in items {
             // Groups and children have no gateway of their own; nothing of ours is among them.
@@ -160,6 +234,7 @@ impl LatticeRead for AwsLattice {
             };
             let arn = c.arn().unwrap_or_default().to_string();
             let id: ResourceConfigurationId = c.id().unwrap_or_default().parse().map_err(|e| bad(OP, "id", e))?;
+            let tags = self.tags_of(&tagged, &arn, c.name()).await?;
             let mut cfg = ResourceConfiguration {
                 id: id.clone(),
                 arn: arn.clone(),
@@ -169,32 +244,45 @@ impl LatticeRead for AwsLattice {
                 port_ranges: Vec::new(),
                 status: configuration_status(c.status()),
                 failure_reason: None,
-                tags: Tags::new(),
+                tags,
             };
-            if ours(c.name()) {
-                const GET: &str = "GetResourceConfiguration";
-                let d = self
-                    .client
-                    .get_resource_configuration()
-                    .resource_configuration_identifier(id.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| translate(GET, e))?;
-                cfg.ip_address = match d.resource_configuration_definition() {
-                    Some(ResourceConfigurationDefinition::IpResource(ip)) => {
-                        ip.ip_address().and_then(|a| a.parse().ok())
+            // Foreign configurations: the summary is all the planner needs.
+            if cfg.tags.contains_key(OWNER_TAG) {
+                let target = cfg.tags.get(TARGET_TAG).and_then(|t| parse_target_tag(t));
+                let failed = matches!(
+                    cfg.status,
+                    ConfigurationStatus::CreateFailed | ConfigurationStatus::UpdateFailed
+                );
+                match target {
+                    Some((ip, ports)) if !failed => {
+                        cfg.ip_address = Some(ip);
+                        cfg.port_ranges = ports;
                     }
-                    _ => None,
-                };
-                cfg.port_ranges = d
-                    .port_ranges()
-                    .iter()
-                    .map(|p| PortRange::try_from(p.clone()))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| bad(GET, "portRanges", e))?;
-                cfg.status = configuration_status(d.status());
-                cfg.failure_reason = d.failure_reason().map(str::to_string);
-                cfg.tags = self.tags(&arn).await?;
+                    _ => {
+                        const GET: &str = "GetResourceConfiguration";
+                        let d = self
+                            .client
+                            .get_resource_configuration()
+                            .resource_configuration_identifier(id.as_str())
+                            .send()
+                            .await
+                            .map_err(|e| translate(GET, e))?;
+                        cfg.ip_address = match d.resource_configuration_definition() {
+                            Some(ResourceConfigurationDefinition::IpResource(ip)) => {
+                                ip.ip_address().and_then(|a| a.parse().ok())
+                            }
+                            _ => None,
+                        };
+                        cfg.port_ranges = d
+                            .port_ranges()
+                            .iter()
+                            .map(|p| PortRange::try_from(p.clone()))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| bad(GET, "portRanges", e))?;
+                        cfg.status = configuration_status(d.status());
+                        cfg.failure_reason = d.failure_reason().map(str::to_string);
+                    }
+                }
             }
             out.push(cfg);
         }
@@ -300,8 +388,10 @@ impl LatticeWrite for AwsLattice {
         id: &ResourceConfigurationId,
         ip: Ipv4Addr,
         ports: &[PortRange],
+        tags: &Tags,
     ) -> CloudResult<()> {
-        self.client
+        let out = self
+            .client
             .update_resource_configuration()
             .resource_configuration_identifier(id.as_str())
             .set_port_ranges(Some(port_strings(ports)))
@@ -309,6 +399,18 @@ impl LatticeWrite for AwsLattice {
             .send()
             .await
             .map_err(|e| translate("UpdateResourceConfiguration", e))?;
+        // After the update, never before: a stale tag is repaired by the next reconcile, a tag
+        // ahead of the resource would never be.
+        let arn = out
+            .arn()
+            .ok_or_else(|| malformed("UpdateResourceConfiguration", "arn"))?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| translate("TagResource", e))?;
         Ok(())
     }
 

@@ -86,7 +86,10 @@ impl AwsCloud {
     pub fn new(config: &SdkConfig) -> Self {
         Self {
             ec2: AwsEc2::new(aws_sdk_ec2::Client::new(config)),
-            lattice: AwsLattice::new(aws_sdk_vpclattice::Client::new(config)),
+            lattice: AwsLattice::new(
+                aws_sdk_vpclattice::Client::new(config),
+                aws_sdk_resourcegroupstagging::Client::new(config),
+            ),
             route53: AwsRoute53::new(aws_sdk_route53::Client::new(config)),
             fsx: AwsFsx::new(aws_sdk_fsx::Client::new(config)),
         }
@@ -130,8 +133,8 @@ impl NetworkRead for AwsCloud {
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         self.ec2.get_subnet_cidr_reservations(subnet_id).await
     }
-    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
-        self.ec2.describe_resource_endpoints(filter).await
+    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
+        self.ec2.describe_resource_endpoints(filters).await
     }
 }
 
@@ -189,8 +192,9 @@ impl LatticeWrite for AwsCloud {
         id: &ResourceConfigurationId,
         ip: Ipv4Addr,
         ports: &[PortRange],
+        tags: &Tags,
     ) -> CloudResult<()> {
-        self.lattice.update_resource_configuration(id, ip, ports).await
+        self.lattice.update_resource_configuration(id, ip, ports, tags).await
     }
     async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
         self.lattice.delete_resource_configuration(id).await

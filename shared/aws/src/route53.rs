@@ -95,6 +95,7 @@ impl DnsRead for AwsRoute53 {
                 .client
                 .list_resource_record_sets()
                 .hosted_zone_id(zone.as_str())
+                .max_items(page::RECORDS)
                 .set_start_record_name(name.take())
                 .set_start_record_type(kind.take())
                 .set_start_record_identifier(ident.take())

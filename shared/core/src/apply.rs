@@ -277,9 +277,10 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
             configuration_id,
             ip_address,
             port_ranges,
+            tags,
         } => {
             cloud
-                .update_resource_configuration(configuration_id, *ip_address, port_ranges)
+                .update_resource_configuration(configuration_id, *ip_address, port_ranges, tags)
                 .await?;
             format!("updated {configuration_id}")
         }

@@ -89,6 +89,7 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
     match bare {
         "ThrottlingException"
         | "Throttling"
+        | "ThrottledException"
         | "RequestLimitExceeded"
         | "PriorRequestNotComplete"
         | "InternalError"
@@ -114,6 +115,7 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
         "ValidationException"
         | "InvalidParameterValue"
         | "InvalidParameter"
+        | "InvalidParameterException"
         | "InvalidInput"
         | "InvalidParameterCombination"
         | "MissingParameter"

@@ -5,8 +5,9 @@
 //! mark is ever changed or deleted.
 
 use crate::ids::{FileSystemId, SvmId};
-use crate::model::Tags;
+use crate::model::{PortRange, Tags};
 use sha2::{Digest, Sha256};
+use std::net::Ipv4Addr;
 
 /// Tag key marking what this tool created; the value is the configured owner.
 pub const OWNER_TAG: &str = "fsxn-lattice:owner";
@@ -21,6 +22,10 @@ pub const CONSUMER_TAG: &str = "fsxn-lattice:consumer";
 pub const HOSTED_ZONE_TAG: &str = "fsxn-lattice:hosted-zone";
 /// Tag key: the gateway generation (1, 2, …), bumped on every replacement.
 pub const GENERATION_TAG: &str = "fsxn-lattice:generation";
+/// Tag key on a resource configuration: the target it was last given (`<ip> <port> <port>…`),
+/// written at create and after every update, so a steady-state read needs no
+/// `GetResourceConfiguration` per configuration (see [`target_tag_value`]).
+pub const TARGET_TAG: &str = "fsxn-lattice:target";
 /// Prefix of the ownership TXT record's name: `_fsxn-lattice.<alias>` (a CNAME cannot share its
 /// name with another record type, so the TXT sits beside it).
 pub const OWNERSHIP_TXT_LABEL: &str = "_fsxn-lattice";
@@ -104,6 +109,27 @@ pub fn generation_of(tags: &Tags) -> Option<u32> {
     tags.get(GENERATION_TAG)?.parse().ok()
 }
 
+/// The [`TARGET_TAG`] value for a configuration's target: `10.0.15.239 22 445 2049`. Spaces,
+/// not commas: tag values allow letters, digits, spaces and `+ - = . _ : / @` only.
+pub fn target_tag_value(ip: Ipv4Addr, ports: &[PortRange]) -> String {
+    let mut v = ip.to_string();
+    for p in ports {
+        v.push(' ');
+        v.push_str(&p.to_string());
+    }
+    v
+}
+
+/// Reads a [`TARGET_TAG`] value back; `None` when it is not one (hand-edited, truncated).
+pub fn parse_target_tag(value: &str) -> Option<(Ipv4Addr, Vec<PortRange>)> {
+    let mut parts = value.split_whitespace();
+    let ip = parts.next()?.parse().ok()?;
+    let ports = parts
+        .map(|p| PortRange::try_from(p.to_string()).ok())
+        .collect::<Option<Vec<_>>>()?;
+    (!ports.is_empty()).then_some((ip, ports))
+}
+
 /// The ownership TXT record's name for an alias.
 pub fn ownership_txt_name(alias_fqdn: &str) -> String {
     format!("{OWNERSHIP_TXT_LABEL}.{alias_fqdn}")
@@ -136,6 +162,30 @@ mod tests {
         assert_eq!(gateway_name(&fs, 2), "fsxnl-07f1088148f103e3a-g2");
         validate_lattice_name(&gateway_name(&fs, 999), "rgw-").unwrap();
         validate_lattice_name(&configuration_name(&svm, 1), "rcfg-").unwrap();
+    }
+
+    #[test]
+    fn target_tag_round_trips_and_refuses_what_it_did_not_write() {
+        let ports = vec![
+            PortRange::single(22),
+            PortRange::single(445),
+            PortRange { from: 2049, to: 2050 },
+        ];
+        let ip: Ipv4Addr = "10.0.15.239".parse().unwrap();
+        let v = target_tag_value(ip, &ports);
+        assert_eq!(v, "10.0.15.239 22 445 2049-2050");
+        assert!(v.chars().all(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(c)));
+        assert_eq!(parse_target_tag(&v), Some((ip, ports)));
+        for bad in [
+            "",
+            "10.0.15.239",
+            "10.0.15.239 0",
+            "10.0.15 445",
+            "10.0.15.239 445,2049",
+            "x 22",
+        ] {
+            assert_eq!(parse_target_tag(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub enum Action {
         ip_address: Ipv4Addr,
         /// Ports.
         port_ranges: Vec<PortRange>,
+        /// Tags set after the update: the owner and the new [`crate::naming::TARGET_TAG`].
+        tags: Tags,
     },
     /// Create a Resource VPC endpoint.
     CreateVpcEndpoint {
@@ -238,6 +240,7 @@ impl Action {
                 configuration_id,
                 ip_address,
                 port_ranges,
+                ..
             } => {
                 format!("update {configuration_id} → {ip_address} TCP {}", join(port_ranges))
             }
@@ -1057,6 +1060,7 @@ impl<'a> Planner<'a> {
                         (SVM_TAG, e.svm_id.to_string()),
                         (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
                         (GENERATION_TAG, generation.to_string()),
+                        (TARGET_TAG, target_tag_value(e.target_ip, &e.ports)),
                     ]),
                 },
                 format!("expose {} ({}) on TCP {}", e.svm_name, e.target_ip, join(&e.ports)),
@@ -1089,6 +1093,7 @@ impl<'a> Planner<'a> {
                     configuration_id: cfg.id.clone(),
                     ip_address: e.target_ip,
                     port_ranges: e.ports.clone(),
+                    tags: self.tags(&[(TARGET_TAG, target_tag_value(e.target_ip, &e.ports))]),
                 },
                 "the SVM's IP or the exposed protocols changed",
             );

@@ -11,6 +11,32 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+/// Page sizes the adapters ask for, so a read costs one call per page, not per resource. The
+/// simulated cloud counts calls with the same sizes (`fsxn-lattice-bench api-calls`).
+pub mod page {
+    /// EC2 `DescribeSubnets`, `DescribeNetworkInterfaces`, `DescribeVpcEndpoints`,
+    /// `GetSubnetCidrReservations`: `MaxResults` (1000 is the API's maximum).
+    pub const EC2: i32 = 1000;
+    /// EC2 `DescribeVpcEndpointAssociations`: endpoint ids per request.
+    pub const ASSOCIATION_IDS: usize = 50;
+    /// EC2 `DescribeVpcEndpointAssociations`: `MaxResults` (the API's maximum).
+    pub const ASSOCIATIONS: i32 = 100;
+    /// VPC Lattice `ListResourceGateways`, `ListResourceConfigurations`: `maxResults` (maximum).
+    pub const LATTICE: i32 = 100;
+    /// Resource Groups Tagging API `GetResources`: `ResourcesPerPage` (maximum).
+    pub const TAGGED_RESOURCES: i32 = 100;
+    /// Route 53 `ListResourceRecordSets`: `MaxItems` (maximum).
+    pub const RECORDS: i32 = 300;
+    /// FSx `DescribeFileSystems`, `DescribeStorageVirtualMachines`: the service pages by an
+    /// internal maximum it does not document; the simulation assumes this many per page.
+    pub const FSX_ASSUMED: usize = 100;
+
+    /// Calls needed to list `items` at `per_page` (an empty list still costs one).
+    pub fn calls(items: usize, per_page: usize) -> u64 {
+        items.div_ceil(per_page.max(1)).max(1) as u64
+    }
+}
+
 /// Result of a port call.
 pub type CloudResult<T> = Result<T, CloudError>;
 
@@ -34,9 +60,10 @@ pub trait NetworkRead: Send + Sync {
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>>;
     /// `GetSubnetCidrReservations` (IPv4 only).
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>>;
-    /// `DescribeVpcEndpoints` of type Resource matching `filter`, joined with
-    /// `DescribeVpcEndpointAssociations` for their DNS names.
-    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>>;
+    /// `DescribeVpcEndpoints` of type Resource matching any of `filters` (one query each, the
+    /// union without duplicates), joined with `DescribeVpcEndpointAssociations` for their DNS
+    /// names (once per endpoint, in batches of [`page::ASSOCIATION_IDS`]).
+    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>>;
 }
 
 /// Which Resource endpoints to list.
@@ -121,9 +148,17 @@ pub trait NetworkWrite: Send + Sync {
 /// Reading VPC Lattice.
 #[async_trait]
 pub trait LatticeRead: Send + Sync {
-    /// `ListResourceGateways` + `GetResourceGateway` + tags.
+    /// `ListResourceGateways` (the summary has subnets and security groups), with tags.
+    ///
+    /// Tags of every gateway carrying the [`crate::naming::OWNER_TAG`] key come from the Resource
+    /// Groups Tagging API's `GetResources`, [`page::TAGGED_RESOURCES`] per call; only a gateway
+    /// with our name prefix that it did not return (just created, or not ours) costs a
+    /// `ListTagsForResource` of its own. Others get no tags: they are foreign.
     async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>>;
-    /// `ListResourceConfigurations` + `GetResourceConfiguration` + tags.
+    /// `ListResourceConfigurations`, with tags read as for gateways. The target (IP and ports)
+    /// of one of ours comes from its [`crate::naming::TARGET_TAG`]; `GetResourceConfiguration`
+    /// is called only for ours that failed (for the reason) or lack a readable target tag.
+    /// Foreign ones carry no target.
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>>;
 }
 
@@ -177,12 +212,16 @@ pub trait LatticeWrite: Send + Sync {
         &self,
         req: &CreateResourceConfigurationRequest,
     ) -> CloudResult<ResourceConfiguration>;
-    /// `UpdateResourceConfiguration` (definition and ports are mutable; the gateway is not).
+    /// `UpdateResourceConfiguration` (definition and ports are mutable; the gateway is not),
+    /// then `TagResource` with `tags` (the new [`crate::naming::TARGET_TAG`]) — in that order, so
+    /// a crash between the two leaves a stale tag, which the next reconcile sees as a change to
+    /// make and repeats (idempotently), never a tag claiming what the resource does not have.
     async fn update_resource_configuration(
         &self,
         id: &ResourceConfigurationId,
         ip_address: Ipv4Addr,
         port_ranges: &[PortRange],
+        tags: &Tags,
     ) -> CloudResult<()>;
     /// `DeleteResourceConfiguration`.
     async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()>;

@@ -79,29 +79,20 @@ pub async fn observe<C: Cloud + ?Sized>(
     // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
     // consumer removed from the config still has endpoints to delete.
     let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
+    let mut filters = Vec::new();
     if !consumer_vpcs.is_empty() {
-        let in_vpcs = EndpointFilter::Vpcs(consumer_vpcs);
-        observed.endpoints = read!(
-            cloud,
-            policy,
-            "DescribeVpcEndpoints",
-            cloud.describe_resource_endpoints(&in_vpcs)
-        )?;
+        filters.push(EndpointFilter::Vpcs(consumer_vpcs));
     }
-    let ours = EndpointFilter::Tag {
+    filters.push(EndpointFilter::Tag {
         key: OWNER_TAG.to_string(),
         value: config.owner.clone(),
-    };
-    for e in read!(
+    });
+    observed.endpoints = read!(
         cloud,
         policy,
         "DescribeVpcEndpoints",
-        cloud.describe_resource_endpoints(&ours)
-    )? {
-        if !observed.endpoints.iter().any(|x| x.id == e.id) {
-            observed.endpoints.push(e);
-        }
-    }
+        cloud.describe_resource_endpoints(&filters)
+    )?;
     let mut zones: BTreeSet<HostedZoneId> = config
         .consumers
         .iter()

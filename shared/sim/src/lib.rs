@@ -29,7 +29,7 @@ use fsxn_lattice_core::error::{CloudError, ErrorKind};
 use fsxn_lattice_core::events::INSUFFICIENT_IPS_MESSAGE;
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::validate_lattice_name;
+use fsxn_lattice_core::naming::{NAME_PREFIX, OWNER_TAG, TARGET_TAG, parse_target_tag, validate_lattice_name};
 use fsxn_lattice_core::ports::*;
 use fsxn_lattice_core::time::rfc3339;
 use ipnet::Ipv4Net;
@@ -203,6 +203,19 @@ impl World {
             return Err(self.fault(op));
         }
         Ok(())
+    }
+
+    /// Counts `n` more calls of `op` that the AWS adapter makes within the same port call
+    /// (further pages, per-item reads); faults are injected per port call, not for these.
+    fn more(&mut self, op: &str, n: u64) {
+        if n > 0 {
+            *self.calls.entry(op.to_string()).or_default() += n;
+        }
+    }
+
+    /// Counts the pages of a list beyond the first (the first was counted by `enter`).
+    fn pages(&mut self, op: &str, items: usize, per_page: usize) {
+        self.more(op, page::calls(items, per_page) - 1);
     }
 
     /// After a write took effect, maybe lose the response.
@@ -966,11 +979,15 @@ impl FsxRead for SimCloud {
     async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
         let mut w = self.w();
         w.enter("DescribeFileSystems")?;
+        let n = w.file_systems.len();
+        w.pages("DescribeFileSystems", n, page::FSX_ASSUMED);
         Ok(w.file_systems.values().cloned().collect())
     }
     async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
         let mut w = self.w();
         w.enter("DescribeStorageVirtualMachines")?;
+        let n = w.svms.len();
+        w.pages("DescribeStorageVirtualMachines", n, page::FSX_ASSUMED);
         Ok(w.svms.values().cloned().collect())
     }
 }
@@ -980,12 +997,17 @@ impl NetworkRead for SimCloud {
     async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
         let mut w = self.w();
         w.enter("DescribeVpcs")?;
-        Ok(ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect())
+        let vpcs: Vec<Vpc> = ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect();
+        // The adapter reads enableDnsSupport and enableDnsHostnames, one call each.
+        w.more("DescribeVpcAttribute", 2 * vpcs.len() as u64);
+        Ok(vpcs)
     }
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
         let mut w = self.w();
         w.enter("DescribeSubnets")?;
-        Ok(w.subnets.values().filter(|s| &s.vpc_id == vpc_id).cloned().collect())
+        let subnets: Vec<Subnet> = w.subnets.values().filter(|s| &s.vpc_id == vpc_id).cloned().collect();
+        w.pages("DescribeSubnets", subnets.len(), page::EC2 as usize);
+        Ok(subnets)
     }
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
         let mut w = self.w();
@@ -996,11 +1018,14 @@ impl NetworkRead for SimCloud {
             .filter(|s| &s.vpc_id == vpc_id)
             .map(|s| &s.id)
             .collect();
-        Ok(w.enis
+        let enis: Vec<NetworkInterface> = w
+            .enis
             .values()
             .filter(|e| subnets.contains(&e.subnet_id))
             .cloned()
-            .collect())
+            .collect();
+        w.pages("DescribeNetworkInterfaces", enis.len(), page::EC2 as usize);
+        Ok(enis)
     }
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         let mut w = self.w();
@@ -1013,24 +1038,38 @@ impl NetworkRead for SimCloud {
                 format!("The subnet ID '{subnet_id}' does not exist"),
             ));
         }
-        Ok(w.reservations
+        let reservations: Vec<CidrReservation> = w
+            .reservations
             .values()
             .filter(|r| &r.subnet_id == subnet_id)
             .cloned()
-            .collect())
+            .collect();
+        w.pages("GetSubnetCidrReservations", reservations.len(), page::EC2 as usize);
+        Ok(reservations)
     }
-    async fn describe_resource_endpoints(&self, filter: &EndpointFilter) -> CloudResult<Vec<VpcEndpoint>> {
+    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
+        const OP: &str = "DescribeVpcEndpoints";
         let mut w = self.w();
-        w.enter("DescribeVpcEndpoints")?;
-        w.enter("DescribeVpcEndpointAssociations")?;
-        Ok(w.endpoints
-            .values()
-            .filter(|e| match filter {
-                EndpointFilter::Vpcs(vpcs) => vpcs.contains(&e.ep.vpc_id),
-                EndpointFilter::Tag { key, value } => e.ep.tags.get(key) == Some(value),
-            })
-            .map(|e| e.ep.clone())
-            .collect())
+        w.enter(OP)?;
+        let mut found: BTreeMap<VpcEndpointId, VpcEndpoint> = BTreeMap::new();
+        for (i, filter) in filters.iter().enumerate() {
+            let matching: Vec<VpcEndpoint> = w
+                .endpoints
+                .values()
+                .filter(|e| match filter {
+                    EndpointFilter::Vpcs(vpcs) => vpcs.contains(&e.ep.vpc_id),
+                    EndpointFilter::Tag { key, value } => e.ep.tags.get(key) == Some(value),
+                })
+                .map(|e| e.ep.clone())
+                .collect();
+            // One query per filter (the first was counted by `enter`), paged.
+            w.more(OP, page::calls(matching.len(), page::EC2 as usize) - u64::from(i == 0));
+            found.extend(matching.into_iter().map(|e| (e.id.clone(), e)));
+        }
+        // One association per Resource endpoint, asked for in batches of ids.
+        let batches = found.len().div_ceil(page::ASSOCIATION_IDS) as u64;
+        w.more("DescribeVpcEndpointAssociations", batches);
+        Ok(found.into_values().collect())
     }
 }
 
@@ -1307,6 +1346,27 @@ impl NetworkWrite for SimCloud {
     }
 }
 
+impl World {
+    /// The tags the Lattice adapter ends up with for a resource: those of everything carrying
+    /// the owner tag key (Tagging API), those of the rest with our name prefix (one
+    /// `ListTagsForResource` each), none for others.
+    fn lattice_tags(&mut self, name: &str, tags: &Tags) -> Tags {
+        if tags.contains_key(OWNER_TAG) {
+            tags.clone()
+        } else if name.starts_with(&format!("{NAME_PREFIX}-")) {
+            self.more("ListTagsForResource", 1);
+            tags.clone()
+        } else {
+            Tags::new()
+        }
+    }
+
+    /// Counts the Tagging API `GetResources` pages for one resource type.
+    fn tagging_pages(&mut self, tagged: usize) {
+        self.more("GetResources", page::calls(tagged, page::TAGGED_RESOURCES as usize));
+    }
+}
+
 fn lattice_arn(w: &World, kind: &str, id: &str) -> String {
     format!("arn:aws:vpc-lattice:{}:{}:{kind}/{id}", w.region, w.account)
 }
@@ -1314,14 +1374,58 @@ fn lattice_arn(w: &World, kind: &str, id: &str) -> String {
 #[async_trait]
 impl LatticeRead for SimCloud {
     async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
+        const OP: &str = "ListResourceGateways";
         let mut w = self.w();
-        w.enter("ListResourceGateways")?;
-        Ok(w.gateways.values().cloned().collect())
+        w.enter(OP)?;
+        let all: Vec<ResourceGateway> = w.gateways.values().cloned().collect();
+        w.pages(OP, all.len(), page::LATTICE as usize);
+        // What the adapter sees: tags only as the Tagging API or ListTagsForResource gives them.
+        let all = all
+            .into_iter()
+            .map(|mut g| {
+                g.tags = w.lattice_tags(&g.name, &g.tags);
+                g
+            })
+            .collect();
+        let tagged = w.gateways.values().filter(|g| g.tags.contains_key(OWNER_TAG)).count();
+        w.tagging_pages(tagged);
+        Ok(all)
     }
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
+        const OP: &str = "ListResourceConfigurations";
         let mut w = self.w();
-        w.enter("ListResourceConfigurations")?;
-        Ok(w.configurations.values().cloned().collect())
+        w.enter(OP)?;
+        let all: Vec<ResourceConfiguration> = w.configurations.values().cloned().collect();
+        w.pages(OP, all.len(), page::LATTICE as usize);
+        let tagged = w
+            .configurations
+            .values()
+            .filter(|c| c.tags.contains_key(OWNER_TAG))
+            .count();
+        w.tagging_pages(tagged);
+        let mut out = Vec::with_capacity(all.len());
+        for mut c in all {
+            c.tags = w.lattice_tags(&c.name, &c.tags);
+            let target = c.tags.get(TARGET_TAG).and_then(|t| parse_target_tag(t));
+            let failed = matches!(
+                c.status,
+                ConfigurationStatus::CreateFailed | ConfigurationStatus::UpdateFailed
+            );
+            if !c.tags.contains_key(OWNER_TAG) {
+                // Foreign: the summary only.
+                c.ip_address = None;
+                c.port_ranges = Vec::new();
+                c.failure_reason = None;
+            } else if failed || target.is_none() {
+                w.more("GetResourceConfiguration", 1);
+            } else if let Some((ip, ports)) = target {
+                c.ip_address = Some(ip);
+                c.port_ranges = ports;
+                c.failure_reason = None;
+            }
+            out.push(c);
+        }
+        Ok(out)
     }
 }
 
@@ -1526,6 +1630,7 @@ impl LatticeWrite for SimCloud {
         id: &ResourceConfigurationId,
         ip: Ipv4Addr,
         ports: &[PortRange],
+        tags: &Tags,
     ) -> CloudResult<()> {
         const OP: &str = "UpdateResourceConfiguration";
         let mut w = self.w();
@@ -1542,7 +1647,10 @@ impl LatticeWrite for SimCloud {
         if let Some(c) = w.configurations.get_mut(id) {
             c.ip_address = Some(ip);
             c.port_ranges = ports.to_vec();
+            // The adapter's TagResource after the update.
+            c.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        w.more("TagResource", 1);
         w.emit_call(
             "vpc-lattice.amazonaws.com",
             OP,
@@ -1622,17 +1730,18 @@ impl DnsRead for SimCloud {
     async fn list_resource_record_sets(&self, zone: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
         let mut w = self.w();
         w.enter("ListResourceRecordSets")?;
-        w.records
-            .get(zone)
-            .map(|r| r.values().cloned().collect())
-            .ok_or_else(|| {
-                err(
-                    ErrorKind::NotFound,
-                    "ListResourceRecordSets",
-                    "NoSuchHostedZone",
-                    format!("No hosted zone found with ID: {zone}"),
-                )
-            })
+        let records: Option<Vec<RecordSet>> = w.records.get(zone).map(|r| r.values().cloned().collect());
+        if let Some(r) = &records {
+            w.pages("ListResourceRecordSets", r.len(), page::RECORDS as usize);
+        }
+        records.ok_or_else(|| {
+            err(
+                ErrorKind::NotFound,
+                "ListResourceRecordSets",
+                "NoSuchHostedZone",
+                format!("No hosted zone found with ID: {zone}"),
+            )
+        })
     }
 }
 

@@ -329,6 +329,7 @@ fn gateway_and_configuration_rules_are_enforced() {
         &cfg.id,
         "198.19.255.239".parse().unwrap(),
         &[PortRange::single(445)],
+        &Tags::new(),
     ))
     .unwrap_err();
     assert_eq!(e.code, "ValidationException");
