@@ -46,10 +46,13 @@ pub mod runtime_api {
             let (tx, outcomes) = mpsc::channel();
             std::thread::spawn(move || {
                 let mut queue = events.into_iter().enumerate();
+                // `next` requests after the last event: held open, unanswered, as Lambda does
+                // between invocations, so the function waits (and stays measurable) until killed.
+                let mut parked = Vec::new();
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { return };
-                    if !serve(stream, &mut queue, &tx) {
-                        return;
+                    if let Some(waiting) = serve(stream, &mut queue, &tx) {
+                        parked.push(waiting);
                     }
                 }
             });
@@ -70,16 +73,17 @@ pub mod runtime_api {
         )
     }
 
-    /// Handles one HTTP request; returns false once the function should be left waiting.
+    /// Handles one HTTP request; returns the connection of a `next` request that has no event
+    /// to answer with.
     fn serve(
         mut stream: TcpStream,
         queue: &mut impl Iterator<Item = (usize, Value)>,
         tx: &mpsc::Sender<Outcome>,
-    ) -> bool {
+    ) -> Option<TcpStream> {
         let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).is_err() {
-            return true;
+            return None;
         }
         let mut length = 0usize;
         loop {
@@ -113,30 +117,30 @@ pub mod runtime_api {
                             .unwrap_or(0)
                     );
                     reply(&mut stream, "200 OK", &headers, &event.to_string());
-                    true
+                    None
                 }
-                // No more events: keep the connection open; the test kills the process.
-                None => false,
+                // No more events: keep the connection open; the caller kills the process.
+                None => Some(stream),
             }
         } else if path.ends_with("/response") {
             let _ = tx.send(Outcome::Response(
                 serde_json::from_str(&body).unwrap_or(Value::String(body)),
             ));
             reply(&mut stream, "202 Accepted", "", "{}");
-            true
+            None
         } else if path.ends_with("/init/error") {
             let (error_type, message) = error_of(&body);
             let _ = tx.send(Outcome::InitError { error_type, message });
             reply(&mut stream, "202 Accepted", "", "{}");
-            true
+            None
         } else if path.ends_with("/error") {
             let (error_type, message) = error_of(&body);
             let _ = tx.send(Outcome::Error { error_type, message });
             reply(&mut stream, "202 Accepted", "", "{}");
-            true
+            None
         } else {
             reply(&mut stream, "404 Not Found", "", "{}");
-            true
+            None
         }
     }
 }

@@ -53,7 +53,7 @@ pub const ENDPOINT_DELETE_AFTER: u64 = 30;
 pub const GATEWAY_DELETE_AFTER: u64 = 60;
 /// Seconds a Route 53 change stays `PENDING`.
 pub const CHANGE_INSYNC_AFTER: u64 = 30;
-/// Resource VPC endpoints allowed per VPC.
+/// Resource VPC endpoints allowed per VPC, unless [`SimCloud::set_endpoints_per_vpc`] raised it.
 pub const ENDPOINTS_PER_VPC: usize = 200;
 /// The hosted zone id the seed's endpoint DNS entry carried.
 pub const LATTICE_RSC_ZONE: &str = "Z08285483B41F6ASEM5U1";
@@ -98,6 +98,7 @@ struct World {
     rng: ChaCha8Rng,
     fault_rng: ChaCha8Rng,
     faults: Faults,
+    endpoints_per_vpc: usize,
     now: u64,
     region: String,
     account: String,
@@ -599,6 +600,7 @@ impl SimCloud {
                 fault_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17),
                 rng,
                 faults: Faults::default(),
+                endpoints_per_vpc: ENDPOINTS_PER_VPC,
                 now: EPOCH,
                 region: "us-east-1".into(),
                 account: "123456789012".into(),
@@ -633,6 +635,11 @@ impl SimCloud {
     /// Sets fault injection.
     pub fn set_faults(&self, faults: Faults) {
         self.w().faults = faults;
+    }
+
+    /// Raises (or lowers) the VPC endpoints per VPC quota, as a quota increase would.
+    pub fn set_endpoints_per_vpc(&self, quota: usize) {
+        self.w().endpoints_per_vpc = quota;
     }
 
     /// Virtual now (Unix seconds).
@@ -1285,7 +1292,7 @@ impl NetworkWrite for SimCloud {
             ));
         }
         let count = w.endpoints.values().filter(|e| e.ep.vpc_id == vpc.id).count();
-        if count >= ENDPOINTS_PER_VPC {
+        if count >= w.endpoints_per_vpc {
             return Err(err(
                 ErrorKind::QuotaExceeded,
                 OP,

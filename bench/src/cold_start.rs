@@ -1,0 +1,207 @@
+//! Cold start and peak memory of a Lambda function process under a local Lambda Runtime API
+//! (the emulator of `fsxn-lattice-tests`, on 127.0.0.1): the time from spawning the process to
+//! the emulator receiving the response to its first event, and the process's peak resident set
+//! (`VmHWM`), read while it waits for its second event.
+
+use fsxn_lattice_tests::runtime_api::{Emulator, Outcome};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One measured start.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sample {
+    /// Spawn → response to the first event, milliseconds.
+    pub ready_ms: f64,
+    /// Peak resident set size, KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// Why a start could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum ColdStartError {
+    /// The program could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// Program.
+        program: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// It answered, but not with a response (an error, an init error) or not what was expected.
+    #[error("{program} answered {outcome}, not the expected response")]
+    Unexpected {
+        /// Program.
+        program: String,
+        /// What it answered.
+        outcome: String,
+    },
+    /// No answer within the deadline; its output is attached.
+    #[error("{program} gave no answer within {seconds} s; its output:\n{output}")]
+    Timeout {
+        /// Program.
+        program: String,
+        /// Deadline.
+        seconds: u64,
+        /// Its stdout and stderr.
+        output: String,
+    },
+    /// `/proc/<pid>/status` had no `VmHWM` (not Linux?).
+    #[error("no VmHWM for pid {0} in /proc (Linux only)")]
+    NoRss(u32),
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Starts `program args…` in `dir` with a Lambda-like environment plus `env`, hands it `event`,
+/// and measures. `check` must accept the response (both sides must do the same work).
+pub fn measure_once(
+    program: &str,
+    args: &[&str],
+    dir: &Path,
+    env: &[(&str, &str)],
+    event: &Value,
+    check: &dyn Fn(&Value) -> bool,
+) -> Result<Sample, ColdStartError> {
+    let emulator = Emulator::start(vec![event.clone()]);
+    let log = std::env::temp_dir().join(format!("fsxn-lattice-bench-{}.log", std::process::id()));
+    let log_file = std::fs::File::create(&log).map_err(|source| ColdStartError::Spawn {
+        program: program.into(),
+        source,
+    })?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("AWS_PROFILE")
+        .env("AWS_LAMBDA_RUNTIME_API", &emulator.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "fsxn-lattice-bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fsxn-lattice-bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing listens on port 9: an AWS call would fail at once, never leave the machine.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log_file.try_clone().map_err(|source| {
+            ColdStartError::Spawn {
+                program: program.into(),
+                source,
+            }
+        })?))
+        .stderr(Stdio::from(log_file));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| ColdStartError::Spawn {
+        program: program.into(),
+        source,
+    })?;
+    let deadline = Duration::from_secs(60);
+    let outcome = emulator.next(deadline);
+    let ready = started.elapsed();
+    let rss = peak_rss_kib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    match outcome {
+        Some(Outcome::Response(v)) if check(&v) => Ok(Sample {
+            ready_ms: ready.as_secs_f64() * 1000.0,
+            peak_rss_kib: rss.ok_or(ColdStartError::NoRss(child.id()))?,
+        }),
+        Some(o) => Err(ColdStartError::Unexpected {
+            program: program.into(),
+            outcome: format!("{o:?}; output: {output}"),
+        }),
+        None => Err(ColdStartError::Timeout {
+            program: program.into(),
+            seconds: deadline.as_secs(),
+            output,
+        }),
+    }
+}
+
+/// The median of a non-empty slice (mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Medians of `runs` starts after one discarded warm-up start (which fills the page cache, the
+/// same for both sides).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// What ran.
+    pub name: String,
+    /// Starts measured.
+    pub runs: usize,
+    /// Median spawn → first response, ms.
+    pub ready_ms_median: f64,
+    /// Fastest, ms.
+    pub ready_ms_min: f64,
+    /// Slowest, ms.
+    pub ready_ms_max: f64,
+    /// Median peak RSS, MiB.
+    pub peak_rss_mib_median: f64,
+}
+
+/// Runs `measure` once to warm up, then `runs` times, printing a dot per start to stderr.
+pub fn summarize(
+    name: &str,
+    runs: usize,
+    mut measure: impl FnMut() -> Result<Sample, ColdStartError>,
+) -> Result<Summary, ColdStartError> {
+    measure()?;
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        samples.push(measure()?);
+        eprint!(".");
+    }
+    eprintln!(" {name}");
+    let ready: Vec<f64> = samples.iter().map(|s| s.ready_ms).collect();
+    let rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_kib as f64 / 1024.0).collect();
+    Ok(Summary {
+        name: name.into(),
+        runs,
+        ready_ms_median: median(&ready),
+        ready_ms_min: ready.iter().copied().fold(f64::INFINITY, f64::min),
+        ready_ms_max: ready.iter().copied().fold(0.0, f64::max),
+        peak_rss_mib_median: median(&rss),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}

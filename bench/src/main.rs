@@ -1,0 +1,331 @@
+//! `fsxn-lattice-bench`: prints the performance tables of README "Performance".
+//!
+//! ```text
+//! fsxn-lattice-bench api-calls [--svms 1,10,50] [--consumers 3] [--output text|json]
+//! fsxn-lattice-bench cold-start --bin-dir target/release [--runs 10] [--python python3]
+//! fsxn-lattice-bench artifacts --bin-dir target/release
+//! ```
+//!
+//! Exit codes: 0 all checks held; 1 a check failed (the table says which); 2 bad input or a
+//! measurement that could not be made.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fsxn_lattice_bench::api_calls::{self, Measurement};
+use fsxn_lattice_bench::artifacts;
+use fsxn_lattice_bench::cold_start::{self, Summary};
+use fsxn_lattice_bench::fleet::FleetSize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "fsxn-lattice-bench", about = "fsxn-lattice performance evidence")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Output format.
+    #[arg(long, value_enum, global = true, default_value = "text")]
+    output: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// API calls per reconcile in the simulated cloud; fails if steady state writes or reads per resource.
+    ApiCalls {
+        /// Fleet sizes (SVMs), smallest first.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
+        svms: Vec<usize>,
+        /// Consumer VPCs.
+        #[arg(long, default_value_t = 3)]
+        consumers: usize,
+        /// SVMs per file system.
+        #[arg(long, default_value_t = 10)]
+        svms_per_file_system: usize,
+    },
+    /// Cold start and peak RSS of the release Lambda binaries vs a Python 3 / boto3 baseline.
+    ColdStart {
+        /// Where the release binaries are.
+        #[arg(long)]
+        bin_dir: PathBuf,
+        /// Measured starts per program (after one warm-up start).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// The Python 3 with boto3 and awslambdaric installed.
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
+    /// Binary and Lambda zip sizes.
+    Artifacts {
+        /// Where the release binaries are.
+        #[arg(long)]
+        bin_dir: PathBuf,
+    },
+}
+
+const FUNCTIONS: [&str; 4] = [
+    "fsxn-lattice-provision",
+    "fsxn-lattice-heal",
+    "fsxn-lattice-publish-alias",
+    "fsxn-lattice-reconcile",
+];
+
+/// The event both sides answer `ignored` (an FSx backup: not a trigger).
+const EVENT: &str = include_str!("../../events/fsx-create-backup.json");
+
+const CONFIG: &str = r#"
+owner = "bench"
+[gateway]
+security_group_ids = ["sg-03730d9e2b49e7cbc"]
+[[consumers]]
+name = "clients"
+vpc_id = "vpc-0764d7f66aa8fa58a"
+subnet_ids = ["subnet-0493d3cebba9cc691"]
+"#;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::ApiCalls {
+            svms,
+            consumers,
+            svms_per_file_system,
+        } => api_calls_cmd(&svms, consumers, svms_per_file_system, cli.output),
+        Cmd::ColdStart { bin_dir, runs, python } => cold_start_cmd(&bin_dir, runs, &python, cli.output),
+        Cmd::Artifacts { bin_dir } => artifacts_cmd(&bin_dir, cli.output),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            if cli.output == Output::Json {
+                println!("{}", json!({"error": e}));
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn api_calls_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Output) -> Result<bool, String> {
+    if sizes.is_empty() || sizes.contains(&0) || consumers == 0 || per_fs == 0 {
+        return Err("--svms, --consumers and --svms-per-file-system must be positive".into());
+    }
+    if sizes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("--svms must be increasing (the smallest fleet is the reference)".into());
+    }
+    let mut rows: Vec<Measurement> = Vec::new();
+    for &svms in sizes {
+        eprintln!("measuring {svms} SVM(s) × {consumers} consumer VPC(s) …");
+        rows.push(
+            api_calls::measure(FleetSize {
+                svms,
+                svms_per_file_system: per_fs,
+                consumers,
+            })
+            .map_err(|e| e.to_string())?,
+        );
+    }
+    let failures = api_calls::check(&rows);
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"rows": rows, "failures": failures})).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("API calls per reconcile (simulated cloud, counted as the AWS adapters make them)");
+        println!(
+            "{:>5} {:>9} {:>4}  {:<18} {:>6} {:>6} {:>8} {:>6}",
+            "SVMs", "consumers", "FS", "phase", "reads", "writes", "created", "passes"
+        );
+        for m in &rows {
+            let c = &m.created;
+            let created = c.subnets + c.reservations + c.gateways + c.configurations + c.endpoints + c.cnames;
+            println!(
+                "{:>5} {:>9} {:>4}  {:<18} {:>6} {:>6} {:>8} {:>6}",
+                m.svms,
+                m.consumers,
+                m.file_systems,
+                "first provisioning",
+                m.first.reads,
+                m.first.writes,
+                created,
+                m.first_passes
+            );
+            println!(
+                "{:>5} {:>9} {:>4}  {:<18} {:>6} {:>6} {:>8} {:>6}",
+                m.svms, m.consumers, m.file_systems, "steady state", m.steady.reads, m.steady.writes, 0, 1
+            );
+        }
+        if let Some(last) = rows.last() {
+            println!("\nsteady-state reads at {} SVMs, by operation:", last.svms);
+            for (op, n) in &last.steady.by_operation {
+                println!("  {op:<34} {n:>4}");
+            }
+            let c = &last.created;
+            println!(
+                "created at {} SVMs: {} gateways, {} reservations, {} subnets, {} configurations, {} endpoints, {} aliases (CNAME + ownership TXT, one change batch each)",
+                last.svms, c.gateways, c.reservations, c.subnets, c.configurations, c.endpoints, c.cnames
+            );
+        }
+        if failures.is_empty() {
+            println!(
+                "\nchecks: steady state writes 0 and reads no resource one by one; reads grow only by list pages; first provisioning writes once per resource created — all held"
+            );
+        } else {
+            println!("\nFAILED:");
+            for f in &failures {
+                println!("  {f}");
+            }
+        }
+    }
+    Ok(failures.is_empty())
+}
+
+fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> Result<bool, String> {
+    if runs == 0 {
+        return Err("--runs must be positive".into());
+    }
+    let event: Value = serde_json::from_str(EVENT).map_err(|e| e.to_string())?;
+    let ignored = |v: &Value| v["status"] == "ignored";
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    let mut rust: Vec<Summary> = Vec::new();
+    for f in FUNCTIONS {
+        let bin = bin_dir.join(f);
+        if !bin.is_file() {
+            return Err(format!(
+                "{} not found: build with `cargo build --release` first",
+                bin.display()
+            ));
+        }
+        let program = bin.display().to_string();
+        rust.push(
+            cold_start::summarize(f, runs, || {
+                cold_start::measure_once(
+                    &program,
+                    &[],
+                    &here,
+                    &[("FSXN_LATTICE_CONFIG", CONFIG)],
+                    &event,
+                    &ignored,
+                )
+            })
+            .map_err(|e| e.to_string())?,
+        );
+    }
+    let handler_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let py = cold_start::summarize("python3 + boto3 (awslambdaric)", runs, || {
+        cold_start::measure_once(
+            python,
+            &["-m", "awslambdaric", "handler.handler"],
+            &handler_dir,
+            &[("FSXN_LATTICE_CONFIG", CONFIG)],
+            &event,
+            &ignored,
+        )
+    })
+    .map_err(|e| e.to_string())?;
+    let versions = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, boto3, botocore, importlib.metadata as m; print(sys.version.split()[0], boto3.__version__, botocore.__version__, m.version('awslambdaric'))",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let fastest_ratio = rust
+        .iter()
+        .map(|r| py.ready_ms_median / r.ready_ms_median)
+        .fold(f64::INFINITY, f64::min);
+    let memory_ratio = rust
+        .iter()
+        .map(|r| py.peak_rss_mib_median / r.peak_rss_mib_median)
+        .fold(f64::INFINITY, f64::min);
+    let goals = fastest_ratio >= 10.0 && memory_ratio >= 3.0;
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "rust": rust, "python": py, "python_versions": versions,
+                "worst_speedup": fastest_ratio, "worst_memory_ratio": memory_ratio,
+                "goals_met": goals,
+            }))
+            .map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("Cold start → first event handled, and peak RSS ({runs} starts each after one warm-up; medians)");
+        println!("Python {versions} (python, boto3, botocore, awslambdaric)");
+        println!(
+            "{:<32} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "program", "ready ms", "min", "max", "RSS MiB", "× faster", "× less mem"
+        );
+        for r in &rust {
+            println!(
+                "{:<32} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9.1} {:>9.1}",
+                r.name,
+                r.ready_ms_median,
+                r.ready_ms_min,
+                r.ready_ms_max,
+                r.peak_rss_mib_median,
+                py.ready_ms_median / r.ready_ms_median,
+                py.peak_rss_mib_median / r.peak_rss_mib_median
+            );
+        }
+        println!(
+            "{:<32} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9} {:>9}",
+            py.name, py.ready_ms_median, py.ready_ms_min, py.ready_ms_max, py.peak_rss_mib_median, "1.0", "1.0"
+        );
+        println!(
+            "\ngoals (≥10× faster, ≥3× less memory): worst {fastest_ratio:.1}× faster, {memory_ratio:.1}× less memory — {}",
+            if goals { "met" } else { "NOT met" }
+        );
+    }
+    Ok(goals)
+}
+
+fn artifacts_cmd(bin_dir: &Path, output: Output) -> Result<bool, String> {
+    let mut rows = Vec::new();
+    for f in FUNCTIONS {
+        rows.push(artifacts::measure(bin_dir, f, true).map_err(|e| e.to_string())?);
+    }
+    rows.push(artifacts::measure(bin_dir, "fsxn-lattice", false).map_err(|e| e.to_string())?);
+    let limit = 8 * 1024 * 1024;
+    let ok = rows.iter().all(|a| a.zip_bytes.is_none_or(|z| z < limit));
+    let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"artifacts": rows, "arch": std::env::consts::ARCH, "zip_limit_bytes": limit, "ok": ok})
+            )
+            .map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "Release artifacts ({}; bootstrap zipped with deflate)",
+            std::env::consts::ARCH
+        );
+        println!("{:<28} {:>12} {:>12}", "binary", "binary MiB", "zip MiB");
+        for a in &rows {
+            println!(
+                "{:<28} {:>12.2} {:>12}",
+                a.name,
+                mib(a.binary_bytes),
+                a.zip_bytes
+                    .map(|z| format!("{:.2}", mib(z)))
+                    .unwrap_or_else(|| "—".into())
+            );
+        }
+        println!(
+            "\ngoal (each Lambda zip < 8 MiB): {}",
+            if ok { "met" } else { "NOT met" }
+        );
+    }
+    Ok(ok)
+}
