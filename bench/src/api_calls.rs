@@ -291,3 +291,92 @@ pub fn check(rows: &[Measurement]) -> Vec<String> {
     }
     failures
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(svms: usize, steady_reads: u64, extra_pages: u64) -> Measurement {
+        let created = Inventory {
+            reservations: 4,
+            gateways: 1,
+            configurations: svms as u64,
+            endpoints: 3 * svms as u64,
+            cnames: 3 * svms as u64,
+            txts: 3 * svms as u64,
+            ..Default::default()
+        };
+        let mut first = Calls::default();
+        for (op, n) in [
+            ("CreateSubnetCidrReservation", 4),
+            ("CreateResourceGateway", 1),
+            ("CreateResourceConfiguration", svms as u64),
+            ("CreateVpcEndpoint", 3 * svms as u64),
+            ("ChangeResourceRecordSets", 3 * svms as u64),
+        ] {
+            first.by_operation.insert(op.into(), n);
+            first.writes += n;
+        }
+        Measurement {
+            svms,
+            consumers: 3,
+            file_systems: 1,
+            first,
+            first_passes: 5,
+            created,
+            steady: Calls {
+                reads: steady_reads,
+                writes: 0,
+                by_operation: BTreeMap::from([("DescribeVpcs".to_string(), steady_reads)]),
+            },
+            extra_pages,
+        }
+    }
+
+    #[test]
+    fn a_clean_table_passes() {
+        assert_eq!(check(&[row(1, 30, 0), row(50, 32, 2)]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_bound_is_reported() {
+        let mut writes = row(10, 30, 0);
+        writes.steady.writes = 1;
+        writes.steady.by_operation.insert("TagResource".into(), 1);
+        let mut per_resource = row(10, 30, 0);
+        per_resource
+            .steady
+            .by_operation
+            .insert("ListTagsForResource".into(), 10);
+        let grows = row(50, 40, 2);
+        let mut retried = row(10, 30, 0);
+        retried.first.by_operation.insert("CreateVpcEndpoint".into(), 31);
+        retried.first.writes += 1;
+        let failures = check(&[row(1, 30, 0), writes, per_resource, grows, retried]);
+        let has = |needle: &str| failures.iter().any(|f| f.contains(needle));
+        assert!(has("steady state wrote 1 time"), "{failures:?}");
+        assert!(has("called ListTagsForResource 10 time(s)"), "{failures:?}");
+        assert!(has("read 40 times") && has("allow 32"), "{failures:?}");
+        assert!(
+            has("called CreateVpcEndpoint 31 time(s) for 30 created"),
+            "{failures:?}"
+        );
+        assert!(has("wrote 76 times for 75 resources"), "{failures:?}");
+    }
+
+    #[test]
+    fn writes_are_told_from_reads_by_name() {
+        for op in [
+            "CreateVpcEndpoint",
+            "DeleteSubnet",
+            "ChangeResourceRecordSets",
+            "TagResource",
+            "UpdateResourceGateway",
+        ] {
+            assert!(is_write(op), "{op}");
+        }
+        for op in ["DescribeVpcs", "GetResources", "ListTagsForResource", "GetChange"] {
+            assert!(!is_write(op), "{op}");
+        }
+    }
+}
