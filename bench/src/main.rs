@@ -14,6 +14,8 @@ use fsxn_lattice_bench::api_calls::{self, Measurement};
 use fsxn_lattice_bench::artifacts;
 use fsxn_lattice_bench::cold_start::{self, Summary};
 use fsxn_lattice_bench::fleet::FleetSize;
+// The functions' test configuration (owner, one consumer): both sides parse and check it.
+use fsxn_lattice_tests::function::CONFIG;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -77,16 +79,6 @@ const FUNCTIONS: [&str; 4] = [
 
 /// The event both sides answer `ignored` (an FSx backup: not a trigger).
 const EVENT: &str = include_str!("../../events/fsx-create-backup.json");
-
-const CONFIG: &str = r#"
-owner = "bench"
-[gateway]
-security_group_ids = ["sg-03730d9e2b49e7cbc"]
-[[consumers]]
-name = "clients"
-vpc_id = "vpc-0764d7f66aa8fa58a"
-subnet_ids = ["subnet-0493d3cebba9cc691"]
-"#;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
