@@ -3,6 +3,7 @@
 //! the emulator receiving the response to its first event, and the process's peak resident set
 //! (`VmHWM`), read while it waits for its second event.
 
+use fsxn_lattice_tests::function::lambda_environment;
 use fsxn_lattice_tests::runtime_api::{Emulator, Outcome};
 use serde::Serialize;
 use serde_json::Value;
@@ -61,7 +62,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Starts `program args…` in `dir` with a Lambda-like environment plus `env`, hands it `event`,
+/// Starts `program args…` in `dir` with the tests' Lambda environment plus `env`, hands it `event`,
 /// and measures. `check` must accept the response (both sides must do the same work).
 pub fn measure_once(
     program: &str,
@@ -78,23 +79,9 @@ pub fn measure_once(
         source,
     })?;
     let mut cmd = Command::new(program);
+    lambda_environment(&mut cmd, &emulator.address);
     cmd.args(args)
         .current_dir(dir)
-        .env_remove("AWS_PROFILE")
-        .env("AWS_LAMBDA_RUNTIME_API", &emulator.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "fsxn-lattice-bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fsxn-lattice-bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // Nothing listens on port 9: an AWS call would fail at once, never leave the machine.
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_file.try_clone().map_err(|source| {
             ColdStartError::Spawn {

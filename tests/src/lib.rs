@@ -165,6 +165,27 @@ pub mod function {
         pub logs: String,
     }
 
+    /// Gives `cmd` the environment Lambda gives a function, with the Runtime API at
+    /// `runtime_api`, fake credentials, and every AWS endpoint at a closed port of 127.0.0.1.
+    pub fn lambda_environment(cmd: &mut Command, runtime_api: &str) {
+        cmd.env_remove("AWS_PROFILE")
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "fsxn-lattice-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fsxn-lattice-test")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_REGION", "us-east-1")
+            // boto3 reads the region from here.
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            // Port 9 of 127.0.0.1: nothing listens, connections are refused at once.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    }
+
     /// Runs `binary` for `events` with `env` added to a Lambda-like environment.
     pub fn run(binary: &str, events: Vec<Value>, env: &[(&str, &str)]) -> Run {
         let expected = events.len();
@@ -176,21 +197,8 @@ pub mod function {
         ));
         let log_file = std::fs::File::create(&logs).expect("log file");
         let mut cmd = Command::new(binary);
-        cmd.env_remove("AWS_PROFILE")
-            .env("AWS_LAMBDA_RUNTIME_API", &emulator.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "fsxn-lattice-test")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fsxn-lattice-test")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            // Port 9 of 127.0.0.1: nothing listens, connections are refused at once.
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .stdout(Stdio::from(log_file.try_clone().expect("clone log file")))
+        lambda_environment(&mut cmd, &emulator.address);
+        cmd.stdout(Stdio::from(log_file.try_clone().expect("clone log file")))
             .stderr(Stdio::from(log_file));
         for (k, v) in env {
             cmd.env(k, v);
