@@ -74,21 +74,12 @@ pub fn build(size: FleetSize, seed: u64) -> Fleet {
         let first = f * size.svms_per_file_system;
         for n in first..(first + size.svms_per_file_system).min(size.svms) {
             let ip = Ipv4Addr::from(u32::from(range.network()) + 2 + (n - first) as u32);
-            let ep = Some(SvmEndpoint {
-                dns_name: Some(format!("SVM{n}")),
-                ip_addresses: vec![ip],
-            });
             cloud.add_svm(StorageVirtualMachine {
                 id: id("svm", n + 1),
                 name: format!("svm{n}"),
                 file_system_id: fs.id.clone(),
                 lifecycle: FsxLifecycle::Created,
-                endpoints: SvmEndpoints {
-                    management: ep.clone(),
-                    nfs: ep.clone(),
-                    smb: ep,
-                    iscsi: None,
-                },
+                endpoints: SvmEndpoints::one_ip(&format!("SVM{n}"), ip),
                 tags: Tags::from([
                     ("fsxn-lattice:expose".to_string(), "smb,nfs".to_string()),
                     ("fsxn-lattice:alias".to_string(), format!("svm{n}.corp.example")),

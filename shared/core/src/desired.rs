@@ -327,23 +327,12 @@ mod tests {
     use crate::config::tag_keys;
 
     pub(crate) fn svm(tags: &[(&str, &str)]) -> StorageVirtualMachine {
-        let ep = |ip: &str| {
-            Some(SvmEndpoint {
-                dns_name: Some("NON-97-SVM".into()),
-                ip_addresses: vec![ip.parse().unwrap()],
-            })
-        };
         StorageVirtualMachine {
             id: SvmId::parse("svm-0a1b2c3d4e5f60718").unwrap(),
             name: "non-97-svm".into(),
             file_system_id: FileSystemId::parse("fs-07f1088148f103e3a").unwrap(),
             lifecycle: FsxLifecycle::Created,
-            endpoints: SvmEndpoints {
-                management: ep("10.0.15.239"),
-                nfs: ep("10.0.15.239"),
-                smb: ep("10.0.15.239"),
-                iscsi: None,
-            },
+            endpoints: SvmEndpoints::one_ip("NON-97-SVM", "10.0.15.239".parse().unwrap()),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }

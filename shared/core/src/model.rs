@@ -107,6 +107,23 @@ pub struct SvmEndpoints {
     pub iscsi: Option<SvmEndpoint>,
 }
 
+impl SvmEndpoints {
+    /// Management, NFS and SMB on one floating IP under one DNS name, no iSCSI: the shape of a
+    /// typical SVM in tests, the chaos campaign and the benchmark fleet.
+    pub fn one_ip(dns_name: &str, ip: Ipv4Addr) -> Self {
+        let ep = Some(SvmEndpoint {
+            dns_name: Some(dns_name.to_string()),
+            ip_addresses: vec![ip],
+        });
+        Self {
+            management: ep.clone(),
+            nfs: ep.clone(),
+            smb: ep,
+            iscsi: None,
+        }
+    }
+}
+
 /// An FSx for ONTAP storage virtual machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageVirtualMachine {

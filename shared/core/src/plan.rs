@@ -1525,10 +1525,6 @@ hosted_zone_id = "ZONE1"
             cidr: cidr.parse().unwrap(),
             tags: Tags::new(),
         };
-        let ep = Some(SvmEndpoint {
-            dns_name: Some("SVM1".into()),
-            ip_addresses: vec!["10.0.15.239".parse().unwrap()],
-        });
         let observed = Observed {
             file_systems: vec![FileSystem {
                 id: id("fs-1"),
@@ -1545,12 +1541,7 @@ hosted_zone_id = "ZONE1"
                 name: "svm1".into(),
                 file_system_id: id("fs-1"),
                 lifecycle: FsxLifecycle::Created,
-                endpoints: SvmEndpoints {
-                    management: ep.clone(),
-                    nfs: ep.clone(),
-                    smb: ep,
-                    iscsi: None,
-                },
+                endpoints: SvmEndpoints::one_ip("SVM1", "10.0.15.239".parse().unwrap()),
                 tags: [
                     (tag_keys::EXPOSE.to_string(), "smb".to_string()),
                     (tag_keys::ALIAS.to_string(), "files.corp.example".to_string()),

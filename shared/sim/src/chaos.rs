@@ -264,22 +264,13 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
 fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, host: u32) -> StorageVirtualMachine {
     let range = fs.endpoint_ip_address_range.expect("range");
     let ip = std::net::Ipv4Addr::from(u32::from(range.network()) + (host % 60) + 2);
-    let ep = Some(SvmEndpoint {
-        dns_name: Some("SVM".into()),
-        ip_addresses: vec![ip],
-    });
     let svm_id: SvmId = id("svm", rng);
     StorageVirtualMachine {
         name: format!("svm-{}", &svm_id.suffix()[..6]),
         id: svm_id,
         file_system_id: fs.id.clone(),
         lifecycle: FsxLifecycle::Created,
-        endpoints: SvmEndpoints {
-            management: ep.clone(),
-            nfs: ep.clone(),
-            smb: ep,
-            iscsi: None,
-        },
+        endpoints: SvmEndpoints::one_ip("SVM", ip),
         tags: Tags::new(),
     }
 }
