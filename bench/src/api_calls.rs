@@ -12,7 +12,7 @@ use crate::fleet::{self, FleetSize};
 use fsxn_lattice_core::naming::is_owned;
 use fsxn_lattice_core::ports::page;
 use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, reconcile};
-use fsxn_lattice_sim::{SimCloud, Snapshot};
+use fsxn_lattice_sim::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -166,14 +166,10 @@ pub enum ApiCallsError {
     },
 }
 
-fn counts(cloud: &SimCloud) -> BTreeMap<String, u64> {
-    cloud.api_calls()
-}
-
 /// Builds the fleet, provisions it, and measures both phases.
 pub fn measure(size: FleetSize) -> Result<Measurement, ApiCallsError> {
     let f = fleet::build(size, 7);
-    let before = counts(&f.cloud);
+    let before = f.cloud.api_calls();
     let empty = inventory(&f.cloud.snapshot());
     assert_eq!(
         (empty.gateways, empty.configurations, empty.endpoints, empty.cnames),
@@ -196,10 +192,10 @@ pub fn measure(size: FleetSize) -> Result<Measurement, ApiCallsError> {
                 .unwrap_or_else(|| format!("{:?}", first.last_plan.actions.first())),
         });
     }
-    let after_first = counts(&f.cloud);
+    let after_first = f.cloud.api_calls();
     let created = inventory(&f.cloud.snapshot());
     let steady = pollster::block_on(reconcile(&f.cloud, &f.config, &options, &mut |_| {}));
-    let after_steady = counts(&f.cloud);
+    let after_steady = f.cloud.api_calls();
     if steady.status != ReconcileStatus::Converged || !steady.applied.is_empty() {
         return Err(ApiCallsError::NotConverged {
             svms: size.svms,
