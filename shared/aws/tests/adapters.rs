@@ -1203,6 +1203,21 @@ mod fsx {
                         .file_system_type(FileSystemType::Windows)
                         .build(),
                 )
+                .file_systems(
+                    // A deployment type newer than the crate (botocore lists MULTI_AZ_3; the
+                    // pinned SDK enum may not): the SDK yields Unknown, its string survives.
+                    SdkFs::builder()
+                        .file_system_id("fs-0bbbbbbbbbbbbbbbb")
+                        .file_system_type(FileSystemType::Ontap)
+                        .lifecycle(FileSystemLifecycle::Available)
+                        .vpc_id("vpc-043c0858ea33e8ec2")
+                        .ontap_configuration(
+                            OntapFileSystemConfiguration::builder()
+                                .deployment_type(OntapDeploymentType::from("MULTI_AZ_3"))
+                                .build(),
+                        )
+                        .build(),
+                )
                 .build()
         });
         let svm = mock!(Client::describe_storage_virtual_machines).then_output(|| {
@@ -1241,8 +1256,14 @@ mod fsx {
         let client = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, [&fs, &svm]);
         let a = AwsFsx::new(client);
         let fss = a.describe_file_systems().await.unwrap();
-        assert_eq!(fss.len(), 1, "only ONTAP");
+        assert_eq!(fss.len(), 2, "only ONTAP");
         assert_eq!(fss[0].deployment_type, DeploymentType::MultiAz1);
+        assert_eq!(fss[0].route_table_ids[0].as_str(), "rtb-0f1e2d3c4b5a69788");
+        assert_eq!(fss[1].deployment_type, DeploymentType::Other("MULTI_AZ_3".into()));
+        assert!(
+            fss[1].deployment_type.is_multi_az(),
+            "decided by the name, not mapped to single-AZ"
+        );
         assert_eq!(
             fss[0].endpoint_ip_address_range.map(|r| r.to_string()).as_deref(),
             Some("10.0.15.192/26")
