@@ -7,6 +7,7 @@
 mod ec2;
 mod error;
 mod fsx;
+pub mod iam;
 mod lattice;
 mod route53;
 
