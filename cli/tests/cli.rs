@@ -60,7 +60,7 @@ fn demo_text_is_a_readable_timeline() {
     for needle in [
         "212 free addresses",
         "There aren't sufficient free Ipv4 addresses or prefixes",
-        "UPSERT CNAME",
+        "CREATE CNAME",
         "msDS-AdditionalDnsHostname",
         "Result",
         "17 addresses consumed",

@@ -145,17 +145,19 @@ async fn route53_records_are_upserted_read_and_deleted_exactly() {
         record_type: RecordType::CNAME,
         ttl: 300,
         values: vec!["vpce-046678eea41db3874.rcfg-07e1be0ba948e9054.4232ccc.vpc-lattice-rsc.us-east-1.on.aws".into()],
+        routing: None,
     };
     let txt = RecordSet {
         name: "_fsxn-lattice.non-97-svm-alias.corp.non-97.net".into(),
         record_type: RecordType::TXT,
         ttl: 300,
         values: vec!["\"heritage=fsxn-lattice,owner=it,svm=svm-1,consumer=c\"".into()],
+        routing: None,
     };
     let change = cloud
         .change_resource_record_sets(
             &zone,
-            &[RecordChange::Upsert(cname.clone()), RecordChange::Upsert(txt.clone())],
+            &[RecordChange::Create(cname.clone()), RecordChange::Create(txt.clone())],
         )
         .await
         .unwrap();

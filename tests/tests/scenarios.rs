@@ -423,6 +423,7 @@ fn a_foreign_record_at_the_alias_is_refused_and_never_overwritten() {
         record_type: RecordType::CNAME,
         ttl: 3600,
         values: vec!["somewhere.else.example".into()],
+        routing: None,
     };
     w.cloud.add_record(&zone, foreign.clone());
     let config = auto_config();
@@ -551,7 +552,7 @@ fn replacing_a_serving_gateway_keeps_the_alias_resolving_until_the_new_path_serv
     assert!(always_resolves, "the alias reached the SVM after every step");
     let upsert = order
         .iter()
-        .position(|a| matches!(a, Action::UpsertAlias { .. }))
+        .position(|a| matches!(a, Action::PublishAlias { .. }))
         .expect("alias repointed");
     let delete_old = order
         .iter()
@@ -670,4 +671,49 @@ fn a_client_token_that_answers_with_a_deleted_endpoint_gets_a_new_endpoint() {
     assert_ne!(now.id, ep.id);
     assert_eq!(now.state, EndpointState::Available);
     assert!(w.cloud.connect(ALIAS, 445).is_some());
+}
+
+#[test]
+fn a_foreign_cname_written_between_listing_and_publishing_is_never_overwritten() {
+    let w = opted_in(6);
+    let config = auto_config();
+    // Run until the only thing left is publishing the alias.
+    let pending = loop {
+        let (observed, desired) = block_on(observe(&w.cloud, &config, &Default::default())).unwrap();
+        let p = plan(&config, &desired, &observed);
+        if p.actions
+            .iter()
+            .any(|a| matches!(a.action, Action::PublishAlias { .. }))
+        {
+            break p;
+        }
+        block_on(apply(&w.cloud, &p, &ApplyOptions::default(), &mut |_| {}));
+        w.cloud.advance(Duration::from_secs(30));
+    };
+    // Someone else writes the name after our read and before our write.
+    let zone = HostedZoneId::parse(fsxn_lattice_sim::scenario::ZONE_ID).unwrap();
+    let theirs = RecordSet {
+        name: ALIAS.to_lowercase(),
+        record_type: RecordType::CNAME,
+        ttl: 60,
+        values: vec!["someone-else.example".into()],
+        routing: None,
+    };
+    w.cloud.add_record(&zone, theirs.clone());
+    let report = block_on(apply(&w.cloud, &pending, &ApplyOptions::default(), &mut |_| {}));
+    let (_, e) = report.failed.expect("the batch fails whole");
+    assert_eq!(e.kind, ErrorKind::Conflict, "{e:?}");
+    let snap = w.cloud.snapshot();
+    assert!(snap.records[&zone].contains(&theirs), "their record is intact");
+    // The next reconcile sees it and refuses, naming it; it still never writes there.
+    let r = converge(&w.cloud, &config);
+    assert!(
+        r.last_plan
+            .refusals
+            .iter()
+            .any(|x| x.kind == ErrorKind::Conflict && x.reason.contains("not ours")),
+        "{:?}",
+        r.last_plan.refusals
+    );
+    assert!(w.cloud.snapshot().records[&zone].contains(&theirs));
 }

@@ -169,7 +169,7 @@ fn converged() -> Value {
 }
 
 fn published() -> Value {
-    json!({"status": "converged", "applied": [{"action": "UPSERT CNAME", "why": "w", "outcome": "o"}], "manual_steps": ["register the SPN"]})
+    json!({"status": "converged", "applied": [{"action": "CREATE CNAME", "why": "w", "outcome": "o"}], "manual_steps": ["register the SPN"]})
 }
 
 #[test]

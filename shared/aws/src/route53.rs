@@ -37,14 +37,15 @@ fn record_type(t: &RrType) -> Option<RecordType> {
     })
 }
 
-fn rr_type(t: RecordType) -> RrType {
-    match t {
+fn rr_type(t: RecordType) -> Option<RrType> {
+    Some(match t {
         RecordType::A => RrType::A,
         RecordType::CNAME => RrType::Cname,
         RecordType::TXT => RrType::Txt,
         RecordType::NS => RrType::Ns,
         RecordType::SOA => RrType::Soa,
-    }
+        RecordType::Other => return None,
+    })
 }
 
 fn build_err(op: &str, e: impl std::fmt::Display) -> CloudError {
@@ -59,7 +60,7 @@ fn to_sdk(op: &str, r: &RecordSet) -> Result<ResourceRecordSet, CloudError> {
         .collect::<Result<Vec<_>, _>>()?;
     ResourceRecordSet::builder()
         .name(&r.name)
-        .r#type(rr_type(r.record_type))
+        .r#type(rr_type(r.record_type).ok_or_else(|| build_err(op, "a record type fsxn-lattice never writes"))?)
         .ttl(i64::from(r.ttl))
         .set_resource_records(Some(records))
         .build()
@@ -103,16 +104,20 @@ impl DnsRead for AwsRoute53 {
                 .await
                 .map_err(|e| translate(OP, e))?;
             for r in page.resource_record_sets() {
-                // Alias, weighted and other routing records are never ours: skip what we cannot model.
-                let Some(t) = record_type(r.r#type()) else { continue };
-                if r.alias_target().is_some() || r.set_identifier().is_some() {
-                    continue;
-                }
+                // Alias, weighted and other routing records, and types we do not write, are never
+                // ours — but they are kept, so nothing is planned as if the name were free.
+                let t = record_type(r.r#type()).unwrap_or(RecordType::Other);
+                let routing = match (r.alias_target(), r.set_identifier()) {
+                    (Some(a), _) => Some(format!("alias to {}", a.dns_name())),
+                    (None, Some(id)) => Some(format!("set identifier {id}")),
+                    (None, None) => None,
+                };
                 out.push(RecordSet {
                     name: normalize_dns_name(r.name()),
                     record_type: t,
                     ttl: r.ttl().and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
                     values: r.resource_records().iter().map(|v| v.value().to_string()).collect(),
+                    routing,
                 });
             }
             if !page.is_truncated() {
@@ -133,7 +138,7 @@ impl DnsWrite for AwsRoute53 {
             .iter()
             .map(|c| {
                 let (action, r) = match c {
-                    RecordChange::Upsert(r) => (ChangeAction::Upsert, r),
+                    RecordChange::Create(r) => (ChangeAction::Create, r),
                     RecordChange::Delete(r) => (ChangeAction::Delete, r),
                 };
                 Change::builder()

@@ -1243,7 +1243,7 @@ mod route53 {
     }
 
     #[tokio::test]
-    async fn record_sets_are_paged_by_hand_normalised_and_aliases_skipped() {
+    async fn record_sets_are_paged_by_hand_normalised_and_routed_records_kept() {
         let rule = mock!(Client::list_resource_record_sets)
             .sequence()
             .output(|| {
@@ -1268,6 +1268,18 @@ mod route53 {
                             .build()
                             .unwrap(),
                     )
+                    .resource_record_sets(
+                        ResourceRecordSet::builder()
+                            .name("weighted.corp.non-97.net.")
+                            .r#type(RrType::Cname)
+                            .set_identifier("blue")
+                            .weight(10)
+                            .ttl(60)
+                            .resource_records(ResourceRecord::builder().value("blue.example").build().unwrap())
+                            .build()
+                            .unwrap(),
+                    )
+                    .resource_record_sets(rrset("v6.corp.non-97.net.", RrType::Aaaa, "2600:1f18::1"))
                     .is_truncated(true)
                     .next_record_name("non-97-svm-alias.corp.non-97.net.")
                     .next_record_type(RrType::Cname)
@@ -1293,11 +1305,18 @@ mod route53 {
             .list_resource_record_sets(&HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap())
             .await
             .unwrap();
+        // Records we never write are kept, with their routing, so a name they hold is never
+        // taken for free.
         assert_eq!(
-            rs.iter().map(|r| (r.name.as_str(), r.record_type)).collect::<Vec<_>>(),
+            rs.iter()
+                .map(|r| (r.name.as_str(), r.record_type, r.routing.as_deref()))
+                .collect::<Vec<_>>(),
             [
-                ("corp.non-97.net", RecordType::SOA),
-                ("non-97-svm-alias.corp.non-97.net", RecordType::CNAME)
+                ("corp.non-97.net", RecordType::SOA, None),
+                ("apex-alias.corp.non-97.net", RecordType::A, Some("alias to x.elb.amazonaws.com.")),
+                ("weighted.corp.non-97.net", RecordType::CNAME, Some("set identifier blue")),
+                ("v6.corp.non-97.net", RecordType::Other, None),
+                ("non-97-svm-alias.corp.non-97.net", RecordType::CNAME, None)
             ]
         );
         assert_eq!(rule.num_calls(), 2);
@@ -1310,7 +1329,7 @@ mod route53 {
                 let c = r.change_batch().map(|b| b.changes()).unwrap_or_default();
                 r.hosted_zone_id() == Some("Z0A1B2C3D4E5F6G7H8I9J")
                     && c.len() == 2
-                    && c.iter().all(|c| c.action() == &ChangeAction::Upsert)
+                    && c.iter().all(|c| c.action() == &ChangeAction::Create)
                     && c[0]
                         .resource_record_set()
                         .map(|s| (s.name(), s.r#type().clone(), s.ttl()))
@@ -1334,16 +1353,18 @@ mod route53 {
             record_type: RecordType::CNAME,
             ttl: 300,
             values: vec!["vpce-1.on.aws".into()],
+            routing: None,
         };
         let txt = RecordSet {
             name: "_fsxn-lattice.non-97-svm-alias.corp.non-97.net".into(),
             record_type: RecordType::TXT,
             ttl: 300,
             values: vec!["\"heritage=fsxn-lattice\"".into()],
+            routing: None,
         };
         let zone = HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap();
         let id = AwsRoute53::new(client)
-            .change_resource_record_sets(&zone, &[RecordChange::Upsert(cname.clone()), RecordChange::Upsert(txt)])
+            .change_resource_record_sets(&zone, &[RecordChange::Create(cname.clone()), RecordChange::Create(txt)])
             .await
             .unwrap();
         assert_eq!(id, "C2682N5HXP0BZ4");

@@ -1,7 +1,7 @@
 //! Apply: carry out a plan's actions through the ports, in order, idempotently.
 //!
 //! Every action is safe to repeat: creates carry client tokens derived from the desired object,
-//! DNS uses UPSERT, "not found" on delete counts as done. Transient errors are retried with
+//! DNS uses CREATE and DELETE of exact records (never UPSERT), "not found" on delete counts as done. Transient errors are retried with
 //! capped exponential backoff and full jitter, honouring a server's `Retry-After`. The first
 //! other error stops the run cleanly; the report says what was done before it.
 
@@ -175,8 +175,9 @@ pub async fn apply<C: Cloud + ?Sized>(
     report
 }
 
-/// For the writes that carry no client token (`CreateSubnet`, `CreateSubnetCidrReservation`):
-/// whether the object the action asks for exists already, created by us.
+/// For the writes that carry no client token (`CreateSubnet`, `CreateSubnetCidrReservation`,
+/// `AssociateRouteTable`, the alias's Route 53 CREATE): whether what the action asks for exists
+/// already, exactly as asked.
 async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &CloudError, policy: &RetryPolicy) -> bool {
     if !matches!(e.kind, ErrorKind::Conflict | ErrorKind::InvalidInput) {
         return false;
@@ -195,6 +196,21 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
             read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc_id))
                 .is_ok_and(|ss| ss.iter().any(|s| s.cidr == *cidr && &s.tags == tags))
         }
+        // CREATE after a lost response, or another reconciler published the same records first:
+        // done if the zone holds exactly what was asked for (a different record is someone
+        // else's, and the failure stands).
+        Action::PublishAlias {
+            hosted_zone_id,
+            cname,
+            txt,
+            ..
+        } => read!(
+            cloud,
+            policy,
+            "ListResourceRecordSets",
+            cloud.list_resource_record_sets(hosted_zone_id)
+        )
+        .is_ok_and(|rs| rs.contains(cname) && txt.as_ref().is_none_or(|t| rs.contains(t))),
         // `Resource.AlreadyAssociated` after a lost response: done if it is the association
         // asked for.
         Action::AssociateRouteTable {
@@ -365,17 +381,20 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
                 req.client_token = client_token_after_dead(client_token, &e.id);
             }
         }
-        Action::UpsertAlias {
+        Action::PublishAlias {
             hosted_zone_id,
             cname,
+            replaces_cname,
             txt,
+            replaces_txt,
         } => {
-            let change = cloud
-                .change_resource_record_sets(
-                    hosted_zone_id,
-                    &[RecordChange::Upsert(cname.clone()), RecordChange::Upsert(txt.clone())],
-                )
-                .await?;
+            let mut changes: Vec<RecordChange> = replaces_cname.iter().cloned().map(RecordChange::Delete).collect();
+            changes.push(RecordChange::Create(cname.clone()));
+            if let Some(txt) = txt {
+                changes.extend(replaces_txt.iter().cloned().map(RecordChange::Delete));
+                changes.push(RecordChange::Create(txt.clone()));
+            }
+            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
             format!("change {change} submitted")
         }
         Action::DeleteAlias {

@@ -303,6 +303,7 @@ impl Config {
             }
         }
         let mut svms = BTreeSet::new();
+        let mut aliases: std::collections::BTreeMap<String, &SvmId> = std::collections::BTreeMap::new();
         for e in &self.exposures {
             if !svms.insert(&e.svm_id) {
                 return Err(ConfigError(format!("exposure for {} is defined twice", e.svm_id)));
@@ -323,6 +324,12 @@ impl Config {
             }
             if let Some(a) = &e.alias {
                 crate::desired::validate_fqdn(a).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
+                if let Some(other) = aliases.insert(crate::model::normalize_dns_name(a), &e.svm_id) {
+                    return Err(ConfigError(format!(
+                        "exposures {other} and {} both use alias `{a}`: one name can point at one endpoint",
+                        e.svm_id
+                    )));
+                }
             }
         }
         Ok(())
@@ -380,6 +387,12 @@ alias = "non-97-svm-alias.corp.non-97.net"
         let cases = [
             (GOOD.replace("owner = \"prod\"", "owner = \"Prod!\""), "owner"),
             (GOOD.replace("owner = \"prod\"", ""), "missing field `owner`"),
+            (
+                format!(
+                    "{GOOD}\n[[exposures]]\nsvm_id = \"svm-0b0b0b0b0b0b0b0b0\"\nprotocols = [\"smb\"]\nalias = \"NON-97-svm-alias.corp.non-97.net\"\n"
+                ),
+                "exposures svm-0a1b2c3d4e5f60718 and svm-0b0b0b0b0b0b0b0b0 both use alias",
+            ),
             (
                 GOOD.replace("owner = \"prod\"", "owner = \"storage-team-1\""),
                 "1 to 10 characters",

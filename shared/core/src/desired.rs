@@ -318,7 +318,32 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
             },
         );
     }
+    refuse_shared_aliases(&mut d);
     d
+}
+
+/// An alias claimed by two exposures (tags, or a tag and the config) would point at one of them
+/// and report the other as foreign: neither gets it, and both are refused with both names.
+fn refuse_shared_aliases(d: &mut Desired) {
+    let mut by_alias: BTreeMap<String, Vec<SvmId>> = BTreeMap::new();
+    for e in d.exposures.values() {
+        if let Some(a) = &e.alias {
+            by_alias.entry(a.clone()).or_default().push(e.svm_id.clone());
+        }
+    }
+    for (alias, svms) in by_alias.into_iter().filter(|(_, s)| s.len() > 1) {
+        let names = svms.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" and ");
+        for svm in svms {
+            if let Some(e) = d.exposures.get_mut(&svm) {
+                e.alias = None;
+            }
+            d.refusals.push(Refusal {
+                subject: svm.to_string(),
+                kind: ErrorKind::InvalidInput,
+                reason: format!("alias {alias} is claimed by {names}: one name can point at one endpoint; give each SVM its own alias"),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -432,5 +457,28 @@ mod tests {
         };
         let d = resolve(&config(""), &[fs], &[svm(&[])]);
         assert_eq!(d.exposures.values().next().unwrap().source, Source::FileSystemTag);
+    }
+
+    #[test]
+    fn an_alias_claimed_by_two_svms_is_given_to_neither_and_both_are_refused_by_name() {
+        let a = svm(&[(tag_keys::EXPOSE, "smb"), (tag_keys::ALIAS, "files.corp.example")]);
+        let mut b = svm(&[(tag_keys::EXPOSE, "smb"), (tag_keys::ALIAS, "FILES.corp.example.")]);
+        b.id = SvmId::parse("svm-0b0b0b0b0b0b0b0b0").unwrap();
+        b.name = "other".into();
+        let mut c = svm(&[(tag_keys::EXPOSE, "smb"), (tag_keys::ALIAS, "own.corp.example")]);
+        c.id = SvmId::parse("svm-0c0c0c0c0c0c0c0c0").unwrap();
+        let d = resolve(&config(""), &[], &[a.clone(), b.clone(), c.clone()]);
+        assert_eq!(d.exposures.len(), 3, "the SVMs stay exposed");
+        assert_eq!(d.exposures[&a.id].alias, None);
+        assert_eq!(d.exposures[&b.id].alias, None);
+        assert_eq!(d.exposures[&c.id].alias.as_deref(), Some("own.corp.example"));
+        for s in [&a.id, &b.id] {
+            let r = d.refusals.iter().find(|r| r.subject == s.as_str()).expect("refused");
+            assert!(
+                r.reason.contains(a.id.as_str()) && r.reason.contains(b.id.as_str()),
+                "{}",
+                r.reason
+            );
+        }
     }
 }

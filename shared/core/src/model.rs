@@ -597,9 +597,12 @@ pub enum RecordType {
     NS,
     /// `SOA`
     SOA,
+    /// Any other type (`AAAA`, `MX`, …): never ours, and a CNAME cannot share a name with it.
+    Other,
 }
 
-/// A resource record set (simple routing only).
+/// A resource record set. Ours use simple routing; others are read with their routing so that
+/// they are seen (and left alone) rather than skipped.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RecordSet {
     /// Fully qualified name, lower case, no trailing dot.
@@ -610,6 +613,9 @@ pub struct RecordSet {
     pub ttl: u32,
     /// Values; TXT values carry their quotes as Route 53 expects.
     pub values: Vec<String>,
+    /// Not simple routing: `alias to <DNSName>` (an alias record) or `set identifier <id>`
+    /// (weighted, latency, failover, … records). `None` for simple records.
+    pub routing: Option<String>,
 }
 
 /// Lower-cases a DNS name and drops a trailing dot, so names compare as DNS compares them.

@@ -149,14 +149,21 @@ pub enum Action {
         /// Tags.
         tags: Tags,
     },
-    /// UPSERT the alias CNAME and its ownership TXT in one batch.
-    UpsertAlias {
+    /// Publish or repoint the alias CNAME (and write its ownership TXT) in one all-or-nothing
+    /// batch: CREATE where nothing is, DELETE of the exact record read + CREATE where ours
+    /// changes. Never UPSERT: a record written by someone else since it was read makes the
+    /// batch fail instead of being overwritten.
+    PublishAlias {
         /// Zone.
         hosted_zone_id: HostedZoneId,
-        /// CNAME record.
+        /// The CNAME wanted.
         cname: RecordSet,
-        /// Ownership TXT record.
-        txt: RecordSet,
+        /// Our CNAME as read, replaced by `cname` (None: created).
+        replaces_cname: Option<RecordSet>,
+        /// The ownership TXT wanted (None: ours is already right).
+        txt: Option<RecordSet>,
+        /// Our TXT as read, replaced by `txt` (None: created).
+        replaces_txt: Option<RecordSet>,
     },
     /// DELETE the alias CNAME (exactly as observed) and its ownership TXT in one batch.
     DeleteAlias {
@@ -211,7 +218,7 @@ impl Action {
             Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 3,
             Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 4,
             Self::CreateVpcEndpoint { .. } => 5,
-            Self::UpsertAlias { .. } => 6,
+            Self::PublishAlias { .. } => 6,
             Self::DeleteVpcEndpoint { .. } => 7,
             Self::DeleteResourceConfiguration { .. } => 8,
             Self::DeleteResourceGateway { .. } => 9,
@@ -280,7 +287,17 @@ impl Action {
                     .unwrap_or(resource_configuration_arn);
                 format!("create Resource VPC endpoint in {vpc_id} for {cfg}")
             }
-            Self::UpsertAlias { cname, .. } => format!("UPSERT CNAME {} → {}", cname.name, cname.values.join(",")),
+            Self::PublishAlias {
+                cname, replaces_cname, ..
+            } => match replaces_cname {
+                Some(old) => format!(
+                    "REPLACE CNAME {} → {} (was {})",
+                    cname.name,
+                    cname.values.join(","),
+                    old.values.join(",")
+                ),
+                None => format!("CREATE CNAME {} → {}", cname.name, cname.values.join(",")),
+            },
             Self::DeleteAlias { txt, cname, .. } => match cname {
                 Some(c) => format!("DELETE CNAME {} and its ownership TXT", c.name),
                 None => format!("DELETE ownership TXT {}", txt.name),
@@ -1507,10 +1524,14 @@ impl<'a> Planner<'a> {
                             .is_some_and(|(o, s, c)| o == self.owner && s == e.svm_id.as_str() && &c == cname)
                     })
                 });
-                if let Some(other) = at_name.iter().find(|r| r.record_type != RecordType::CNAME) {
+                if let Some(other) = at_name
+                    .iter()
+                    .find(|r| r.record_type != RecordType::CNAME || r.routing.is_some())
+                {
                     self.refuse(e.svm_id.to_string(), ErrorKind::Conflict, format!(
-                        "{alias} already has a {:?} record in {zone_id}: a CNAME cannot share its name; the record is not ours and is left alone",
-                        other.record_type
+                        "{alias} already has a {:?} record{} in {zone_id}: a CNAME of ours cannot share its name; the record is not ours and is left alone",
+                        other.record_type,
+                        other.routing.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
                     ));
                     continue;
                 }
@@ -1535,23 +1556,32 @@ impl<'a> Planner<'a> {
                     record_type: RecordType::CNAME,
                     ttl,
                     values: vec![target.clone()],
+                    routing: None,
                 };
                 let want_txt = RecordSet {
                     name: txt_name,
                     record_type: RecordType::TXT,
                     ttl,
                     values: vec![txt_value],
+                    routing: None,
                 };
                 if cname_rec.map(|r| (*r).clone()) != Some(want.clone()) || txt.cloned() != Some(want_txt.clone()) {
                     let why = match cname_rec {
                         Some(r) => format!("repoint from {} to the current endpoint", r.values.join(",")),
                         None => format!("publish the alias for Kerberos: clients use {alias}"),
                     };
+                    // CREATE what is new and DELETE + CREATE (of the exact records read) what
+                    // changes, in one batch: if anyone wrote at the name since it was read, the
+                    // batch fails whole and the next pass sees their record — never clobbered.
+                    let replaces_txt = txt.filter(|t| **t != want_txt).cloned();
+                    let keep_txt = txt.is_some() && replaces_txt.is_none();
                     self.push(
-                        Action::UpsertAlias {
+                        Action::PublishAlias {
                             hosted_zone_id: zone_id.clone(),
+                            replaces_cname: cname_rec.map(|r| (*r).clone()).filter(|r| *r != want),
                             cname: want,
-                            txt: want_txt,
+                            replaces_txt,
+                            txt: (!keep_txt).then_some(want_txt),
                         },
                         why,
                     );
@@ -2136,7 +2166,9 @@ hosted_zone_id = "ZONE1"
             assert!(deletes(&p).is_empty(), "{state:?}");
             assert!(p.warnings.iter().any(|w| w.contains("vpce-0f")), "{:?}", p.warnings);
             assert!(
-                !p.actions.iter().any(|a| matches!(a.action, Action::UpsertAlias { .. })),
+                !p.actions
+                    .iter()
+                    .any(|a| matches!(a.action, Action::PublishAlias { .. })),
                 "no alias to an endpoint that is not available"
             );
         }
@@ -2331,5 +2363,86 @@ hosted_zone_id = "ZONE1"
             .iter()
             .position(|a| matches!(a, Action::DeleteSubnet { subnet_id } if subnet_id.as_str() == "subnet-0e"));
         assert!(matches!((dis, del), (Some(d), Some(s)) if d < s), "{order:#?}");
+    }
+
+    fn published(p: &Plan) -> Vec<&Action> {
+        p.actions
+            .iter()
+            .map(|a| &a.action)
+            .filter(|a| matches!(a, Action::PublishAlias { .. }))
+            .collect()
+    }
+
+    fn record(name: &str, t: RecordType, v: &str, routing: Option<&str>) -> RecordSet {
+        RecordSet {
+            name: name.into(),
+            record_type: t,
+            ttl: 300,
+            values: vec![v.into()],
+            routing: routing.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_new_alias_is_created_never_upserted_and_ours_is_replaced_exactly() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        let p = planned(&config, &o);
+        let [
+            Action::PublishAlias {
+                cname,
+                replaces_cname: None,
+                txt: Some(txt),
+                replaces_txt: None,
+                ..
+            },
+        ] = published(&p)[..]
+        else {
+            panic!("{:#?}", p.actions)
+        };
+        assert_eq!(cname.values, ["vpce-0a.rcfg-1.x.on.aws"]);
+        // Ours, pointing at an old endpoint: DELETE of exactly what was read + CREATE; the
+        // ownership TXT is right already and is not rewritten.
+        let old = record("files.corp.example", RecordType::CNAME, "vpce-0old.on.aws", None);
+        o.records.insert(id("ZONE1"), vec![old.clone(), txt.clone()]);
+        let p = planned(&config, &o);
+        let [
+            Action::PublishAlias {
+                replaces_cname: Some(r),
+                txt: None,
+                ..
+            },
+        ] = published(&p)[..]
+        else {
+            panic!("{:#?}", p.actions)
+        };
+        assert_eq!(r, &old);
+    }
+
+    #[test]
+    fn alias_weighted_and_other_type_records_at_the_name_are_foreign() {
+        for (t, routing) in [
+            (RecordType::CNAME, Some("set identifier blue")),
+            (RecordType::A, Some("alias to x.elb.amazonaws.com.")),
+            (RecordType::Other, None),
+        ] {
+            let (config, mut o) = world();
+            with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+            our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+            o.records
+                .insert(id("ZONE1"), vec![record("files.corp.example", t, "x", routing)]);
+            let p = planned(&config, &o);
+            assert!(published(&p).is_empty(), "{t:?} {routing:?}: {:#?}", p.actions);
+            let r = p
+                .refusals
+                .iter()
+                .find(|r| r.kind == ErrorKind::Conflict)
+                .expect("refused");
+            assert!(r.reason.contains("not ours"), "{}", r.reason);
+            if let Some(routing) = routing {
+                assert!(r.reason.contains(routing), "{}", r.reason);
+            }
+        }
     }
 }

@@ -240,8 +240,8 @@ pub trait LatticeWrite: Send + Sync {
 /// One change of a Route 53 batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordChange {
-    /// Create or replace.
-    Upsert(RecordSet),
+    /// Create: the batch fails if a record of that name and type exists (never overwrites).
+    Create(RecordSet),
     /// Delete: must match the existing record exactly.
     Delete(RecordSet),
 }

@@ -152,7 +152,7 @@ pub enum Scope {
 impl Scope {
     /// Whether the scope covers this action.
     pub fn allows(self, action: &Action) -> bool {
-        let dns = matches!(action, Action::UpsertAlias { .. } | Action::DeleteAlias { .. });
+        let dns = matches!(action, Action::PublishAlias { .. } | Action::DeleteAlias { .. });
         match self {
             Self::All => true,
             Self::Infrastructure => !dns,

@@ -489,7 +489,7 @@ mod tests {
         ))
         .unwrap();
         assert!(
-            published.applied.iter().any(|a| a.action.starts_with("UPSERT CNAME")),
+            published.applied.iter().any(|a| a.action.starts_with("CREATE CNAME")),
             "{published:?}"
         );
         assert!(

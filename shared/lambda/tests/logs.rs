@@ -66,7 +66,7 @@ fn logs_of_a_full_run_hold_actions_but_no_secrets_and_no_whole_events_or_respons
         "one JSON object per line"
     );
     assert!(
-        logs.contains("\"applied\"") && logs.contains("UPSERT CNAME"),
+        logs.contains("\"applied\"") && logs.contains("CREATE CNAME"),
         "every applied action is logged"
     );
     assert!(logs.contains("\"diagnosed\""), "the heal's diagnosis is logged");

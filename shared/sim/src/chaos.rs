@@ -238,6 +238,7 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
                 record_type: RecordType::A,
                 ttl: 300,
                 values: vec!["10.0.15.199".into()],
+                routing: None,
             },
         );
         cloud.add_record(
@@ -247,6 +248,7 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
                 record_type: RecordType::TXT,
                 ttl: 300,
                 values: vec!["\"heritage=external-dns,owner=x\"".into()],
+                routing: None,
             },
         );
         consumers.push((format!("c{c}"), cvpc, subnets, zone, domain));

@@ -1058,6 +1058,7 @@ impl SimCloud {
                 values: vec![format!(
                     "ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"
                 )],
+                routing: None,
             },
         );
         recs.insert(
@@ -1067,6 +1068,7 @@ impl SimCloud {
                 record_type: RecordType::NS,
                 ttl: 172800,
                 values: vec!["ns-1.awsdns-00.com.".into()],
+                routing: None,
             },
         );
         w.records.insert(id.clone(), recs);
@@ -1990,8 +1992,14 @@ impl DnsWrite for SimCloud {
         let mut recs = w.records.get(zone).cloned().unwrap_or_default();
         for c in changes {
             match c {
-                RecordChange::Upsert(r) => {
+                RecordChange::Create(r) => {
                     let name = normalize_dns_name(&r.name);
+                    if recs.contains_key(&(name.clone(), r.record_type)) {
+                        return Err(bad(format!(
+                            "Tried to create resource record set [name='{name}', type='{:?}'] but it already exists",
+                            r.record_type
+                        )));
+                    }
                     if name != z.name && !name.ends_with(&format!(".{}", z.name)) {
                         return Err(bad(format!(
                             "RRSet with DNS name {name} is not permitted in zone {}",

@@ -135,6 +135,7 @@ pub fn seed_world(seed: u64) -> SeedWorld {
             record_type: RecordType::A,
             ttl: 86400,
             values: vec![SVM_IP.into()],
+            routing: None,
         },
     );
     SeedWorld {

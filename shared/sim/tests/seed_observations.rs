@@ -470,10 +470,11 @@ fn route53_is_strict_about_delete_cname_rules_and_reports_pending_then_insync() 
         record_type: t,
         ttl: 300,
         values: vec![v.into()],
+        routing: None,
     };
     let change = block_on(cloud.change_resource_record_sets(
         &z,
-        &[RecordChange::Upsert(rec(
+        &[RecordChange::Create(rec(
             "a.corp.example",
             RecordType::CNAME,
             "x.on.aws",
@@ -487,8 +488,14 @@ fn route53_is_strict_about_delete_cname_rules_and_reports_pending_then_insync() 
         let e = block_on(cloud.change_resource_record_sets(&z, changes)).unwrap_err();
         assert_eq!(e.code, "InvalidChangeBatch", "{changes:?}");
     };
-    invalid(&[RecordChange::Upsert(rec("corp.example", RecordType::CNAME, "x"))]);
-    invalid(&[RecordChange::Upsert(rec("a.corp.example", RecordType::TXT, "\"t\""))]);
+    invalid(&[RecordChange::Create(rec("corp.example", RecordType::CNAME, "x"))]);
+    // CREATE never overwrites: the same name and type again fails.
+    invalid(&[RecordChange::Create(rec(
+        "a.corp.example",
+        RecordType::CNAME,
+        "y.on.aws",
+    ))]);
+    invalid(&[RecordChange::Create(rec("a.corp.example", RecordType::TXT, "\"t\""))]);
     invalid(&[RecordChange::Delete(rec(
         "a.corp.example",
         RecordType::CNAME,
@@ -499,10 +506,10 @@ fn route53_is_strict_about_delete_cname_rules_and_reports_pending_then_insync() 
         RecordType::CNAME,
         "x.on.aws",
     ))]);
-    invalid(&[RecordChange::Upsert(rec("a.other.example", RecordType::A, "10.0.0.1"))]);
+    invalid(&[RecordChange::Create(rec("a.other.example", RecordType::A, "10.0.0.1"))]);
     // All or nothing: the valid first change of a failing batch is not applied.
     invalid(&[
-        RecordChange::Upsert(rec("c.corp.example", RecordType::A, "10.0.0.1")),
+        RecordChange::Create(rec("c.corp.example", RecordType::A, "10.0.0.1")),
         RecordChange::Delete(rec("zzz.corp.example", RecordType::A, "10.0.0.2")),
     ]);
     let names: Vec<String> = block_on(cloud.list_resource_record_sets(&z))
