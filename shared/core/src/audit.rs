@@ -84,6 +84,10 @@ pub struct FieldSelector {
     pub starts_with: Vec<String>,
     /// `NotStartsWith`
     pub not_starts_with: Vec<String>,
+    /// `EndsWith`
+    pub ends_with: Vec<String>,
+    /// `NotEndsWith`
+    pub not_ends_with: Vec<String>,
 }
 
 impl FieldSelector {
@@ -94,6 +98,8 @@ impl FieldSelector {
             && !self.not_equals.iter().any(|v| v == value)
             && (self.starts_with.is_empty() || self.starts_with.iter().any(|p| value.starts_with(p.as_str())))
             && !self.not_starts_with.iter().any(|p| value.starts_with(p.as_str()))
+            && (self.ends_with.is_empty() || self.ends_with.iter().any(|p| value.ends_with(p.as_str())))
+            && !self.not_ends_with.iter().any(|p| value.ends_with(p.as_str()))
     }
 }
 

@@ -675,13 +675,17 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
             let protocols: Vec<String> = x.protocols.iter().map(aws_name).collect();
             let in_range = fs.endpoint_ip_address_range.is_some_and(|r| r.contains(&x.target_ip));
             let alias = x.alias.as_deref().unwrap_or("no alias");
+            let source = match x.source {
+                crate::desired::Source::Config => "by the config",
+                crate::desired::Source::SvmTag => "by its tag",
+                crate::desired::Source::FileSystemTag => "by its file system's tag",
+            };
             let msg = format!(
-                "{} — {}; exposed {} on {} ({:?}) to {}; {alias}",
+                "{} — {}; exposed {source}: {} on {} to {}; {alias}",
                 svm.name,
                 endpoint_summary(svm),
                 protocols.join(","),
                 x.target_ip,
-                x.source,
                 x.consumers.join(",")
             );
             out.push(if in_range || fs.endpoint_ip_address_range.is_none() {
