@@ -120,6 +120,17 @@ impl AwsCloudTrail {
                     .collect(),
             ));
         }
+        if out.event_selectors().is_empty() {
+            // Neither kind: the trail has CloudTrail's default, "trails created without specific
+            // event selectors will be configured to log all read and write management events"
+            // (EventSelector, CloudTrail API reference). moto answers a new trail this way;
+            // whether AWS ever does is UNCONFIRMED (it lists the default selector).
+            return Ok(EventSelectors::Basic(vec![BasicEventSelector {
+                read_write_type: ReadWriteType::All,
+                include_management_events: true,
+                exclude_management_event_sources: vec![],
+            }]));
+        }
         Ok(EventSelectors::Basic(
             out.event_selectors()
                 .iter()
