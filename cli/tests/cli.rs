@@ -200,6 +200,11 @@ fn explain_event_names_the_trigger_for_every_fixture() {
             "gateway_capacity_exhausted",
         ),
         ("ec2-create-network-interface-success.json", "ignored"),
+        // The EKS VPC CNI's prefix exhaustion: not VPC Lattice's call, not ours to heal.
+        (
+            "ec2-assign-private-ip-addresses-eks-vpc-cni-insufficient-cidr-blocks.json",
+            "ignored",
+        ),
         ("ec2-create-network-interface-other-error.json", "ignored"),
         ("fsx-create-storage-virtual-machine.json", "fsx_changed"),
         ("fsx-update-storage-virtual-machine.json", "fsx_changed"),

@@ -188,6 +188,12 @@ pub mod function {
 
     /// Runs `binary` for `events` with `env` added to a Lambda-like environment.
     pub fn run(binary: &str, events: Vec<Value>, env: &[(&str, &str)]) -> Run {
+        run_command(Command::new(binary), events, env)
+    }
+
+    /// [`run`] for a prepared command (e.g. an arm64 bootstrap under `qemu-aarch64-static`).
+    pub fn run_command(mut cmd: Command, events: Vec<Value>, env: &[(&str, &str)]) -> Run {
+        let binary = format!("{:?}", cmd.get_program());
         let expected = events.len();
         let emulator = Emulator::start(events);
         let logs = std::env::temp_dir().join(format!(
@@ -196,7 +202,6 @@ pub mod function {
             emulator.address.replace(':', "_")
         ));
         let log_file = std::fs::File::create(&logs).expect("log file");
-        let mut cmd = Command::new(binary);
         lambda_environment(&mut cmd, &emulator.address);
         cmd.stdout(Stdio::from(log_file.try_clone().expect("clone log file")))
             .stderr(Stdio::from(log_file));

@@ -570,3 +570,104 @@ fn replacing_a_serving_gateway_keeps_the_alias_resolving_until_the_new_path_serv
         ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
     );
 }
+
+/// A route table without FSx's route to the endpoint IP range (a subnet's own table, say).
+fn unrouted_table(cloud: &SimCloud) -> RouteTableId {
+    let vpc = VpcId::parse(fsxn_lattice_sim::scenario::FSX_VPC).unwrap();
+    cloud.add_route_table("rtb-0c0c0c0c0c0c0c0c0", &vpc)
+}
+
+#[test]
+fn a_gateway_subnet_moved_off_the_file_systems_route_tables_is_healed_and_connections_come_back() {
+    for seed in [3, 11, 29] {
+        let w = opted_in(seed);
+        let config = auto_config();
+        assert_eq!(
+            converge(&w.cloud, &config).status,
+            ReconcileStatus::Converged,
+            "seed {seed}"
+        );
+        assert!(w.cloud.connect(ALIAS, 445).is_some(), "seed {seed}: serves at first");
+        // Someone gives one gateway subnet a table without FSx's routes: the endpoint still
+        // shows available, but every connection times out.
+        let gw = w
+            .cloud
+            .snapshot()
+            .gateways
+            .into_iter()
+            .find(|g| is_owned(&g.tags, &config.owner))
+            .unwrap();
+        let table = unrouted_table(&w.cloud);
+        w.cloud.associate(&gw.subnet_ids[0], &table);
+        assert!(
+            w.cloud.connect(ALIAS, 445).is_none(),
+            "seed {seed}: the simulation times out"
+        );
+        let r = converge(&w.cloud, &config);
+        assert_eq!(r.status, ReconcileStatus::Converged, "seed {seed}: {:?}", r.last_plan);
+        let snap = w.cloud.snapshot();
+        let new = snap.gateways.iter().find(|g| is_owned(&g.tags, &config.owner)).unwrap();
+        assert_ne!(new.id, gw.id, "seed {seed}: replaced (gateway subnets are immutable)");
+        assert!(!new.subnet_ids.contains(&gw.subnet_ids[0]), "seed {seed}");
+        assert!(w.cloud.connect(ALIAS, 445).is_some(), "seed {seed}: serves again");
+        assert!(
+            check_world(&w.cloud, &config, true).is_empty(),
+            "seed {seed}: {:?}",
+            check_world(&w.cloud, &config, true)
+        );
+    }
+}
+
+#[test]
+fn a_pinned_subnet_on_another_route_table_is_refused_with_the_reason() {
+    let pinned = Config::from_toml(&auto_config_text().replace(
+        "heal = true",
+        "heal = true\nsubnet_ids = [\"subnet-0aaaaaaaaaaaaaaa1\", \"subnet-0aaaaaaaaaaaaaaa2\"]",
+    ))
+    .unwrap();
+    refusal_for(
+        |cloud| {
+            let vpc = VpcId::parse(fsxn_lattice_sim::scenario::FSX_VPC).unwrap();
+            let a = cloud.add_subnet("subnet-0aaaaaaaaaaaaaaa1", &vpc, "us-east-1a", "10.0.32.0/24");
+            cloud.add_subnet("subnet-0aaaaaaaaaaaaaaa2", &vpc, "us-east-1b", "10.0.33.0/24");
+            let table = unrouted_table(cloud);
+            cloud.associate(&a, &table);
+        },
+        &pinned,
+        "subnet-0aaaaaaaaaaaaaaa1 uses route table rtb-0c0c0c0c0c0c0c0c0",
+        ErrorKind::InvalidInput,
+    );
+}
+
+#[test]
+fn a_client_token_that_answers_with_a_deleted_endpoint_gets_a_new_endpoint() {
+    // One of the two behaviours AWS may have (UNCONFIRMED): the token of a deleted endpoint
+    // answers with that endpoint. The reconcile must derive a new token, not spin.
+    let w = opted_in(4);
+    w.cloud.set_replay_dead_tokens(true);
+    let config = auto_config();
+    assert_eq!(converge(&w.cloud, &config).status, ReconcileStatus::Converged);
+    let ep = w
+        .cloud
+        .snapshot()
+        .endpoints
+        .into_iter()
+        .find(|e| is_owned(&e.tags, &config.owner))
+        .unwrap();
+    // Deleted behind our back (the configuration stays, so the wanted endpoint — and its token —
+    // are the same as before).
+    block_on(w.cloud.delete_vpc_endpoint(&ep.id)).unwrap();
+    w.cloud.advance(Duration::from_secs(600));
+    let r = converge(&w.cloud, &config);
+    assert_eq!(r.status, ReconcileStatus::Converged, "{:?}", r.last_plan);
+    let now = w
+        .cloud
+        .snapshot()
+        .endpoints
+        .into_iter()
+        .find(|e| is_owned(&e.tags, &config.owner))
+        .unwrap();
+    assert_ne!(now.id, ep.id);
+    assert_eq!(now.state, EndpointState::Available);
+    assert!(w.cloud.connect(ALIAS, 445).is_some());
+}

@@ -313,6 +313,41 @@ fn retry_and_catch_policy_matches_the_functions_error_types() {
             "{name}: every failure ends in a named state"
         );
     }
+    // Step Functions developer guide, "Handle Lambda service exceptions": Lambda's transient
+    // service errors are retried; Lambda.Unknown (timeouts, out of memory) is retried at most
+    // twice, since a deterministic crash only burns the timeout again.
+    for (name, s) in states.iter().filter(|(_, s)| s["Type"] == "Task") {
+        let retries = s["Retry"].as_array().unwrap();
+        let retried = |error: &str| {
+            retries
+                .iter()
+                .find(|r| r["ErrorEquals"].as_array().unwrap().iter().any(|e| e == error))
+        };
+        for e in [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.ClientExecutionTimeoutException",
+            "Lambda.TooManyRequestsException",
+        ] {
+            let r = retried(e).unwrap_or_else(|| panic!("{name} does not retry {e}"));
+            assert_eq!(r["JitterStrategy"], "FULL", "{name}: {e}");
+            assert!(
+                r["MaxAttempts"].as_u64().unwrap() >= 3,
+                "{name}: {e} deserves a few attempts"
+            );
+        }
+        let unknown = retried("Lambda.Unknown").unwrap_or_else(|| panic!("{name} does not retry Lambda.Unknown"));
+        assert!(
+            (1..=2).contains(&unknown["MaxAttempts"].as_u64().unwrap()),
+            "{name}: {unknown}"
+        );
+        assert_eq!(
+            unknown["ErrorEquals"].as_array().unwrap().len(),
+            1,
+            "{name}: Lambda.Unknown has its own budget"
+        );
+    }
     let catches = |state: &str, error: &str| {
         states[state]["Catch"]
             .as_array()
@@ -338,5 +373,43 @@ fn retry_and_catch_policy_matches_the_functions_error_types() {
             .unwrap()
             .iter()
             .any(|r| r["ErrorEquals"][0] == "NotReady")
+    );
+}
+
+#[test]
+fn every_placeholder_of_the_definition_has_a_substitution_in_the_template() {
+    let asl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../statemachine/fsxn-lattice.asl.json"
+    ))
+    .unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap(),
+    )
+    .unwrap();
+    let substitutions: std::collections::BTreeSet<String> =
+        template["Resources"]["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+    let mut placeholders = std::collections::BTreeSet::new();
+    let mut rest = asl.as_str();
+    while let Some(i) = rest.find("${") {
+        let end = rest[i..].find('}').unwrap() + i;
+        placeholders.insert(rest[i + 2..end].to_string());
+        rest = &rest[end + 1..];
+    }
+    assert!(placeholders.len() >= 6, "{placeholders:?}");
+    let missing: Vec<&String> = placeholders.difference(&substitutions).collect();
+    assert!(
+        missing.is_empty(),
+        "placeholders without a DefinitionSubstitutions entry: {missing:?}"
+    );
+    let unused: Vec<&String> = substitutions.difference(&placeholders).collect();
+    assert!(
+        unused.is_empty(),
+        "DefinitionSubstitutions no placeholder uses: {unused:?}"
     );
 }

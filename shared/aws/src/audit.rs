@@ -174,7 +174,7 @@ impl AuditRead for AwsAudit {
                     .ec2
                     .associate_route_table()
                     .dry_run(true)
-                    .route_table_id(route_table_id)
+                    .route_table_id(route_table_id.as_str())
                     .subnet_id(subnet_id.as_str())
                     .send()
                     .await;

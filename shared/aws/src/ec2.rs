@@ -6,7 +6,9 @@
 //! lower-camel while the SDK enum is PascalCase, so it is compared through `as_str()`
 //! case-insensitively; `DeleteVpcEndpoints` reports failures per id in `Unsuccessful`;
 //! `GetSubnetCidrReservations` and `DescribeVpcEndpointAssociations` have no paginator in the
-//! Rust SDK and are paged by hand.
+//! Rust SDK and are paged by hand; `DescribeNetworkInterfaces` sets `IncludeManagedResources`
+//! (accounts can hide service-managed ENIs — VPC Lattice's gateway ENIs among them — and the /28
+//! analysis must see every one); IPv6-only subnets (no `CidrBlock`) are skipped, not an error.
 
 use crate::error::{malformed, translate};
 use async_trait::async_trait;
@@ -81,6 +83,55 @@ fn subnet_from(op: &str, s: &aws_sdk_ec2::types::Subnet) -> Result<Subnet, Cloud
         availability_zone: s.availability_zone().unwrap_or_default().to_string(),
         cidr: id_of::<Ipv4Net>(op, "CidrBlock", s.cidr_block())?,
         tags: tags(s.tags()),
+    })
+}
+
+fn route_table_from(op: &str, t: &aws_sdk_ec2::types::RouteTable) -> Result<RouteTable, CloudError> {
+    let mut associations = Vec::new();
+    let mut main = false;
+    for a in t.associations() {
+        // Only current associations count (`associated`; not `disassociating`, `failed`, …).
+        let current = a
+            .association_state()
+            .and_then(|s| s.state())
+            .is_none_or(|s| s.as_str().eq_ignore_ascii_case("associated"));
+        if !current {
+            continue;
+        }
+        main |= a.main() == Some(true);
+        if let Some(subnet) = a.subnet_id() {
+            associations.push(RouteTableAssociation {
+                id: a.route_table_association_id().unwrap_or_default().to_string(),
+                subnet_id: id_of(op, "SubnetId", Some(subnet))?,
+            });
+        }
+    }
+    let routes = t
+        .routes()
+        .iter()
+        // Blackholed routes (their target is gone) carry no traffic.
+        .filter(|r| r.state().is_none_or(|s| !s.as_str().eq_ignore_ascii_case("blackhole")))
+        .filter_map(|r| {
+            let destination = r.destination_cidr_block()?.parse().ok()?;
+            let target = r
+                .gateway_id()
+                .or(r.network_interface_id())
+                .or(r.transit_gateway_id())
+                .or(r.nat_gateway_id())
+                .or(r.vpc_peering_connection_id())
+                .or(r.instance_id())
+                .unwrap_or_default()
+                .to_string();
+            Some(Route { destination, target })
+        })
+        .collect();
+    Ok(RouteTable {
+        id: id_of(op, "RouteTableId", t.route_table_id())?,
+        vpc_id: id_of(op, "VpcId", t.vpc_id())?,
+        main,
+        associations,
+        routes,
+        tags: tags(t.tags()),
     })
 }
 
@@ -186,7 +237,7 @@ impl NetworkRead for AwsEc2 {
 
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
         const OP: &str = "DescribeSubnets";
-        let pages: Vec<_> = self
+        let items: Vec<_> = self
             .client
             .describe_subnets()
             .filters(filter_of("vpc-id", [vpc_id.as_str()]))
@@ -197,7 +248,36 @@ impl NetworkRead for AwsEc2 {
             .collect::<Result<_, _>>()
             .await
             .map_err(|e| translate(OP, e))?;
-        pages.iter().map(|s| subnet_from(OP, s)).collect()
+        let mut out = Vec::with_capacity(items.len());
+        for s in &items {
+            // An IPv6-only subnet has no IPv4 CidrBlock: it can host no IPv4 gateway ENI, and it
+            // must not make every reconcile of its VPC fail.
+            if s.cidr_block().is_none() {
+                tracing::info!(
+                    subnet = s.subnet_id().unwrap_or_default(),
+                    "IPv6-only subnet skipped: no IPv4 addresses for resource gateway ENIs"
+                );
+                continue;
+            }
+            out.push(subnet_from(OP, s)?);
+        }
+        Ok(out)
+    }
+
+    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>> {
+        const OP: &str = "DescribeRouteTables";
+        let items: Vec<_> = self
+            .client
+            .describe_route_tables()
+            .filters(filter_of("vpc-id", [vpc_id.as_str()]))
+            .max_results(page::ROUTE_TABLES)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        items.iter().map(|t| route_table_from(OP, t)).collect()
     }
 
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
@@ -206,6 +286,7 @@ impl NetworkRead for AwsEc2 {
             .client
             .describe_network_interfaces()
             .filters(filter_of("vpc-id", [vpc_id.as_str()]))
+            .include_managed_resources(true)
             .max_results(page::EC2)
             .into_paginator()
             .items()
@@ -432,5 +513,20 @@ impl NetworkWrite for AwsEc2 {
             ));
         }
         Ok(())
+    }
+
+    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
+        const OP: &str = "AssociateRouteTable";
+        let out = self
+            .client
+            .associate_route_table()
+            .route_table_id(route_table_id.as_str())
+            .subnet_id(subnet_id.as_str())
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        out.association_id()
+            .map(str::to_string)
+            .ok_or_else(|| malformed(OP, "AssociationId missing"))
     }
 }

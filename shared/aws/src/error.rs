@@ -7,11 +7,37 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use fsxn_lattice_core::error::{CloudError, ErrorKind, classify_code};
 use std::time::Duration;
 
+/// What to do when the default credential chain found nothing: a configuration error, not a
+/// transient one — retrying cannot help until credentials are provided.
+pub const NO_CREDENTIALS_HELP: &str = "no AWS credentials: the SDK's default chain tried, in order, the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN), the shared config and credentials files (~/.aws/config, ~/.aws/credentials; profile from --profile or AWS_PROFILE, else `default`), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), SSO and credential_process in that profile, the ECS container endpoint and the EC2 instance metadata service. Fix: pass --profile for a configured profile (`aws configure sso` / `aws sso login --profile P`), or export credentials; in Lambda they come from the function's execution role";
+
+/// The credential-loading failure in `err`'s source chain that no retry can fix, if any.
+fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut next = Some(err);
+    while let Some(e) = next {
+        match e.downcast_ref::<CredentialsError>() {
+            Some(CredentialsError::CredentialsNotLoaded(_)) => return Some(NO_CREDENTIALS_HELP.to_string()),
+            Some(CredentialsError::InvalidConfiguration(_)) => {
+                return Some(format!(
+                    "the AWS credential configuration is invalid: {}",
+                    DisplayChain(e)
+                ));
+            }
+            _ => next = e.source(),
+        }
+    }
+    None
+}
+
 /// Translates an SDK error of operation `op`.
 pub fn translate<E>(op: &str, err: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(why) = credentials_problem(&err) {
+        return CloudError::new(ErrorKind::InvalidInput, op, "NoCredentials", why);
+    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();

@@ -4,7 +4,7 @@
 use crate::error::translate;
 use async_trait::async_trait;
 use aws_sdk_fsx::Client;
-use aws_sdk_fsx::types::{FileSystemType, OntapDeploymentType};
+use aws_sdk_fsx::types::FileSystemType;
 use fsxn_lattice_core::error::{CloudError, ErrorKind};
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
@@ -73,12 +73,18 @@ impl FsxRead for AwsFsx {
             .filter(|f| f.file_system_type() == Some(&FileSystemType::Ontap))
         {
             let Some(ontap) = f.ontap_configuration() else { continue };
-            let deployment_type = match ontap.deployment_type() {
-                Some(OntapDeploymentType::MultiAz1) => DeploymentType::MultiAz1,
-                Some(OntapDeploymentType::MultiAz2) => DeploymentType::MultiAz2,
-                Some(OntapDeploymentType::SingleAz1) => DeploymentType::SingleAz1,
-                _ => DeploymentType::SingleAz2,
-            };
+            // By the string, not the SDK enum: a crate older than the service yields `Unknown`
+            // for a new value (MULTI_AZ_3 in botocore's model before the Rust crate), and
+            // `as_str` still carries it.
+            let deployment_type =
+                DeploymentType::parse(ontap.deployment_type().map(|d| d.as_str()).unwrap_or_default());
+            if !deployment_type.is_known() {
+                tracing::info!(
+                    file_system = f.file_system_id().unwrap_or_default(),
+                    deployment_type = %deployment_type,
+                    "deployment type unknown to this build: classified by its name"
+                );
+            }
             // AWS always sends VpcId; a listing without it (a stand-in, a file system still being
             // created) cannot be planned for: skip that one instead of failing every reconcile.
             let Some(vpc) = f.vpc_id() else {
@@ -104,7 +110,12 @@ impl FsxRead for AwsFsx {
                     .collect::<Result<_, _>>()
                     .map_err(|e| bad(OP, "SubnetIds", e))?,
                 endpoint_ip_address_range: ontap.endpoint_ip_address_range().and_then(|r| r.parse().ok()),
-                route_table_ids: ontap.route_table_ids().to_vec(),
+                route_table_ids: ontap
+                    .route_table_ids()
+                    .iter()
+                    .map(|r| r.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(OP, "RouteTableIds", e))?,
                 tags: tags(f.tags()),
             });
         }

@@ -10,6 +10,7 @@ mod cloudtrail;
 mod ec2;
 mod error;
 mod fsx;
+pub mod iam;
 mod lattice;
 mod policy_simulator;
 mod route53;
@@ -137,6 +138,9 @@ impl NetworkRead for AwsCloud {
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
         self.ec2.describe_network_interfaces(vpc_id).await
     }
+    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>> {
+        self.ec2.describe_route_tables(vpc_id).await
+    }
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         self.ec2.get_subnet_cidr_reservations(subnet_id).await
     }
@@ -164,6 +168,9 @@ impl NetworkWrite for AwsCloud {
     }
     async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()> {
         self.ec2.delete_vpc_endpoint(id).await
+    }
+    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
+        self.ec2.associate_route_table(route_table_id, subnet_id).await
     }
 }
 

@@ -250,9 +250,11 @@ mod ec2 {
     async fn the_seed_gateway_eni_is_read_with_its_prefix_and_gateway() {
         let rule = mock!(Client::describe_network_interfaces)
             .match_requests(|r| {
-                r.filters()
-                    .iter()
-                    .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-043c0858ea33e8ec2"])
+                // Accounts may hide service-managed ENIs (VPC Lattice's among them) unless asked.
+                r.include_managed_resources() == Some(true)
+                    && r.filters()
+                        .iter()
+                        .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-043c0858ea33e8ec2"])
             })
             .then_output(|| {
                 DescribeNetworkInterfacesOutput::builder()
@@ -287,6 +289,204 @@ mod ec2 {
         );
         assert_eq!(enis[0].ipv4_prefixes[0].to_string(), "10.0.4.32/28");
         assert_eq!(enis[0].resource_gateway_id().unwrap().as_str(), "rgw-078bcf4c64e2fc005");
+    }
+
+    #[tokio::test]
+    async fn ipv6_only_subnets_are_skipped_not_fatal() {
+        use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+        use aws_sdk_ec2::types::{Subnet as SdkSubnet, SubnetIpv6CidrBlockAssociation};
+        let rule = mock!(Client::describe_subnets).then_output(|| {
+            DescribeSubnetsOutput::builder()
+                .subnets(
+                    SdkSubnet::builder()
+                        .subnet_id("subnet-0ddc1cafa116ba0dd")
+                        .vpc_id("vpc-043c0858ea33e8ec2")
+                        .availability_zone("us-east-1a")
+                        .cidr_block("10.0.8.0/24")
+                        .build(),
+                )
+                .subnets(
+                    SdkSubnet::builder()
+                        .subnet_id("subnet-06666666666666666")
+                        .vpc_id("vpc-043c0858ea33e8ec2")
+                        .availability_zone("us-east-1a")
+                        .ipv6_native(true)
+                        .ipv6_cidr_block_association_set(
+                            SubnetIpv6CidrBlockAssociation::builder()
+                                .ipv6_cidr_block("2600:1f18::/64")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let subnets = AwsEc2::new(client)
+            .describe_subnets(&VpcId::parse("vpc-043c0858ea33e8ec2").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(subnets.len(), 1);
+        assert_eq!(subnets[0].id.as_str(), "subnet-0ddc1cafa116ba0dd");
+    }
+
+    #[tokio::test]
+    async fn route_tables_are_read_with_main_flag_current_associations_and_live_routes() {
+        use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+        use aws_sdk_ec2::types::{
+            Route as SdkRoute, RouteState, RouteTable as SdkTable, RouteTableAssociation as SdkAssoc,
+            RouteTableAssociationState, RouteTableAssociationStateCode,
+        };
+        let state = |c: RouteTableAssociationStateCode| RouteTableAssociationState::builder().state(c).build();
+        let rule = mock!(Client::describe_route_tables)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-043c0858ea33e8ec2"])
+            })
+            .then_output(move || {
+                DescribeRouteTablesOutput::builder()
+                    .route_tables(
+                        SdkTable::builder()
+                            .route_table_id("rtb-0f1e2d3c4b5a69788")
+                            .vpc_id("vpc-043c0858ea33e8ec2")
+                            .associations(
+                                SdkAssoc::builder()
+                                    .main(true)
+                                    .route_table_association_id("rtbassoc-0a")
+                                    .association_state(state(RouteTableAssociationStateCode::Associated))
+                                    .build(),
+                            )
+                            .associations(
+                                SdkAssoc::builder()
+                                    .main(false)
+                                    .subnet_id("subnet-0ddc1cafa116ba0dd")
+                                    .route_table_association_id("rtbassoc-0b")
+                                    .association_state(state(RouteTableAssociationStateCode::Associated))
+                                    .build(),
+                            )
+                            .associations(
+                                SdkAssoc::builder()
+                                    .main(false)
+                                    .subnet_id("subnet-062714f49313a0ea5")
+                                    .route_table_association_id("rtbassoc-0c")
+                                    .association_state(state(RouteTableAssociationStateCode::Disassociating))
+                                    .build(),
+                            )
+                            .routes(
+                                SdkRoute::builder()
+                                    .destination_cidr_block("10.0.0.0/16")
+                                    .gateway_id("local")
+                                    .build(),
+                            )
+                            .routes(
+                                SdkRoute::builder()
+                                    .destination_cidr_block("10.0.15.192/26")
+                                    .network_interface_id("eni-0fsx")
+                                    .state(RouteState::Active)
+                                    .build(),
+                            )
+                            .routes(
+                                SdkRoute::builder()
+                                    .destination_cidr_block("10.9.0.0/16")
+                                    .transit_gateway_id("tgw-1")
+                                    .state(RouteState::Blackhole)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, [&rule]);
+        let tables = AwsEc2::new(client)
+            .describe_route_tables(&VpcId::parse("vpc-043c0858ea33e8ec2").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(tables.len(), 1);
+        let t = &tables[0];
+        assert!(t.main);
+        assert_eq!(
+            t.associations.iter().map(|a| a.subnet_id.as_str()).collect::<Vec<_>>(),
+            ["subnet-0ddc1cafa116ba0dd"],
+            "the disassociating one does not count"
+        );
+        assert_eq!(
+            t.routes
+                .iter()
+                .map(|r| (r.destination.to_string(), r.target.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("10.0.0.0/16".to_string(), "local"),
+                ("10.0.15.192/26".to_string(), "eni-0fsx")
+            ],
+            "blackholed routes carry nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn associate_route_table_sends_both_ids_and_returns_the_association() {
+        use aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableOutput;
+        let rule = mock!(Client::associate_route_table)
+            .match_requests(|r| {
+                r.route_table_id() == Some("rtb-0f1e2d3c4b5a69788") && r.subnet_id() == Some("subnet-0a7d3c5e9b1f24680")
+            })
+            .then_output(|| {
+                AssociateRouteTableOutput::builder()
+                    .association_id("rtbassoc-0123")
+                    .build()
+            });
+        let already = mock!(Client::associate_route_table).then_http_response(|| {
+            ec2_error(
+                "Resource.AlreadyAssociated",
+                "the specified association for route table rtb-1 conflicts with an existing association",
+            )
+        });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&rule, &already]);
+        let a = AwsEc2::new(client);
+        let rtb = RouteTableId::parse("rtb-0f1e2d3c4b5a69788").unwrap();
+        let subnet = SubnetId::parse("subnet-0a7d3c5e9b1f24680").unwrap();
+        assert_eq!(a.associate_route_table(&rtb, &subnet).await.unwrap(), "rtbassoc-0123");
+        let e = a.associate_route_table(&rtb, &subnet).await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (ErrorKind::Conflict, "Resource.AlreadyAssociated")
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_a_configuration_error_that_names_the_chain() {
+        use aws_credential_types::provider::error::CredentialsError;
+        use aws_credential_types::provider::{ProvideCredentials, future};
+        /// Answers as aws-config's default chain does when no link of it has credentials.
+        #[derive(Debug)]
+        struct EmptyChain;
+        impl ProvideCredentials for EmptyChain {
+            fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+            where
+                Self: 'a,
+            {
+                future::ProvideCredentials::ready(Err(CredentialsError::not_loaded(
+                    "no providers in chain provided credentials",
+                )))
+            }
+        }
+        // The endpoint is a closed local port, never reached.
+        let conf = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .credentials_provider(EmptyChain)
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let e = AwsEc2::new(Client::from_conf(conf))
+            .describe_subnets(&VpcId::parse("vpc-043c0858ea33e8ec2").unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
+        assert_eq!(e.code, "NoCredentials");
+        assert!(
+            e.message.contains("AWS_PROFILE") && e.message.contains("--profile"),
+            "{}",
+            e.message
+        );
     }
 
     #[tokio::test]
@@ -1203,6 +1403,21 @@ mod fsx {
                         .file_system_type(FileSystemType::Windows)
                         .build(),
                 )
+                .file_systems(
+                    // A deployment type newer than the crate (botocore lists MULTI_AZ_3; the
+                    // pinned SDK enum may not): the SDK yields Unknown, its string survives.
+                    SdkFs::builder()
+                        .file_system_id("fs-0bbbbbbbbbbbbbbbb")
+                        .file_system_type(FileSystemType::Ontap)
+                        .lifecycle(FileSystemLifecycle::Available)
+                        .vpc_id("vpc-043c0858ea33e8ec2")
+                        .ontap_configuration(
+                            OntapFileSystemConfiguration::builder()
+                                .deployment_type(OntapDeploymentType::from("MULTI_AZ_3"))
+                                .build(),
+                        )
+                        .build(),
+                )
                 .build()
         });
         let svm = mock!(Client::describe_storage_virtual_machines).then_output(|| {
@@ -1241,8 +1456,14 @@ mod fsx {
         let client = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, [&fs, &svm]);
         let a = AwsFsx::new(client);
         let fss = a.describe_file_systems().await.unwrap();
-        assert_eq!(fss.len(), 1, "only ONTAP");
+        assert_eq!(fss.len(), 2, "only ONTAP");
         assert_eq!(fss[0].deployment_type, DeploymentType::MultiAz1);
+        assert_eq!(fss[0].route_table_ids[0].as_str(), "rtb-0f1e2d3c4b5a69788");
+        assert_eq!(fss[1].deployment_type, DeploymentType::Other("MULTI_AZ_3".into()));
+        assert!(
+            fss[1].deployment_type.is_multi_az(),
+            "decided by the name, not mapped to single-AZ"
+        );
         assert_eq!(
             fss[0].endpoint_ip_address_range.map(|r| r.to_string()).as_deref(),
             Some("10.0.15.192/26")

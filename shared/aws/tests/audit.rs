@@ -365,7 +365,7 @@ mod dry_run {
             ),
             (
                 DryRunCall::AssociateRouteTable {
-                    route_table_id: "rtb-0f1e2d3c4b5a69788".into(),
+                    route_table_id: RouteTableId::parse("rtb-0f1e2d3c4b5a69788").unwrap(),
                     subnet_id: SubnetId::parse("subnet-0a7d3c5e9b1f24680").unwrap(),
                 },
                 DryRunAnswer::Allowed,

@@ -11,6 +11,16 @@ use crate::ports::*;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// How many times one `CreateVpcEndpoint` action derives a new client token because the last one
+/// answered with an ended endpoint (see [`client_token_after_dead`]).
+const MAX_DEAD_TOKEN_REPLAYS: usize = 3;
+
+/// The client token to use when `token` answered with the ended endpoint `dead`: derived from
+/// both, so it is the same on every replay of the step and new once the old endpoint is gone.
+pub fn client_token_after_dead(token: &str, dead: &crate::ids::VpcEndpointId) -> String {
+    crate::naming::client_token(&["endpoint-after", token, dead.as_str()])
+}
+
 /// How transient errors are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryPolicy {
@@ -185,6 +195,22 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
             read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc_id))
                 .is_ok_and(|ss| ss.iter().any(|s| s.cidr == *cidr && &s.tags == tags))
         }
+        // `Resource.AlreadyAssociated` after a lost response: done if it is the association
+        // asked for.
+        Action::AssociateRouteTable {
+            vpc_id,
+            route_table_id,
+            subnet_id,
+        } => read!(
+            cloud,
+            policy,
+            "DescribeRouteTables",
+            cloud.describe_route_tables(vpc_id)
+        )
+        .is_ok_and(|ts| {
+            ts.iter()
+                .any(|t| &t.id == route_table_id && t.associations.iter().any(|a| &a.subnet_id == subnet_id))
+        }),
         _ => false,
     }
 }
@@ -273,6 +299,14 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
                 .await?;
             format!("created {} ({:?})", c.id, c.status)
         }
+        Action::AssociateRouteTable {
+            route_table_id,
+            subnet_id,
+            ..
+        } => {
+            let id = cloud.associate_route_table(route_table_id, subnet_id).await?;
+            format!("associated ({id})")
+        }
         Action::UpdateResourceConfiguration {
             configuration_id,
             ip_address,
@@ -292,18 +326,40 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
             client_token,
             tags,
         } => {
-            let e = cloud
-                .create_vpc_endpoint(&CreateVpcEndpointRequest {
-                    vpc_id: vpc_id.clone(),
-                    subnet_ids: subnet_ids.clone(),
-                    security_group_ids: security_group_ids.clone(),
-                    resource_configuration_arn: resource_configuration_arn.clone(),
-                    private_dns_enabled: true,
-                    client_token: client_token.clone(),
-                    tags: tags.clone(),
-                })
-                .await?;
-            format!("created {} ({})", e.id, e.state.as_str())
+            let mut req = CreateVpcEndpointRequest {
+                vpc_id: vpc_id.clone(),
+                subnet_ids: subnet_ids.clone(),
+                security_group_ids: security_group_ids.clone(),
+                resource_configuration_arn: resource_configuration_arn.clone(),
+                private_dns_enabled: true,
+                client_token: client_token.clone(),
+                tags: tags.clone(),
+            };
+            // Whether EC2 answers a client token reused after its endpoint was deleted with the
+            // dead endpoint or with a new one is not documented (UNCONFIRMED). If it answers
+            // with one that is deleting, deleted or ended, that is not the endpoint asked for:
+            // ask again with a token derived from the dead one's id — deterministic, so a
+            // replay of this step derives the same token, and different once the old one is gone.
+            let mut dead = Vec::new();
+            loop {
+                let e = cloud.create_vpc_endpoint(&req).await?;
+                if e.state.is_live() {
+                    break format!("created {} ({})", e.id, e.state.as_str());
+                }
+                dead.push(e.id.to_string());
+                if dead.len() > MAX_DEAD_TOKEN_REPLAYS {
+                    return Err(CloudError::new(
+                        ErrorKind::Internal,
+                        "CreateVpcEndpoint",
+                        "ClientTokenReplaysDeadEndpoint",
+                        format!(
+                            "client tokens keep returning ended endpoints ({}): not creating another",
+                            dead.join(", ")
+                        ),
+                    ));
+                }
+                req.client_token = client_token_after_dead(client_token, &e.id);
+            }
         }
         Action::UpsertAlias {
             hosted_zone_id,

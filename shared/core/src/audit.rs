@@ -223,7 +223,7 @@ pub enum DryRunCall {
     /// `AssociateRouteTable` (a carved subnet joins one of the file system's route tables).
     AssociateRouteTable {
         /// One of the file system's `RouteTableIds`.
-        route_table_id: String,
+        route_table_id: RouteTableId,
         /// Subnet.
         subnet_id: SubnetId,
     },

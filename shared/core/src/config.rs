@@ -2,7 +2,7 @@
 //! are refused so a typo never silently changes behaviour.
 //!
 //! ```toml
-//! owner = "prod"                      # ownership tag value (default "default")
+//! owner = "prod"                      # required: ownership tag value, part of every name (1-10 of [a-z0-9-])
 //!
 //! [gateway]
 //! security_group_ids = ["sg-03730d9e2b49e7cbc"]
@@ -60,7 +60,8 @@ pub mod tag_keys {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Ownership tag value; separate deployments in one account need separate owners.
-    #[serde(default = "default_owner")]
+    /// Required, no default: two deployments left on one shared default would delete each
+    /// other's resources. 1–10 characters of `[a-z0-9-]` ([`crate::naming::validate_owner`]).
     pub owner: String,
     /// Gateway placement.
     pub gateway: GatewaySettings,
@@ -98,10 +99,6 @@ impl Default for TagKeys {
             consumers: tag_keys::CONSUMERS.into(),
         }
     }
-}
-
-fn default_owner() -> String {
-    "default".into()
 }
 
 /// `[gateway]`
@@ -226,11 +223,8 @@ impl Config {
                 && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
-        if !name_ok(&self.owner) {
-            return Err(ConfigError(format!(
-                "owner `{}` must be 1-63 characters of [a-z0-9-]",
-                self.owner
-            )));
+        if let Err(why) = crate::naming::validate_owner(&self.owner) {
+            return Err(ConfigError(format!("owner `{}`: {why}", self.owner)));
         }
         for (name, key) in [
             ("expose", &self.tags.expose),
@@ -358,6 +352,11 @@ alias = "non-97-svm-alias.corp.non-97.net"
     fn bad_files_say_what_is_wrong() {
         let cases = [
             (GOOD.replace("owner = \"prod\"", "owner = \"Prod!\""), "owner"),
+            (GOOD.replace("owner = \"prod\"", ""), "missing field `owner`"),
+            (
+                GOOD.replace("owner = \"prod\"", "owner = \"storage-team-1\""),
+                "1 to 10 characters",
+            ),
             (
                 GOOD.replace("[gateway]", "[gateway]\nnew_subnet_prefix_length = 27"),
                 "27",
@@ -381,7 +380,10 @@ alias = "non-97-svm-alias.corp.non-97.net"
                 ),
                 "unknown consumer",
             ),
-            ("[gateway]\nsecurity_group_ids = []".to_string(), "at least one"),
+            (
+                "owner = \"x\"\n[gateway]\nsecurity_group_ids = []".to_string(),
+                "at least one",
+            ),
             (format!("{GOOD}\n[tags]\nexpose = \"aws:x\"\n"), "tags.expose"),
             ("not toml at all [".to_string(), "invalid configuration"),
         ];

@@ -339,7 +339,7 @@ mod tests {
 
     fn config(extra: &str) -> Config {
         Config::from_toml(&format!(
-            "[gateway]\nsecurity_group_ids=[\"sg-1\"]\n[[consumers]]\nname=\"clients\"\nvpc_id=\"vpc-1\"\nsubnet_ids=[\"subnet-1\"]\n[[consumers]]\nname=\"dr\"\nvpc_id=\"vpc-2\"\nsubnet_ids=[\"subnet-2\"]\n{extra}"
+            "owner=\"t\"\n[gateway]\nsecurity_group_ids=[\"sg-1\"]\n[[consumers]]\nname=\"clients\"\nvpc_id=\"vpc-1\"\nsubnet_ids=[\"subnet-1\"]\n[[consumers]]\nname=\"dr\"\nvpc_id=\"vpc-2\"\nsubnet_ids=[\"subnet-2\"]\n{extra}"
         ))
         .unwrap()
     }

@@ -241,9 +241,9 @@ pub fn dry_run_calls(
         ));
         out.push((
             "ec2:AssociateRouteTable".into(),
-            match (fs.route_table_ids.first(), fs.subnet_ids.first()) {
+            match (fs_route_tables(observed, fs).first(), fs.subnet_ids.first()) {
                 (Some(rt), Some(s)) => Ok(DryRunCall::AssociateRouteTable {
-                    route_table_id: rt.to_string(),
+                    route_table_id: rt.clone(),
                     subnet_id: s.clone(),
                 }),
                 _ => Err(format!("{} reports no route table", fs.id)),
@@ -649,25 +649,7 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
             )
             .fix("use a file system whose EndpointIpAddressRange is inside its VPC's CIDR (FSx's recommended setting; set at creation)"),
         });
-        let rts: Vec<String> = fs.route_table_ids.iter().map(|r| r.to_string()).collect();
-        out.push(if rts.is_empty() {
-            check(
-                "fsx",
-                fs.id.to_string(),
-                Status::Warn,
-                "no RouteTableIds reported: FSx writes the floating-IP routes only into these (default: the VPC's main table)",
-            )
-        } else {
-            check(
-                "fsx",
-                fs.id.to_string(),
-                Status::Pass,
-                format!(
-                    "floating-IP routes are written into {}: every gateway subnet must use one of these route tables (DESIGN.md §10)",
-                    rts.join(", ")
-                ),
-            )
-        });
+        out.push(route_table_check(o, fs));
         for svm in o.svms.iter().filter(|s| s.file_system_id == fs.id) {
             let Some(x) = d.exposures.get(&svm.id) else {
                 continue;
@@ -688,7 +670,27 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
                 x.target_ip,
                 x.consumers.join(",")
             );
-            out.push(if in_range || fs.endpoint_ip_address_range.is_none() {
+            let (candidates, routed) = reachable_from(config, o, fs, x.target_ip);
+            let reach = format!(
+                "; {} reachable from {} of {} candidate gateway subnet(s){}",
+                x.target_ip,
+                routed.len(),
+                candidates,
+                if routed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", join(&routed))
+                }
+            );
+            let msg = format!("{msg}{reach}");
+            out.push(if candidates > 0 && routed.is_empty() {
+                check("svm", svm.id.to_string(), Status::Fail, format!("{msg}: no gateway subnet's route table has a route to it"))
+                    .fix(format!(
+                        "associate the gateway subnets with one of {}'s route tables ({}), or leave gateway.subnet_ids empty so placement picks routed subnets",
+                        fs.id,
+                        join(&fs_route_tables(o, fs))
+                    ))
+            } else if in_range || fs.endpoint_ip_address_range.is_none() {
                 check("svm", svm.id.to_string(), Status::Pass, msg)
             } else {
                 check(
@@ -713,6 +715,126 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
     }
 }
 
+/// The file system's route tables: `RouteTableIds`, or the VPC's main table when FSx reported
+/// none (its documented default; DESIGN.md §10).
+fn fs_route_tables(o: &Observed, fs: &FileSystem) -> Vec<RouteTableId> {
+    if !fs.route_table_ids.is_empty() {
+        return fs.route_table_ids.clone();
+    }
+    o.route_tables
+        .iter()
+        .filter(|t| t.main && t.vpc_id == fs.vpc_id)
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+/// The route a table holds to `ip` other than the VPC's `local` one (which covers the floating
+/// IPs' addresses but delivers to no subnet): the route FSx writes for its endpoint range.
+fn floating_ip_route(table: &RouteTable, ip: std::net::Ipv4Addr) -> Option<&Route> {
+    table
+        .routes
+        .iter()
+        .filter(|r| r.target != "local" && r.destination.contains(&ip))
+        .max_by_key(|r| r.destination.prefix_len())
+}
+
+/// How a subnet's traffic reaches `ip`.
+enum Reach<'a> {
+    /// Its route table (explicit or main) holds a route to it.
+    Routed(&'a RouteTable),
+    /// Its route table does not.
+    Unrouted(&'a RouteTable),
+    /// No route table of its VPC was observed.
+    Unknown,
+}
+
+fn reach<'a>(o: &'a Observed, subnet: &Subnet, ip: std::net::Ipv4Addr) -> Reach<'a> {
+    match effective_route_table(&o.route_tables, subnet) {
+        Some(t) if floating_ip_route(t, ip).is_some() => Reach::Routed(t),
+        Some(t) => Reach::Unrouted(t),
+        None => Reach::Unknown,
+    }
+}
+
+/// The candidate gateway subnets (the pinned ones, else every subnet of the file system's VPC)
+/// and those whose route table reaches `ip`.
+fn reachable_from(config: &Config, o: &Observed, fs: &FileSystem, ip: std::net::Ipv4Addr) -> (usize, Vec<SubnetId>) {
+    let candidates: Vec<&Subnet> = o
+        .subnets
+        .iter()
+        .filter(|s| s.vpc_id == fs.vpc_id)
+        .filter(|s| config.gateway.subnet_ids.is_empty() || config.gateway.subnet_ids.contains(&s.id))
+        .collect();
+    let routed = candidates
+        .iter()
+        .filter(|s| matches!(reach(o, s, ip), Reach::Routed(_) | Reach::Unknown))
+        .map(|s| s.id.clone())
+        .collect();
+    (candidates.len(), routed)
+}
+
+fn route_table_check(o: &Observed, fs: &FileSystem) -> Check {
+    let subject = fs.id.to_string();
+    let tables = fs_route_tables(o, fs);
+    let defaulted = if fs.route_table_ids.is_empty() {
+        " (none reported: FSx's default, the VPC's main table)"
+    } else {
+        ""
+    };
+    if tables.is_empty() {
+        return check(
+            "fsx",
+            subject,
+            Status::Warn,
+            format!(
+                "no RouteTableIds reported and no main route table of {} observed: reachability of the floating IPs cannot be checked",
+                fs.vpc_id
+            ),
+        );
+    }
+    let Some(range) = fs.endpoint_ip_address_range else {
+        return check(
+            "fsx",
+            subject,
+            Status::Warn,
+            format!(
+                "route tables {}{defaulted}; no endpoint IP range to look for",
+                join(&tables)
+            ),
+        );
+    };
+    let mut missing = Vec::new();
+    let mut found = Vec::new();
+    for id in &tables {
+        match o.route_tables.iter().find(|t| &t.id == id) {
+            Some(t) => match floating_ip_route(t, range.network()) {
+                Some(r) => found.push(format!("{id} ({} → {})", r.destination, r.target)),
+                None => missing.push(format!("{id} has no route to {range}")),
+            },
+            None => missing.push(format!("{id} was not found")),
+        }
+    }
+    if missing.is_empty() {
+        check(
+            "fsx",
+            subject,
+            Status::Pass,
+            format!(
+                "floating-IP routes are in its route tables {}{defaulted}: a gateway subnet must use one of them (FSx writes the routes only there; DESIGN.md §10)",
+                found.join(", ")
+            ),
+        )
+    } else {
+        check(
+            "fsx",
+            subject,
+            Status::Warn,
+            format!("route tables {}{defaulted}: {}", join(&tables), missing.join("; ")),
+        )
+        .fix("FSx writes the endpoint-range routes while the file system is AVAILABLE; check its RouteTableIds (aws fsx describe-file-systems)")
+    }
+}
+
 fn capacity_summary(c: &SubnetCapacity) -> String {
     format!(
         "{} free addresses, {} free aligned /28 of {} candidate blocks",
@@ -728,7 +850,8 @@ pub fn is_fragmented(c: &SubnetCapacity) -> bool {
 }
 
 fn subnet_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<Check>) {
-    let vpcs: BTreeSet<&VpcId> = exposed_file_systems(o, d, config).iter().map(|f| &f.vpc_id).collect();
+    let file_systems = exposed_file_systems(o, d, config);
+    let vpcs: BTreeSet<&VpcId> = file_systems.iter().map(|f| &f.vpc_id).collect();
     let ours = |t: &Tags| is_owned(t, &config.owner);
     let gateway_subnets: BTreeMap<&SubnetId, &GatewayId> = o
         .gateways
@@ -803,8 +926,63 @@ fn subnet_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<Check
             };
             check("subnet", subject, status, format!("{what}{notes}")).fix(fix)
         };
-        out.push(line);
+        out.push(with_routing(
+            config,
+            o,
+            &file_systems,
+            s,
+            pinned || gateway_subnets.contains_key(&s.id),
+            line,
+        ));
     }
+}
+
+/// Adds to a subnet's line whether its route table reaches the floating IPs of the file
+/// system(s) of its VPC; a gateway subnet (pinned, or used by one of our gateways) that does
+/// not is a failure: an endpoint through it shows available while every connection times out.
+fn with_routing(
+    config: &Config,
+    o: &Observed,
+    file_systems: &[&FileSystem],
+    s: &Subnet,
+    gateway_subnet: bool,
+    mut line: Check,
+) -> Check {
+    for fs in file_systems.iter().filter(|f| f.vpc_id == s.vpc_id) {
+        let Some(range) = fs.endpoint_ip_address_range else {
+            continue;
+        };
+        match reach(o, s, range.network()) {
+            Reach::Routed(t) => {
+                line.message
+                    .push_str(&format!("; its route table {} reaches {range}", t.id));
+            }
+            Reach::Unknown => line.message.push_str("; no route table observed"),
+            Reach::Unrouted(t) => {
+                let tables = join(&fs_route_tables(o, fs));
+                line.message.push_str(&format!(
+                    "; its route table {}{} has no route to {range}: gateway ENIs here cannot reach {}'s SVMs (FSx writes those routes only into {tables})",
+                    t.id,
+                    if t.main { " (the VPC's main table)" } else { "" },
+                    fs.id
+                ));
+                let fix = format!(
+                    "aws ec2 associate-route-table --subnet-id {} --route-table-id <one of {tables}>, or add {} to the file system (aws fsx update-file-system --file-system-id {} --ontap-configuration AddRouteTableIds={})",
+                    s.id, t.id, fs.id, t.id
+                );
+                if gateway_subnet {
+                    line.status = Status::Fail;
+                    line.fix = Some(fix);
+                } else {
+                    line.status = line.status.max(Status::Warn);
+                    if line.fix.is_none() || !config.gateway.subnet_ids.is_empty() {
+                        line.fix = Some(format!("placement skips it; to use it: {fix}"));
+                    }
+                }
+            }
+        }
+    }
+    line
 }
 
 fn consumer_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut Vec<Check>) {
@@ -1519,7 +1697,7 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
             vpc_id: VpcId::parse("vpc-043c0858ea33e8ec2").unwrap(),
             subnet_ids: vec![SubnetId::parse(a).unwrap()],
             endpoint_ip_address_range: Some("10.0.15.192/26".parse().unwrap()),
-            route_table_ids: vec!["rtb-0f1e2d3c4b5a69788".into()],
+            route_table_ids: vec![RouteTableId::parse("rtb-0f1e2d3c4b5a69788").unwrap()],
             tags: Tags::new(),
         };
         let svm = StorageVirtualMachine {
@@ -1548,6 +1726,23 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
                 },
             ],
             subnets: vec![subnet(a, "10.0.8.0/24")],
+            route_tables: vec![RouteTable {
+                id: RouteTableId::parse("rtb-0f1e2d3c4b5a69788").unwrap(),
+                vpc_id: VpcId::parse("vpc-043c0858ea33e8ec2").unwrap(),
+                main: true,
+                associations: vec![],
+                routes: vec![
+                    Route {
+                        destination: "10.0.0.0/16".parse().unwrap(),
+                        target: "local".into(),
+                    },
+                    Route {
+                        destination: "10.0.15.192/26".parse().unwrap(),
+                        target: "eni-07f1088148f103e3a".into(),
+                    },
+                ],
+                tags: Tags::new(),
+            }],
             network_interfaces: vec![eni(a, &ips)],
             hosted_zones: vec![HostedZone {
                 id: HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap(),
@@ -1636,6 +1831,62 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
             checks
                 .iter()
                 .any(|c| c.area == "resource" && c.message.contains("no fsxn-lattice resources"))
+        );
+    }
+
+    #[test]
+    fn a_gateway_subnet_off_the_file_systems_route_tables_fails_and_says_how_to_fix_it() {
+        let mut o = world(false);
+        let before = run(o.clone(), &audit());
+        assert!(
+            find(&before, "fsx", "fs-")[2]
+                .message
+                .contains("10.0.15.192/26 → eni-07f1088148f103e3a")
+        );
+        let sub = find(&before, "subnet", "subnet-0ddc1cafa116ba0dd")[0];
+        assert_eq!(sub.status, Status::Pass);
+        assert!(
+            sub.message
+                .contains("its route table rtb-0f1e2d3c4b5a69788 reaches 10.0.15.192/26")
+        );
+        assert!(
+            find(&before, "svm", "svm-")[0]
+                .message
+                .contains("reachable from 1 of 1 candidate gateway subnet(s)")
+        );
+        // The pinned subnet moves to a table with only the local route.
+        o.route_tables.push(RouteTable {
+            id: RouteTableId::parse("rtb-0aaaaaaaaaaaaaaaa").unwrap(),
+            vpc_id: VpcId::parse("vpc-043c0858ea33e8ec2").unwrap(),
+            main: false,
+            associations: vec![RouteTableAssociation {
+                id: "rtbassoc-1".into(),
+                subnet_id: SubnetId::parse("subnet-0ddc1cafa116ba0dd").unwrap(),
+            }],
+            routes: vec![Route {
+                destination: "10.0.0.0/16".parse().unwrap(),
+                target: "local".into(),
+            }],
+            tags: Tags::new(),
+        });
+        let after = run(o, &audit());
+        let sub = find(&after, "subnet", "subnet-0ddc1cafa116ba0dd")[0];
+        assert_eq!(sub.status, Status::Fail, "{sub:?}");
+        assert!(
+            sub.message
+                .contains("rtb-0aaaaaaaaaaaaaaaa has no route to 10.0.15.192/26")
+        );
+        assert!(
+            sub.fix
+                .as_deref()
+                .unwrap()
+                .contains("associate-route-table --subnet-id subnet-0ddc1cafa116ba0dd")
+        );
+        let svm = find(&after, "svm", "svm-")[0];
+        assert_eq!(svm.status, Status::Fail);
+        assert!(
+            svm.message
+                .contains("reachable from 0 of 1 candidate gateway subnet(s)")
         );
     }
 

@@ -103,9 +103,11 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
         "InvalidParameterValue" if message.starts_with(crate::events::INSUFFICIENT_IPS_MESSAGE) => {
             ErrorKind::CapacityExhausted
         }
-        "ConflictException" | "IdempotentParameterMismatch" | "DependencyViolation" | "InvalidChangeBatch" => {
-            ErrorKind::Conflict
-        }
+        "ConflictException"
+        | "IdempotentParameterMismatch"
+        | "DependencyViolation"
+        | "InvalidChangeBatch"
+        | "Resource.AlreadyAssociated" => ErrorKind::Conflict,
         "ResourceNotFoundException" | "NoSuchHostedZone" | "NoSuchChange" => ErrorKind::NotFound,
         c if c.ends_with(".NotFound") => ErrorKind::NotFound,
         "ServiceQuotaExceededException" | "VpcEndpointLimitExceeded" | "SubnetLimitExceeded" => {

@@ -13,6 +13,12 @@ use serde_json::Value;
 pub const INSUFFICIENT_IPS_MESSAGE: &str = "There aren't sufficient free Ipv4 addresses or prefixes";
 /// EC2's code for prefix exhaustion (seen with EKS prefix delegation).
 pub const INSUFFICIENT_CIDR_BLOCKS: &str = "InsufficientCidrBlocks";
+/// CloudTrail's `userIdentity.invokedBy` of the calls VPC Lattice makes for a resource
+/// gateway's ENIs (the seed's record). CloudTrail user guide, "CloudTrail userIdentity element":
+/// `invokedBy` is "the name of the AWS service that made the request"
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>).
+/// Other callers' ENI failures (the EKS VPC CNI, an instance role) are not ours to heal.
+pub const VPC_LATTICE_SERVICE: &str = "vpc-lattice.amazonaws.com";
 
 /// The event was not an EventBridge event we can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +170,18 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
             if !exhausted {
                 return Ok(Trigger::Ignored {
                     reason: format!("EC2 {event_name} failed with {code}, which is not address exhaustion"),
+                });
+            }
+            // Defence in depth behind the EventBridge rule, which matches the same field.
+            let invoked_by = str_at(d, &["userIdentity", "invokedBy"]);
+            if invoked_by != Some(VPC_LATTICE_SERVICE) {
+                let caller = str_at(d, &["userIdentity", "arn"]).unwrap_or("an unknown caller");
+                return Ok(Trigger::Ignored {
+                    reason: format!(
+                        "EC2 {event_name} failed with {code}, but the call was not made by VPC Lattice \
+                         (userIdentity.invokedBy: {}; caller {caller}): not a resource gateway's ENI",
+                        invoked_by.unwrap_or("absent")
+                    ),
                 });
             }
             let req = d.get("requestParameters").unwrap_or(&Value::Null);
@@ -321,6 +339,33 @@ mod tests {
     }
 
     #[test]
+    fn exhaustion_of_an_eni_that_vpc_lattice_did_not_ask_for_is_ignored() {
+        let eks = parse_event(&fixture(
+            "ec2-assign-private-ip-addresses-eks-vpc-cni-insufficient-cidr-blocks.json",
+        ))
+        .unwrap();
+        match eks {
+            Trigger::Ignored { reason } => {
+                assert!(reason.contains("not made by VPC Lattice"), "{reason}");
+                assert!(reason.contains("invokedBy: absent"), "{reason}");
+                assert!(reason.contains("aws-node"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The seed's record with another service as the caller: ignored, naming it.
+        let mut v: Value =
+            serde_json::from_slice(&fixture("ec2-create-network-interface-insufficient-ips.json")).unwrap();
+        v["detail"]["userIdentity"]["invokedBy"] = "autoscaling.amazonaws.com".into();
+        match classify(&v).unwrap() {
+            Trigger::Ignored { reason } => assert!(reason.contains("autoscaling.amazonaws.com"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        // Without the field at all, too.
+        v["detail"]["userIdentity"].as_object_mut().unwrap().remove("invokedBy");
+        assert_eq!(classify(&v).unwrap().name(), "ignored");
+    }
+
+    #[test]
     fn fsx_events_name_the_file_system_and_svm() {
         let cases = [
             (
@@ -389,7 +434,7 @@ mod tests {
         for bad in [&b"not json"[..], b"{}", b"[1,2]", br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"t","region":"r","account":"1","detail":{}}"#] {
             assert!(parse_event(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
-        let bad_subnet = br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"t","region":"r","account":"1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkInterface","errorCode":"Client.InsufficientCidrBlocks","requestParameters":{"subnetId":"vpc-1"}}}"#;
+        let bad_subnet = br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"t","region":"r","account":"1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkInterface","userIdentity":{"invokedBy":"vpc-lattice.amazonaws.com"},"errorCode":"Client.InsufficientCidrBlocks","requestParameters":{"subnetId":"vpc-1"}}}"#;
         let err = parse_event(bad_subnet).unwrap_err();
         assert!(err.to_string().contains("subnet id"), "{err}");
     }

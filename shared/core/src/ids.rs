@@ -123,6 +123,10 @@ aws_id!(
     /// `vpce-…`, a VPC endpoint.
     VpcEndpointId, "vpce-", "VPC endpoint id"
 );
+aws_id!(
+    /// `rtb-…`, a VPC route table.
+    RouteTableId, "rtb-", "route table id"
+);
 
 /// A Route 53 hosted zone id (upper-case letters and digits, `Z…` on AWS). The API also
 /// prints it as `/hostedzone/Z…`; [`HostedZoneId::parse`] accepts both and keeps the bare id.

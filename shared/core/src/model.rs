@@ -10,28 +10,76 @@ use std::net::Ipv4Addr;
 /// Resource tags, ordered by key.
 pub type Tags = BTreeMap<String, String>;
 
-/// `OntapConfiguration.DeploymentType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// `OntapConfiguration.DeploymentType`, kept as AWS sends it. botocore's FSx model
+/// (`OntapDeploymentType`, 2026-08) lists `MULTI_AZ_1`, `MULTI_AZ_2`, `SINGLE_AZ_1`,
+/// `SINGLE_AZ_2`, and the newer `MULTI_AZ_3`… is read the same way: whatever AWS adds is kept
+/// verbatim in [`DeploymentType::Other`] and classified by its name, never mapped to a guess.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum DeploymentType {
-    /// Multi-AZ, first generation.
-    #[serde(rename = "MULTI_AZ_1")]
+    /// `MULTI_AZ_1`
     MultiAz1,
-    /// Multi-AZ, second generation.
-    #[serde(rename = "MULTI_AZ_2")]
+    /// `MULTI_AZ_2`
     MultiAz2,
-    /// Single-AZ, first generation.
-    #[serde(rename = "SINGLE_AZ_1")]
+    /// `SINGLE_AZ_1`
     SingleAz1,
-    /// Single-AZ, second generation.
-    #[serde(rename = "SINGLE_AZ_2")]
+    /// `SINGLE_AZ_2`
     SingleAz2,
+    /// Any other value (`MULTI_AZ_3`, `SINGLE_AZ_3`, what AWS adds next), verbatim.
+    Other(String),
 }
 
 impl DeploymentType {
-    /// Multi-AZ file systems serve on floating IPs outside every subnet: the case this tool is for.
-    pub fn is_multi_az(self) -> bool {
-        matches!(self, Self::MultiAz1 | Self::MultiAz2)
+    /// Reads what the API sends; unknown values are kept, not refused.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "MULTI_AZ_1" => Self::MultiAz1,
+            "MULTI_AZ_2" => Self::MultiAz2,
+            "SINGLE_AZ_1" => Self::SingleAz1,
+            "SINGLE_AZ_2" => Self::SingleAz2,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// The API's name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::MultiAz1 => "MULTI_AZ_1",
+            Self::MultiAz2 => "MULTI_AZ_2",
+            Self::SingleAz1 => "SINGLE_AZ_1",
+            Self::SingleAz2 => "SINGLE_AZ_2",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Multi-AZ file systems serve on floating IPs outside every subnet: the case this tool is
+    /// for. Decided by the name (`MULTI_AZ_*`), so a generation this build does not know yet is
+    /// still recognised.
+    pub fn is_multi_az(&self) -> bool {
+        self.as_str().starts_with("MULTI_AZ_")
+    }
+
+    /// Whether this build knows the value (for saying so in a refusal or diagnosis).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+}
+
+impl From<String> for DeploymentType {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
+    }
+}
+
+impl From<DeploymentType> for String {
+    fn from(d: DeploymentType) -> String {
+        d.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for DeploymentType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -79,8 +127,12 @@ pub struct FileSystem {
     pub subnet_ids: Vec<SubnetId>,
     /// `OntapConfiguration.EndpointIpAddressRange`: where the floating IPs come from.
     pub endpoint_ip_address_range: Option<Ipv4Net>,
-    /// `OntapConfiguration.RouteTableIds`
-    pub route_table_ids: Vec<String>,
+    /// `OntapConfiguration.RouteTableIds`: "the route tables in which Amazon FSx creates the rules
+    /// for routing traffic to the correct file server … By default, Amazon FSx selects your VPC's
+    /// default route table" ([CreateFileSystemOntapConfiguration](https://docs.aws.amazon.com/fsx/latest/APIReference/API_CreateFileSystemOntapConfiguration.html)).
+    /// Whatever must reach a floating IP — the resource gateway's ENIs — must sit in a subnet
+    /// using one of them.
+    pub route_table_ids: Vec<RouteTableId>,
     /// `Tags`
     pub tags: Tags,
 }
@@ -167,6 +219,53 @@ pub struct Subnet {
     pub cidr: Ipv4Net,
     /// `Tags`
     pub tags: Tags,
+}
+
+/// A VPC route table (`DescribeRouteTables`), reduced to what reachability of the floating IPs
+/// needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTable {
+    /// `RouteTableId`
+    pub id: RouteTableId,
+    /// `VpcId`
+    pub vpc_id: VpcId,
+    /// Whether it is the VPC's main route table (an association with `Main: true`): subnets
+    /// without an explicit association use it.
+    pub main: bool,
+    /// Explicit subnet associations (`Associations[]` with a `SubnetId`).
+    pub associations: Vec<RouteTableAssociation>,
+    /// IPv4 routes (`Routes[]` with a `DestinationCidrBlock`).
+    pub routes: Vec<Route>,
+    /// `Tags`
+    pub tags: Tags,
+}
+
+/// An explicit association of a subnet with a route table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTableAssociation {
+    /// `RouteTableAssociationId` (`rtbassoc-…`), what `DisassociateRouteTable` takes.
+    pub id: String,
+    /// `SubnetId`
+    pub subnet_id: SubnetId,
+}
+
+/// One IPv4 route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// `DestinationCidrBlock`
+    pub destination: Ipv4Net,
+    /// The target's id (`local`, `eni-…`, `igw-…`, …): `GatewayId`, `NetworkInterfaceId`, … .
+    pub target: String,
+}
+
+/// The route table a subnet uses: its explicit association, else the VPC's main table
+/// ([VPC user guide, "Subnet route tables"](https://docs.aws.amazon.com/vpc/latest/userguide/subnet-route-tables.html)).
+/// `None` when neither was observed.
+pub fn effective_route_table<'a>(tables: &'a [RouteTable], subnet: &Subnet) -> Option<&'a RouteTable> {
+    tables
+        .iter()
+        .find(|t| t.associations.iter().any(|a| a.subnet_id == subnet.id))
+        .or_else(|| tables.iter().find(|t| t.main && t.vpc_id == subnet.vpc_id))
 }
 
 /// A network interface, reduced to what address accounting needs.
@@ -391,7 +490,12 @@ pub enum EndpointState {
     Failed,
     /// `expired`
     Expired,
-    /// Anything else AWS may add.
+    /// `partial`: in botocore's EC2 `State` enum (PendingAcceptance | Pending | Available |
+    /// Deleting | Deleted | Rejected | Failed | Expired | Partial) without documented meaning for
+    /// Resource endpoints. Assumed (UNCONFIRMED): it exists and may serve part of its subnets, so
+    /// it is neither replaced nor used as an alias target; the planner waits and warns.
+    Partial,
+    /// Anything else AWS may add: treated like [`EndpointState::Partial`] (never re-created).
     Unknown,
 }
 
@@ -407,6 +511,7 @@ impl EndpointState {
             "rejected" => Self::Rejected,
             "failed" => Self::Failed,
             "expired" => Self::Expired,
+            "partial" => Self::Partial,
             _ => Self::Unknown,
         }
     }
@@ -422,8 +527,22 @@ impl EndpointState {
             Self::Rejected => "rejected",
             Self::Failed => "failed",
             Self::Expired => "expired",
+            Self::Partial => "partial",
             Self::Unknown => "unknown",
         }
+    }
+
+    /// Ended for good: the endpoint will never serve and is deleted and replaced (`failed`,
+    /// `rejected`, `expired`).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Failed | Self::Rejected | Self::Expired)
+    }
+
+    /// Exists and is not going away: a second endpoint for the same configuration and consumer
+    /// must not be created beside it. Everything but terminal, deleting and deleted states —
+    /// including states this build does not know.
+    pub fn is_live(self) -> bool {
+        !self.is_terminal() && !matches!(self, Self::Deleting | Self::Deleted)
     }
 }
 
@@ -511,7 +630,75 @@ mod tests {
             EndpointState::parse("pendingAcceptance"),
             EndpointState::PendingAcceptance
         );
+        assert_eq!(EndpointState::parse("Partial"), EndpointState::Partial);
         assert_eq!(EndpointState::parse("bogus"), EndpointState::Unknown);
+    }
+
+    #[test]
+    fn only_failed_rejected_and_expired_endpoints_are_replaced_and_unknown_ones_are_live() {
+        use EndpointState::*;
+        for (state, live, terminal) in [
+            (Pending, true, false),
+            (PendingAcceptance, true, false),
+            (Available, true, false),
+            (Partial, true, false),
+            (Unknown, true, false),
+            (Deleting, false, false),
+            (Deleted, false, false),
+            (Failed, false, true),
+            (Rejected, false, true),
+            (Expired, false, true),
+        ] {
+            assert_eq!((state.is_live(), state.is_terminal()), (live, terminal), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn deployment_types_are_kept_verbatim_and_classified_by_name() {
+        for (s, multi, known) in [
+            ("MULTI_AZ_1", true, true),
+            ("MULTI_AZ_2", true, true),
+            ("MULTI_AZ_3", true, false),
+            ("SINGLE_AZ_1", false, true),
+            ("SINGLE_AZ_3", false, false),
+            ("", false, false),
+        ] {
+            let d = DeploymentType::parse(s);
+            assert_eq!((d.is_multi_az(), d.is_known(), d.as_str()), (multi, known, s), "{s}");
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<DeploymentType>(&json).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn a_subnet_uses_its_explicit_route_table_else_the_main_one() {
+        let vpc = VpcId::parse("vpc-1").unwrap();
+        let subnet = |id: &str| Subnet {
+            id: SubnetId::parse(id).unwrap(),
+            vpc_id: vpc.clone(),
+            availability_zone: "us-east-1a".into(),
+            cidr: "10.0.0.0/24".parse().unwrap(),
+            tags: Tags::new(),
+        };
+        let table = |id: &str, main: bool, assoc: &[&str]| RouteTable {
+            id: RouteTableId::parse(id).unwrap(),
+            vpc_id: vpc.clone(),
+            main,
+            associations: assoc
+                .iter()
+                .map(|s| RouteTableAssociation {
+                    id: format!("rtbassoc-{s}"),
+                    subnet_id: SubnetId::parse(*s).unwrap(),
+                })
+                .collect(),
+            routes: vec![],
+            tags: Tags::new(),
+        };
+        let tables = [table("rtb-a", true, &[]), table("rtb-b", false, &["subnet-2"])];
+        let eff = |s: &str| effective_route_table(&tables, &subnet(s)).map(|t| t.id.to_string());
+        assert_eq!(eff("subnet-1").as_deref(), Some("rtb-a"));
+        assert_eq!(eff("subnet-2").as_deref(), Some("rtb-b"));
+        assert_eq!(effective_route_table(&tables[1..], &subnet("subnet-1")), None);
     }
 
     #[test]

@@ -70,14 +70,39 @@ pub fn validate_lattice_name(name: &str, forbidden_prefix: &str) -> Result<(), I
     Ok(())
 }
 
-/// The gateway name for a file system's generation `generation`.
-pub fn gateway_name(fs: &FileSystemId, generation: u32) -> String {
-    format!("{NAME_PREFIX}-{}-g{generation}", fs.suffix())
+/// The longest owner: VPC Lattice names are at most 40 characters and ours are
+/// `fsxnl-<owner>-<17 hex digits of the FSx id>-g<generation>`, 6 + owner + 1 + 17 + 2 + up to 4
+/// digits of generation.
+pub const MAX_OWNER_LEN: usize = 10;
+
+/// Why an owner is refused: it is part of every name, tag and client token, so it must fit in
+/// a VPC Lattice name ([`validate_lattice_name`]) beside the rest.
+pub fn validate_owner(owner: &str) -> Result<(), &'static str> {
+    if owner.is_empty() || owner.len() > MAX_OWNER_LEN {
+        return Err("must be 1 to 10 characters (it is part of every VPC Lattice name, at most 40)");
+    }
+    if !owner
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("only lowercase letters, digits and hyphens are allowed");
+    }
+    if owner.starts_with('-') || owner.ends_with('-') || owner.contains("--") {
+        return Err("no leading, trailing or double hyphen (VPC Lattice names refuse them)");
+    }
+    Ok(())
 }
 
-/// The configuration name for an SVM behind gateway generation `generation`.
-pub fn configuration_name(svm: &SvmId, generation: u32) -> String {
-    format!("{NAME_PREFIX}-{}-g{generation}", svm.suffix())
+/// The gateway name for a file system's generation `generation`. The owner is part of it:
+/// names are unique per account, and two stacks (two owners) may expose the same file system.
+pub fn gateway_name(owner: &str, fs: &FileSystemId, generation: u32) -> String {
+    format!("{NAME_PREFIX}-{owner}-{}-g{generation}", fs.suffix())
+}
+
+/// The configuration name for an SVM behind gateway generation `generation` (owner as for
+/// [`gateway_name`]).
+pub fn configuration_name(owner: &str, svm: &SvmId, generation: u32) -> String {
+    format!("{NAME_PREFIX}-{owner}-{}-g{generation}", svm.suffix())
 }
 
 /// A client token derived from the desired object's identity: the same desired object gives the
@@ -159,9 +184,34 @@ mod tests {
     fn our_names_are_valid_lattice_names() {
         let fs = FileSystemId::parse("fs-07f1088148f103e3a").unwrap();
         let svm = SvmId::parse("svm-0a1b2c3d4e5f60718").unwrap();
-        assert_eq!(gateway_name(&fs, 2), "fsxnl-07f1088148f103e3a-g2");
-        validate_lattice_name(&gateway_name(&fs, 999), "rgw-").unwrap();
-        validate_lattice_name(&configuration_name(&svm, 1), "rcfg-").unwrap();
+        assert_eq!(gateway_name("prod", &fs, 2), "fsxnl-prod-07f1088148f103e3a-g2");
+        let longest = "a".repeat(MAX_OWNER_LEN);
+        validate_owner(&longest).unwrap();
+        validate_lattice_name(&gateway_name(&longest, &fs, 9999), "rgw-").unwrap();
+        validate_lattice_name(&configuration_name(&longest, &svm, 9999), "rcfg-").unwrap();
+        assert_ne!(
+            gateway_name("a", &fs, 1),
+            gateway_name("b", &fs, 1),
+            "two owners never collide"
+        );
+    }
+
+    #[test]
+    fn owners_that_would_make_invalid_names_are_refused() {
+        for (owner, ok) in [
+            ("prod", true),
+            ("team-a", true),
+            ("a", true),
+            ("", false),
+            ("abcdefghijk", false),
+            ("Prod", false),
+            ("-a", false),
+            ("a-", false),
+            ("a--b", false),
+            ("a_b", false),
+        ] {
+            assert_eq!(validate_owner(owner).is_ok(), ok, "{owner}");
+        }
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Observed {
     pub network_interfaces: Vec<NetworkInterface>,
     /// CIDR reservations of those subnets.
     pub cidr_reservations: Vec<CidrReservation>,
+    /// Route tables of the FSx VPCs.
+    pub route_tables: Vec<RouteTable>,
     /// All resource gateways of the account and region.
     pub gateways: Vec<ResourceGateway>,
     /// All resource configurations.
@@ -60,6 +62,16 @@ pub enum Action {
         cidr: Ipv4Net,
         /// Tags.
         tags: Tags,
+    },
+    /// Make a subnet we carved use one of the file system's route tables, the only ones FSx
+    /// writes the routes to its floating IPs into.
+    AssociateRouteTable {
+        /// The VPC of both.
+        vpc_id: VpcId,
+        /// The file system's route table.
+        route_table_id: RouteTableId,
+        /// Our subnet.
+        subnet_id: SubnetId,
     },
     /// Reserve a free /28 with a `prefix` CIDR reservation.
     ReserveCidr {
@@ -187,7 +199,7 @@ impl Action {
     fn phase(&self) -> u8 {
         match self {
             Self::DeleteAlias { .. } => 0,
-            Self::CreateSubnet { .. } => 1,
+            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } => 1,
             Self::ReserveCidr { .. } => 2,
             Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 3,
             Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 4,
@@ -214,6 +226,11 @@ impl Action {
                 cidr,
                 ..
             } => format!("create subnet {cidr} in {availability_zone}"),
+            Self::AssociateRouteTable {
+                route_table_id,
+                subnet_id,
+                ..
+            } => format!("associate {subnet_id} with route table {route_table_id}"),
             Self::ReserveCidr { subnet_id, cidr, .. } => format!("reserve {cidr} (prefix) in {subnet_id}"),
             Self::CreateResourceGateway { name, subnet_ids, .. } => {
                 format!("create resource gateway {name} in {}", join(subnet_ids))
@@ -421,6 +438,51 @@ impl<'a> Planner<'a> {
     fn owned(&self, tags: &Tags) -> bool {
         is_owned(tags, self.owner)
     }
+
+    /// The file system's route tables: `RouteTableIds`, or the VPC's main table when FSx
+    /// reported none (its documented default).
+    fn fs_route_tables(&self, fs: &FileSystem) -> Vec<RouteTableId> {
+        if !fs.route_table_ids.is_empty() {
+            return sorted(&fs.route_table_ids);
+        }
+        self.obs
+            .route_tables
+            .iter()
+            .filter(|t| t.main && t.vpc_id == fs.vpc_id)
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    /// Whether gateway ENIs in `subnet` can reach the file system's floating IPs: FSx writes
+    /// the routes to its endpoint IP range only into the file system's route tables, and a
+    /// gateway's ENIs are the SVM's clients (they NAT the consumers' traffic).
+    fn routing(&self, subnet: &SubnetId, fs: &FileSystem) -> Routing {
+        let Some(sub) = self.obs.subnets.iter().find(|s| &s.id == subnet) else {
+            return Routing::Routed; // not found: refused elsewhere, with that reason
+        };
+        let Some(table) = effective_route_table(&self.obs.route_tables, sub) else {
+            return Routing::Routed; // no route table observed for it: nothing to go by
+        };
+        let wanted = self.fs_route_tables(fs);
+        if wanted.contains(&table.id) {
+            return Routing::Routed;
+        }
+        // A subnet we carved that still uses the main table: give it one of the file system's.
+        if let Some(first) = wanted.first()
+            && table.main
+            && self.owned(&sub.tags)
+        {
+            return Routing::Associable(first.clone());
+        }
+        Routing::Unrouted(format!(
+            "{subnet} uses route table {}{}, not one of {}'s route tables ({}): FSx writes the routes to its endpoint IPs only there, so gateway ENIs in {subnet} could not reach the SVMs (the endpoint would show available while every connection times out). Associate {subnet} with one of them, or add {} to the file system (aws fsx update-file-system --ontap-configuration AddRouteTableIds=…)",
+            table.id,
+            if table.main { " (the VPC's main table)" } else { "" },
+            fs.id,
+            join(&wanted),
+            table.id
+        ))
+    }
     fn tags(&self, extra: &[(&str, String)]) -> Tags {
         let mut t = owner_tags(self.owner);
         for (k, v) in extra {
@@ -527,8 +589,13 @@ impl<'a> Planner<'a> {
             let vpc = self.obs.vpcs.iter().find(|v| v.id == fs.vpc_id);
             for e in exposures {
                 if !fs.deployment_type.is_multi_az() {
+                    let unknown = if fs.deployment_type.is_known() {
+                        ""
+                    } else {
+                        " (a deployment type this build does not know; only MULTI_AZ_* file systems serve on floating IPs)"
+                    };
                     self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
-                        "{} is {:?}: its endpoints sit in subnets and are reachable over peering, VPN and Direct Connect without VPC Lattice",
+                        "{} is {}{unknown}: its endpoints sit in subnets and are reachable over peering, VPN and Direct Connect without VPC Lattice",
                         fs.id, fs.deployment_type
                     ));
                 } else if let Some(vpc) = vpc {
@@ -738,9 +805,49 @@ impl<'a> Planner<'a> {
         });
         let want = sorted(&self.config.gateway.subnet_ids);
         let pins_usable = pinned
-            && want
-                .iter()
-                .all(|s| self.capacity.get(s).is_some_and(SubnetCapacity::can_host_gateway_eni));
+            && want.iter().all(|s| {
+                self.capacity.get(s).is_some_and(SubnetCapacity::can_host_gateway_eni)
+                    && !matches!(self.routing(s, fs), Routing::Unrouted(_))
+            });
+        // Gateway subnets that cannot reach the floating IPs: ours are given the file system's
+        // route table in place; any other makes the gateway useless, so it is replaced (the
+        // subnets of a gateway are immutable) — or refused when the config pins it there.
+        let mut unrouted = Vec::new();
+        for s in &gw.subnet_ids {
+            match self.routing(s, fs) {
+                Routing::Routed => {}
+                Routing::Associable(table) => self.push(
+                    Action::AssociateRouteTable {
+                        vpc_id: fs.vpc_id.clone(),
+                        route_table_id: table,
+                        subnet_id: s.clone(),
+                    },
+                    format!(
+                        "{} has ENIs of {} in {s}, which uses the VPC's main table",
+                        fs.id, gw.id
+                    ),
+                ),
+                Routing::Unrouted(why) => unrouted.push(why),
+            }
+        }
+        if !unrouted.is_empty() {
+            let why = format!("{} cannot reach the SVMs: {}", gw.id, unrouted.join("; "));
+            if !self.config.gateway.heal {
+                self.refuse(
+                    fs.id.to_string(),
+                    ErrorKind::InvalidInput,
+                    format!("{why}; gateway.heal is off, so nothing is replaced"),
+                );
+                return GatewayDecision::Wait;
+            }
+            // To the pinned subnets when they are routed and can host it, else (healing) to
+            // routed subnets with capacity.
+            return if self.create_gateway(fs, next_gen, pins_usable, &format!("replace: {why}")) {
+                GatewayDecision::Replace
+            } else {
+                GatewayDecision::Wait
+            };
+        }
         let replace_because = replace_because.or_else(|| {
             (pins_usable && sorted(&gw.subnet_ids) != want).then(|| {
                 format!(
@@ -798,6 +905,8 @@ impl<'a> Planner<'a> {
             // the old gateway stays current so nothing of it is drained.
             // The replacement goes to the pinned subnets when they can host it, else (healing)
             // where the capacity is.
+            // To the pinned subnets when they are routed and can host it, else (healing) to
+            // routed subnets with capacity.
             return if self.create_gateway(fs, next_gen, pins_usable, &format!("replace: {why}")) {
                 GatewayDecision::Replace
             } else {
@@ -845,6 +954,32 @@ impl<'a> Planner<'a> {
                     }
                     Some(_) => {}
                 }
+                match self.routing(s, fs) {
+                    Routing::Routed => {}
+                    Routing::Associable(table) => {
+                        self.push(
+                            Action::AssociateRouteTable {
+                                vpc_id: fs.vpc_id.clone(),
+                                route_table_id: table,
+                                subnet_id: s.clone(),
+                            },
+                            format!(
+                                "pinned subnet {s} is ours and uses the VPC's main table, not one of {}'s",
+                                fs.id
+                            ),
+                        );
+                        self.wait(format!("gateway for {} waits for {s}'s route table", fs.id));
+                        return false;
+                    }
+                    Routing::Unrouted(why) => {
+                        self.refuse(
+                            fs.id.to_string(),
+                            ErrorKind::InvalidInput,
+                            format!("pinned gateway subnet {why}"),
+                        );
+                        return false;
+                    }
+                }
                 if let Some(c) = self.capacity.get(s)
                     && let Some(reason) = c.reason()
                 {
@@ -874,8 +1009,12 @@ impl<'a> Planner<'a> {
             }
             let mut chosen = Vec::new();
             let mut carving = false;
+            let mut associating = false;
             for az in azs {
-                let mut best: Option<(&SubnetCapacity, usize, usize)> = None;
+                // Routed subnets first, then ours that need the file system's route table; then
+                // the most free blocks already under prefix reservations, then the most free.
+                let mut best: Option<Candidate<'_>> = None;
+                let mut unrouted = Vec::new();
                 for sub in self
                     .obs
                     .subnets
@@ -886,13 +1025,49 @@ impl<'a> Planner<'a> {
                     if !c.can_host_gateway_eni() {
                         continue;
                     }
-                    let score = (c.free_blocks_in_prefix_reservations.len(), c.free_prefix_blocks.len());
-                    if best.is_none_or(|(b, r, f)| score > (r, f) || (score == (r, f) && c.subnet_id < b.subnet_id)) {
-                        best = Some((c, score.0, score.1));
+                    let associate = match self.routing(&sub.id, fs) {
+                        Routing::Routed => None,
+                        Routing::Associable(t) => Some(t),
+                        Routing::Unrouted(_) => {
+                            unrouted.push(sub.id.clone());
+                            continue;
+                        }
+                    };
+                    let score = (
+                        associate.is_none(),
+                        c.free_blocks_in_prefix_reservations.len(),
+                        c.free_prefix_blocks.len(),
+                    );
+                    if best
+                        .as_ref()
+                        .is_none_or(|(b, _, bs)| score > *bs || (score == *bs && c.subnet_id < b.subnet_id))
+                    {
+                        best = Some((c, associate, score));
                     }
                 }
+                if best.is_none() && !unrouted.is_empty() {
+                    self.out.warnings.push(format!(
+                        "{} in {az}: {} can host a gateway ENI but use(s) none of the file system's route tables ({}): not used",
+                        fs.id,
+                        join(&unrouted),
+                        join(&self.fs_route_tables(fs))
+                    ));
+                }
                 match best {
-                    Some((c, _, _)) => chosen.push(c.subnet_id.clone()),
+                    Some((c, Some(table), _)) => {
+                        let subnet_id = c.subnet_id.clone();
+                        self.push(
+                            Action::AssociateRouteTable {
+                                vpc_id: fs.vpc_id.clone(),
+                                route_table_id: table,
+                                subnet_id: subnet_id.clone(),
+                            },
+                            format!("our subnet {subnet_id} uses the VPC's main table, not one of {}'s: FSx routes its endpoint IPs only there", fs.id),
+                        );
+                        associating = true;
+                        chosen.push(subnet_id);
+                    }
+                    Some((c, None, _)) => chosen.push(c.subnet_id.clone()),
                     None => {
                         let ids: Vec<SubnetId> = self
                             .obs
@@ -945,10 +1120,18 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
-            if carving {
+            if carving || associating {
                 // Subnets already chosen for the other AZs stay: they are not debris.
                 self.subnets_in_use.extend(chosen.iter().cloned());
-                self.wait(format!("gateway for {} waits for the new subnet(s)", fs.id));
+                self.wait(format!(
+                    "gateway for {} waits for {}",
+                    fs.id,
+                    if carving {
+                        "the new subnet(s)"
+                    } else {
+                        "the route table association"
+                    }
+                ));
                 return false;
             }
             chosen
@@ -958,7 +1141,7 @@ impl<'a> Planner<'a> {
         for s in &chosen {
             self.reserve(s, fs, want, 1);
         }
-        let name = gateway_name(&fs.id, generation);
+        let name = gateway_name(self.owner, &fs.id, generation);
         let sgs = sorted(&self.config.gateway.security_group_ids);
         let token = client_token(&[
             "gateway",
@@ -1064,7 +1247,7 @@ impl<'a> Planner<'a> {
             .into_iter()
             .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
         let Some(cfg) = cfg else {
-            let name = configuration_name(&e.svm_id, generation);
+            let name = configuration_name(self.owner, &e.svm_id, generation);
             // The parameters are part of the token: a retry after the exposure changed must not
             // replay an older request (IdempotentParameterMismatch / ConflictException).
             let token = client_token(&[
@@ -1145,43 +1328,63 @@ impl<'a> Planner<'a> {
                     && self.endpoint_matches(ep, &consumer.name)
             })
             .collect();
-        let live = ours.iter().find(|ep| {
-            matches!(
-                ep.state,
-                EndpointState::Available | EndpointState::Pending | EndpointState::PendingAcceptance
-            )
-        });
-        if let Some(ep) = live {
-            if ep.state == EndpointState::Available {
-                match &ep.dns_name {
-                    Some(dns) => {
-                        self.targets
-                            .insert((e.svm_id.clone(), consumer.name.clone()), dns.clone());
-                    }
-                    None => self.wait(format!("{} is available but has no DNS entry yet", ep.id)),
-                }
-            } else {
-                self.wait(format!("{} is {} in {}", ep.id, ep.state.as_str(), consumer.vpc_id));
-            }
-            return;
-        }
-        let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state == EndpointState::Failed).collect();
+        // Ended ones (failed, rejected, expired) are deleted whatever else exists: one that
+        // failed beside an available one would otherwise stay forever.
+        let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state.is_terminal()).collect();
         for ep in &failed {
             self.push(
                 Action::DeleteVpcEndpoint {
                     vpc_endpoint_id: ep.id.clone(),
                 },
                 format!(
-                    "failed: {}; a new one replaces it",
+                    "{}: {}; a new one replaces it",
+                    ep.state.as_str(),
                     ep.failure_reason.as_deref().unwrap_or("no reason given")
                 ),
             );
         }
-        if ours.iter().any(|ep| ep.state == EndpointState::Deleting) && failed.is_empty() {
+        // Any live endpoint (states this build does not know included) is the one: never a
+        // second beside it. The available one first, so a pending retry never hides it.
+        let live = ours
+            .iter()
+            .filter(|ep| ep.state.is_live())
+            .min_by_key(|ep| (ep.state != EndpointState::Available, ep.id.clone()));
+        if let Some(ep) = live {
+            match ep.state {
+                EndpointState::Available => match &ep.dns_name {
+                    Some(dns) => {
+                        self.targets
+                            .insert((e.svm_id.clone(), consumer.name.clone()), dns.clone());
+                    }
+                    None => self.wait(format!("{} is available but has no DNS entry yet", ep.id)),
+                },
+                EndpointState::Pending | EndpointState::PendingAcceptance => {
+                    self.wait(format!("{} is {} in {}", ep.id, ep.state.as_str(), consumer.vpc_id));
+                }
+                _ => {
+                    self.out.warnings.push(format!(
+                        "{} in {} is {}{}: it is kept and not used for the alias; delete it to have it replaced",
+                        ep.id,
+                        consumer.vpc_id,
+                        ep.state.as_str(),
+                        ep.failure_reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ));
+                    self.wait(format!("{} is {}", ep.id, ep.state.as_str()));
+                }
+            }
+            return;
+        }
+        // One still deleting: EC2 would answer a create with the same client token with that
+        // endpoint (counted as done, a pass without progress, forever). Wait until it is gone.
+        if failed.is_empty() && ours.iter().any(|ep| ep.state == EndpointState::Deleting) {
             self.wait(format!(
                 "an endpoint of {} in {} is deleting",
                 e.svm_id, consumer.vpc_id
             ));
+            return;
         }
         let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
         let subnets = sorted(&consumer.subnet_ids);
@@ -1485,6 +1688,20 @@ enum GatewayDecision<'a> {
     Replace,
 }
 
+/// A gateway subnet candidate: its capacity, the route table it must be associated with first
+/// (if any), and its score (routed, free blocks under prefix reservations, free blocks).
+type Candidate<'c> = (&'c SubnetCapacity, Option<RouteTableId>, (bool, usize, usize));
+
+/// How a subnet reaches a file system's floating IPs (see `Planner::routing`).
+enum Routing {
+    /// Its route table is one of the file system's.
+    Routed,
+    /// Ours, on the VPC's main table, which is not the file system's: associate it with this one.
+    Associable(RouteTableId),
+    /// Not routed and not ours to change: why.
+    Unrouted(String),
+}
+
 fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
     v.sort();
@@ -1615,7 +1832,7 @@ hosted_zone_id = "ZONE1"
             subnets.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             ["subnet-a2", "subnet-b1"]
         );
-        assert_eq!(name, "fsxnl-1-g1");
+        assert_eq!(name, "fsxnl-t-1-g1");
         let reserved: Vec<String> = p
             .actions
             .iter()
@@ -1767,5 +1984,296 @@ hosted_zone_id = "ZONE1"
             );
         }
         assert!(p.waiting.iter().any(|w| w.contains("rcfg-1")), "{:?}", p.waiting);
+    }
+
+    const CFG_ARN: &str = "arn:aws:vpc-lattice:us-east-1:1:resourceconfiguration/rcfg-1";
+
+    /// Our active gateway in `subnets` and our configuration for svm-1 on it.
+    fn with_gateway(o: &mut Observed, subnets: &[&str]) {
+        let owned: Tags = [
+            (OWNER_TAG.into(), "t".into()),
+            (FILE_SYSTEM_TAG.into(), "fs-1".into()),
+            (GENERATION_TAG.into(), "1".into()),
+        ]
+        .into();
+        o.gateways.push(ResourceGateway {
+            id: id("rgw-1"),
+            arn: "arn:gw".into(),
+            name: "fsxnl-t-1-g1".into(),
+            vpc_id: id("vpc-1"),
+            subnet_ids: subnets.iter().map(|s| id(s)).collect(),
+            security_group_ids: vec![id("sg-1")],
+            ipv4_addresses_per_eni: 16,
+            status: GatewayStatus::Active,
+            tags: owned.clone(),
+        });
+        for (i, s) in subnets.iter().enumerate() {
+            let base = o.subnets.iter().find(|x| x.id.as_str() == *s).unwrap().cidr.network();
+            o.network_interfaces.push(NetworkInterface {
+                id: id(&format!("eni-{i}")),
+                subnet_id: id(s),
+                private_ips: vec![Ipv4Addr::from(u32::from(base) + 100)],
+                ipv4_prefixes: vec![Ipv4Net::new(Ipv4Addr::from(u32::from(base) + 32), 28).unwrap()],
+                description: "Resource Gateway Interface rgw-1".into(),
+                tags: Tags::new(),
+            });
+        }
+        let mut cfg_tags = owned;
+        cfg_tags.insert(SVM_TAG.into(), "svm-1".into());
+        cfg_tags.insert(TARGET_TAG.into(), "10.0.15.239 445".into());
+        o.configurations.push(ResourceConfiguration {
+            id: id("rcfg-1"),
+            arn: CFG_ARN.into(),
+            name: "fsxnl-t-1-g1".into(),
+            gateway_id: id("rgw-1"),
+            ip_address: Some("10.0.15.239".parse().unwrap()),
+            port_ranges: vec![PortRange::single(445)],
+            status: ConfigurationStatus::Active,
+            failure_reason: None,
+            tags: cfg_tags,
+        });
+    }
+
+    /// Our endpoint for svm-1 and consumer `c` in `state`.
+    fn our_endpoint(o: &mut Observed, vpce: &str, state: EndpointState) {
+        o.endpoints.push(VpcEndpoint {
+            id: id(vpce),
+            vpc_id: id("vpc-2"),
+            subnet_ids: vec![id("subnet-c1")],
+            security_group_ids: vec![],
+            resource_configuration_arn: CFG_ARN.into(),
+            state,
+            failure_reason: (state == EndpointState::Failed).then(|| "no /28".to_string()),
+            private_dns_enabled: true,
+            network_interface_ids: vec![],
+            dns_name: (state == EndpointState::Available).then(|| format!("{vpce}.rcfg-1.x.on.aws")),
+            tags: [
+                (OWNER_TAG.to_string(), "t".to_string()),
+                (SVM_TAG.to_string(), "svm-1".to_string()),
+                (CONSUMER_TAG.to_string(), "c".to_string()),
+            ]
+            .into(),
+        });
+    }
+
+    fn creates_endpoint(p: &Plan) -> bool {
+        p.actions
+            .iter()
+            .any(|a| matches!(a.action, Action::CreateVpcEndpoint { .. }))
+    }
+
+    fn deletes(p: &Plan) -> Vec<&str> {
+        p.actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::DeleteVpcEndpoint { vpc_endpoint_id } => Some(vpc_endpoint_id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_endpoint_is_created_while_the_previous_one_is_still_deleting() {
+        // Regression: EC2 answered the create (same client token) with the deleting endpoint,
+        // the pass counted as progress, and the loop spun until its budget was spent.
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-01d", EndpointState::Deleting);
+        let p = planned(&config, &o);
+        assert!(!creates_endpoint(&p), "{:#?}", p.actions);
+        assert!(p.waiting.iter().any(|w| w.contains("deleting")), "{:?}", p.waiting);
+    }
+
+    #[test]
+    fn a_failed_endpoint_beside_an_available_one_is_deleted() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-bad", EndpointState::Failed);
+        let p = planned(&config, &o);
+        assert_eq!(deletes(&p), ["vpce-bad"]);
+        assert!(!creates_endpoint(&p));
+        assert!(!p.is_converged());
+    }
+
+    #[test]
+    fn partial_or_unknown_endpoints_are_kept_and_never_duplicated() {
+        for state in [EndpointState::Partial, EndpointState::Unknown] {
+            let (config, mut o) = world();
+            with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+            our_endpoint(&mut o, "vpce-0f", state);
+            let p = planned(&config, &o);
+            assert!(!creates_endpoint(&p), "{state:?}: {:#?}", p.actions);
+            assert!(deletes(&p).is_empty(), "{state:?}");
+            assert!(p.warnings.iter().any(|w| w.contains("vpce-0f")), "{:?}", p.warnings);
+            assert!(
+                !p.actions.iter().any(|a| matches!(a.action, Action::UpsertAlias { .. })),
+                "no alias to an endpoint that is not available"
+            );
+        }
+    }
+
+    /// The main table of vpc-1, plus `rtb-f` holding FSx's routes; `subnet-a2` associated with
+    /// `rtb-f` explicitly.
+    fn route_tables(o: &mut Observed) {
+        let table = |tid: &str, main: bool, assoc: &[&str]| RouteTable {
+            id: id(tid),
+            vpc_id: id("vpc-1"),
+            main,
+            associations: assoc
+                .iter()
+                .map(|s| RouteTableAssociation {
+                    id: format!("rtbassoc-{s}"),
+                    subnet_id: id(s),
+                })
+                .collect(),
+            routes: vec![],
+            tags: Tags::new(),
+        };
+        o.route_tables = vec![
+            table("rtb-a", true, &[]),
+            table("rtb-f", false, &["subnet-a2", "subnet-b1"]),
+        ];
+        o.file_systems[0].route_table_ids = vec![id("rtb-f")];
+    }
+
+    #[test]
+    fn a_new_gateway_goes_only_to_subnets_on_the_file_systems_route_tables() {
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        // subnet-a2 is routed; a3 (main table) has capacity too but is never chosen.
+        o.route_tables[1]
+            .associations
+            .retain(|a| a.subnet_id.as_str() != "subnet-a2");
+        let p = planned(&config, &o);
+        // AZ a: no routed subnet with a free /28 → carve, with a warning naming the unrouted ones.
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateSubnet { .. })),
+            "{:#?}",
+            p.actions
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("subnet-a2") && w.contains("rtb-f")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateResourceGateway { .. })),
+            "no gateway before the carved subnet exists"
+        );
+    }
+
+    #[test]
+    fn our_carved_subnet_is_associated_with_the_file_systems_route_table_before_the_gateway() {
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        o.route_tables[1]
+            .associations
+            .retain(|a| a.subnet_id.as_str() != "subnet-a2");
+        // The subnet carved on the last pass: ours, on the main table.
+        o.subnets.push(Subnet {
+            id: id("subnet-0e"),
+            vpc_id: id("vpc-1"),
+            availability_zone: "us-east-1a".into(),
+            cidr: "10.0.2.0/26".parse().unwrap(),
+            tags: [(OWNER_TAG.to_string(), "t".to_string())].into(),
+        });
+        let p = planned(&config, &o);
+        let assoc: Vec<(&str, &str)> = p
+            .actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::AssociateRouteTable {
+                    route_table_id,
+                    subnet_id,
+                    ..
+                } => Some((subnet_id.as_str(), route_table_id.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(assoc, [("subnet-0e", "rtb-f")]);
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateResourceGateway { .. }))
+        );
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateSubnet { .. })),
+            "no second carve"
+        );
+        // Once associated, the gateway goes there.
+        o.route_tables[1].associations.push(RouteTableAssociation {
+            id: "rtbassoc-new".into(),
+            subnet_id: id("subnet-0e"),
+        });
+        let p = planned(&config, &o);
+        let gw = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateResourceGateway { subnet_ids, .. } => Some(subnet_ids.clone()),
+            _ => None,
+        });
+        assert_eq!(gw, Some(vec![id("subnet-0e"), id("subnet-b1")]));
+    }
+
+    #[test]
+    fn a_pinned_subnet_on_another_route_table_is_refused_with_the_reason() {
+        let (mut config, mut o) = world();
+        route_tables(&mut o);
+        config.gateway.subnet_ids = vec![id("subnet-a3"), id("subnet-b1")];
+        let p = planned(&config, &o);
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateResourceGateway { .. }))
+        );
+        let r = p.refusals.iter().find(|r| r.subject == "fs-1").expect("refused");
+        assert_eq!(r.kind, ErrorKind::InvalidInput);
+        assert!(
+            r.reason.contains("subnet-a3") && r.reason.contains("rtb-a") && r.reason.contains("rtb-f"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_gateway_in_subnets_that_cannot_reach_the_floating_ip_is_replaced() {
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        with_gateway(&mut o, &["subnet-a3", "subnet-b1"]); // a3 uses the main table
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        let p = planned(&config, &o);
+        let gw = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateResourceGateway { subnet_ids, .. } => Some((subnet_ids.clone(), a.why.clone())),
+            _ => None,
+        });
+        let (subnets, why) = gw.expect("replacement planned");
+        assert_eq!(subnets, vec![id("subnet-a2"), id("subnet-b1")]);
+        assert!(why.contains("cannot reach") && why.contains("subnet-a3"), "{why}");
+        // Nothing of the old path (its endpoint is available) is deleted before the new one serves.
+        assert!(!p.actions.iter().any(|a| a.action.is_delete()), "{:#?}", p.actions);
+    }
+
+    #[test]
+    fn the_main_table_is_the_file_systems_when_fsx_reports_none() {
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        o.file_systems[0].route_table_ids = vec![];
+        o.route_tables[1].associations.clear(); // every subnet on the main table
+        let p = planned(&config, &o);
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateResourceGateway { .. })),
+            "{:#?} {:?}",
+            p.actions,
+            p.refusals
+        );
     }
 }

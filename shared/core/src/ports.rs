@@ -17,6 +17,8 @@ pub mod page {
     /// EC2 `DescribeSubnets`, `DescribeNetworkInterfaces`, `DescribeVpcEndpoints`,
     /// `GetSubnetCidrReservations`: `MaxResults` (1000 is the API's maximum).
     pub const EC2: i32 = 1000;
+    /// EC2 `DescribeRouteTables`: `MaxResults` (5–100 per botocore's EC2 model).
+    pub const ROUTE_TABLES: i32 = 100;
     /// EC2 `DescribeVpcEndpointAssociations`: endpoint ids per request.
     pub const ASSOCIATION_IDS: usize = 50;
     /// EC2 `DescribeVpcEndpointAssociations`: `MaxResults` (the API's maximum).
@@ -58,6 +60,9 @@ pub trait NetworkRead: Send + Sync {
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>>;
     /// `DescribeNetworkInterfaces` filtered by VPC.
     async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>>;
+    /// `DescribeRouteTables` filtered by VPC, all pages: which table each subnet uses, and
+    /// which tables hold the routes FSx writes to its floating IPs.
+    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>>;
     /// `GetSubnetCidrReservations` (IPv4 only).
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>>;
     /// `DescribeVpcEndpoints` of type Resource matching any of `filters` (one query each, the
@@ -143,6 +148,9 @@ pub trait NetworkWrite: Send + Sync {
     async fn create_vpc_endpoint(&self, req: &CreateVpcEndpointRequest) -> CloudResult<VpcEndpoint>;
     /// `DeleteVpcEndpoints` for one id; a per-id `Unsuccessful` entry is an error.
     async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()>;
+    /// `AssociateRouteTable`: makes `subnet_id` use `route_table_id` explicitly. Returns the
+    /// association id. The association ends with the subnet (`DeleteSubnet`).
+    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String>;
 }
 
 /// Reading VPC Lattice.

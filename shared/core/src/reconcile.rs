@@ -60,6 +60,12 @@ pub async fn observe<C: Cloud + ?Sized>(
     };
     for vpc in &fsx_vpcs {
         let subnets = read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc))?;
+        observed.route_tables.extend(read!(
+            cloud,
+            policy,
+            "DescribeRouteTables",
+            cloud.describe_route_tables(vpc)
+        )?);
         observed.network_interfaces.extend(read!(
             cloud,
             policy,

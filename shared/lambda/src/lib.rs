@@ -3,6 +3,7 @@
 //! trigger, returning a typed output for the next state or an error whose `error_type` is one of
 //! the stable names Step Functions' `Retry`/`Catch` match ([`ErrorKind::as_str`]).
 
+use fsxn_lattice_aws::iam::Capability;
 use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
 use fsxn_lattice_core::apply::RetryPolicy;
 use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
@@ -93,6 +94,29 @@ pub enum Function {
 }
 
 impl Function {
+    /// The four, in template order.
+    pub const ALL: [Function; 4] = [Self::Provision, Self::Heal, Self::PublishAlias, Self::Reconcile];
+
+    /// The function's logical ID in template.yaml.
+    pub fn template_resource(self) -> &'static str {
+        match self {
+            Self::Provision => "ProvisionFunction",
+            Self::Heal => "HealFunction",
+            Self::PublishAlias => "PublishAliasFunction",
+            Self::Reconcile => "ReconcileFunction",
+        }
+    }
+
+    /// The IAM capabilities its role needs ([`fsxn_lattice_aws::iam`]), from the scope it
+    /// reconciles: every function observes (reads) first; then infrastructure, DNS or both.
+    pub fn capabilities(self) -> &'static [Capability] {
+        match self.scope() {
+            Scope::Infrastructure => &[Capability::Read, Capability::Infrastructure],
+            Scope::Dns => &[Capability::Read, Capability::Dns],
+            Scope::All => &[Capability::Read, Capability::Infrastructure, Capability::Dns],
+        }
+    }
+
     fn scope(self) -> Scope {
         match self {
             Self::Provision | Self::Heal => Scope::Infrastructure,

@@ -113,6 +113,12 @@ struct World {
     gateways: BTreeMap<GatewayId, ResourceGateway>,
     configurations: BTreeMap<ResourceConfigurationId, ResourceConfiguration>,
     endpoints: BTreeMap<VpcEndpointId, SimEndpoint>,
+    /// Endpoints gone, kept only for [`SimCloud::set_replay_dead_tokens`].
+    dead_endpoints: BTreeMap<VpcEndpointId, VpcEndpoint>,
+    /// Whether a client token reused after its endpoint is gone answers with the dead endpoint
+    /// (state `deleted`) instead of creating a new one: AWS's behaviour is UNCONFIRMED.
+    replay_dead_tokens: bool,
+    route_tables: BTreeMap<RouteTableId, RouteTable>,
     zones: BTreeMap<HostedZoneId, HostedZone>,
     records: BTreeMap<HostedZoneId, BTreeMap<(String, RecordType), RecordSet>>,
     changes: BTreeMap<String, ChangeStatus>,
@@ -177,6 +183,48 @@ fn service_of(op: &str) -> &'static str {
 }
 
 impl World {
+    fn add_route_table(&mut self, id: &RouteTableId, vpc: &VpcId, main: bool) {
+        let routes = self
+            .vpcs
+            .get(vpc)
+            .map(|v| {
+                v.cidr_blocks
+                    .iter()
+                    .map(|c| Route {
+                        destination: *c,
+                        target: "local".into(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.route_tables.insert(
+            id.clone(),
+            RouteTable {
+                id: id.clone(),
+                vpc_id: vpc.clone(),
+                main,
+                associations: vec![],
+                routes,
+                tags: Tags::new(),
+            },
+        );
+    }
+
+    /// Whether traffic from `subnet` to `ip` is routed to the file server: its route table
+    /// (explicit, else main) holds a route to an FSx endpoint range containing `ip`, not only
+    /// the VPC's `local` route (floating IPs sit in no subnet).
+    fn routes_to(&self, subnet: &SubnetId, ip: Ipv4Addr) -> bool {
+        let tables: Vec<RouteTable> = self.route_tables.values().cloned().collect();
+        let Some(sub) = self.subnets.get(subnet) else {
+            return false;
+        };
+        effective_route_table(&tables, sub).is_some_and(|t| {
+            t.routes
+                .iter()
+                .any(|r| r.target != "local" && r.destination.contains(&ip))
+        })
+    }
+
     fn id(&mut self, prefix: &str) -> String {
         format!("{prefix}-{}", hex(&mut self.rng, 17))
     }
@@ -436,10 +484,12 @@ impl World {
             Task::ProvisionEndpoint(id) => self.provision_endpoint(&id),
             Task::EndpointReady(id) => self.endpoint_ready(&id),
             Task::EndpointGone(id) => {
-                if let Some(sim) = self.endpoints.remove(&id) {
+                if let Some(mut sim) = self.endpoints.remove(&id) {
                     for eni in &sim.ep.network_interface_ids {
                         self.enis.remove(eni);
                     }
+                    sim.ep.state = EndpointState::Deleted;
+                    self.dead_endpoints.insert(id, sim.ep);
                 }
             }
             Task::GatewayGone(id) => {
@@ -617,6 +667,9 @@ impl SimCloud {
                 gateways: BTreeMap::new(),
                 configurations: BTreeMap::new(),
                 endpoints: BTreeMap::new(),
+                dead_endpoints: BTreeMap::new(),
+                replay_dead_tokens: false,
+                route_tables: BTreeMap::new(),
                 zones: BTreeMap::new(),
                 records: BTreeMap::new(),
                 changes: BTreeMap::new(),
@@ -639,6 +692,12 @@ impl SimCloud {
     /// Sets fault injection.
     pub fn set_faults(&self, faults: Faults) {
         self.w().faults = faults;
+    }
+
+    /// Makes a client token reused after its endpoint is gone answer with that dead endpoint
+    /// (state `deleted`), one of the two behaviours AWS may have (UNCONFIRMED).
+    pub fn set_replay_dead_tokens(&self, on: bool) {
+        self.w().replay_dead_tokens = on;
     }
 
     /// Raises (or lowers) the VPC endpoints per VPC quota, as a quota increase would.
@@ -720,12 +779,18 @@ impl SimCloud {
         if !cfg.port_ranges.iter().any(|r| (r.from..=r.to).contains(&port)) {
             return None;
         }
-        let prefixes: Vec<Ipv4Net> = w
+        let target = cfg.ip_address?;
+        let enis: Vec<&NetworkInterface> = w
             .enis
             .values()
             .filter(|e| e.resource_gateway_id().as_ref() == Some(&cfg.gateway_id))
-            .flat_map(|e| e.ipv4_prefixes.clone())
             .collect();
+        // The gateway's ENIs NAT the connection to the floating IP: from a subnet whose route
+        // table lacks FSx's route, it times out (the endpoint still shows `available`).
+        if enis.iter().any(|e| !w.routes_to(&e.subnet_id, target)) {
+            return None;
+        }
+        let prefixes: Vec<Ipv4Net> = enis.iter().flat_map(|e| e.ipv4_prefixes.clone()).collect();
         if prefixes.is_empty() {
             return None;
         }
@@ -733,7 +798,7 @@ impl SimCloud {
         let source = Ipv4Addr::from(u32::from(p.network()) + w.rng.random_range(0..BLOCK_SIZE));
         Some(Connection {
             endpoint_ip,
-            target: cfg.ip_address?,
+            target,
             source_seen_by_server: source,
         })
     }
@@ -774,8 +839,33 @@ impl SimCloud {
             enable_dns_support: dns,
             enable_dns_hostnames: dns,
         };
-        self.w().vpcs.insert(id.clone(), v);
+        let mut w = self.w();
+        w.vpcs.insert(id.clone(), v);
+        let main = RouteTableId::parse(format!("rtb-{}", id.suffix())).expect("valid route table id");
+        w.add_route_table(&main, &id, true);
         id
+    }
+
+    /// Adds a route table (with the VPC's local routes) that no subnet uses yet.
+    pub fn add_route_table(&self, id: &str, vpc: &VpcId) -> RouteTableId {
+        let id = RouteTableId::parse(id).expect("valid route table id");
+        self.w().add_route_table(&id, vpc, false);
+        id
+    }
+
+    /// Associates a subnet with a route table explicitly (replacing any association).
+    pub fn associate(&self, subnet: &SubnetId, table: &RouteTableId) {
+        let mut w = self.w();
+        for t in w.route_tables.values_mut() {
+            t.associations.retain(|a| &a.subnet_id != subnet);
+        }
+        let assoc = format!("rtbassoc-{}", subnet.suffix());
+        if let Some(t) = w.route_tables.get_mut(table) {
+            t.associations.push(RouteTableAssociation {
+                id: assoc,
+                subnet_id: subnet.clone(),
+            });
+        }
     }
 
     /// Adds a subnet.
@@ -836,8 +926,29 @@ impl SimCloud {
     }
 
     /// Adds a file system.
-    pub fn add_file_system(&self, fs: FileSystem) {
-        self.w().file_systems.insert(fs.id.clone(), fs);
+    ///
+    /// As FSx does, routes its endpoint IP range (to the preferred file server's ENI) in each of
+    /// its `RouteTableIds`, or in the VPC's main table when it names none (FSx's default, which it
+    /// then reports).
+    pub fn add_file_system(&self, mut fs: FileSystem) {
+        let mut w = self.w();
+        if fs.route_table_ids.is_empty()
+            && let Some(main) = w.route_tables.values().find(|t| t.main && t.vpc_id == fs.vpc_id)
+        {
+            fs.route_table_ids.push(main.id.clone());
+        }
+        for t in &fs.route_table_ids {
+            if !w.route_tables.contains_key(t) {
+                w.add_route_table(t, &fs.vpc_id, false);
+            }
+            if let (Some(range), Some(table)) = (fs.endpoint_ip_address_range, w.route_tables.get_mut(t)) {
+                table.routes.push(Route {
+                    destination: range,
+                    target: format!("eni-{}", fs.id.suffix()),
+                });
+            }
+        }
+        w.file_systems.insert(fs.id.clone(), fs);
     }
 
     /// Adds an SVM (as `CREATED`).
@@ -1038,6 +1149,18 @@ impl NetworkRead for SimCloud {
         w.pages("DescribeNetworkInterfaces", enis.len(), page::EC2 as usize);
         Ok(enis)
     }
+    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>> {
+        let mut w = self.w();
+        w.enter("DescribeRouteTables")?;
+        let tables: Vec<RouteTable> = w
+            .route_tables
+            .values()
+            .filter(|t| &t.vpc_id == vpc_id)
+            .cloned()
+            .collect();
+        w.pages("DescribeRouteTables", tables.len(), page::ROUTE_TABLES as usize);
+        Ok(tables)
+    }
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         let mut w = self.w();
         w.enter("GetSubnetCidrReservations")?;
@@ -1144,6 +1267,66 @@ impl NetworkWrite for SimCloud {
         w.leave(OP, Ok(s))
     }
 
+    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
+        const OP: &str = "AssociateRouteTable";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let Some(subnet) = w.subnets.get(subnet_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{subnet_id}' does not exist"),
+            ));
+        };
+        let Some(table) = w.route_tables.get(route_table_id).cloned() else {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidRouteTableID.NotFound",
+                format!("The routeTable ID '{route_table_id}' does not exist"),
+            ));
+        };
+        if table.vpc_id != subnet.vpc_id {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameterValue",
+                format!("Route table {route_table_id} and subnet {subnet_id} belong to different networks"),
+            ));
+        }
+        if let Some(a) = w
+            .route_tables
+            .values()
+            .flat_map(|t| &t.associations)
+            .find(|a| &a.subnet_id == subnet_id)
+        {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "Resource.AlreadyAssociated",
+                format!(
+                    "the specified association for route table {route_table_id} conflicts with an existing association ({})",
+                    a.id
+                ),
+            ));
+        }
+        let assoc = w.id("rtbassoc");
+        if let Some(t) = w.route_tables.get_mut(route_table_id) {
+            t.associations.push(RouteTableAssociation {
+                id: assoc.clone(),
+                subnet_id: subnet_id.clone(),
+            });
+        }
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"routeTableId": route_table_id.as_str(), "subnetId": subnet_id.as_str()}),
+            json!({"associationId": assoc}),
+        );
+        w.leave(OP, Ok(assoc))
+    }
+
     async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
         const OP: &str = "DeleteSubnet";
         let mut w = self.w();
@@ -1166,6 +1349,10 @@ impl NetworkWrite for SimCloud {
         }
         w.subnets.remove(id);
         w.reservations.retain(|_, r| &r.subnet_id != id);
+        // The subnet's explicit route table association ends with it.
+        for t in w.route_tables.values_mut() {
+            t.associations.retain(|a| &a.subnet_id != id);
+        }
         w.emit_call(
             "ec2.amazonaws.com",
             OP,
@@ -1254,6 +1441,11 @@ impl NetworkWrite for SimCloud {
                 .values()
                 .find(|e| e.ep.id.as_str() == id)
                 .map(|e| e.ep.clone())
+                .or_else(|| {
+                    w.replay_dead_tokens
+                        .then(|| w.dead_endpoints.values().find(|e| e.id.as_str() == id).cloned())
+                        .flatten()
+                })
         })? {
             return Ok(e);
         }

@@ -110,7 +110,7 @@ pub fn seed_world(seed: u64) -> SeedWorld {
         vpc_id: fsx_vpc.clone(),
         subnet_ids: vec![a, b],
         endpoint_ip_address_range: Some("10.0.15.192/26".parse().expect("literal CIDR")),
-        route_table_ids: vec!["rtb-0f1e2d3c4b5a69788".into()],
+        route_table_ids: vec![], // FSx defaults to the main table, as in the seed (its hand-made subnets reached the SVM)
         tags: Tags::new(),
     });
     cloud.add_svm(StorageVirtualMachine {

@@ -139,3 +139,31 @@ fn lookup_events_is_asked_once_and_only_when_something_failed() {
     doctor(&healed, &config, None);
     assert_eq!(healed.api_calls().get("LookupEvents"), None);
 }
+
+#[test]
+fn a_pinned_subnet_on_a_route_table_without_the_floating_ip_route_fails() {
+    let (cloud, config) = block_on(seed_doctor_world(1, SeedStage::Healed));
+    let isolated = cloud.add_route_table(
+        "rtb-0aaaaaaaaaaaaaaaa",
+        &fsxn_lattice_core::ids::VpcId::parse(fsxn_lattice_sim::scenario::FSX_VPC).unwrap(),
+    );
+    let pinned = fsxn_lattice_core::ids::SubnetId::parse(FSX_SUBNETS[0]).unwrap();
+    cloud.associate(&pinned, &isolated);
+    let checks = doctor(&cloud, &config, None);
+    let line = with(&checks, "subnet", FSX_SUBNETS[0]);
+    assert_eq!(line[0].status, Status::Fail, "{}", render_text(&checks));
+    assert!(
+        line[0]
+            .message
+            .contains("rtb-0aaaaaaaaaaaaaaaa has no route to 10.0.15.192/26")
+    );
+    // The other pinned subnet still reaches it.
+    let svm = with(&checks, "svm", "svm-");
+    assert!(
+        svm[0]
+            .message
+            .contains("reachable from 1 of 2 candidate gateway subnet(s)"),
+        "{}",
+        svm[0].message
+    );
+}
