@@ -262,7 +262,7 @@ const READS: [Operation; 17] = reads! {
     "ec2" "DescribeVpcEndpoints" [];
     "ec2" "DescribeVpcEndpointAssociations" [];
     // Which route table each gateway subnet uses (FSx writes the floating-IP routes only into
-    // the file system's RouteTableIds). PENDING_CALLS.
+    // the file system's RouteTableIds).
     "ec2" "DescribeRouteTables" [];
     "vpc-lattice" "ListResourceGateways" [];
     "vpc-lattice" "ListResourceConfigurations" [];
@@ -283,7 +283,7 @@ const fn infra(service: &'static str, name: &'static str, permissions: &'static 
 }
 
 /// The infrastructure write rows.
-const WRITES: [Operation; 15] = [
+const WRITES: [Operation; 14] = [
     infra(
         "ec2",
         "CreateSubnet",
@@ -355,8 +355,8 @@ const WRITES: [Operation; 15] = [
         "DeleteVpcEndpoints",
         &[own("ec2:DeleteVpcEndpoints", &["vpc-endpoint"])],
     ),
-    // PENDING_CALLS: the carved gateway subnet is associated with one of the FSx file system's
-    // route tables (FSx writes the floating-IP routes only there) and disassociated on cleanup.
+    // The carved gateway subnet is associated with one of the FSx file system's route tables
+    // (FSx writes the floating-IP routes only there); the association ends with the subnet.
     infra(
         "ec2",
         "AssociateRouteTable",
@@ -365,16 +365,6 @@ const WRITES: [Operation; 15] = [
             resource_types: &["route-table", "subnet"],
             tagged: &[],
             why: "a carved gateway subnet joins one of the file system's RouteTableIds (SAR: route-table required, subnet)",
-        }],
-    ),
-    infra(
-        "ec2",
-        "DisassociateRouteTable",
-        &[Permission {
-            action: "ec2:DisassociateRouteTable",
-            resource_types: &["route-table", "subnet"],
-            tagged: &[],
-            why: "cleanup of our association before the carved subnet is deleted (SAR: route-table, subnet)",
         }],
     ),
     infra(
@@ -519,24 +509,11 @@ const fn concat<const N: usize>(parts: [&[Operation]; 3]) -> [Operation; N] {
 
 /// Every AWS operation the adapters call (and the [`PENDING_CALLS`]), with its capability and
 /// IAM actions.
-pub const OPERATIONS: &[Operation] = &concat::<34>([&READS, &WRITES, &DNS]);
+pub const OPERATIONS: &[Operation] = &concat::<33>([&READS, &WRITES, &DNS]);
 
 /// Rows for operations that are being added to the adapters in parallel and are not called
 /// yet, with the reason; the test that every row is called tolerates exactly these.
-pub const PENDING_CALLS: &[(&str, &str)] = &[
-    (
-        "ec2:DescribeRouteTables",
-        "route-table associations of the gateway subnets (issue 9 finding 5), being added to the EC2 adapter",
-    ),
-    (
-        "ec2:AssociateRouteTable",
-        "a carved gateway subnet joins one of the file system's route tables (issue 9 finding 5)",
-    ),
-    (
-        "ec2:DisassociateRouteTable",
-        "undoes our association on cleanup (issue 9 finding 5)",
-    ),
-];
+pub const PENDING_CALLS: &[(&str, &str)] = &[];
 
 /// The operations a capability uses.
 pub fn operations(capability: Capability) -> impl Iterator<Item = &'static Operation> {
