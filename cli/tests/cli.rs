@@ -410,3 +410,14 @@ fn doctor_refuses_bad_input_with_exit_2() {
     );
     assert_eq!(run(&["doctor", "--simulated=broken"]).status.code(), Some(2));
 }
+
+#[test]
+fn the_readme_doctor_sample_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let intro = "`fsxn-lattice doctor --simulated --stack fsxn-lattice` (seed 1; exit code 1):\n\n```\n";
+    let start = readme.find(intro).expect("the README has the doctor sample") + intro.len();
+    let sample = &readme[start..start + readme[start..].find("\n```").unwrap() + 1];
+    let out = run(&["doctor", "--simulated", "--stack", "fsxn-lattice"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
+}

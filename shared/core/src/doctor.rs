@@ -487,7 +487,7 @@ fn trail_kind(t: &Trail, region: &str) -> String {
 
 fn trail_check(region: &str, trails: &Attempt<Vec<TrailReport>>) -> Check {
     const WHY: &str = "\"AWS API Call via CloudTrail\" events exist only for calls a trail with logging on records, so without one the EventBridge rules FsxChanges and GatewayAddressExhaustion never fire and only the scheduled reconcile (ReconcileSchedule) heals";
-    const FIX: &str = "turn logging on (`aws cloudtrail start-logging --name <trail ARN>`), or deploy the stack's optional trail, or create a multi-Region trail that logs management write events (`aws cloudtrail create-trail --name fsxn-lattice --s3-bucket-name <bucket> --is-multi-region-trail`, then `aws cloudtrail start-logging --name fsxn-lattice`)";
+    const FIX: &str = "turn logging on (`aws cloudtrail start-logging --name <trail ARN>`), or deploy the stack's own trail (`sam deploy --parameter-overrides CreateTrail=true …`), or create a trail that logs management write events (`aws cloudtrail create-trail --name fsxn-lattice --s3-bucket-name <bucket> --is-multi-region-trail`, then `aws cloudtrail start-logging --name fsxn-lattice`)";
     let reports = match trails {
         Ok(r) => r,
         Err(e) => {
@@ -1409,6 +1409,9 @@ fn resource_checks(config: &Config, o: &Observed, audit: &AuditObservation, out:
                 )
                 .fix(fix)
             }
+            EndpointState::Partial => check("resource", e.id.to_string(), Status::Warn, line).fix(
+                "`partial` is in EC2's State enum without documented meaning: the tool keeps such an endpoint (never re-creates it); look at it in the console",
+            ),
             EndpointState::Pending | EndpointState::Deleting => check("resource", e.id.to_string(), Status::Warn, line)
                 .fix("wait: VPC Lattice is still working on it (run the doctor again in a few minutes)"),
             _ => check("resource", e.id.to_string(), Status::Warn, line),
