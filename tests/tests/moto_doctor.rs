@@ -180,3 +180,47 @@ async fn dry_runs_through_the_adapter() {
         "{carve:?}"
     );
 }
+
+/// The whole live path over HTTP: `gather` with the real adapters. moto has no FSx SVMs nor
+/// VPC Lattice, so the planner's reads fail: the doctor reports that as one failed line and still checks the
+/// trail (the account-level reads do not depend on it).
+#[tokio::test]
+async fn gather_over_http_reports_an_unreadable_account_and_still_checks_the_trail() {
+    let moto = MotoServer::start();
+    create_bucket(&moto, "doctor-gather");
+    let sdk = config(&moto, "us-east-1").await;
+    let ct = aws_sdk_cloudtrail::Client::new(&sdk);
+    ct.create_trail()
+        .name("management")
+        .s3_bucket_name("doctor-gather")
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+    ct.start_logging().name("management").send().await.unwrap();
+    let config = fsxn_lattice_core::config::Config::from_toml(fsxn_lattice_tests::function::CONFIG).unwrap();
+    let mut options = fsxn_lattice_core::doctor::GatherOptions::new("us-east-1".into(), None, 24).unwrap();
+    options.retry.max_attempts = 1;
+    let (observed, audit) = fsxn_lattice_core::doctor::gather(
+        &fsxn_lattice_aws::AwsCloud::new(&sdk),
+        &AwsAudit::new(&sdk),
+        &config,
+        &options,
+    )
+    .await;
+    assert!(observed.is_err(), "moto has no VPC Lattice: {observed:?}");
+    let checks = fsxn_lattice_core::doctor::diagnose(&config, &observed, &audit);
+    assert_eq!(checks[0].area, "cloudtrail");
+    assert_eq!(
+        checks[0].status,
+        fsxn_lattice_core::doctor::Status::Pass,
+        "{:?}",
+        checks[0]
+    );
+    assert!(checks[0].message.contains("trail management (multi-Region) is logging"));
+    let account: Vec<_> = checks.iter().filter(|c| c.area == "account").collect();
+    assert_eq!(account.len(), 1);
+    assert_eq!(account[0].status, fsxn_lattice_core::doctor::Status::Fail);
+    // The first read moto cannot answer: it models no FSx SVMs (nor VPC Lattice).
+    assert_eq!(account[0].subject, "DescribeStorageVirtualMachines", "{:?}", account[0]);
+}
