@@ -568,3 +568,44 @@ mod zones {
         assert_eq!(vpcs, vec![VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()]);
     }
 }
+
+/// The doctor simulates, per function role, the VPC Lattice and Route 53 actions (and the EC2
+/// ENI actions VPC Lattice requires of a gateway's creator) that the IAM table grants it: the
+/// two lists must not drift apart.
+#[test]
+fn the_doctors_role_actions_are_the_iam_tables_lattice_route53_and_eni_actions() {
+    use fsxn_lattice_aws::iam::{Capability, actions};
+    use fsxn_lattice_core::doctor::role_actions;
+    use std::collections::BTreeSet;
+    let eni = [
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+    ];
+    for (role, caps) in [
+        (
+            "ProvisionFunctionRole",
+            &[Capability::Read, Capability::Infrastructure][..],
+        ),
+        ("HealFunctionRole", &[Capability::Read, Capability::Infrastructure]),
+        ("PublishAliasFunctionRole", &[Capability::Read, Capability::Dns]),
+        ("ReconcileFunctionRole", &Capability::ALL),
+    ] {
+        let table: BTreeSet<&str> = actions(caps)
+            .into_iter()
+            .filter(|a| a.starts_with("vpc-lattice:") || a.starts_with("route53:") || eni.contains(a))
+            .collect();
+        let doctor: BTreeSet<&str> = role_actions(role).unwrap().into_iter().collect();
+        assert_eq!(
+            doctor,
+            table,
+            "{role}: only in the doctor {:?}, only in the table {:?}",
+            doctor.difference(&table).collect::<Vec<_>>(),
+            table.difference(&doctor).collect::<Vec<_>>()
+        );
+    }
+}

@@ -153,12 +153,21 @@ pub struct GatherOptions {
 /// (what `iam:SimulatePrincipalPolicy` can tell; EC2's are checked by `DryRun`), plus the EC2
 /// ENI actions VPC Lattice requires of the caller of `CreateResourceGateway` (VPC Lattice user
 /// guide, "Amazon VPC Lattice API permissions"; DESIGN.md §10). Keyed by SAM's role logical id.
+/// `shared/aws/tests/audit.rs` keeps it equal to those actions of the IAM table
+/// (`fsxn_lattice_aws::iam`) for each role's capabilities.
 pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
-    const LATTICE: &[&str] = &[
+    // Every function observes first.
+    const READ: &[&str] = &[
         "vpc-lattice:ListResourceGateways",
         "vpc-lattice:ListResourceConfigurations",
         "vpc-lattice:GetResourceConfiguration",
         "vpc-lattice:ListTagsForResource",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "route53:GetHostedZone",
+        "route53:ListResourceRecordSets",
+    ];
+    const INFRASTRUCTURE: &[&str] = &[
         "vpc-lattice:CreateResourceGateway",
         "vpc-lattice:UpdateResourceGateway",
         "vpc-lattice:DeleteResourceGateway",
@@ -166,20 +175,22 @@ pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
         "vpc-lattice:UpdateResourceConfiguration",
         "vpc-lattice:DeleteResourceConfiguration",
         "vpc-lattice:TagResource",
+        // A Resource VPC endpoint associates the configuration through EC2, and private DNS
+        // associates a VPC Lattice-managed zone with the consumer VPC (dependent actions of
+        // CreateVpcEndpoint in the IAM table).
+        "vpc-lattice:AssociateViaAWSService",
+        "route53:AssociateVPCWithHostedZone",
         "ec2:CreateNetworkInterface",
         "ec2:CreateNetworkInterfacePermission",
         "ec2:AssignPrivateIpAddresses",
         "ec2:DeleteNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets",
     ];
-    const DNS_READ: &[&str] = &["route53:GetHostedZone", "route53:ListResourceRecordSets"];
-    const DNS_WRITE: &[&str] = &["route53:ChangeResourceRecordSets", "route53:GetChange"];
+    const DNS: &[&str] = &["route53:ChangeResourceRecordSets", "route53:GetChange"];
     let v: Vec<&'static str> = match logical_id {
-        "ProvisionFunctionRole" | "HealFunctionRole" => [LATTICE, DNS_READ].concat(),
-        "PublishAliasFunctionRole" => [&LATTICE[..4], DNS_READ, DNS_WRITE].concat(),
-        "ReconcileFunctionRole" => [LATTICE, DNS_READ, DNS_WRITE].concat(),
+        "ProvisionFunctionRole" | "HealFunctionRole" => [READ, INFRASTRUCTURE].concat(),
+        "PublishAliasFunctionRole" => [READ, DNS].concat(),
+        "ReconcileFunctionRole" => [READ, INFRASTRUCTURE, DNS].concat(),
         _ => return None,
     };
     Some(v)
