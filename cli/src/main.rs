@@ -235,18 +235,64 @@ fn main() -> ExitCode {
     }
 }
 
+/// The largest input file read (README "Other commands"), without a leading UTF-8 byte-order
+/// mark: 64 MiB holds the AWS CLI's listing
+/// of tens of thousands of ENIs; anything bigger (or endless, like /dev/zero) is refused
+/// before it can exhaust memory.
+const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
 fn read(path: &PathBuf) -> Result<Vec<u8>, CliError> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| CliError::invalid(format!("stdin: {e}")))?;
-        return Ok(buf);
+    use std::io::Read;
+    let name = if path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let source: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| CliError::invalid(format!("{name}: {e}")))?)
+    };
+    let mut buf = Vec::new();
+    source
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::invalid(format!("{name}: {e}")))?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(CliError::invalid(format!(
+            "{name}: larger than {} MiB, the most an input file may be",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        )));
     }
-    std::fs::read(path).map_err(|e| CliError::invalid(format!("{}: {e}", path.display())))
+    // Every input is JSON or TOML text: the UTF-8 byte-order mark some editors write is not part
+    // of it.
+    if buf.starts_with(b"\xef\xbb\xbf") {
+        buf.drain(..3);
+    }
+    Ok(buf)
 }
 
 fn read_text(path: &PathBuf) -> Result<String, CliError> {
     String::from_utf8(read(path)?).map_err(|_| CliError::invalid(format!("{}: not UTF-8", path.display())))
+}
+
+/// Text that came from an event, safe to print on a terminal: control characters (escape
+/// sequences, carriage returns, newlines) are shown escaped, and length is bounded.
+fn clean(s: &str) -> String {
+    const MAX: usize = 500;
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn load_config(path: &PathBuf) -> Result<Config, CliError> {
@@ -592,6 +638,12 @@ fn explain(t: &Trigger) -> String {
                 (None, Some(e)) => format!("the subnet of {e}"),
                 (None, None) => "an unnamed subnet".into(),
             };
+            let (event_name, event_time, error_code, error_message) = (
+                clean(event_name),
+                clean(event_time),
+                clean(error_code),
+                clean(error_message),
+            );
             format!(
                 "gateway_capacity_exhausted: {event_name} failed at {event_time} with {error_code} (\"{error_message}\") in {place}{}.\n\
                  Action: re-read the gateway(s) using {place} and analyse the aligned /28 capacity of their subnets. If they still have a free /28, \
@@ -609,7 +661,8 @@ fn explain(t: &Trigger) -> String {
             svm_id,
             ..
         } => format!(
-            "fsx_changed: {event_name} on {}{}.\nAction: re-read the file system and its SVMs (tags included) and reconcile their gateways, configurations, endpoints and aliases.",
+            "fsx_changed: {} on {}{}.\nAction: re-read the file system and its SVMs (tags included) and reconcile their gateways, configurations, endpoints and aliases.",
+            clean(event_name),
             file_system_id
                 .as_ref()
                 .map(|f| f.to_string())
@@ -617,9 +670,12 @@ fn explain(t: &Trigger) -> String {
             svm_id.as_ref().map(|s| format!(" / {s}")).unwrap_or_default()
         ),
         Trigger::ReconcileAll { reason } => {
-            format!("reconcile_all: {reason}.\nAction: reconcile every exposed SVM (catches lost or late events).")
+            format!(
+                "reconcile_all: {}.\nAction: reconcile every exposed SVM (catches lost or late events).",
+                clean(reason)
+            )
         }
-        Trigger::Ignored { reason } => format!("ignored: {reason}.\nAction: none."),
+        Trigger::Ignored { reason } => format!("ignored: {}.\nAction: none.", clean(reason)),
     }
 }
 

@@ -421,3 +421,83 @@ fn the_readme_doctor_sample_is_what_the_command_prints() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn hostile_input_files_are_refused_with_exit_code_2_and_bounded_memory() {
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let enis = dir.join("enis.json");
+    std::fs::write(
+        &enis,
+        r#"{"NetworkInterfaces":[{"NetworkInterfaceId":"eni-1","SubnetId":"subnet-1","PrivateIpAddress":"10.0.0.5"}]}"#,
+    )
+    .unwrap();
+    // Subnet CIDRs EC2 never gives: /0 used to allocate 11.8 GB, /29-/31 panicked (exit 101).
+    for cidr in [
+        "10.0.0.0/0",
+        "10.0.0.0/1",
+        "10.0.0.0/29",
+        "10.0.0.0/31",
+        "255.255.255.255/32",
+    ] {
+        let subnets = dir.join("subnets.json");
+        std::fs::write(
+            &subnets,
+            format!(r#"{{"Subnets":[{{"SubnetId":"subnet-1","VpcId":"vpc-1","AvailabilityZone":"a","CidrBlock":"{cidr}"}}]}}"#),
+        )
+        .unwrap();
+        let out = run(&[
+            "capacity",
+            "--subnets",
+            subnets.to_str().unwrap(),
+            "--network-interfaces",
+            enis.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{cidr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{cidr}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("/16 to /28"), "{v}");
+    }
+    // An endless input stops at the cap instead of reading until memory runs out.
+    let out = run(&["explain-event", "/dev/zero", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["error"]["message"].as_str().unwrap().contains("64 MiB"));
+    // A byte-order mark does not make a valid file invalid.
+    let event = std::fs::read(root().join("events/fsx-tag-resource-svm.json")).unwrap();
+    let bom = dir.join("bom.json");
+    std::fs::write(&bom, [b"\xef\xbb\xbf".as_slice(), &event].concat()).unwrap();
+    let out = run(&["explain-event", bom.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_event_text_never_prints_control_characters_from_the_event() {
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-esc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed =
+        std::fs::read_to_string(root().join("events/ec2-create-network-interface-insufficient-ips.json")).unwrap();
+    let mut v: Value = serde_json::from_str(&seed).unwrap();
+    v["detail"]["errorMessage"] = Value::String(
+        "There aren't sufficient free Ipv4 addresses or prefixes\u{1b}[2J\u{1b}]0;owned\u{7}\r\nfake line".into(),
+    );
+    let f = dir.join("evil.json");
+    std::fs::write(&f, v.to_string()).unwrap();
+    let out = run(&["explain-event", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    assert!(
+        text.contains("\\u{1b}[2J") && text.contains("\\r\\nfake line"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "no injected line: {text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -515,6 +515,17 @@ impl NetworkWrite for AwsEc2 {
         Ok(())
     }
 
+    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()> {
+        const OP: &str = "DisassociateRouteTable";
+        self.client
+            .disassociate_route_table()
+            .association_id(association_id)
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        Ok(())
+    }
+
     async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
         const OP: &str = "AssociateRouteTable";
         let out = self

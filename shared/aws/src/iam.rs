@@ -283,7 +283,7 @@ const fn infra(service: &'static str, name: &'static str, permissions: &'static 
 }
 
 /// The infrastructure write rows.
-const WRITES: [Operation; 14] = [
+const WRITES: [Operation; 15] = [
     infra(
         "ec2",
         "CreateSubnet",
@@ -356,7 +356,7 @@ const WRITES: [Operation; 14] = [
         &[own("ec2:DeleteVpcEndpoints", &["vpc-endpoint"])],
     ),
     // The carved gateway subnet is associated with one of the FSx file system's route tables
-    // (FSx writes the floating-IP routes only there); the association ends with the subnet.
+    // (FSx writes the floating-IP routes only there), and disassociated before it is deleted.
     infra(
         "ec2",
         "AssociateRouteTable",
@@ -365,6 +365,16 @@ const WRITES: [Operation; 14] = [
             resource_types: &["route-table", "subnet"],
             tagged: &[],
             why: "a carved gateway subnet joins one of the file system's RouteTableIds (SAR: route-table required, subnet)",
+        }],
+    ),
+    infra(
+        "ec2",
+        "DisassociateRouteTable",
+        &[Permission {
+            action: "ec2:DisassociateRouteTable",
+            resource_types: &["route-table", "subnet"],
+            tagged: &[],
+            why: "cleanup of our association before the carved subnet is deleted (SAR: route-table, subnet)",
         }],
     ),
     infra(
@@ -509,7 +519,7 @@ const fn concat<const N: usize>(parts: [&[Operation]; 3]) -> [Operation; N] {
 
 /// Every AWS operation the adapters call (and the [`PENDING_CALLS`]), with its capability and
 /// IAM actions.
-pub const OPERATIONS: &[Operation] = &concat::<33>([&READS, &WRITES, &DNS]);
+pub const OPERATIONS: &[Operation] = &concat::<34>([&READS, &WRITES, &DNS]);
 
 /// Rows for operations that are being added to the adapters in parallel and are not called
 /// yet, with the reason; the test that every row is called tolerates exactly these.

@@ -172,6 +172,9 @@ impl NetworkWrite for AwsCloud {
     async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
         self.ec2.associate_route_table(route_table_id, subnet_id).await
     }
+    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()> {
+        self.ec2.disassociate_route_table(association_id).await
+    }
 }
 
 #[async_trait]

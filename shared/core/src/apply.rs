@@ -307,6 +307,10 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
             let id = cloud.associate_route_table(route_table_id, subnet_id).await?;
             format!("associated ({id})")
         }
+        Action::DisassociateRouteTable { association_id, .. } => {
+            cloud.disassociate_route_table(association_id).await?;
+            format!("disassociated {association_id}")
+        }
         Action::UpdateResourceConfiguration {
             configuration_id,
             ip_address,

@@ -51,17 +51,28 @@ pub fn parse_subnets(what: &str, text: &str) -> Result<Vec<Subnet>, InvalidCliJs
         what: what.into(),
         message: e.to_string(),
     })?;
-    Ok(doc
-        .subnets
+    doc.subnets
         .into_iter()
-        .map(|s| Subnet {
-            id: s.subnet_id,
-            vpc_id: s.vpc_id,
-            availability_zone: s.availability_zone,
-            cidr: s.cidr_block,
-            tags: tags(s.tags),
+        .map(|s| {
+            // EC2 allows /16 to /28 for a subnet: anything else is not AWS output.
+            if !crate::capacity::SUBNET_PREFIX_LENS.contains(&s.cidr_block.prefix_len()) {
+                return Err(InvalidCliJson {
+                    what: what.into(),
+                    message: format!(
+                        "subnet {} has CidrBlock {}: EC2 subnets are /16 to /28",
+                        s.subnet_id, s.cidr_block
+                    ),
+                });
+            }
+            Ok(Subnet {
+                id: s.subnet_id,
+                vpc_id: s.vpc_id,
+                availability_zone: s.availability_zone,
+                cidr: s.cidr_block.trunc(),
+                tags: tags(s.tags),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -192,5 +203,28 @@ mod tests {
         let err = parse_subnets("subnets.json", r#"{"NetworkInterfaces":[]}"#).unwrap_err();
         assert!(err.to_string().starts_with("subnets.json:"), "{err}");
         assert!(parse_cidr_reservations("r.json", r#"{"SubnetIpv4CidrReservations":[{"SubnetCidrReservationId":"scr-1","SubnetId":"subnet-1","Cidr":"10.0.0.16/28","ReservationType":"bogus"}]}"#).is_err());
+    }
+
+    #[test]
+    fn subnet_cidrs_ec2_does_not_allow_are_refused_with_the_subnet_named() {
+        for cidr in [
+            "10.0.0.0/0",
+            "10.0.0.0/1",
+            "10.0.0.0/15",
+            "10.0.0.0/29",
+            "255.255.255.255/32",
+        ] {
+            let doc = format!(
+                r#"{{"Subnets":[{{"SubnetId":"subnet-1","VpcId":"vpc-1","AvailabilityZone":"a","CidrBlock":"{cidr}"}}]}}"#
+            );
+            let err = parse_subnets("s.json", &doc).unwrap_err().to_string();
+            assert!(err.contains("subnet-1") && err.contains("/16 to /28"), "{cidr}: {err}");
+        }
+        for cidr in ["10.0.0.0/16", "10.0.0.0/28"] {
+            let doc = format!(
+                r#"{{"Subnets":[{{"SubnetId":"subnet-1","VpcId":"vpc-1","AvailabilityZone":"a","CidrBlock":"{cidr}"}}]}}"#
+            );
+            assert_eq!(parse_subnets("s.json", &doc).unwrap().len(), 1, "{cidr}");
+        }
     }
 }

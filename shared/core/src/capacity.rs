@@ -26,13 +26,24 @@ pub const ADDRESSES_PER_GATEWAY_ENI: u32 = BLOCK_SIZE + 1;
 /// has none (both its blocks hold AWS-reserved addresses).
 pub const SMALLEST_GATEWAY_SUBNET_LEN: u8 = 26;
 
-/// The five addresses AWS reserves in every subnet: network, +1 (router), +2 (DNS), +3 (future)
-/// and the last (broadcast).
-pub fn aws_reserved_addresses(cidr: Ipv4Net) -> [Ipv4Addr; 5] {
+/// The addresses AWS reserves in every subnet: network, +1 (router), +2 (DNS), +3 (future)
+/// and the last (broadcast) — five for every subnet EC2 allows (/16 to /28); fewer, distinct
+/// and inside the CIDR for smaller ones read from files. Never wraps past 255.255.255.255.
+pub fn aws_reserved_addresses(cidr: Ipv4Net) -> Vec<Ipv4Addr> {
     let base = u32::from(cidr.network());
     let last = u32::from(cidr.broadcast());
-    [base, base + 1, base + 2, base + 3, last].map(Ipv4Addr::from)
+    let mut out: Vec<u32> = (0..4u32)
+        .filter_map(|i| base.checked_add(i))
+        .filter(|a| *a <= last)
+        .collect();
+    out.push(last);
+    out.sort_unstable();
+    out.dedup();
+    out.into_iter().map(Ipv4Addr::from).collect()
 }
+
+/// Prefix lengths EC2 allows for a subnet's IPv4 CIDR ([Subnet sizing](https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html)).
+pub const SUBNET_PREFIX_LENS: std::ops::RangeInclusive<u8> = 16..=28;
 
 /// Why a /28 block cannot take a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,97 +177,128 @@ impl SubnetCapacity {
     }
 }
 
-/// A dense bitset over a subnet's addresses (a /16 is 8 KiB), so 50,000 used addresses are
-/// counted once each however often ENIs list them.
-struct AddressSet {
-    bits: Vec<u64>,
-}
-
-impl AddressSet {
-    fn new(len: u32) -> Self {
-        Self {
-            bits: vec![0; (len as usize).div_ceil(64)],
+/// Inclusive address ranges (offsets from the subnet's base), sorted and merged.
+fn merged(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
         }
     }
-    fn contains(&self, offset: u32) -> bool {
-        self.bits[(offset / 64) as usize] & (1 << (offset % 64)) != 0
-    }
-    /// Inserts; returns whether the offset was new.
-    fn insert(&mut self, offset: u32) -> bool {
-        let (w, b) = ((offset / 64) as usize, offset % 64);
-        let new = self.bits[w] & (1 << b) == 0;
-        self.bits[w] |= 1 << b;
-        new
-    }
+    out
+}
+
+fn covered(ranges: &[(u64, u64)]) -> u64 {
+    ranges.iter().map(|(a, b)| b - a + 1).sum()
+}
+
+/// Whether `off` lies in one of the merged `ranges`.
+fn within(ranges: &[(u64, u64)], off: u64) -> bool {
+    let i = ranges.partition_point(|(_, b)| *b < off);
+    ranges.get(i).is_some_and(|(a, _)| *a <= off)
 }
 
 /// Analyses one subnet. ENIs and reservations of other subnets, and addresses outside the
 /// subnet's CIDR, are ignored, so callers may pass a whole VPC's listings.
+///
+/// The cost grows with the number of used addresses, prefixes and reservations listed, not
+/// with the size of the CIDR: address sets are kept as merged ranges, and per-block work is
+/// bounded by the at most 4,096 /28 blocks of a /16. A CIDR outside what EC2 allows for a
+/// subnet ([`SUBNET_PREFIX_LENS`], only possible from a file) gets its address counts but no
+/// block analysis (no candidate blocks), so it can never allocate by its size or panic.
 pub fn analyze_subnet(
     subnet: &Subnet,
     network_interfaces: &[NetworkInterface],
     reservations: &[CidrReservation],
 ) -> SubnetCapacity {
     let cidr = subnet.cidr.trunc();
-    let base = u32::from(cidr.network());
-    let len: u32 = if cidr.prefix_len() == 0 {
-        u32::MAX
-    } else {
-        1u32 << (32 - cidr.prefix_len())
+    let base = u64::from(u32::from(cidr.network()));
+    let len: u64 = 1u64 << (32 - u32::from(cidr.prefix_len()));
+    // The part of `net` inside the subnet, as offsets.
+    let clip = |net: &Ipv4Net| -> Option<(u64, u64)> {
+        let n = net.trunc();
+        let a = u64::from(u32::from(n.network())).max(base);
+        let b = u64::from(u32::from(n.broadcast())).min(base + len - 1);
+        (a <= b).then(|| (a - base, b - base))
     };
-    let block_count = len / BLOCK_SIZE;
-    let mut obstacles: Vec<Option<BlockObstacle>> = vec![None; block_count as usize];
-    let mut used_in_block: Vec<(u32, u32)> = vec![(0, u32::MAX); block_count as usize];
-    let mut used = AddressSet::new(len);
-    let mut consumed = 0u32;
-    let reserved = aws_reserved_addresses(cidr);
-    for ip in reserved {
-        used.insert(u32::from(ip) - base);
-    }
-    let offset_of = |ip: Ipv4Addr| -> Option<u32> { cidr.contains(&ip).then(|| u32::from(ip) - base) };
+    let offset_of = |ip: &Ipv4Addr| -> Option<u64> { cidr.contains(ip).then(|| u64::from(u32::from(*ip)) - base) };
 
-    let mine = network_interfaces.iter().filter(|e| e.subnet_id == subnet.id);
-    for eni in mine.clone() {
-        for prefix in &eni.ipv4_prefixes {
-            let p = prefix.trunc();
-            let (Some(start), Some(end)) = (offset_of(p.network()), offset_of(p.broadcast())) else {
-                continue;
-            };
-            for off in start..=end {
-                if used.insert(off) {
-                    consumed += 1;
-                }
-            }
-            for blk in start / BLOCK_SIZE..=end / BLOCK_SIZE {
-                let slot = &mut obstacles[blk as usize];
-                if slot.is_none() {
-                    *slot = Some(BlockObstacle::AssignedPrefix {
-                        prefix: p,
-                        network_interface_id: eni.id.clone(),
-                    });
-                }
+    let reserved: Vec<u64> = aws_reserved_addresses(cidr).iter().filter_map(offset_of).collect();
+    let mine: Vec<&NetworkInterface> = network_interfaces.iter().filter(|e| e.subnet_id == subnet.id).collect();
+    // Prefixes first (in listing order: the first ENI holding a block names it).
+    let mut prefixes: Vec<(u64, u64, &Ipv4Net, &NetworkInterfaceId)> = Vec::new();
+    for eni in &mine {
+        for p in &eni.ipv4_prefixes {
+            if let Some((a, b)) = clip(p) {
+                prefixes.push((a, b, p, &eni.id));
             }
         }
     }
-    for eni in mine {
-        for ip in &eni.private_ips {
-            let Some(off) = offset_of(*ip) else { continue };
-            if used.insert(off) {
-                consumed += 1;
-                let entry = &mut used_in_block[(off / BLOCK_SIZE) as usize];
-                entry.0 += 1;
-                entry.1 = entry.1.min(off);
+    let prefix_ranges = merged(prefixes.iter().map(|(a, b, ..)| (*a, *b)).collect());
+    // Private IPs outside reserved addresses and prefixes, each once.
+    let mut ips: Vec<u64> = mine
+        .iter()
+        .flat_map(|e| e.private_ips.iter().filter_map(offset_of))
+        .filter(|o| !reserved.contains(o) && !within(&prefix_ranges, *o))
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    let mut used_ranges: Vec<(u64, u64)> = prefix_ranges.clone();
+    used_ranges.extend(reserved.iter().map(|o| (*o, *o)));
+    used_ranges.extend(ips.iter().map(|o| (*o, *o)));
+    let used_ranges = merged(used_ranges);
+    let free_addresses = len - covered(&used_ranges);
+
+    let mine_res: Vec<&CidrReservation> = reservations.iter().filter(|r| r.subnet_id == subnet.id).collect();
+    let res_ranges: Vec<(u64, u64, &CidrReservation)> = mine_res
+        .iter()
+        .filter_map(|r| clip(&r.cidr).map(|(a, b)| (a, b, *r)))
+        .collect();
+    let mut all = used_ranges.clone();
+    all.extend(res_ranges.iter().map(|(a, b, _)| (*a, *b)));
+    let unreserved_free_addresses = len - covered(&merged(all));
+
+    let mut report = SubnetCapacity {
+        subnet_id: subnet.id.clone(),
+        availability_zone: subnet.availability_zone.clone(),
+        cidr,
+        free_addresses: u32::try_from(free_addresses).unwrap_or(u32::MAX),
+        unreserved_free_addresses: u32::try_from(unreserved_free_addresses).unwrap_or(u32::MAX),
+        candidate_blocks: 0,
+        free_prefix_blocks: Vec::new(),
+        free_blocks_in_prefix_reservations: Vec::new(),
+        blocked: Vec::new(),
+    };
+    if !SUBNET_PREFIX_LENS.contains(&cidr.prefix_len()) {
+        return report;
+    }
+
+    // At most 4,096 blocks (a /16).
+    let block_count = (len / u64::from(BLOCK_SIZE)) as usize;
+    let bs = u64::from(BLOCK_SIZE);
+    let mut obstacles: Vec<Option<BlockObstacle>> = vec![None; block_count];
+    for (a, b, p, eni) in &prefixes {
+        for blk in (a / bs)..=(b / bs) {
+            let slot = &mut obstacles[blk as usize];
+            if slot.is_none() {
+                *slot = Some(BlockObstacle::AssignedPrefix {
+                    prefix: p.trunc(),
+                    network_interface_id: (*eni).clone(),
+                });
             }
         }
     }
-
-    let mut in_prefix_reservation = vec![false; block_count as usize];
-    for r in reservations.iter().filter(|r| r.subnet_id == subnet.id) {
-        let rc = r.cidr.trunc();
-        let (Some(start), Some(end)) = (offset_of(rc.network()), offset_of(rc.broadcast())) else {
-            continue;
-        };
-        for blk in start / BLOCK_SIZE..=end / BLOCK_SIZE {
+    let mut used_in_block: Vec<(u32, u64)> = vec![(0, u64::MAX); block_count];
+    for o in &ips {
+        let entry = &mut used_in_block[(o / bs) as usize];
+        entry.0 += 1;
+        entry.1 = entry.1.min(*o);
+    }
+    let mut in_prefix_reservation = vec![false; block_count];
+    for (start, end, r) in &res_ranges {
+        for blk in (start / bs)..=(end / bs) {
             match r.reservation_type {
                 ReservationType::Explicit => {
                     let slot = &mut obstacles[blk as usize];
@@ -268,40 +310,17 @@ pub fn analyze_subnet(
                 }
                 ReservationType::Prefix => {
                     // Only a block wholly inside the reservation counts as reserved for prefixes.
-                    let bs = blk * BLOCK_SIZE;
-                    if bs >= start && bs + BLOCK_SIZE - 1 <= end {
+                    let first = blk * bs;
+                    if first >= *start && first + bs - 1 <= *end {
                         in_prefix_reservation[blk as usize] = true;
                     }
                 }
             }
         }
     }
-
-    let mut in_any_reservation = AddressSet::new(len);
-    for r in reservations.iter().filter(|r| r.subnet_id == subnet.id) {
-        let rc = r.cidr.trunc();
-        if let (Some(start), Some(end)) = (offset_of(rc.network()), offset_of(rc.broadcast())) {
-            for off in start..=end {
-                in_any_reservation.insert(off);
-            }
-        }
-    }
-    let unreserved_free_addresses = (0..len)
-        .filter(|off| !used.contains(*off) && !in_any_reservation.contains(*off))
-        .count() as u32;
-    let block_cidr = |blk: u32| {
-        Ipv4Net::new(Ipv4Addr::from(base + blk * BLOCK_SIZE), GATEWAY_PREFIX_LEN).expect("28 is a valid prefix length")
-    };
-    let mut report = SubnetCapacity {
-        subnet_id: subnet.id.clone(),
-        availability_zone: subnet.availability_zone.clone(),
-        cidr,
-        free_addresses: len.saturating_sub(5).saturating_sub(consumed),
-        unreserved_free_addresses,
-        candidate_blocks: 0,
-        free_prefix_blocks: Vec::new(),
-        free_blocks_in_prefix_reservations: Vec::new(),
-        blocked: Vec::new(),
+    let block_cidr = |blk: usize| {
+        Ipv4Net::new(Ipv4Addr::from((base + blk as u64 * bs) as u32), GATEWAY_PREFIX_LEN)
+            .expect("28 is a valid prefix length")
     };
     for blk in 0..block_count {
         let holds_reserved = blk == 0 || blk == block_count - 1;
@@ -309,14 +328,14 @@ pub fn analyze_subnet(
             Some(BlockObstacle::AwsReserved)
         } else {
             report.candidate_blocks += 1;
-            match obstacles[blk as usize].take() {
+            match obstacles[blk].take() {
                 Some(o @ BlockObstacle::AssignedPrefix { .. }) => Some(o),
                 other => {
-                    let (count, first) = used_in_block[blk as usize];
+                    let (count, first) = used_in_block[blk];
                     if count > 0 {
                         Some(BlockObstacle::UsedAddresses {
                             count,
-                            first: Ipv4Addr::from(base + first),
+                            first: Ipv4Addr::from((base + first) as u32),
                         })
                     } else {
                         other
@@ -331,7 +350,7 @@ pub fn analyze_subnet(
             }),
             None => {
                 report.free_prefix_blocks.push(block_cidr(blk));
-                if in_prefix_reservation[blk as usize] {
+                if in_prefix_reservation[blk] {
                     report.free_blocks_in_prefix_reservations.push(block_cidr(blk));
                 }
             }
@@ -416,6 +435,45 @@ mod tests {
     }
     fn blocks(v: &[Ipv4Net]) -> Vec<String> {
         v.iter().map(|b| b.to_string()).collect()
+    }
+
+    #[test]
+    fn cidrs_ec2_never_allows_for_a_subnet_are_counted_without_panic_or_allocation_by_size() {
+        // /29–/32 with used addresses panicked (index out of bounds); 255.255.255.255/32 wrapped;
+        // a /0 or /1 allocated bitmaps of gigabytes.
+        for (cidr, ip, free) in [
+            ("10.0.0.0/29", "10.0.0.5", 2u32),
+            ("10.0.0.0/30", "10.0.0.3", 0),
+            ("10.0.0.0/31", "10.0.0.1", 0),
+            ("10.0.0.7/32", "10.0.0.7", 0),
+            ("255.255.255.255/32", "255.255.255.255", 0),
+            ("255.255.255.240/28", "255.255.255.250", 10),
+        ] {
+            let r = analyze_subnet(&subnet(cidr), &[eni(1, &[ip], &[cidr])], &[]);
+            assert_eq!((r.candidate_blocks, r.free_prefix_blocks.len()), (0, 0), "{cidr}");
+            if !cidr.ends_with("/28") {
+                assert_eq!(r.free_addresses, 0, "{cidr}: the prefix covers it all");
+            }
+            let r = analyze_subnet(&subnet(cidr), &[eni(1, &[ip], &[])], &[]);
+            assert_eq!(r.free_addresses, free, "{cidr}");
+            assert!(r.reason().is_some(), "{cidr}: cannot host a gateway ENI");
+        }
+        let start = std::time::Instant::now();
+        for cidr in ["0.0.0.0/0", "10.0.0.0/1", "10.0.0.0/8"] {
+            let r = analyze_subnet(
+                &subnet(cidr),
+                &[eni(1, &["10.1.2.3"], &["10.0.0.0/9"])],
+                &[reservation(1, "10.200.0.0/16", ReservationType::Explicit)],
+            );
+            assert_eq!(r.candidate_blocks, 0, "{cidr}: outside /16–/28, no block analysis");
+            assert!(r.blocked.is_empty() && r.free_prefix_blocks.is_empty());
+        }
+        let r = analyze_subnet(&subnet("0.0.0.0/0"), &[eni(1, &["10.1.2.3"], &[])], &[]);
+        assert_eq!(r.free_addresses, u32::MAX - 5, "2^32 - 5 reserved - 1 used");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "no work by CIDR size"
+        );
     }
 
     #[test]
@@ -687,6 +745,17 @@ mod tests {
             prop_assert_eq!(&r.free_prefix_blocks, &free);
             prop_assert_eq!(r.free_addresses, free_addrs);
             prop_assert_eq!(r.free_prefix_blocks.len() + r.blocked.len(), (size / 16) as usize);
+            // Addresses neither used nor in any reservation, one by one.
+            let used = |a: u32| {
+                let ip = Ipv4Addr::from(a);
+                aws_reserved_addresses(cidr).contains(&ip)
+                    || e.private_ips.contains(&ip)
+                    || e.ipv4_prefixes.iter().any(|p| p.contains(&ip))
+            };
+            let unreserved = (base..base + size)
+                .filter(|a| !used(*a) && !rs.iter().any(|x| x.cidr.contains(&Ipv4Addr::from(*a))))
+                .count() as u32;
+            prop_assert_eq!(r.unreserved_free_addresses, unreserved);
         }
 
         #[test]

@@ -45,6 +45,20 @@ use std::collections::BTreeSet;
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// An error message that quotes the input, with every line cut to a readable length (a
+/// 50 MB line is not echoed back).
+fn bounded(message: &str) -> String {
+    const MAX_LINE: usize = 200;
+    message
+        .lines()
+        .map(|l| match l.char_indices().nth(MAX_LINE) {
+            Some((i, _)) => format!("{}… ({} more characters)", &l[..i], l[i..].chars().count()),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Tag keys read on SVMs and file systems (an SVM's tag wins over its file system's).
 pub mod tag_keys {
     /// Protocols to expose, comma separated (`smb,nfs,ssh`); `off` opts out.
@@ -210,7 +224,8 @@ pub struct ExposureConfig {
 impl Config {
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError(bounded(&e.to_string())))?;
         config.validate()?;
         Ok(config)
     }
@@ -346,6 +361,18 @@ alias = "non-97-svm-alias.corp.non-97.net"
         assert_eq!(c.gateway.new_subnet_prefix_length, 26);
         assert_eq!(c.dns.ttl, 300);
         assert_eq!(c.dns.policy, DnsPolicy::Sync);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored_and_a_huge_line_is_not_echoed() {
+        assert_eq!(
+            Config::from_toml(&format!("\u{feff}{GOOD}")).unwrap(),
+            Config::from_toml(GOOD).unwrap()
+        );
+        let huge = format!("{GOOD}\nbogus = \"{}\"\n", "x".repeat(5_000_000));
+        let err = Config::from_toml(&huge).unwrap_err().to_string();
+        assert!(err.len() < 2_000, "{} bytes of error", err.len());
+        assert!(err.contains("more characters"), "{err}");
     }
 
     #[test]

@@ -187,6 +187,13 @@ pub enum Action {
         /// Reservation.
         reservation_id: CidrReservationId,
     },
+    /// End the route table association of a subnet we carved, before deleting it.
+    DisassociateRouteTable {
+        /// `rtbassoc-…`.
+        association_id: String,
+        /// Our subnet.
+        subnet_id: SubnetId,
+    },
     /// Delete a subnet we carved.
     DeleteSubnet {
         /// Subnet.
@@ -209,7 +216,8 @@ impl Action {
             Self::DeleteResourceConfiguration { .. } => 8,
             Self::DeleteResourceGateway { .. } => 9,
             Self::ReleaseCidr { .. } => 10,
-            Self::DeleteSubnet { .. } => 11,
+            Self::DisassociateRouteTable { .. } => 11,
+            Self::DeleteSubnet { .. } => 12,
         }
     }
 
@@ -283,6 +291,10 @@ impl Action {
             }
             Self::DeleteResourceGateway { gateway_id } => format!("delete resource gateway {gateway_id}"),
             Self::ReleaseCidr { reservation_id } => format!("delete CIDR reservation {reservation_id}"),
+            Self::DisassociateRouteTable {
+                association_id,
+                subnet_id,
+            } => format!("disassociate {subnet_id} from its route table ({association_id})"),
             Self::DeleteSubnet { subnet_id } => format!("delete subnet {subnet_id}"),
         }
     }
@@ -1645,6 +1657,23 @@ impl<'a> Planner<'a> {
                     "subnet {s} we carved waits for its ENIs and reservations to go"
                 ));
             } else {
+                // The association we made is undone explicitly, not left to DeleteSubnet.
+                let association = self
+                    .obs
+                    .route_tables
+                    .iter()
+                    .flat_map(|t| &t.associations)
+                    .find(|a| a.subnet_id == s)
+                    .map(|a| a.id.clone());
+                if let Some(association_id) = association {
+                    self.push(
+                        Action::DisassociateRouteTable {
+                            association_id,
+                            subnet_id: s.clone(),
+                        },
+                        "the subnet we carved is deleted next",
+                    );
+                }
                 self.push(
                     Action::DeleteSubnet { subnet_id: s },
                     "carved for a gateway that no longer exists",
@@ -2275,5 +2304,32 @@ hosted_zone_id = "ZONE1"
             p.actions,
             p.refusals
         );
+    }
+
+    #[test]
+    fn a_subnet_we_carved_leaves_its_route_table_before_it_is_deleted() {
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        o.subnets.push(Subnet {
+            id: id("subnet-0e"),
+            vpc_id: id("vpc-1"),
+            availability_zone: "us-east-1a".into(),
+            cidr: "10.0.2.0/26".parse().unwrap(),
+            tags: [(OWNER_TAG.to_string(), "t".to_string())].into(),
+        });
+        o.route_tables[1].associations.push(RouteTableAssociation {
+            id: "rtbassoc-0e".into(),
+            subnet_id: id("subnet-0e"),
+        });
+        o.svms[0].tags.insert(tag_keys::EXPOSE.into(), "off".into());
+        let p = planned(&config, &o);
+        let order: Vec<&Action> = p.actions.iter().map(|a| &a.action).collect();
+        let dis = order.iter().position(
+            |a| matches!(a, Action::DisassociateRouteTable { association_id, .. } if association_id == "rtbassoc-0e"),
+        );
+        let del = order
+            .iter()
+            .position(|a| matches!(a, Action::DeleteSubnet { subnet_id } if subnet_id.as_str() == "subnet-0e"));
+        assert!(matches!((dis, del), (Some(d), Some(s)) if d < s), "{order:#?}");
     }
 }

@@ -149,8 +149,10 @@ pub trait NetworkWrite: Send + Sync {
     /// `DeleteVpcEndpoints` for one id; a per-id `Unsuccessful` entry is an error.
     async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()>;
     /// `AssociateRouteTable`: makes `subnet_id` use `route_table_id` explicitly. Returns the
-    /// association id. The association ends with the subnet (`DeleteSubnet`).
+    /// association id.
     async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String>;
+    /// `DisassociateRouteTable`: the subnet falls back to the VPC's main table.
+    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()>;
 }
 
 /// Reading VPC Lattice.

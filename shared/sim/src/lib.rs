@@ -1327,6 +1327,33 @@ impl NetworkWrite for SimCloud {
         w.leave(OP, Ok(assoc))
     }
 
+    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()> {
+        const OP: &str = "DisassociateRouteTable";
+        let mut w = self.w();
+        w.enter(OP)?;
+        let mut found = false;
+        for t in w.route_tables.values_mut() {
+            let before = t.associations.len();
+            t.associations.retain(|a| a.id != association_id);
+            found |= t.associations.len() != before;
+        }
+        if !found {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "InvalidAssociationID.NotFound",
+                format!("The association ID '{association_id}' does not exist"),
+            ));
+        }
+        w.emit_call(
+            "ec2.amazonaws.com",
+            OP,
+            json!({"associationId": association_id}),
+            json!({"_return": true}),
+        );
+        w.leave(OP, Ok(()))
+    }
+
     async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
         const OP: &str = "DeleteSubnet";
         let mut w = self.w();
