@@ -1,10 +1,14 @@
-//! Commands against real AWS: `plan` (read-only), `apply`, and `capacity --vpc/--subnet`.
+//! Commands against real AWS: `plan` and `doctor` (read-only), `apply`, and
+//! `capacity --vpc/--subnet`.
 //! Built only with the `aws` feature; without it each command says so and changes nothing.
 
 use crate::CliError;
+use fsxn_lattice_core::audit::Attempt;
 use fsxn_lattice_core::capacity::SubnetCapacity;
 use fsxn_lattice_core::config::Config;
-use fsxn_lattice_core::plan::Plan;
+use fsxn_lattice_core::desired::Desired;
+use fsxn_lattice_core::doctor::{AuditObservation, GatherOptions};
+use fsxn_lattice_core::plan::{Observed, Plan};
 use fsxn_lattice_core::reconcile::{Progress, ReconcileReport};
 
 /// `--profile`, `--region`, `--endpoint-url`.
@@ -24,8 +28,9 @@ pub struct AwsArgs {
 #[cfg(feature = "aws")]
 mod imp {
     use super::*;
-    use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
+    use fsxn_lattice_aws::{AwsAudit, AwsCloud, AwsOptions, load_sdk_config};
     use fsxn_lattice_core::capacity::analyze_subnet;
+    use fsxn_lattice_core::doctor::gather;
     use fsxn_lattice_core::ids::{SubnetId, VpcId};
     use fsxn_lattice_core::plan::plan as make_plan;
     use fsxn_lattice_core::ports::{NetworkRead, *};
@@ -78,6 +83,29 @@ mod imp {
             };
             options.apply.retry = retry();
             Ok(reconcile(&cloud, config, &options, progress).await)
+        })
+    }
+
+    /// Reads the account for the doctor: the planner's reads plus the audit reads, with the
+    /// Region the SDK resolved (profile, environment or --region).
+    pub fn doctor(
+        config: &Config,
+        aws: &AwsArgs,
+        mut options: GatherOptions,
+    ) -> Result<(Attempt<(Observed, Desired)>, AuditObservation), CliError> {
+        runtime()?.block_on(async {
+            let sdk = load_sdk_config(&AwsOptions {
+                profile: aws.profile.clone(),
+                region: aws.region.clone(),
+                endpoint_url: aws.endpoint_url.clone(),
+            })
+            .await;
+            options.region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+                CliError::invalid("no Region: pass --region, set AWS_REGION, or use a profile with one")
+            })?;
+            let cloud = AwsCloud::new(&sdk);
+            let audit = AwsAudit::new(&sdk);
+            Ok(gather(&cloud, &audit, config, &options).await)
         })
     }
 
@@ -156,6 +184,14 @@ mod imp {
     pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
         Err(unsupported())
     }
+
+    pub fn doctor(
+        _: &Config,
+        _: &AwsArgs,
+        _: GatherOptions,
+    ) -> Result<(Attempt<(Observed, Desired)>, AuditObservation), CliError> {
+        Err(unsupported())
+    }
 }
 
-pub use imp::{apply, capacity, plan};
+pub use imp::{apply, capacity, doctor, plan};

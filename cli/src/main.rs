@@ -1,5 +1,5 @@
 //! `fsxn-lattice`: run the seed scenario in the simulated cloud, analyse /28 capacity offline,
-//! and explain what an EventBridge event would make the project do.
+//! explain what an EventBridge event would make the project do, and check an account (`doctor`).
 //!
 //! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
 //! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
@@ -10,10 +10,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_core::aws_json;
 use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::Config;
+use fsxn_lattice_core::doctor::{self, GatherOptions, diagnose, gather};
 use fsxn_lattice_core::error::CloudError;
 use fsxn_lattice_core::events::{Trigger, parse_event};
 use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileStatus};
+use fsxn_lattice_sim::audit::{SeedStage, seed_doctor_world};
 use fsxn_lattice_sim::scenario::{DemoOptions, DemoReport, run_seed_demo};
 use live::AwsArgs;
 use serde_json::json;
@@ -37,6 +39,15 @@ struct Cli {
 enum Output {
     Text,
     Json,
+}
+
+/// Which simulated world `doctor --simulated` examines.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum SimulatedWorld {
+    /// Right after the seed's failed first attempt.
+    Failed,
+    /// After the heal converged.
+    Healed,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +105,35 @@ enum Command {
         /// Throttling/5xx rate on every API call (0.0-1.0).
         #[arg(long = "fault-rate", default_value_t = 0.1)]
         fault_rate: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Read-only preflight and diagnosis of the account (run it before `sam deploy`, and after
+    /// with --stack): one line per check, ✓ / ! / ✗, each with its fix. Exit 1 if any check
+    /// failed. Against AWS it needs the `aws` feature; --simulated examines the simulated
+    /// cloud's seed world instead.
+    Doctor {
+        /// The configuration file (docs/config.md); with --simulated, default: the demo's.
+        #[arg(long, required_unless_present = "simulated")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// The deployed stack: simulate its function roles' policies (iam:SimulatePrincipalPolicy).
+        #[arg(long)]
+        stack: Option<String>,
+        /// How far back CloudTrail is searched for the cause of a failed gateway or endpoint
+        /// (1-2160 hours; LookupEvents keeps 90 days).
+        #[arg(long = "lookback-hours", default_value_t = 24)]
+        lookback_hours: u64,
+        /// Examine the simulated cloud instead of AWS: the seed world right after its failed
+        /// first attempt (`failed`, the default) or after the heal (`healed`).
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "failed",
+              conflicts_with_all = ["profile", "region", "endpoint_url"])]
+        simulated: Option<SimulatedWorld>,
+        /// Seed of the simulated cloud.
+        #[arg(long, default_value_t = 1, requires = "simulated")]
+        seed: u64,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -178,6 +218,7 @@ fn main() -> ExitCode {
         | Command::Capacity { output, .. }
         | Command::ExplainEvent { output, .. }
         | Command::Chaos { output, .. }
+        | Command::Doctor { output, .. }
         | Command::Plan { output, .. }
         | Command::Apply { output, .. } => *output,
     };
@@ -400,6 +441,66 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
             Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Doctor {
+            config,
+            aws,
+            stack,
+            lookback_hours,
+            simulated,
+            seed,
+            output,
+        } => {
+            let config = config.as_ref().map(load_config).transpose()?;
+            let mut options = GatherOptions::new(aws.region.clone().unwrap_or_default(), stack, lookback_hours)
+                .map_err(|e| CliError::invalid(e.to_string()))?;
+            let (config, observed, audit) = match simulated {
+                Some(world) => {
+                    let stage = match world {
+                        SimulatedWorld::Failed => SeedStage::Failed,
+                        SimulatedWorld::Healed => SeedStage::Healed,
+                    };
+                    let (cloud, seed_config) = pollster::block_on(seed_doctor_world(seed, stage));
+                    let config = config.unwrap_or(seed_config);
+                    options.region = cloud.region();
+                    let (observed, audit) = pollster::block_on(gather(&cloud, &cloud, &config, &options));
+                    (config, observed, audit)
+                }
+                None => {
+                    let config = config.ok_or_else(|| CliError::invalid("--config is required against AWS"))?;
+                    let (observed, audit) = live::doctor(&config, &aws, options)?;
+                    (config, observed, audit)
+                }
+            };
+            let checks = diagnose(&config, &observed, &audit);
+            let (pass, warn, fail) = doctor::summary(&checks);
+            match output {
+                Output::Json => print_json(&json!({
+                    "region": audit.region,
+                    "owner": config.owner,
+                    "simulated": simulated.is_some(),
+                    "checks": checks,
+                    "summary": {"pass": pass, "warn": warn, "fail": fail},
+                }))?,
+                Output::Text => {
+                    println!(
+                        "fsxn-lattice doctor — {}{}, owner {} (read-only: nothing is changed)\n",
+                        audit.region,
+                        if simulated.is_some() {
+                            format!(" in the simulated cloud (seed {seed})")
+                        } else {
+                            String::new()
+                        },
+                        config.owner
+                    );
+                    print!("{}", doctor::render_text(&checks));
+                }
+            }
+            Ok(if fail == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -340,6 +340,89 @@ fn plan_reports_an_unreachable_endpoint_as_a_transient_error() {
 }
 
 #[test]
+fn doctor_explains_the_seeds_failure_and_exits_1() {
+    let out = run(&["doctor", "--simulated", "--stack", "fsxn-lattice"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "(read-only: nothing is changed)",
+        "✓ cloudtrail",
+        "212 free addresses but 0 free aligned /28 — fragmented",
+        "✗ resource",
+        "cause from CloudTrail: CreateNetworkInterface by vpc-lattice.amazonaws.com",
+        "Client.InvalidParameterValue \"There aren't sufficient free Ipv4 addresses or prefixes\"",
+        "fix: gateway subnets cannot be changed",
+        "✓ permission ReconcileFunctionRole",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    assert!(text.contains("\n1 failed") || text.contains(", 1 failed"), "{text}");
+    // Deterministic for a seed.
+    assert_eq!(
+        run(&["doctor", "--simulated", "--stack", "fsxn-lattice"]).stdout,
+        text.as_bytes()
+    );
+}
+
+#[test]
+fn doctor_on_the_healed_world_exits_0_with_json_checks() {
+    let out = run(&["doctor", "--simulated=healed", "--seed", "2", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["summary"]["fail"], 0);
+    assert_eq!(v["simulated"], true);
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(
+        checks.len() as u64,
+        v["summary"]["pass"].as_u64().unwrap() + v["summary"]["warn"].as_u64().unwrap()
+    );
+    for c in checks {
+        assert!(["pass", "warn"].contains(&c["status"].as_str().unwrap()), "{c}");
+        assert!(c["area"].is_string() && c["subject"].is_string() && c["message"].is_string());
+    }
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["area"] == "resource" && c["message"].as_str().unwrap().contains("is available"))
+    );
+}
+
+#[test]
+fn doctor_refuses_bad_input_with_exit_2() {
+    let bad_lookback = run(&["doctor", "--simulated", "--lookback-hours", "0", "--output", "json"]);
+    assert_eq!(bad_lookback.status.code(), Some(2));
+    assert_eq!(json(&bad_lookback)["error"]["type"], "InvalidInput");
+    let bad_stack = run(&["doctor", "--simulated", "--stack", "not_a_stack", "--output", "json"]);
+    assert_eq!(bad_stack.status.code(), Some(2));
+    assert!(
+        json(&bad_stack)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--stack")
+    );
+    let missing = run(&["doctor", "--simulated", "--config", "no/such/file.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    // No config and no --simulated, or --simulated with a live-only flag: refused by the parser.
+    assert_eq!(run(&["doctor"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["doctor", "--simulated", "--region", "us-east-1"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["doctor", "--simulated=broken"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_readme_doctor_sample_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let intro = "`fsxn-lattice doctor --simulated --stack fsxn-lattice` (seed 1; exit code 1):\n\n```\n";
+    let start = readme.find(intro).expect("the README has the doctor sample") + intro.len();
+    let sample = &readme[start..start + readme[start..].find("\n```").unwrap() + 1];
+    let out = run(&["doctor", "--simulated", "--stack", "fsxn-lattice"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
 fn hostile_input_files_are_refused_with_exit_code_2_and_bounded_memory() {
     let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,20 +1,27 @@
 //! AWS SDK adapters of fsxn-lattice: the only crate that imports `aws_sdk_*`. Each adapter
 //! wraps one client, owns its pagination, builders and error translation, and implements the
 //! core's ports with the core's types; [`AwsCloud`] bundles them into a full [`Cloud`].
+//! [`AwsAudit`] (CloudTrail, IAM, CloudFormation, EC2 `DryRun`) serves only the CLI's `doctor`.
 //!
 //! [`Cloud`]: fsxn_lattice_core::ports::Cloud
 
+mod audit;
+mod cloudtrail;
 mod ec2;
 mod error;
 mod fsx;
 pub mod iam;
 mod lattice;
+mod policy_simulator;
 mod route53;
 
+pub use audit::AwsAudit;
+pub use cloudtrail::{AwsCloudTrail, LOOKUP_PAGE_INTERVAL, LOOKUP_PAGE_SIZE};
 pub use ec2::AwsEc2;
 pub use error::translate;
 pub use fsx::AwsFsx;
 pub use lattice::AwsLattice;
+pub use policy_simulator::AwsPolicySimulator;
 pub use route53::AwsRoute53;
 
 use async_trait::async_trait;

@@ -14,6 +14,7 @@
 //! - [`naming`]: deterministic names, client tokens, ownership tags and records.
 //! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
+//! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
 //! - [`error`]: error kinds whose names are a stable API.
 //! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
 //! - [`time`]: RFC 3339 formatting without a clock.
@@ -37,10 +38,12 @@ macro_rules! read {
 }
 
 pub mod apply;
+pub mod audit;
 pub mod aws_json;
 pub mod capacity;
 pub mod config;
 pub mod desired;
+pub mod doctor;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -19,6 +19,7 @@
 //!
 //! Not modelled: IPv6, service networks, cross-account sharing, SG rules and real traffic.
 
+pub mod audit;
 pub mod chaos;
 pub mod scenario;
 pub mod trail;
@@ -127,6 +128,7 @@ struct World {
     events: VecDeque<Value>,
     calls: BTreeMap<String, u64>,
     faults_injected: u64,
+    audit: audit::AuditState,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -302,6 +304,7 @@ impl World {
             &eid,
             &rid,
         );
+        self.audit.record(self.now, &ev);
         self.events.push_back(ev);
     }
 
@@ -676,6 +679,7 @@ impl SimCloud {
                 events: VecDeque::new(),
                 calls: BTreeMap::new(),
                 faults_injected: 0,
+                audit: audit::AuditState::new("us-east-1", "123456789012"),
             }),
         }
     }
