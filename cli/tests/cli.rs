@@ -147,6 +147,7 @@ fn capacity_text_is_a_table_with_reasons() {
         "--network-interfaces",
         &format!("{CAP}/describe-network-interfaces.json"),
     ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("SUBNET"));
     assert!(text.contains("subnet-0ddc1cafa116ba0dd: 212 free addresses but no free aligned /28"));

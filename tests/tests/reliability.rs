@@ -115,8 +115,34 @@ fn function_for(v: &Value) -> Function {
     }
 }
 
-/// Delivers `event` `times` times, then lets Step Functions and the schedule finish the job.
-fn deliver(event: &Value, times: usize) -> BTreeSet<String> {
+/// Creates and changes made in the simulated cloud, by operation.
+fn writes(cloud: &fsxn_lattice_sim::SimCloud) -> std::collections::BTreeMap<String, u64> {
+    cloud
+        .api_calls()
+        .into_iter()
+        .filter(|(op, _)| {
+            ["Create", "Update", "Change", "Associate", "Delete", "Disassociate"]
+                .iter()
+                .any(|p| op.starts_with(p))
+        })
+        .collect()
+}
+
+/// What delivering an event did: by the events alone, and after everything settled.
+struct Delivered {
+    /// Whether the function acted on the event (not `ignored`).
+    acted: bool,
+    /// Our resources right after the deliveries, before anything else ran.
+    shape_after_events: BTreeSet<String>,
+    /// Writes the deliveries made, by operation.
+    writes_by_events: std::collections::BTreeMap<String, u64>,
+    /// Our resources once Step Functions and the schedule finished the job.
+    shape_converged: BTreeSet<String>,
+}
+
+/// Delivers `event` `times` times (no time passes between deliveries: a duplicate arrives while
+/// AWS is still working), then lets Step Functions and the schedule finish the job.
+fn deliver(event: &Value, times: usize) -> Delivered {
     let w = seed_world(5);
     let config = Config::from_toml(&SEED_CONFIG.replace(
         "subnet_ids = [\"subnet-0ddc1cafa116ba0dd\", \"subnet-062714f49313a0ea5\"]\n",
@@ -126,10 +152,17 @@ fn deliver(event: &Value, times: usize) -> BTreeSet<String> {
     w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb,nfs");
     w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
     w.cloud.drain_events();
+    let before = writes(&w.cloud);
+    assert!(before.is_empty(), "building the world makes no API calls: {before:?}");
+    let mut acted = false;
     for _ in 0..times {
         // An error (e.g. NotReady) is what Step Functions would retry; the state is what counts.
-        let _ = block_on(step(&w.cloud, &config, function_for(event), event));
+        if let Ok(out) = block_on(step(&w.cloud, &config, function_for(event), event)) {
+            acted |= out.status != "ignored";
+        }
     }
+    let shape_after_events = shape(&w.cloud, &config.owner);
+    let writes_by_events = writes(&w.cloud);
     let options = ReconcileOptions {
         max_passes: 60,
         poll_interval: Duration::from_secs(15),
@@ -138,19 +171,72 @@ fn deliver(event: &Value, times: usize) -> BTreeSet<String> {
     };
     let r = block_on(reconcile(&w.cloud, &config, &options, &mut |_| {}));
     assert_eq!(r.status, ReconcileStatus::Converged, "{:?}", r.last_plan);
-    shape(&w.cloud, &config.owner)
+    Delivered {
+        acted,
+        shape_after_events,
+        writes_by_events,
+        shape_converged: shape(&w.cloud, &config.owner),
+    }
 }
 
 #[test]
-fn every_event_fixture_replayed_ten_times_gives_the_same_end_state_without_duplicates() {
+fn every_event_fixture_replayed_ten_times_does_what_one_delivery_does_and_nothing_twice() {
+    let mut acted_on = 0;
     for (name, event) in fixtures() {
         let once = deliver(&event, 1);
         let ten = deliver(&event, 10);
-        assert_eq!(once, ten, "{name}");
-        let endpoints = ten.iter().filter(|x| x.starts_with("endpoint ")).count();
-        let gateways = ten.iter().filter(|x| x.starts_with("gateway ")).count();
-        assert_eq!((gateways, endpoints), (1, 1), "{name}: {ten:#?}");
+        // What the events themselves did, before anything else ran: the same, with the same
+        // writes — nine duplicates created nothing.
+        assert_eq!(once.acted, ten.acted, "{name}");
+        assert_eq!(once.shape_after_events, ten.shape_after_events, "{name}");
+        assert_eq!(once.writes_by_events, ten.writes_by_events, "{name}: duplicates wrote");
+        if once.acted {
+            acted_on += 1;
+            // The world had nothing of ours: an event the function acts on builds the path.
+            let gateways = once
+                .shape_after_events
+                .iter()
+                .filter(|x| x.starts_with("gateway "))
+                .count();
+            assert_eq!(gateways, 1, "{name}: {:#?}", once.shape_after_events);
+            assert!(
+                once.writes_by_events.get("CreateResourceGateway") == Some(&1),
+                "{name}: {:?}",
+                once.writes_by_events
+            );
+        } else {
+            assert!(
+                once.writes_by_events.is_empty(),
+                "{name}: an ignored event wrote {:?}",
+                once.writes_by_events
+            );
+            let ours = [
+                "gateway ",
+                "configuration ",
+                "endpoint ",
+                "reservation ",
+                "subnet ",
+                "cname ",
+            ];
+            assert!(
+                !once
+                    .shape_after_events
+                    .iter()
+                    .any(|x| ours.iter().any(|p| x.starts_with(p))),
+                "{name}: {:#?}",
+                once.shape_after_events
+            );
+        }
+        assert_eq!(once.shape_converged, ten.shape_converged, "{name}");
+        let endpoints = ten
+            .shape_converged
+            .iter()
+            .filter(|x| x.starts_with("endpoint "))
+            .count();
+        let gateways = ten.shape_converged.iter().filter(|x| x.starts_with("gateway ")).count();
+        assert_eq!((gateways, endpoints), (1, 1), "{name}: {:#?}", ten.shape_converged);
     }
+    assert!(acted_on >= 5, "only {acted_on} fixtures were acted on");
 }
 
 /// Mutates a JSON value: drops a key, changes a type, or replaces a string, at random depth.
@@ -225,7 +311,7 @@ fn the_event_and_config_parsers_never_panic_on_mutated_input() {
             Err(_) => panic!("the event parser panicked on: {}", String::from_utf8_lossy(&bytes)),
         }
     }
-    let mut config_cases = 0u64;
+    let (mut config_cases, mut config_parsed, mut config_refused) = (0u64, 0u64, 0u64);
     for _ in 0..4000 {
         let mut text: Vec<u8> = SEED_CONFIG.as_bytes().to_vec();
         for _ in 0..rng.random_range(1..6) {
@@ -240,15 +326,23 @@ fn the_event_and_config_parsers_never_panic_on_mutated_input() {
         }
         config_cases += 1;
         let s = String::from_utf8_lossy(&text).to_string();
-        assert!(
-            catch_unwind(|| Config::from_toml(&s)).is_ok(),
-            "the config parser panicked on: {s}"
-        );
+        match catch_unwind(|| Config::from_toml(&s)) {
+            Ok(Ok(_)) => config_parsed += 1,
+            Ok(Err(e)) => {
+                config_refused += 1;
+                assert!(e.to_string().starts_with("invalid configuration"), "{e}");
+            }
+            Err(_) => panic!("the config parser panicked on: {s}"),
+        }
     }
     println!(
-        "event parser: {cases} mutated cases ({parsed} parsed, {refused} refused, 0 panics); config parser: {config_cases} mutated cases, 0 panics"
+        "event parser: {cases} mutated cases ({parsed} parsed, {refused} refused, 0 panics); config parser: {config_cases} mutated cases ({config_parsed} parsed, {config_refused} refused, 0 panics)"
     );
     assert!(parsed > 0 && refused > 0);
+    assert!(
+        config_refused > config_cases / 2,
+        "most damaged configs are refused, with the typed error"
+    );
 }
 
 #[test]

@@ -439,9 +439,15 @@ mod tests {
         let p = RetryPolicy::default();
         for attempt in 1..20 {
             let d = p.delay("x", attempt);
-            assert!(d <= p.max_delay && d >= Duration::from_millis(1));
-            assert_eq!(d, p.delay("x", attempt));
+            // Full jitter under an exponential cap: base × 2^attempt, at most max_delay.
+            let cap = p.base_delay.saturating_mul(1 << attempt).min(p.max_delay);
+            assert!(
+                d <= cap && d >= Duration::from_millis(1),
+                "attempt {attempt}: {d:?} > {cap:?}"
+            );
+            assert_eq!(d, RetryPolicy::default().delay("x", attempt), "a replay waits the same");
         }
+        assert!(p.delay("x", 1) <= p.base_delay * 2, "the first retry is short");
         let distinct: std::collections::BTreeSet<Duration> = (0..50).map(|i| p.delay(&format!("k{i}"), 3)).collect();
         assert!(distinct.len() > 10, "jitter spreads retries");
     }

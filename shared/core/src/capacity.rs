@@ -112,7 +112,9 @@ pub struct SubnetCapacity {
     /// Its CIDR.
     pub cidr: Ipv4Net,
     /// Addresses not reserved by AWS, not an ENI's private IP and not inside an assigned prefix:
-    /// what `AvailableIpAddressCount` reports. Explicit reservations are not subtracted.
+    /// the seed's `AvailableIpAddressCount` (212) had no reservations to tell how AWS counts
+    /// them, and no AWS document says: reservations are not subtracted here, and nothing is
+    /// decided on this figure — placement uses `unreserved_free_addresses` and the blocks.
     pub free_addresses: u32,
     /// Free addresses outside every CIDR reservation: where EC2 places an ENI's primary IP.
     pub unreserved_free_addresses: u32,
@@ -616,7 +618,7 @@ mod tests {
         ));
         assert_eq!(
             r.free_addresses, 123,
-            "reservations do not reduce AvailableIpAddressCount"
+            "reservations are not subtracted from free_addresses (placement does not use it)"
         );
     }
 

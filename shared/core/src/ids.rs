@@ -185,10 +185,29 @@ mod tests {
 
     #[test]
     fn ids_from_the_seed_parse() {
-        assert!(SubnetId::parse("subnet-0ddc1cafa116ba0dd").is_ok());
-        assert!(GatewayId::parse("rgw-0f84e11568c258a2b").is_ok());
-        assert!(ResourceConfigurationId::parse("rcfg-07e1be0ba948e9054").is_ok());
-        assert!(VpcEndpointId::parse("vpce-046678eea41db3874").is_ok());
+        assert_eq!(
+            SubnetId::parse("subnet-0ddc1cafa116ba0dd").unwrap().suffix(),
+            "0ddc1cafa116ba0dd"
+        );
+        assert_eq!(
+            GatewayId::parse("rgw-0f84e11568c258a2b").unwrap().as_str(),
+            "rgw-0f84e11568c258a2b"
+        );
+        assert_eq!(
+            ResourceConfigurationId::parse("rcfg-07e1be0ba948e9054")
+                .unwrap()
+                .suffix(),
+            "07e1be0ba948e9054"
+        );
+        assert_eq!(
+            VpcEndpointId::parse("vpce-046678eea41db3874").unwrap().to_string(),
+            "vpce-046678eea41db3874"
+        );
+        assert_eq!(
+            SubnetId::parse("vpc-0ddc1cafa116ba0dd").unwrap_err().kind,
+            "subnet id",
+            "a VPC id is not a subnet id"
+        );
         assert_eq!(
             HostedZoneId::parse("/hostedzone/Z08285483B41F6ASEM5U1").map(|z| z.to_string()),
             Ok("Z08285483B41F6ASEM5U1".to_string())
