@@ -11,8 +11,6 @@
 use fsxn_lattice_core::error::ErrorKind;
 use fsxn_lattice_tests::moto::MotoServer;
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "123456789012";
@@ -63,23 +61,8 @@ impl Moto {
         (status, serde_json::from_str(&payload).unwrap_or(Value::String(payload)))
     }
 
-    /// A plain HTTP/1.1 POST (moto does not check signatures, only the scope's service).
     fn raw(&self, path: &str, content_type: &str, extra_headers: &str, service: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.0.port)).unwrap();
-        write!(
-            s,
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n{extra_headers}Authorization: AWS4-HMAC-SHA256 Credential=testing/20241218/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.0.port,
-            body.len()
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        (
-            head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0),
-            payload.to_string(),
-        )
+        self.0.post(path, content_type, extra_headers, service, body)
     }
 
     fn sfn(&self, action: &str, body: Value) -> Value {
