@@ -21,6 +21,7 @@
 
 pub mod chaos;
 pub mod scenario;
+pub mod stepfunctions;
 pub mod trail;
 
 use async_trait::async_trait;
