@@ -20,6 +20,7 @@
 //! Not modelled: IPv6, service networks, cross-account sharing, SG rules and real traffic.
 
 pub mod chaos;
+pub mod deployed;
 pub mod scenario;
 pub mod stepfunctions;
 pub mod trail;
