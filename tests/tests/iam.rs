@@ -26,7 +26,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use fsxn_lattice_aws::iam::{Capability, OPERATIONS, PENDING_CALLS, Permission};
-use fsxn_lattice_lambda::Function;
+use fsxn_lattice_lambda::{Function, FunctionCapabilities};
 use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};

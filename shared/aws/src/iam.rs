@@ -45,7 +45,7 @@
 //! `Resource: "*"` for it).
 
 /// What a Lambda function may do. Each function's role gets the union of the table rows of its
-/// capabilities (`fsxn_lattice_lambda::Function::capabilities`): Provision and Heal
+/// capabilities (`fsxn_lattice_lambda::FunctionCapabilities`): Provision and Heal
 /// read + infrastructure, PublishAlias read + DNS, Reconcile all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Capability {

@@ -15,6 +15,8 @@
 //! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
 //! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
+//! - [`step`]: one function's scoped reconcile as a Lambda runs it, shared by the Lambdas, the
+//!   demo and the simulation's Step Functions executions.
 //! - [`error`]: error kinds whose names are a stable API.
 //! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
 //! - [`time`]: RFC 3339 formatting without a clock.
@@ -52,4 +54,5 @@ pub mod naming;
 pub mod plan;
 pub mod ports;
 pub mod reconcile;
+pub mod step;
 pub mod time;

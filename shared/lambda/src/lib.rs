@@ -1,22 +1,17 @@
 //! What every fsxn-lattice Lambda shares: the configuration read from the environment once per
 //! cold start, the SDK clients, and [`step`] — one scoped reconcile that a function runs for its
 //! trigger, returning a typed output for the next state or an error whose `error_type` is one of
-//! the stable names Step Functions' `Retry`/`Catch` match ([`ErrorKind::as_str`]).
+//! the stable names Step Functions' `Retry`/`Catch` match
+//! ([`fsxn_lattice_core::error::ErrorKind::as_str`]). The step itself lives in the SDK-free core
+//! ([`fsxn_lattice_core::step`]) so the simulation runs the same code; it is re-exported here.
 
 use fsxn_lattice_aws::iam::Capability;
 use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
-use fsxn_lattice_core::apply::RetryPolicy;
-use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::{Config, ConfigError};
-use fsxn_lattice_core::error::ErrorKind;
-use fsxn_lattice_core::events::{Trigger, classify};
-use fsxn_lattice_core::ports::Cloud;
-use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileStatus, Scope, observe, reconcile};
+use fsxn_lattice_core::reconcile::Scope;
+pub use fsxn_lattice_core::step::{AppliedAction, Function, FunctionError, StepOutput, StepStatus, decode, step};
 use lambda_runtime::Diagnostic;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::Duration;
-use tracing::{info, warn};
 
 /// The environment variable that holds the configuration file's TOML (docs/config.md); the
 /// SAM template assembles it from the stack parameters.
@@ -71,294 +66,31 @@ impl Runtime {
     }
 }
 
-/// In-function retries stay short: Step Functions retries `Transient` again with backoff and
-/// jitter, and the Lambda timeout bounds the whole step.
-const STEP_RETRY: RetryPolicy = RetryPolicy {
-    max_attempts: 4,
-    base_delay: Duration::from_millis(200),
-    max_delay: Duration::from_secs(5),
-};
-
-/// The four functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Function {
-    /// Reacts to FSx changes: builds gateways, configurations and endpoints.
-    Provision,
-    /// Reacts to gateway address exhaustion: diagnoses the subnet and heals.
-    Heal,
-    /// Publishes and withdraws alias CNAMEs once endpoints are available.
-    PublishAlias,
-    /// Scheduled: everything, catching what lost events missed.
-    Reconcile,
+/// The IAM capabilities a function's role needs ([`fsxn_lattice_aws::iam`]), from the scope it
+/// reconciles: every function observes (reads) first; then infrastructure, DNS or both. Kept
+/// here, beside the SDK, so the core stays free of it.
+pub trait FunctionCapabilities {
+    /// The capabilities.
+    fn capabilities(self) -> &'static [Capability];
 }
 
-impl Function {
-    /// The four, in template order.
-    pub const ALL: [Function; 4] = [Self::Provision, Self::Heal, Self::PublishAlias, Self::Reconcile];
-
-    /// The function's logical ID in template.yaml.
-    pub fn template_resource(self) -> &'static str {
-        match self {
-            Self::Provision => "ProvisionFunction",
-            Self::Heal => "HealFunction",
-            Self::PublishAlias => "PublishAliasFunction",
-            Self::Reconcile => "ReconcileFunction",
-        }
-    }
-
-    /// The IAM capabilities its role needs ([`fsxn_lattice_aws::iam`]), from the scope it
-    /// reconciles: every function observes (reads) first; then infrastructure, DNS or both.
-    pub fn capabilities(self) -> &'static [Capability] {
+impl FunctionCapabilities for Function {
+    fn capabilities(self) -> &'static [Capability] {
         match self.scope() {
             Scope::Infrastructure => &[Capability::Read, Capability::Infrastructure],
             Scope::Dns => &[Capability::Read, Capability::Dns],
             Scope::All => &[Capability::Read, Capability::Infrastructure, Capability::Dns],
         }
     }
-
-    fn scope(self) -> Scope {
-        match self {
-            Self::Provision | Self::Heal => Scope::Infrastructure,
-            Self::PublishAlias => Scope::Dns,
-            Self::Reconcile => Scope::All,
-        }
-    }
-
-    fn accepts(self, t: &Trigger) -> bool {
-        match (self, t) {
-            (_, Trigger::Ignored { .. }) => false,
-            (Self::Reconcile, _) => true,
-            (Self::Provision | Self::PublishAlias, Trigger::FsxChanged { .. } | Trigger::ReconcileAll { .. }) => true,
-            (Self::Heal, Trigger::GatewayCapacityExhausted { .. } | Trigger::ReconcileAll { .. }) => true,
-            _ => false,
-        }
-    }
 }
 
-/// A function failed. `kind.as_str()` becomes the Lambda `errorType`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct FunctionError {
-    /// Stable type.
-    pub kind: ErrorKind,
-    /// What happened.
-    pub message: String,
-}
-
-impl From<FunctionError> for Diagnostic {
-    fn from(e: FunctionError) -> Self {
-        Diagnostic {
-            error_type: e.kind.as_str().to_string(),
-            error_message: e.message,
-        }
+/// The Lambda error for a failed step: `errorType` is the stable `kind.as_str()` that Step
+/// Functions' `Retry`/`Catch` match.
+pub fn diagnostic(e: FunctionError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.kind.as_str().to_string(),
+        error_message: e.message,
     }
-}
-
-/// One applied action, as the output reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedAction {
-    /// Summary.
-    pub action: String,
-    /// Why it was planned.
-    pub why: String,
-    /// Outcome.
-    pub outcome: String,
-}
-
-/// The typed output for the next state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepOutput {
-    /// Which function produced it.
-    pub function: Function,
-    /// `converged`, `waiting` (poll again) or `ignored`.
-    pub status: String,
-    /// The trigger, when an event started it.
-    pub trigger: Option<Trigger>,
-    /// Passes made.
-    pub passes: u32,
-    /// What was applied.
-    pub applied: Vec<AppliedAction>,
-    /// What is still being waited for.
-    pub waiting: Vec<String>,
-    /// Actions left to another function (e.g. the alias, for publish-alias).
-    pub deferred: usize,
-    /// Warnings.
-    pub warnings: Vec<String>,
-    /// Refusals (subject: reason).
-    pub refusals: Vec<String>,
-    /// Capacity of the subnets decisions were based on (heal: the event's subnet first).
-    pub diagnoses: Vec<SubnetCapacity>,
-    /// Steps left to a person.
-    pub manual_steps: Vec<String>,
-}
-
-/// Decodes a payload: an EventBridge event (it has `detail-type`) becomes a trigger; any other
-/// JSON object is a Step Functions input and means "reconcile"; anything else is invalid.
-pub fn decode(payload: &Value) -> Result<Option<Trigger>, FunctionError> {
-    let invalid = |message: String| FunctionError {
-        kind: ErrorKind::InvalidInput,
-        message,
-    };
-    match payload {
-        Value::Object(o) if o.contains_key("detail-type") => {
-            classify(payload).map(Some).map_err(|e| invalid(e.to_string()))
-        }
-        Value::Object(_) => Ok(None),
-        other => Err(invalid(format!(
-            "expected an EventBridge event or a Step Functions input object, got {}",
-            kind_of(other)
-        ))),
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Runs `function` for `payload`: decode, (heal: diagnose), one scoped reconcile without
-/// in-Lambda waiting (Step Functions polls), then map the result to an output or a typed error.
-pub async fn step<C: Cloud + ?Sized>(
-    cloud: &C,
-    config: &Config,
-    function: Function,
-    payload: &Value,
-) -> Result<StepOutput, FunctionError> {
-    let trigger = decode(payload)?;
-    let mut out = StepOutput {
-        function,
-        status: "converged".into(),
-        trigger: trigger.clone(),
-        passes: 0,
-        applied: Vec::new(),
-        waiting: Vec::new(),
-        deferred: 0,
-        warnings: Vec::new(),
-        refusals: Vec::new(),
-        diagnoses: Vec::new(),
-        manual_steps: Vec::new(),
-    };
-    if let Some(t) = &trigger
-        && !function.accepts(t)
-    {
-        out.status = "ignored".into();
-        out.warnings.push(match t {
-            Trigger::Ignored { reason } => reason.clone(),
-            other => format!("{:?} does not handle {} triggers", function, other.name()),
-        });
-        info!(function = ?function, trigger = t.name(), "ignored");
-        return Ok(out);
-    }
-    if let (
-        Function::Heal,
-        Some(Trigger::GatewayCapacityExhausted {
-            subnet_id: Some(subnet),
-            ..
-        }),
-    ) = (function, &trigger)
-    {
-        // Diagnose first: the output says why the ENI failed (free addresses vs free /28).
-        let (observed, _) = observe(cloud, config, &STEP_RETRY).await.map_err(|e| FunctionError {
-            kind: e.kind,
-            message: e.to_string(),
-        })?;
-        if let Some(s) = observed.subnets.iter().find(|s| &s.id == subnet) {
-            let c = analyze_subnet(s, &observed.network_interfaces, &observed.cidr_reservations);
-            info!(subnet = %subnet, free_addresses = c.free_addresses, free_blocks = c.free_prefix_blocks.len(), "diagnosed");
-            out.diagnoses.push(c);
-        } else {
-            warn!(subnet = %subnet, "the event's subnet is not in an FSx VPC this deployment watches");
-        }
-    }
-    let mut options = ReconcileOptions {
-        max_passes: 10,
-        poll_interval: Duration::ZERO,
-        scope: function.scope(),
-        ..Default::default()
-    };
-    options.apply.retry = STEP_RETRY;
-    let report = reconcile(cloud, config, &options, &mut |p| {
-        if let Progress::Applied { applied, .. } = p {
-            info!(action = %applied.action.action.summary(), why = %applied.action.why, outcome = ?applied.outcome, attempts = applied.attempts, "applied");
-        }
-    })
-    .await;
-    out.passes = report.passes;
-    out.deferred = report.deferred;
-    out.applied = report
-        .applied
-        .iter()
-        .map(|a| AppliedAction {
-            action: a.action.action.summary(),
-            why: a.action.why.clone(),
-            outcome: serde_json::to_value(&a.outcome)
-                .ok()
-                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
-                .unwrap_or_default(),
-        })
-        .collect();
-    let plan = &report.last_plan;
-    out.waiting = plan.waiting.clone();
-    out.warnings.extend(plan.warnings.iter().cloned());
-    out.refusals = plan
-        .refusals
-        .iter()
-        .map(|r| format!("{}: {} ({})", r.subject, r.reason, r.kind))
-        .collect();
-    out.diagnoses.extend(
-        plan.diagnoses
-            .iter()
-            .filter(|d| !out.diagnoses.iter().any(|x| x.subnet_id == d.subnet_id))
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    out.manual_steps = plan.manual_steps.iter().map(|m| m.instruction.clone()).collect();
-    info!(function = ?function, status = ?report.status, passes = report.passes, applied = out.applied.len(), waiting = out.waiting.len(), "reconciled");
-    match report.status {
-        ReconcileStatus::Converged => {}
-        ReconcileStatus::Waiting => out.status = "waiting".into(),
-        ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
-            let e = report
-                .error
-                .map(|e| (e.kind, e.to_string()))
-                .unwrap_or((ErrorKind::Internal, "stopped".into()));
-            return Err(FunctionError {
-                kind: e.0,
-                message: e.1,
-            });
-        }
-        ReconcileStatus::PassBudgetExhausted => {
-            return Err(FunctionError {
-                kind: ErrorKind::Transient,
-                message: format!("still planning after {} passes", report.passes),
-            });
-        }
-    }
-    let exhausted: Vec<&String> = out
-        .refusals
-        .iter()
-        .filter(|r| r.ends_with("(CapacityExhausted)"))
-        .collect();
-    if function.scope() != Scope::Dns && !exhausted.is_empty() {
-        return Err(FunctionError {
-            kind: ErrorKind::CapacityExhausted,
-            message: exhausted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "),
-        });
-    }
-    if function == Function::PublishAlias && out.status == "waiting" {
-        return Err(FunctionError {
-            kind: ErrorKind::NotReady,
-            message: out.waiting.join("; "),
-        });
-    }
-    Ok(out)
 }
 
 /// Serves a function under the Lambda runtime: JSON logs, configuration and clients built once.
@@ -370,7 +102,9 @@ pub async fn serve(function: Function) -> Result<(), lambda_runtime::Error> {
     let runtime = &runtime;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            step(&runtime.cloud, &runtime.config, function, &event.payload).await
+            step(&runtime.cloud, &runtime.config, function, &event.payload)
+                .await
+                .map_err(diagnostic)
         },
     ))
     .await
@@ -380,8 +114,11 @@ pub async fn serve(function: Function) -> Result<(), lambda_runtime::Error> {
 mod tests {
     use super::*;
     use fsxn_lattice_core::config::tag_keys;
+    use fsxn_lattice_core::error::ErrorKind;
+    use fsxn_lattice_core::events::Trigger;
     use fsxn_lattice_sim::scenario::{ALIAS, SVM_ID, seed_world};
     use pollster::block_on;
+    use std::time::Duration;
 
     fn event(name: &str) -> Value {
         serde_json::from_slice(&std::fs::read(format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap())
@@ -415,12 +152,11 @@ mod tests {
         ] {
             assert_eq!(decode(&bad).unwrap_err().kind, ErrorKind::InvalidInput, "{bad}");
         }
-        let d: Diagnostic = FunctionError {
+        let d = diagnostic(FunctionError {
             kind: ErrorKind::NotReady,
             message: "m".into(),
-        }
-        .into();
-        assert_eq!(d.error_type, "NotReady");
+        });
+        assert_eq!((d.error_type.as_str(), d.error_message.as_str()), ("NotReady", "m"));
     }
 
     #[test]
@@ -431,7 +167,7 @@ mod tests {
         let tag_event = w.cloud.drain_events().remove(0);
         // Provision: pinned subnets, endpoint created and pending.
         let out = block_on(step(&w.cloud, &w.config, Function::Provision, &tag_event)).unwrap();
-        assert_eq!(out.status, "waiting");
+        assert_eq!(out.status, StepStatus::Waiting);
         assert!(
             out.applied
                 .iter()
@@ -458,7 +194,7 @@ mod tests {
             block_on(step(&w.cloud, &w.config, Function::Provision, &failure))
                 .unwrap()
                 .status
-                == "ignored"
+                == StepStatus::Ignored
         );
         let healed = block_on(step(&w.cloud, &w.config, Function::Heal, &failure)).unwrap();
         assert_eq!(healed.diagnoses[0].free_addresses, 212);
@@ -470,17 +206,17 @@ mod tests {
                 .any(|a| a.action.starts_with("create subnet") || a.action.starts_with("reserve"))
         );
         // Step Functions polls provision until the endpoint is available, then publishes.
-        let mut status = String::new();
+        let mut status = StepStatus::Waiting;
         for _ in 0..40 {
             w.cloud.advance(Duration::from_secs(15));
             let out = block_on(step(&w.cloud, &w.config, Function::Provision, &serde_json::json!({}))).unwrap();
-            status = out.status.clone();
-            if status == "converged" {
+            status = out.status;
+            if status == StepStatus::Converged {
                 assert_eq!(out.deferred, 1, "the alias is left to publish-alias");
                 break;
             }
         }
-        assert_eq!(status, "converged");
+        assert_eq!(status, StepStatus::Converged);
         let published = block_on(step(
             &w.cloud,
             &w.config,
@@ -506,7 +242,7 @@ mod tests {
         ))
         .unwrap();
         assert!(
-            nothing.applied.is_empty() && nothing.status == "converged",
+            nothing.applied.is_empty() && nothing.status == StepStatus::Converged,
             "{nothing:?}"
         );
     }

@@ -21,7 +21,9 @@
 
 pub mod audit;
 pub mod chaos;
+pub mod deployed;
 pub mod scenario;
+pub mod stepfunctions;
 pub mod trail;
 
 use async_trait::async_trait;

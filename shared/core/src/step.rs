@@ -1,0 +1,357 @@
+//! One scoped reconcile as a Lambda runs it for its trigger: [`step`] decodes the payload,
+//! (heal: diagnoses the event's subnet), reconciles the function's scope once without waiting
+//! (Step Functions polls), and maps the result to a typed [`StepOutput`] for the next state or a
+//! [`FunctionError`] whose `kind.as_str()` is the Lambda `errorType` that the state machine's
+//! `Retry`/`Catch` match.
+//!
+//! Pure but for the [`Cloud`] port, so the Lambdas (`fsxn-lattice-lambda`, over the AWS SDK), the
+//! demo and the simulation's Step Functions executions run the same code: none of them
+//! re-implements routing or diagnosis.
+
+use crate::apply::RetryPolicy;
+use crate::capacity::{SubnetCapacity, analyze_subnet};
+use crate::config::Config;
+use crate::error::ErrorKind;
+use crate::events::{Trigger, classify};
+use crate::ports::Cloud;
+use crate::reconcile::{Progress, ReconcileOptions, ReconcileStatus, Scope, observe, reconcile};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// In-function retries stay short: Step Functions retries `Transient` again with backoff and
+/// jitter, and the Lambda timeout bounds the whole step.
+const STEP_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 4,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(5),
+};
+
+/// The four functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Function {
+    /// Reacts to FSx changes: builds gateways, configurations and endpoints.
+    Provision,
+    /// Reacts to gateway address exhaustion: diagnoses the subnet and heals.
+    Heal,
+    /// Publishes and withdraws alias CNAMEs once endpoints are available.
+    PublishAlias,
+    /// Scheduled: everything, catching what lost events missed.
+    Reconcile,
+}
+
+impl Function {
+    /// The four, in template order.
+    pub const ALL: [Function; 4] = [Self::Provision, Self::Heal, Self::PublishAlias, Self::Reconcile];
+
+    /// The function's logical ID in template.yaml.
+    pub fn template_resource(self) -> &'static str {
+        match self {
+            Self::Provision => "ProvisionFunction",
+            Self::Heal => "HealFunction",
+            Self::PublishAlias => "PublishAliasFunction",
+            Self::Reconcile => "ReconcileFunction",
+        }
+    }
+
+    /// The part of the world it reconciles: Provision and Heal the infrastructure, PublishAlias
+    /// the DNS records, Reconcile everything. The IAM capabilities of its role follow from it
+    /// (`fsxn_lattice_lambda::FunctionCapabilities`).
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::Provision | Self::Heal => Scope::Infrastructure,
+            Self::PublishAlias => Scope::Dns,
+            Self::Reconcile => Scope::All,
+        }
+    }
+
+    fn accepts(self, t: &Trigger) -> bool {
+        match (self, t) {
+            (_, Trigger::Ignored { .. }) => false,
+            (Self::Reconcile, _) => true,
+            (Self::Provision | Self::PublishAlias, Trigger::FsxChanged { .. } | Trigger::ReconcileAll { .. }) => true,
+            (Self::Heal, Trigger::GatewayCapacityExhausted { .. } | Trigger::ReconcileAll { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A function failed. `kind.as_str()` becomes the Lambda `errorType` (the lambda crate's
+/// `diagnostic`), which is what Step Functions' `Retry`/`Catch` match.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct FunctionError {
+    /// Stable type.
+    pub kind: ErrorKind,
+    /// What happened.
+    pub message: String,
+}
+
+/// One applied action, as the output reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedAction {
+    /// Summary.
+    pub action: String,
+    /// Why it was planned.
+    pub why: String,
+    /// Outcome.
+    pub outcome: String,
+}
+
+/// What a step's output tells the state machine to do next (its `Provisioned` Choice matches
+/// these strings, so they are public API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// `converged`: nothing left to do in this function's scope.
+    Converged,
+    /// `waiting`: something is being created or deleted; poll again.
+    Waiting,
+    /// `ignored`: the trigger is not this function's.
+    Ignored,
+}
+
+impl StepStatus {
+    /// The string the output carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Converged => "converged",
+            Self::Waiting => "waiting",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+/// The typed output for the next state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutput {
+    /// Which function produced it.
+    pub function: Function,
+    /// Whether the state machine publishes, polls again, or ends.
+    pub status: StepStatus,
+    /// The trigger, when an event started it.
+    pub trigger: Option<Trigger>,
+    /// Passes made.
+    pub passes: u32,
+    /// What was applied.
+    pub applied: Vec<AppliedAction>,
+    /// What is still being waited for.
+    pub waiting: Vec<String>,
+    /// Actions left to another function (e.g. the alias, for publish-alias).
+    pub deferred: usize,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Refusals (subject: reason).
+    pub refusals: Vec<String>,
+    /// Capacity of the subnets decisions were based on (heal: the event's subnet first).
+    pub diagnoses: Vec<SubnetCapacity>,
+    /// Steps left to a person.
+    pub manual_steps: Vec<String>,
+}
+
+/// Decodes a payload: an EventBridge event (it has `detail-type`) becomes a trigger; any other
+/// JSON object is a Step Functions input and means "reconcile"; anything else is invalid.
+pub fn decode(payload: &Value) -> Result<Option<Trigger>, FunctionError> {
+    let invalid = |message: String| FunctionError {
+        kind: ErrorKind::InvalidInput,
+        message,
+    };
+    match payload {
+        Value::Object(o) if o.contains_key("detail-type") => {
+            classify(payload).map(Some).map_err(|e| invalid(e.to_string()))
+        }
+        Value::Object(_) => Ok(None),
+        other => Err(invalid(format!(
+            "expected an EventBridge event or a Step Functions input object, got {}",
+            kind_of(other)
+        ))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Runs `function` for `payload`: decode, (heal: diagnose), one scoped reconcile without
+/// in-Lambda waiting (Step Functions polls), then map the result to an output or a typed error.
+pub async fn step<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    function: Function,
+    payload: &Value,
+) -> Result<StepOutput, FunctionError> {
+    let trigger = decode(payload)?;
+    let mut out = StepOutput {
+        function,
+        status: StepStatus::Converged,
+        trigger: trigger.clone(),
+        passes: 0,
+        applied: Vec::new(),
+        waiting: Vec::new(),
+        deferred: 0,
+        warnings: Vec::new(),
+        refusals: Vec::new(),
+        diagnoses: Vec::new(),
+        manual_steps: Vec::new(),
+    };
+    if let Some(t) = &trigger
+        && !function.accepts(t)
+    {
+        out.status = StepStatus::Ignored;
+        out.warnings.push(match t {
+            Trigger::Ignored { reason } => reason.clone(),
+            other => format!("{:?} does not handle {} triggers", function, other.name()),
+        });
+        info!(function = ?function, trigger = t.name(), "ignored");
+        return Ok(out);
+    }
+    if let (
+        Function::Heal,
+        Some(Trigger::GatewayCapacityExhausted {
+            subnet_id: Some(subnet),
+            ..
+        }),
+    ) = (function, &trigger)
+    {
+        // Diagnose first: the output says why the ENI failed (free addresses vs free /28).
+        let (observed, _) = observe(cloud, config, &STEP_RETRY).await.map_err(|e| FunctionError {
+            kind: e.kind,
+            message: e.to_string(),
+        })?;
+        if let Some(s) = observed.subnets.iter().find(|s| &s.id == subnet) {
+            let c = analyze_subnet(s, &observed.network_interfaces, &observed.cidr_reservations);
+            info!(subnet = %subnet, free_addresses = c.free_addresses, free_blocks = c.free_prefix_blocks.len(), "diagnosed");
+            out.diagnoses.push(c);
+        } else {
+            warn!(subnet = %subnet, "the event's subnet is not in an FSx VPC this deployment watches");
+        }
+    }
+    let mut options = ReconcileOptions {
+        max_passes: 10,
+        poll_interval: Duration::ZERO,
+        scope: function.scope(),
+        ..Default::default()
+    };
+    options.apply.retry = STEP_RETRY;
+    let report = reconcile(cloud, config, &options, &mut |p| {
+        if let Progress::Applied { applied, .. } = p {
+            info!(action = %applied.action.action.summary(), why = %applied.action.why, outcome = ?applied.outcome, attempts = applied.attempts, "applied");
+        }
+    })
+    .await;
+    out.passes = report.passes;
+    out.deferred = report.deferred;
+    out.applied = report
+        .applied
+        .iter()
+        .map(|a| AppliedAction {
+            action: a.action.action.summary(),
+            why: a.action.why.clone(),
+            outcome: serde_json::to_value(&a.outcome)
+                .ok()
+                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let plan = &report.last_plan;
+    out.waiting = plan.waiting.clone();
+    out.warnings.extend(plan.warnings.iter().cloned());
+    out.refusals = plan
+        .refusals
+        .iter()
+        .map(|r| format!("{}: {} ({})", r.subject, r.reason, r.kind))
+        .collect();
+    out.diagnoses.extend(
+        plan.diagnoses
+            .iter()
+            .filter(|d| !out.diagnoses.iter().any(|x| x.subnet_id == d.subnet_id))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    out.manual_steps = plan.manual_steps.iter().map(|m| m.instruction.clone()).collect();
+    info!(function = ?function, status = ?report.status, passes = report.passes, applied = out.applied.len(), waiting = out.waiting.len(), "reconciled");
+    match report.status {
+        ReconcileStatus::Converged => {}
+        ReconcileStatus::Waiting => out.status = StepStatus::Waiting,
+        ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
+            let e = report
+                .error
+                .map(|e| (e.kind, e.to_string()))
+                .unwrap_or((ErrorKind::Internal, "stopped".into()));
+            return Err(FunctionError {
+                kind: e.0,
+                message: e.1,
+            });
+        }
+        ReconcileStatus::PassBudgetExhausted => {
+            return Err(FunctionError {
+                kind: ErrorKind::Transient,
+                message: format!("still planning after {} passes", report.passes),
+            });
+        }
+    }
+    let exhausted: Vec<&String> = out
+        .refusals
+        .iter()
+        .filter(|r| r.ends_with("(CapacityExhausted)"))
+        .collect();
+    if function.scope() != Scope::Dns && !exhausted.is_empty() {
+        return Err(FunctionError {
+            kind: ErrorKind::CapacityExhausted,
+            message: exhausted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "),
+        });
+    }
+    if function == Function::PublishAlias && out.status == StepStatus::Waiting {
+        return Err(FunctionError {
+            kind: ErrorKind::NotReady,
+            message: out.waiting.join("; "),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_carries_the_status_strings_the_state_machine_matches() {
+        for (status, text) in [
+            (StepStatus::Converged, "converged"),
+            (StepStatus::Waiting, "waiting"),
+            (StepStatus::Ignored, "ignored"),
+        ] {
+            assert_eq!(serde_json::to_value(status).ok(), Some(Value::from(text)));
+            assert_eq!(status.as_str(), text);
+            assert_eq!(
+                serde_json::from_value::<StepStatus>(Value::from(text)).ok(),
+                Some(status)
+            );
+        }
+        let out = StepOutput {
+            function: Function::PublishAlias,
+            status: StepStatus::Waiting,
+            trigger: None,
+            passes: 1,
+            applied: vec![],
+            waiting: vec!["vpce-1 is pending".into()],
+            deferred: 0,
+            warnings: vec![],
+            refusals: vec![],
+            diagnoses: vec![],
+            manual_steps: vec![],
+        };
+        let v = serde_json::to_value(&out).unwrap_or_default();
+        assert_eq!(v["status"], "waiting");
+        assert_eq!(v["function"], "publish-alias");
+    }
+}

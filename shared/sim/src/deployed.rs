@@ -1,0 +1,357 @@
+//! The deployed split, executed end to end in the simulation: one Step Functions execution of
+//! statemachine/fsxn-lattice.asl.json (as template.yaml deploys it) on a [`SimCloud`], each Task
+//! running the core's [`step`] — the very code the Lambdas run — for the function its
+//! `FunctionName` names, with Lambda failures injected from a seeded [`FaultPlan`]. For the
+//! chaos harness and for tests of what is deployed, rather than of one `Scope::All` reconcile.
+
+use crate::SimCloud;
+use crate::stepfunctions::{AslError, Deployment, Execution, ExecutionOptions, StateMachine, TaskError, function_name};
+use fsxn_lattice_core::config::Config;
+use fsxn_lattice_core::error::ErrorKind;
+use fsxn_lattice_core::step::{Function, step};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A Lambda failure, as `lambda:invoke` surfaces it to the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LambdaFault {
+    /// The function ran out of time: its AWS calls took effect, its answer is lost, the clock
+    /// moved by the function's timeout; `Lambda.Unknown`.
+    Timeout,
+    /// Lambda failed the invoke (the function did not run): `Lambda.ServiceException`.
+    ServiceException,
+    /// Lambda throttled the invoke (the function did not run):
+    /// `Lambda.TooManyRequestsException`.
+    TooManyRequests,
+    /// The function returned one of its own errors without doing anything.
+    Function(ErrorKind),
+}
+
+impl LambdaFault {
+    /// The kinds a [`FaultPlan::Random`] draws from, uniformly.
+    pub const RANDOM: [LambdaFault; 6] = [
+        Self::Timeout,
+        Self::ServiceException,
+        Self::TooManyRequests,
+        Self::Function(ErrorKind::Transient),
+        Self::Function(ErrorKind::NotReady),
+        Self::Function(ErrorKind::Conflict),
+    ];
+
+    /// The error name the state machine's `Retry`/`Catch` see.
+    pub fn error(self) -> &'static str {
+        match self {
+            Self::Timeout => "Lambda.Unknown",
+            Self::ServiceException => "Lambda.ServiceException",
+            Self::TooManyRequests => "Lambda.TooManyRequestsException",
+            Self::Function(kind) => kind.as_str(),
+        }
+    }
+}
+
+/// Which invocations fail.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum FaultPlan {
+    /// None.
+    #[default]
+    None,
+    /// These invocations (0 is the execution's first), retries included.
+    Scripted(BTreeMap<usize, LambdaFault>),
+    /// Each invocation fails with probability `rate` (0.0–1.0), with a kind drawn from
+    /// [`LambdaFault::RANDOM`]; seeded by [`RunOptions::seed`].
+    Random {
+        /// Probability.
+        rate: f64,
+    },
+}
+
+/// Settings of one execution.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunOptions {
+    /// Seeds the retry jitter and the random faults: the same seed replays the same run.
+    pub seed: u64,
+    /// Lambda failures to inject.
+    pub faults: FaultPlan,
+}
+
+/// One invocation's injected fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InjectedFault {
+    /// The invocation (0 is the first).
+    pub invocation: usize,
+    /// The function.
+    pub function: String,
+    /// The fault.
+    pub fault: LambdaFault,
+}
+
+/// What one execution did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeployedRun {
+    /// The execution: status, path, invocations and their outcomes, virtual time.
+    pub execution: Execution,
+    /// The faults injected.
+    pub faults: Vec<InjectedFault>,
+}
+
+/// The deployed state machine, parsed once, with the functions' timeouts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployedStateMachine {
+    /// The parsed definition.
+    pub machine: StateMachine,
+    /// Timeout per function logical ID.
+    pub timeouts: BTreeMap<String, Duration>,
+}
+
+impl DeployedStateMachine {
+    /// The repository's definition as template.yaml deploys it.
+    pub fn from_repository() -> Result<Self, AslError> {
+        Self::new(&Deployment::from_repository()?)
+    }
+
+    /// A deployment (e.g. one with a smaller `MaxPolls`).
+    pub fn new(deployment: &Deployment) -> Result<Self, AslError> {
+        Ok(Self {
+            machine: deployment.state_machine()?,
+            timeouts: deployment.function_timeouts.clone(),
+        })
+    }
+
+    /// Runs one execution for `input` (an EventBridge event, as the rules deliver it, or any
+    /// execution input) on `cloud`. Waits and retry delays advance the cloud's clock.
+    pub fn run(&self, cloud: &SimCloud, config: &Config, input: Value, options: &RunOptions) -> DeployedRun {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x1a3b_daf4_0017);
+        let mut faults = Vec::new();
+        let mut n = 0usize;
+        let mut task = |name: &str, payload: &Value| -> Result<Value, TaskError> {
+            let invocation = n;
+            n += 1;
+            let id = function_name(name);
+            let Some(function) = Function::ALL.into_iter().find(|f| f.template_resource() == id) else {
+                return Err(TaskError {
+                    error: "Lambda.ResourceNotFoundException".into(),
+                    cause: format!("Function not found: {name}"),
+                });
+            };
+            let fault = match &options.faults {
+                FaultPlan::None => None,
+                FaultPlan::Scripted(m) => m.get(&invocation).copied(),
+                FaultPlan::Random { rate } => rng
+                    .random_bool(rate.clamp(0.0, 1.0))
+                    .then(|| LambdaFault::RANDOM[rng.random_range(0..LambdaFault::RANDOM.len())]),
+            };
+            if let Some(fault) = fault {
+                faults.push(InjectedFault {
+                    invocation,
+                    function: id.to_string(),
+                    fault,
+                });
+            }
+            let run = || -> Result<Value, TaskError> {
+                let out = pollster::block_on(step(cloud, config, function, payload))
+                    .map_err(|e| TaskError::function(e.kind.as_str(), &e.message))?;
+                serde_json::to_value(&out).map_err(|e| TaskError::function("Internal", &e.to_string()))
+            };
+            match fault {
+                None => run(),
+                Some(LambdaFault::Timeout) => {
+                    // The work happens; the answer never comes.
+                    let _ = run();
+                    let timeout = self.timeouts.get(id).copied().unwrap_or(Duration::from_secs(3));
+                    cloud.advance(timeout);
+                    let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                    Err(TaskError {
+                        error: "Lambda.Unknown".into(),
+                        cause: format!(
+                            "The cause could not be determined because Lambda did not return an error type. Returned payload: {}",
+                            json!({"errorMessage": message})
+                        ),
+                    })
+                }
+                Some(f @ (LambdaFault::ServiceException | LambdaFault::TooManyRequests)) => Err(TaskError {
+                    error: f.error().into(),
+                    cause: format!("{} (injected)", f.error()),
+                }),
+                Some(f @ LambdaFault::Function(_)) => Err(TaskError::function(f.error(), "injected")),
+            }
+        };
+        let execution = self.machine.execute(
+            input,
+            &ExecutionOptions {
+                seed: options.seed,
+                ..ExecutionOptions::default()
+            },
+            &mut |d| cloud.advance(d),
+            &mut task,
+        );
+        DeployedRun { execution, faults }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+    use super::*;
+    use crate::scenario::{ALIAS, FSX_SUBNETS, SVM_ID, SeedWorld, seed_world};
+    use crate::stepfunctions::ExecutionStatus;
+    use fsxn_lattice_core::config::tag_keys;
+
+    fn tagged(seed: u64) -> (SeedWorld, Value) {
+        let w = seed_world(seed);
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "ssh,smb,nfs");
+        w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        let events = w.cloud.drain_events();
+        assert_eq!(events[0]["detail"]["eventName"], "TagResource");
+        (w, events[0].clone())
+    }
+
+    fn states_of(x: &Execution, f: &str) -> Vec<Value> {
+        x.invocations
+            .iter()
+            .filter(|i| function_name(&i.function) == f)
+            .filter_map(|i| i.outcome.clone().ok())
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_tag_event_provisions_polls_and_publishes_an_alias_that_connects() {
+        let (w, tag) = tagged(21);
+        let sm = DeployedStateMachine::from_repository().unwrap();
+        let r = sm.run(&w.cloud, &w.config, tag, &RunOptions::default());
+        let x = &r.execution;
+        assert_eq!(
+            x.status,
+            ExecutionStatus::Succeeded,
+            "{:?} {:?} {:?}",
+            x.error,
+            x.cause,
+            x.path
+        );
+        assert_eq!(&x.path[..4], ["Init", "Route", "RouteBySource", "Provision"]);
+        assert_eq!(x.path.last().map(String::as_str), Some("Done"));
+        assert!(x.entered["WaitForAws"] >= 1, "the endpoint was polled: {:?}", x.path);
+        assert_eq!(x.entered["PublishAlias"], 1);
+        let published = states_of(x, "PublishAliasFunction");
+        assert!(
+            published[0]["applied"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["action"].as_str().unwrap().starts_with("CREATE CNAME")),
+            "{published:?}"
+        );
+        let c = w.cloud.connect(ALIAS, 445).expect("the alias reaches the SVM over SMB");
+        assert_eq!(c.target.to_string(), crate::scenario::SVM_IP);
+        // The seed's ENI failure happened on the way; the CloudTrail record's own execution
+        // (EventBridge starts one per event) heals nothing more and publishes nothing new.
+        let failure = w
+            .cloud
+            .drain_events()
+            .into_iter()
+            .find(|e| e["source"] == "aws.ec2" && e["detail"]["errorCode"].is_string())
+            .expect("the seed's insufficient-IP CloudTrail record");
+        let again = sm.run(&w.cloud, &w.config, failure, &RunOptions::default());
+        assert_eq!(again.execution.status, ExecutionStatus::Succeeded);
+        assert_eq!(
+            &again.execution.path[..5],
+            ["Init", "Route", "RouteBySource", "Heal", "CountHeal"]
+        );
+        assert!(w.cloud.connect(ALIAS, 445).is_some());
+    }
+
+    #[test]
+    fn the_seed_eni_failure_event_heals_first_then_provisions_and_publishes() {
+        let (w, tag) = tagged(22);
+        // The first execution gives up at once (MaxPolls 0), before the ENI fails.
+        let impatient =
+            DeployedStateMachine::new(&Deployment::from_repository().unwrap().with("MaxPolls", "0")).unwrap();
+        let first = impatient.run(&w.cloud, &w.config, tag, &RunOptions::default());
+        assert_eq!(first.execution.error.as_deref(), Some("NotReady"));
+        assert!(w.cloud.connect(ALIAS, 445).is_none());
+        w.cloud.advance(Duration::from_secs(15));
+        let failure = w
+            .cloud
+            .drain_events()
+            .into_iter()
+            .find(|e| e["source"] == "aws.ec2" && e["detail"]["errorCode"].is_string())
+            .expect("the seed's insufficient-IP CloudTrail record");
+        let sm = DeployedStateMachine::from_repository().unwrap();
+        let r = sm.run(&w.cloud, &w.config, failure, &RunOptions::default());
+        let x = &r.execution;
+        assert_eq!(
+            x.status,
+            ExecutionStatus::Succeeded,
+            "{:?} {:?} {:?}",
+            x.error,
+            x.cause,
+            x.path
+        );
+        assert_eq!(
+            &x.path[..6],
+            ["Init", "Route", "RouteBySource", "Heal", "CountHeal", "Provision"]
+        );
+        let heal = &states_of(x, "HealFunction")[0];
+        assert_eq!(heal["diagnoses"][0]["subnet_id"], FSX_SUBNETS[0]);
+        assert_eq!(heal["diagnoses"][0]["free_addresses"], 212);
+        assert!(
+            heal["applied"].as_array().unwrap().iter().any(|a| {
+                let a = a["action"].as_str().unwrap();
+                a.starts_with("create subnet") || a.starts_with("reserve")
+            }),
+            "{heal}"
+        );
+        assert!(w.cloud.connect(ALIAS, 445).is_some());
+    }
+
+    #[test]
+    fn injected_lambda_failures_are_retried_as_the_definition_says_and_still_publish() {
+        let (w, tag) = tagged(23);
+        let sm = DeployedStateMachine::from_repository().unwrap();
+        let faults = FaultPlan::Scripted(BTreeMap::from([
+            (0, LambdaFault::Timeout),
+            (1, LambdaFault::TooManyRequests),
+            (2, LambdaFault::Function(ErrorKind::Transient)),
+        ]));
+        let before = w.cloud.now_secs();
+        let r = sm.run(&w.cloud, &w.config, tag, &RunOptions { seed: 5, faults });
+        let x = &r.execution;
+        assert_eq!(x.status, ExecutionStatus::Succeeded, "{:?} {:?}", x.error, x.path);
+        assert_eq!(r.faults.len(), 3);
+        assert_eq!(
+            x.retries.iter().take(3).map(|r| r.error.as_str()).collect::<Vec<_>>(),
+            ["Lambda.Unknown", "Lambda.TooManyRequestsException", "Transient"]
+        );
+        assert_eq!(x.invocations.iter().filter(|i| i.outcome.is_err()).count(), 3);
+        // The timed-out invocation cost its timeout (120 s) and its retry interval (30 s).
+        assert!(w.cloud.now_secs() - before >= 150, "{}", w.cloud.now_secs() - before);
+        assert!(w.cloud.connect(ALIAS, 445).is_some());
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_execution() {
+        let run = |seed| {
+            let (w, tag) = tagged(24);
+            let sm = DeployedStateMachine::from_repository().unwrap();
+            let r = sm.run(
+                &w.cloud,
+                &w.config,
+                tag,
+                &RunOptions {
+                    seed,
+                    faults: FaultPlan::Random { rate: 0.3 },
+                },
+            );
+            (r, w.cloud.api_calls(), w.cloud.now_secs())
+        };
+        let (a, calls_a, t_a) = run(9);
+        let (b, calls_b, t_b) = run(9);
+        assert!(!a.faults.is_empty(), "rate 0.3 injected something");
+        assert_eq!((&a, &calls_a, t_a), (&b, &calls_b, t_b));
+        let (c, _, _) = run(10);
+        assert_ne!(a.faults, c.faults, "another seed, another plan");
+    }
+}
