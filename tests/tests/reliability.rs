@@ -158,7 +158,7 @@ fn deliver(event: &Value, times: usize) -> Delivered {
     for _ in 0..times {
         // An error (e.g. NotReady) is what Step Functions would retry; the state is what counts.
         if let Ok(out) = block_on(step(&w.cloud, &config, function_for(event), event)) {
-            acted |= out.status != "ignored";
+            acted |= out.status != fsxn_lattice_lambda::StepStatus::Ignored;
         }
     }
     let shape_after_events = shape(&w.cloud, &config.owner);
