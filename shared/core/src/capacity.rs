@@ -196,12 +196,6 @@ fn covered(ranges: &[(u64, u64)]) -> u64 {
     ranges.iter().map(|(a, b)| b - a + 1).sum()
 }
 
-/// Whether `off` lies in one of the merged `ranges`.
-fn within(ranges: &[(u64, u64)], off: u64) -> bool {
-    let i = ranges.partition_point(|(_, b)| *b < off);
-    ranges.get(i).is_some_and(|(a, _)| *a <= off)
-}
-
 /// Analyses one subnet. ENIs and reservations of other subnets, and addresses outside the
 /// subnet's CIDR, are ignored, so callers may pass a whole VPC's listings.
 ///
@@ -239,11 +233,12 @@ pub fn analyze_subnet(
         }
     }
     let prefix_ranges = merged(prefixes.iter().map(|(a, b, ..)| (*a, *b)).collect());
-    // Private IPs outside reserved addresses and prefixes, each once.
+    // Private IPs other than the reserved addresses, each once. One inside an assigned prefix
+    // changes nothing: its block is already taken by the prefix, and the ranges merge.
     let mut ips: Vec<u64> = mine
         .iter()
         .flat_map(|e| e.private_ips.iter().filter_map(offset_of))
-        .filter(|o| !reserved.contains(o) && !within(&prefix_ranges, *o))
+        .filter(|o| !reserved.contains(o))
         .collect();
     ips.sort_unstable();
     ips.dedup();
@@ -476,6 +471,87 @@ mod tests {
             start.elapsed() < std::time::Duration::from_secs(5),
             "no work by CIDR size"
         );
+    }
+
+    #[test]
+    fn obstacles_name_their_cause_and_the_reason_counts_them() {
+        assert_eq!(
+            ADDRESSES_PER_GATEWAY_ENI, 17,
+            "a primary IP and one /28 (the seed: 1019 → 1002)"
+        );
+        // A /26: block 1 holds one used address, block 2 an assigned prefix; no block is free.
+        let r = analyze_subnet(
+            &subnet("10.0.0.0/26"),
+            &[eni(1, &["10.0.0.20"], &["10.0.0.32/28"])],
+            &[],
+        );
+        let shown: Vec<String> = r
+            .blocked
+            .iter()
+            .map(|b| format!("{}: {}", b.cidr, b.obstacle))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "10.0.0.0/28: holds an AWS-reserved address",
+                "10.0.0.16/28: 1 address(es) in use, e.g. 10.0.0.20",
+                "10.0.0.32/28: prefix 10.0.0.32/28 assigned to eni-1",
+                "10.0.0.48/28: holds an AWS-reserved address",
+            ]
+        );
+        assert_eq!(
+            r.reason().unwrap(),
+            "42 free addresses but no free aligned /28 among 2 candidate blocks (1 hold used addresses, 1 hold assigned prefixes, 0 are explicitly reserved)"
+        );
+        let r = analyze_subnet(
+            &subnet("10.0.0.0/26"),
+            &[],
+            &[reservation(1, "10.0.0.16/28", ReservationType::Explicit)],
+        );
+        assert_eq!(r.blocked[1].obstacle.to_string(), "inside explicit reservation scr-1");
+    }
+
+    #[test]
+    fn prefixes_and_reservations_wider_than_the_subnet_are_cut_to_it() {
+        let r = analyze_subnet(&subnet("10.0.8.0/24"), &[eni(1, &[], &["10.0.8.0/23"])], &[]);
+        assert_eq!(
+            (r.free_addresses, r.free_prefix_blocks.len(), r.candidate_blocks),
+            (0, 0, 14)
+        );
+        let r = analyze_subnet(
+            &subnet("10.0.9.0/24"),
+            &[],
+            &[reservation(1, "10.0.8.0/23", ReservationType::Explicit)],
+        );
+        assert_eq!((r.free_addresses, r.unreserved_free_addresses), (251, 0));
+        assert!(r.free_prefix_blocks.is_empty());
+    }
+
+    #[test]
+    fn free_cidr_edges() {
+        let net = |s: &str| s.parse::<Ipv4Net>().unwrap();
+        // Longer than the VPC CIDR can hold: that CIDR is skipped, the next one used.
+        assert_eq!(find_free_cidr(&[net("10.0.0.0/24")], &[], 23), None);
+        assert_eq!(
+            find_free_cidr(&[net("10.0.0.0/24"), net("10.1.0.0/16")], &[], 23),
+            Some(net("10.1.0.0/23"))
+        );
+        assert_eq!(find_free_cidr(&[net("10.0.0.0/30")], &[], 33), None);
+        // Jumps past a large obstacle to the next aligned block.
+        assert_eq!(
+            find_free_cidr(&[net("10.0.0.0/20")], &[net("10.0.0.0/22")], 26),
+            Some(net("10.0.4.0/26"))
+        );
+        // The last block of the VPC is found; past it, nothing.
+        assert_eq!(
+            find_free_cidr(&[net("10.0.0.0/30")], &[net("10.0.0.0/31"), net("10.0.0.2/32")], 32),
+            Some(net("10.0.0.3/32"))
+        );
+        assert_eq!(
+            find_free_cidr(&[net("10.0.0.0/24")], &[net("10.0.0.0/25"), net("10.0.0.192/26")], 26),
+            Some(net("10.0.0.128/26"))
+        );
+        assert_eq!(find_free_cidr(&[net("10.0.0.0/24")], &[net("10.0.0.0/24")], 26), None);
     }
 
     #[test]

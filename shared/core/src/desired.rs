@@ -349,6 +349,26 @@ fn refuse_shared_aliases(d: &mut Desired) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alias_names_table() {
+        let long_label = format!("{}.example", "a".repeat(64));
+        let long_name = format!("{}.example", vec!["a".repeat(60); 5].join("."));
+        for (name, ok) in [
+            ("files.corp.example", true),
+            ("files.corp.example.", true),
+            ("a-b.c", true),
+            ("files", false),
+            ("-files.corp", false),
+            ("files-.corp", false),
+            ("files..corp", false),
+            ("fi_les.corp", false),
+            (long_label.as_str(), false),
+            (long_name.as_str(), false),
+        ] {
+            assert_eq!(validate_fqdn(name).is_ok(), ok, "{name}");
+        }
+    }
     use crate::config::tag_keys;
 
     pub(crate) fn svm(tags: &[(&str, &str)]) -> StorageVirtualMachine {
@@ -430,6 +450,30 @@ mod tests {
         s.lifecycle = FsxLifecycle::Creating;
         let d = resolve(&config(""), &[], &[s]);
         assert!(d.exposures.is_empty() && d.held.len() == 1);
+        for broken in [
+            FsxLifecycle::Failed,
+            FsxLifecycle::Misconfigured,
+            FsxLifecycle::Deleting,
+        ] {
+            let mut s = svm(&[(tag_keys::EXPOSE, "smb")]);
+            s.lifecycle = broken;
+            let d = resolve(&config(""), &[], &[s]);
+            assert!(d.exposures.is_empty() && d.held.is_empty(), "{broken:?}");
+            assert_eq!(d.refusals[0].kind, ErrorKind::NotReady, "{broken:?}");
+        }
+    }
+
+    #[test]
+    fn an_svm_the_config_names_but_fsx_does_not_list_is_refused_as_not_found() {
+        let text = "[[exposures]]\nsvm_id = \"svm-0d0d0d0d0d0d0d0d0\"\nprotocols = [\"smb\"]\n";
+        let d = resolve(&config(text), &[], &[svm(&[])]);
+        assert_eq!(d.refusals.len(), 1, "{:?}", d.refusals);
+        assert_eq!(
+            (d.refusals[0].subject.as_str(), d.refusals[0].kind),
+            ("svm-0d0d0d0d0d0d0d0d0", ErrorKind::NotFound)
+        );
+        let listed = "[[exposures]]\nsvm_id = \"svm-0a1b2c3d4e5f60718\"\nprotocols = [\"smb\"]\n";
+        assert!(resolve(&config(listed), &[], &[svm(&[])]).refusals.is_empty());
     }
 
     #[test]
