@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use fsxn_lattice_core::error::ErrorKind;
+use fsxn_lattice_core::step::{AppliedAction, Function, StepOutput, StepStatus};
 use fsxn_lattice_tests::moto::MotoServer;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -143,21 +144,79 @@ fn event(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()).unwrap()
 }
 
+/// A function's answer as the Lambda would serialize it: built from the Rust output type, so a
+/// renamed or retyped field breaks these tests instead of passing a stale JSON shape.
+fn output(function: Function, status: StepStatus, applied: &[&str], edit: impl FnOnce(&mut StepOutput)) -> Value {
+    let mut out = StepOutput {
+        function,
+        status,
+        trigger: None,
+        passes: 1,
+        applied: applied
+            .iter()
+            .map(|a| AppliedAction {
+                action: a.to_string(),
+                why: "w".into(),
+                outcome: "o".into(),
+            })
+            .collect(),
+        waiting: Vec::new(),
+        deferred: 0,
+        warnings: Vec::new(),
+        refusals: Vec::new(),
+        diagnoses: Vec::new(),
+        manual_steps: Vec::new(),
+    };
+    edit(&mut out);
+    serde_json::to_value(out).unwrap()
+}
+
 fn waiting() -> Value {
-    json!({"status": "waiting", "waiting": ["vpce-1 is pending"], "applied": [], "deferred": 0})
+    output(Function::Provision, StepStatus::Waiting, &[], |o| {
+        o.waiting = vec!["vpce-1 is pending".into()]
+    })
 }
 
 fn converged() -> Value {
-    json!({"status": "converged", "waiting": [], "applied": [{"action": "create Resource VPC endpoint", "why": "w", "outcome": "o"}], "deferred": 1})
+    output(
+        Function::Provision,
+        StepStatus::Converged,
+        &["create Resource VPC endpoint"],
+        |o| o.deferred = 1,
+    )
 }
 
 fn published() -> Value {
-    json!({"status": "converged", "applied": [{"action": "CREATE CNAME", "why": "w", "outcome": "o"}], "manual_steps": ["register the SPN"]})
+    output(Function::PublishAlias, StepStatus::Converged, &["CREATE CNAME"], |o| {
+        o.manual_steps = vec!["register the SPN".into()]
+    })
+}
+
+/// The functions the Task states invoked, in order, and the payload each got (from the
+/// execution history: moto hands out queued results whichever function is invoked, so this is
+/// what shows each Task calls the right one).
+fn invocations(events: &[Value]) -> Vec<(String, Value)> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "TaskScheduled")
+        .map(|e| {
+            let d = &e["taskScheduledEventDetails"];
+            let p: Value = serde_json::from_str(d["parameters"].as_str().unwrap()).unwrap();
+            let f = p["FunctionName"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_string();
+            (f, p["Payload"].clone())
+        })
+        .collect()
 }
 
 #[test]
 fn an_fsx_event_provisions_polls_until_available_then_publishes_the_alias() {
-    let (d, states, _) = execute(
+    let (d, states, events) = execute(
         &[waiting(), converged(), published()],
         &event("fsx-tag-resource-svm.json"),
         5,
@@ -183,11 +242,37 @@ fn an_fsx_event_provisions_polls_until_available_then_publishes_the_alias() {
     let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
     assert_eq!(out["polls"], 1);
     assert_eq!(out["alias"]["manual_steps"][0], "register the SPN");
+    // Each Task invoked its own function: the event went to Provision, the polls and the alias
+    // got the plain input object (the functions re-read the world).
+    let invoked = invocations(&events);
+    let names: Vec<&str> = invoked.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "fsxn-lattice-provision",
+            "fsxn-lattice-provision",
+            "fsxn-lattice-publish-alias"
+        ]
+    );
+    assert_eq!(invoked[0].1, event("fsx-tag-resource-svm.json"));
+    assert_eq!((&invoked[1].1, &invoked[2].1), (&json!({}), &json!({})));
 }
 
 #[test]
 fn the_seed_insufficient_ip_event_heals_first_then_provisions_and_publishes() {
-    let healed = json!({"status": "waiting", "applied": [{"action": "create subnet 10.0.2.0/26", "why": "w", "outcome": "o"}], "diagnoses": [{"subnet_id": "subnet-0ddc1cafa116ba0dd"}]});
+    let seed = fsxn_lattice_sim::scenario::seed_world(1).cloud.snapshot();
+    let fragmented = seed
+        .subnets
+        .iter()
+        .find(|s| s.id.as_str() == "subnet-0ddc1cafa116ba0dd")
+        .unwrap();
+    let diagnosis = fsxn_lattice_core::capacity::analyze_subnet(fragmented, &seed.network_interfaces, &[]);
+    let healed = output(
+        Function::Heal,
+        StepStatus::Waiting,
+        &["create subnet 10.0.2.0/26"],
+        |o| o.diagnoses = vec![diagnosis],
+    );
     let (d, states, events) = execute(
         &[healed, waiting(), converged(), published()],
         &event("ec2-create-network-interface-insufficient-ips.json"),
@@ -221,6 +306,21 @@ fn the_seed_insufficient_ip_event_heals_first_then_provisions_and_publishes() {
         heal_out["heal"]["diagnoses"][0]["subnet_id"],
         "subnet-0ddc1cafa116ba0dd"
     );
+    let invoked = invocations(&events);
+    assert_eq!(
+        invoked[0],
+        (
+            "fsxn-lattice-heal".to_string(),
+            event("ec2-create-network-interface-insufficient-ips.json")
+        )
+    );
+    assert!(
+        invoked[1..]
+            .iter()
+            .all(|(f, p)| f != "fsxn-lattice-heal" && p == &json!({})),
+        "{invoked:?}"
+    );
+    assert_eq!(invoked.last().unwrap().0, "fsxn-lattice-publish-alias");
 }
 
 #[test]
@@ -235,7 +335,7 @@ fn polling_gives_up_after_the_poll_budget_with_not_ready() {
 #[test]
 fn an_event_the_function_ignores_ends_without_publishing() {
     let (d, states, _) = execute(
-        &[json!({"status": "ignored", "waiting": [], "applied": [], "deferred": 0})],
+        &[output(Function::Provision, StepStatus::Ignored, &[], |_| {})],
         &event("fsx-create-backup.json"),
         5,
     );
