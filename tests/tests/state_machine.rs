@@ -4,7 +4,8 @@
 //!
 //! moto's "lambda-simple" backend always succeeds, so the Retry/Catch branches cannot run
 //! here: `retry_and_catch_policy_matches_the_functions_error_types` checks them statically
-//! against the error types the functions return.
+//! against the error types the functions return, and tests/asl_peer.rs runs them with failing
+//! Lambdas in the simulation's interpreter and in aws-local-stepfunctions side by side.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
