@@ -2445,4 +2445,80 @@ hosted_zone_id = "ZONE1"
             }
         }
     }
+
+    #[test]
+    fn deletes_are_told_apart_and_a_plan_runs_withdraw_build_publish_tear_down() {
+        let rec = record("a.corp.example", RecordType::TXT, "\"x\"", None);
+        let subnet: SubnetId = id("subnet-0e");
+        for (a, delete, phase) in [
+            (
+                Action::DeleteAlias {
+                    hosted_zone_id: id("ZONE1"),
+                    cname: None,
+                    txt: rec.clone(),
+                },
+                true,
+                0,
+            ),
+            (
+                Action::AssociateRouteTable {
+                    vpc_id: id("vpc-1"),
+                    route_table_id: id("rtb-f"),
+                    subnet_id: subnet.clone(),
+                },
+                false,
+                1,
+            ),
+            (
+                Action::PublishAlias {
+                    hosted_zone_id: id("ZONE1"),
+                    cname: rec.clone(),
+                    replaces_cname: None,
+                    txt: None,
+                    replaces_txt: None,
+                },
+                false,
+                6,
+            ),
+            (
+                Action::DeleteVpcEndpoint {
+                    vpc_endpoint_id: id("vpce-0a"),
+                },
+                true,
+                7,
+            ),
+            (
+                Action::DisassociateRouteTable {
+                    association_id: "rtbassoc-0e".into(),
+                    subnet_id: subnet.clone(),
+                },
+                true,
+                11,
+            ),
+            (Action::DeleteSubnet { subnet_id: subnet }, true, 12),
+        ] {
+            assert_eq!((a.is_delete(), a.phase()), (delete, phase), "{a:?}");
+        }
+        // In a real plan: every reservation before the gateway that needs it.
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        with_gateway(&mut o, &["subnet-a3", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        let p = planned(&config, &o);
+        let phases: Vec<u8> = p.actions.iter().map(|a| a.action.phase()).collect();
+        assert!(phases.windows(2).all(|w| w[0] <= w[1]), "{phases:?}");
+        let last_reserve = p
+            .actions
+            .iter()
+            .rposition(|a| matches!(a.action, Action::ReserveCidr { .. }));
+        let gateway = p
+            .actions
+            .iter()
+            .position(|a| matches!(a.action, Action::CreateResourceGateway { .. }));
+        assert!(
+            matches!((last_reserve, gateway), (Some(r), Some(g)) if r < g),
+            "{:#?}",
+            p.actions
+        );
+    }
 }
