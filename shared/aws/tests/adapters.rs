@@ -1313,8 +1313,16 @@ mod route53 {
                 .collect::<Vec<_>>(),
             [
                 ("corp.non-97.net", RecordType::SOA, None),
-                ("apex-alias.corp.non-97.net", RecordType::A, Some("alias to x.elb.amazonaws.com.")),
-                ("weighted.corp.non-97.net", RecordType::CNAME, Some("set identifier blue")),
+                (
+                    "apex-alias.corp.non-97.net",
+                    RecordType::A,
+                    Some("alias to x.elb.amazonaws.com.")
+                ),
+                (
+                    "weighted.corp.non-97.net",
+                    RecordType::CNAME,
+                    Some("set identifier blue")
+                ),
                 ("v6.corp.non-97.net", RecordType::Other, None),
                 ("non-97-svm-alias.corp.non-97.net", RecordType::CNAME, None)
             ]
