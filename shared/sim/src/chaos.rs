@@ -165,6 +165,9 @@ pub struct ChaosReport {
     pub duplicates: u32,
     /// Foreign resources, or resources of the second owner, changed or deleted.
     pub foreign_touched: u32,
+    /// Things the oracle expects that are missing or wrong (an endpoint not available, a
+    /// configuration on other ports, an alias pointing elsewhere, …).
+    pub wrong: u32,
     /// The most passes the final reconciles needed (= `passes_to_converge.max`).
     pub max_reconciles_to_converge: u32,
     /// The stated bound: passes of the final reconciles a run may take.
@@ -220,6 +223,7 @@ impl ChaosReport {
             && self.orphans == 0
             && self.duplicates == 0
             && self.foreign_touched == 0
+            && self.wrong == 0
             && self.failed_runs == 0
     }
 }
@@ -1529,9 +1533,40 @@ fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: 
         ));
     }
     let findings = check(&w.cloud, &config, &w.consumers, &before);
+    if keep_timeline {
+        // What is left of ours, for whoever replays a failure.
+        let s = w.cloud.snapshot();
+        let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
+        for g in s.gateways.iter().filter(|g| ours(&g.tags)) {
+            run.log(format!("end: gateway {} {:?} in {:?}", g.id, g.status, g.subnet_ids));
+        }
+        for c in s.configurations.iter().filter(|c| ours(&c.tags)) {
+            run.log(format!(
+                "end: configuration {} on {} → {:?} {:?} {:?} ({:?})",
+                c.id,
+                c.gateway_id,
+                c.ip_address,
+                c.port_ranges,
+                c.status,
+                c.tags.get(SVM_TAG)
+            ));
+        }
+        for e in s.endpoints.iter().filter(|e| ours(&e.tags)) {
+            run.log(format!(
+                "end: endpoint {} in {} {} for {} ({:?}/{:?})",
+                e.id,
+                e.vpc_id,
+                e.state.as_str(),
+                e.resource_configuration_arn.rsplit('/').next().unwrap_or_default(),
+                e.tags.get(SVM_TAG),
+                e.tags.get(CONSUMER_TAG)
+            ));
+        }
+    }
     report.orphans += findings.orphans.len() as u32;
     report.duplicates += findings.duplicates.len() as u32;
     report.foreign_touched += findings.touched.len() as u32;
+    report.wrong += findings.wrong.len() as u32;
     failed.extend(findings.all());
     report.api_calls += w.cloud.api_calls().values().sum::<u64>();
     report.faults_injected += w.cloud.faults_injected();
@@ -1576,6 +1611,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         orphans: 0,
         duplicates: 0,
         foreign_touched: 0,
+        wrong: 0,
         max_reconciles_to_converge: 0,
         pass_budget: PASS_BUDGET,
         passes_to_converge: Spread::default(),
