@@ -1724,6 +1724,32 @@ mod tests {
     }
 
     #[test]
+    fn every_run_replays_alone_from_its_printed_seed() {
+        let campaign = run_campaign(ChaosOptions::new(11, 4, 0.3));
+        let alone: Vec<ChaosReport> = (0..4)
+            .map(|i| run_campaign(ChaosOptions::new(run_seed(11, i), 1, 0.3)))
+            .collect();
+        assert_eq!(
+            campaign.api_calls,
+            alone.iter().map(|r| r.api_calls).sum::<u64>(),
+            "a run alone makes exactly the calls it made in its campaign"
+        );
+        assert_eq!(
+            campaign.faults_injected,
+            alone.iter().map(|r| r.faults_injected).sum::<u64>()
+        );
+        let mut passes: Vec<u32> = alone.iter().flat_map(|r| r.passes.clone()).collect();
+        let mut in_campaign = campaign.passes.clone();
+        passes.sort_unstable();
+        in_campaign.sort_unstable();
+        assert_eq!(passes, in_campaign);
+        assert!(
+            alone.iter().all(|r| !r.timeline.is_empty()),
+            "a replay prints its timeline"
+        );
+    }
+
+    #[test]
     fn the_oracle_sees_foreign_and_second_owner_resources_touched() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let w = build(3, &mut rng);
