@@ -17,7 +17,9 @@
 //! right SVM and consumer, with its ownership TXT; no other CNAME or ownership TXT of ours; no
 //! other endpoint, configuration, gateway, reservation or carved subnet of ours (failed, ended
 //! and deleting ones included); and every resource that existed before the run — foreign ones
-//! and the second owner's — exactly as it was.
+//! and the second owner's — exactly as it was. Between any two invocations, whatever the
+//! interleaving, there must never be two live endpoints of ours for one configuration and VPC,
+//! two configurations of ours for one SVM on one gateway, or two gateways of one generation.
 //!
 //! # Interleaving
 //!
@@ -770,6 +772,10 @@ fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, n: usize) -> StorageVirtualMac
     }
 }
 
+fn s_now(cloud: &SimCloud) -> u64 {
+    cloud.now_secs()
+}
+
 fn svm_ip(s: &StorageVirtualMachine) -> Ipv4Addr {
     s.endpoints
         .smb
@@ -1204,6 +1210,8 @@ struct Run<'a> {
     dropped: u64,
     races: u64,
     hangs: Vec<String>,
+    /// Duplicates seen at any moment between two invocations (see `Run::invariants`).
+    ever: BTreeSet<String>,
     events: EventStats,
     held: Vec<Value>,
 }
@@ -1265,6 +1273,47 @@ impl Run<'_> {
             .collect()
     }
 
+    /// What must hold at every moment, not only at the end, however reconcilers interleave:
+    /// never two live endpoints of ours for one configuration in one VPC, two configurations of
+    /// ours for one SVM on one gateway, or two gateways of ours of one generation for one file
+    /// system (client tokens and names exist for this).
+    fn invariants(&mut self) {
+        let s = self.w.cloud.snapshot();
+        let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for e in s.endpoints.iter().filter(|e| ours(&e.tags) && e.state.is_live()) {
+            seen.entry(format!(
+                "endpoints for {} in {}",
+                e.resource_configuration_arn, e.vpc_id
+            ))
+            .or_default()
+            .push(e.id.to_string());
+        }
+        for c in s.configurations.iter().filter(|c| ours(&c.tags)) {
+            seen.entry(format!(
+                "configurations for {:?} on {}",
+                c.tags.get(SVM_TAG),
+                c.gateway_id
+            ))
+            .or_default()
+            .push(c.id.to_string());
+        }
+        for g in s.gateways.iter().filter(|g| ours(&g.tags)) {
+            seen.entry(format!(
+                "gateways for {:?} generation {:?}",
+                g.tags.get(FILE_SYSTEM_TAG),
+                g.tags.get(GENERATION_TAG)
+            ))
+            .or_default()
+            .push(g.id.to_string());
+        }
+        for (what, ids) in seen.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            let line = format!("at {}: {} {what}: {ids:?}", rfc3339(s_now(&self.w.cloud)), ids.len());
+            self.log(format!("DUPLICATE {line}"));
+            self.ever.insert(format!("{what}: {ids:?}"));
+        }
+    }
+
     /// One trigger: one invocation (85 %) or two or three racing (15 %), each a few passes,
     /// maybe stopped between two actions.
     fn trigger(&mut self, config: &Config, trigger: &Trigger) {
@@ -1290,6 +1339,7 @@ impl Run<'_> {
             })
             .collect();
         let ended = self.invoke(config, Some(trigger), &options);
+        self.invariants();
         let what: Vec<String> = ended
             .iter()
             .zip(&options)
@@ -1369,6 +1419,7 @@ impl Run<'_> {
                 .invoke(config, Some(&trigger), std::slice::from_ref(&options))
                 .remove(0);
             passes += p;
+            self.invariants();
             match r {
                 Some(r) => {
                     self.log(format!(
@@ -1496,6 +1547,7 @@ fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: 
         dropped: 0,
         races: 0,
         hangs: Vec::new(),
+        ever: BTreeSet::new(),
         events: EventStats::default(),
         held: Vec::new(),
     };
@@ -1522,6 +1574,8 @@ fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: 
     // The schedule catches what was lost, with the faults still on.
     let (converged, passes, invocations) = run.settle(&given(&config));
     let mut failed = std::mem::take(&mut run.hangs);
+    report.duplicates += run.ever.len() as u32;
+    failed.extend(run.ever.iter().map(|d| format!("duplicate at some moment: {d}")));
     if converged {
         report.converged += 1;
         report.passes.push(passes);
@@ -1721,6 +1775,48 @@ mod tests {
         );
         let sane = run_campaign_with(ChaosOptions::new(7, 3, 0.0), None);
         assert!(sane.clean(), "{:#?}", sane.failures);
+    }
+
+    #[test]
+    fn a_second_live_endpoint_of_ours_is_a_duplicate_the_moment_it_exists() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let w = build(5, &mut rng);
+        let theirs = w
+            .cloud
+            .snapshot()
+            .configurations
+            .into_iter()
+            .find(|c| c.tags.get(OWNER_TAG).map(String::as_str) == Some(OTHER_OWNER))
+            .expect("the second owner's configuration");
+        let (_, vpc, subnets, _, _) = &w.consumers[0];
+        let mut run = Run {
+            w: &w,
+            rng,
+            timeline: Vec::new(),
+            crashes: 0,
+            dropped: 0,
+            races: 0,
+            hangs: Vec::new(),
+            ever: BTreeSet::new(),
+            events: EventStats::default(),
+            held: Vec::new(),
+        };
+        for token in ["a", "b"] {
+            run.invariants();
+            assert!(run.ever.is_empty(), "{:?}", run.ever);
+            pollster::block_on(w.cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+                vpc_id: vpc.clone(),
+                subnet_ids: subnets.clone(),
+                security_group_ids: vec![],
+                resource_configuration_arn: theirs.arn.clone(),
+                private_dns_enabled: true,
+                client_token: token.into(),
+                tags: tags(&[(OWNER_TAG, OWNER.into())]),
+            }))
+            .expect("endpoint");
+        }
+        run.invariants();
+        assert_eq!(run.ever.len(), 1, "{:?}", run.ever);
     }
 
     #[test]
