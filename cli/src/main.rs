@@ -389,7 +389,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         println!("{line}");
                     }
                     println!(
-                        "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} foreign resource(s) touched",
+                        "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
                         report.fault_rate,
@@ -399,6 +399,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.failed_runs,
                         report.orphans,
                         report.duplicates,
+                        report.wrong,
                         report.foreign_touched,
                     );
                     println!(
