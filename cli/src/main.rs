@@ -93,16 +93,23 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Randomized reliability campaigns in the simulated cloud (faults, crashes, races, lost,
-    /// late and duplicated events); exit 0 only if every run converged clean.
+    /// Randomized reliability campaigns in the simulated cloud (faults of every kind until the
+    /// end, crashes, racing reconcilers, lost, late and duplicated events, a second owner's
+    /// resources), each checked against an independent oracle; exit 0 only if every run
+    /// converged clean.
     Chaos {
-        /// Campaign seed (with --runs 1: the run's own seed, as printed in failures).
+        /// First campaign seed (with --runs 1 and --seeds 1: the run's own seed, as printed in
+        /// failures).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Number of runs.
+        /// Campaign seeds: --seed, --seed + 1, … (--runs runs each).
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        /// Runs per campaign seed.
         #[arg(long, default_value_t = 100)]
         runs: u32,
-        /// Throttling/5xx rate on every API call (0.0-1.0).
+        /// Probability that an API call fails (0.0-1.0; 1 fails every call), from the first
+        /// change to the end; the kinds are split as `fsxn_lattice_sim::FaultMix::All` says.
         #[arg(long = "fault-rate", default_value_t = 0.1)]
         fault_rate: f64,
         /// Output format.
@@ -393,6 +400,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Chaos {
             seed,
+            seeds,
             runs,
             fault_rate,
             output,
@@ -402,12 +410,19 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     "--fault-rate {fault_rate}: must be between 0 and 1"
                 )));
             }
-            if runs == 0 {
-                return Err(CliError::invalid("--runs must be at least 1"));
+            if runs == 0 || seeds == 0 {
+                return Err(CliError::invalid("--runs and --seeds must be at least 1"));
+            }
+            if seed.checked_add(u64::from(seeds)).is_none() {
+                return Err(CliError::invalid("--seed + --seeds overflows"));
             }
             let started = std::time::Instant::now();
-            let report =
-                fsxn_lattice_sim::chaos::run_campaign(fsxn_lattice_sim::chaos::ChaosOptions { seed, runs, fault_rate });
+            let report = fsxn_lattice_sim::chaos::run_campaign(fsxn_lattice_sim::chaos::ChaosOptions {
+                seed,
+                seeds,
+                runs,
+                fault_rate,
+            });
             match output {
                 Output::Json => print_json(&report)?,
                 Output::Text => {
@@ -415,17 +430,37 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         println!("{line}");
                     }
                     println!(
-                        "{} run(s) in {:.1} s: {} converged, {} orphan(s), {} duplicate(s), {} foreign resource(s) touched; max {} pass(es) to converge; {} API calls, {} faults, {} crashes, {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
+                        "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
+                        report.seed_range[0],
+                        report.seed_range[1],
+                        report.fault_rate,
                         report.runs,
                         started.elapsed().as_secs_f64(),
                         report.converged,
+                        report.failed_runs,
                         report.orphans,
                         report.duplicates,
+                        report.wrong,
                         report.foreign_touched,
-                        report.max_reconciles_to_converge,
+                    );
+                    println!(
+                        "passes to converge (faults on, budget {}): p50 {} p99 {} max {}; invocations p50 {} p99 {} max {}",
+                        report.pass_budget,
+                        report.passes_to_converge.p50,
+                        report.passes_to_converge.p99,
+                        report.passes_to_converge.max,
+                        report.invocations_to_converge.p50,
+                        report.invocations_to_converge.p99,
+                        report.invocations_to_converge.max,
+                    );
+                    let kinds: Vec<String> = report.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                    println!(
+                        "{} API calls; {} faults ({}); {} stopped between actions, {} dropped mid-call; {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
                         report.api_calls,
                         report.faults_injected,
+                        kinds.join(", "),
                         report.crashes_injected,
+                        report.dropped_mid_call,
                         report.races,
                         report.events.delivered,
                         report.events.dropped,
@@ -433,9 +468,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.events.delayed
                     );
                     for f in &report.failures {
+                        println!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);
+                    }
+                    if report.failures.len() < report.failed_runs as usize {
                         println!(
-                            "FAILED seed {}: {} (replay: fsxn-lattice chaos --seed {} --runs 1)",
-                            f.seed, f.what, f.seed
+                            "… and {} more failed run(s)",
+                            report.failed_runs as usize - report.failures.len()
                         );
                     }
                 }

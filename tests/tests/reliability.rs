@@ -21,23 +21,33 @@ use std::time::Duration;
 
 #[test]
 fn chaos_campaigns_converge_with_no_orphans_duplicates_or_foreign_resources_touched() {
-    let report = run_campaign(ChaosOptions {
-        seed: 2026,
-        runs: 40,
-        fault_rate: 0.3,
-    });
+    let report = run_campaign(ChaosOptions::new(2026, 40, 0.3));
     assert!(report.clean(), "{:#?}", report.failures);
     assert_eq!(report.converged, 40);
     assert!(
-        report.crashes_injected > 0 && report.races > 0 && report.faults_injected > 0,
+        report.crashes_injected > 0 && report.races > 0 && report.faults_injected > 0 && report.dropped_mid_call > 0,
         "{report:?}"
     );
+    for kind in [
+        "throttling",
+        "server_error",
+        "lost_response",
+        "crash",
+        "access_denied",
+        "validation",
+        "quota_exceeded",
+        "not_found_on_delete",
+        "stale_read",
+    ] {
+        assert!(
+            report.faults.get(kind).copied().unwrap_or(0) > 0,
+            "{kind}: {:?}",
+            report.faults
+        );
+    }
+    assert!(report.passes_to_converge.max <= report.pass_budget);
     assert!(report.events.dropped > 0 && report.events.duplicated > 0 && report.events.delayed > 0);
-    let again = run_campaign(ChaosOptions {
-        seed: 2026,
-        runs: 40,
-        fault_rate: 0.3,
-    });
+    let again = run_campaign(ChaosOptions::new(2026, 40, 0.3));
     assert_eq!(report, again, "a campaign replays identically");
 }
 

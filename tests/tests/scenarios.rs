@@ -296,7 +296,10 @@ fn thirty_percent_throttling_and_5xx_still_converge() {
     for seed in 1..=24 {
         let w = opted_in(seed);
         let config = auto_config();
-        w.cloud.set_faults(Faults { rate: 0.3 });
+        w.cloud.set_faults(Faults {
+            rate: 0.3,
+            ..Faults::default()
+        });
         let r = converge(&w.cloud, &config);
         assert_eq!(
             r.status,

@@ -1,7 +1,8 @@
 //! Apply: carry out a plan's actions through the ports, in order, idempotently.
 //!
 //! Every action is safe to repeat: creates carry client tokens derived from the desired object,
-//! DNS uses CREATE and DELETE of exact records (never UPSERT), "not found" on delete counts as done. Transient errors are retried with
+//! DNS uses CREATE and DELETE of exact records (never UPSERT), "not found" on delete counts as done. Transient errors (and
+//! `AccessDenied`, see [`RetryPolicy::retries`]) are retried with
 //! capped exponential backoff and full jitter, honouring a server's `Retry-After`. The first
 //! other error stops the run cleanly; the report says what was done before it.
 
@@ -43,6 +44,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Whether a call that failed with `e` on attempt `attempt` is tried again.
+    ///
+    /// Transient errors are, and so is `AccessDenied`: IAM is eventually consistent, so a role or
+    /// policy just created or changed can be denied for a few seconds
+    /// ([IAM: changes that I make are not always immediately visible](https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency)).
+    /// Both use the same backoff and the same attempt budget; a denial that outlasts it ends the
+    /// call as `AccessDenied` (never as `Transient`), so it reaches a person, not a retry loop.
+    pub fn retries(&self, e: &CloudError, attempt: u32) -> bool {
+        matches!(e.kind, ErrorKind::Transient | ErrorKind::AccessDenied) && attempt < self.max_attempts
+    }
+
     /// The delay before attempt `attempt + 1`: full jitter over a capped exponential, with the
     /// jitter drawn from a hash of `(key, attempt)` so runs are reproducible.
     pub fn delay(&self, key: &str, attempt: u32) -> Duration {
@@ -129,7 +141,7 @@ pub async fn apply<C: Cloud + ?Sized>(
             attempt += 1;
             match run(cloud, &planned.action).await {
                 Ok(detail) => break Ok(Outcome::Done { detail }),
-                Err(e) if e.kind == ErrorKind::Transient && attempt < options.retry.max_attempts => {
+                Err(e) if options.retry.retries(&e, attempt) => {
                     let delay = e
                         .retry_after
                         .unwrap_or_else(|| options.retry.delay(&planned.action.summary(), attempt));

@@ -1372,6 +1372,11 @@ impl<'a> Planner<'a> {
                 ),
             );
         }
+        // One of ours still deleting is waited for even beside a live one: until it is gone the
+        // world is not what is desired (and a failed replacement would reuse its slot).
+        for ep in ours.iter().filter(|ep| ep.state == EndpointState::Deleting) {
+            self.wait(format!("{} in {} is deleting", ep.id, consumer.vpc_id));
+        }
         // Any live endpoint (states this build does not know included) is the one: never a
         // second beside it. The available one first, so a pending retry never hides it.
         let live = ours
@@ -2141,6 +2146,21 @@ hosted_zone_id = "ZONE1"
         let p = planned(&config, &o);
         assert!(!creates_endpoint(&p), "{:#?}", p.actions);
         assert!(p.waiting.iter().any(|w| w.contains("deleting")), "{:?}", p.waiting);
+    }
+
+    #[test]
+    fn a_deleting_endpoint_beside_an_available_one_is_waited_for_not_converged() {
+        // Regression (chaos, rate 0.0, seed 12116079458102082021): a failed endpoint was deleted
+        // and replaced in one pass; once the replacement was available the plan was empty and
+        // the run said Converged with the old endpoint still deleting.
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-0dead", EndpointState::Deleting);
+        let p = planned(&config, &o);
+        assert!(!creates_endpoint(&p) && deletes(&p).is_empty(), "{:#?}", p.actions);
+        assert!(!p.is_converged());
+        assert!(p.waiting.iter().any(|w| w.contains("vpce-0dead")), "{:?}", p.waiting);
     }
 
     #[test]

@@ -1,19 +1,59 @@
-//! Randomized campaigns: a random but valid world with foreign resources, a random sequence of
-//! changes, events delivered duplicated, reordered, delayed and dropped, throttling and 5xx on
-//! every API, crashes in the middle of applies, two reconcilers racing — then a final reconcile
-//! and a check that the world is exactly what the configuration asks for, with nothing foreign
-//! touched. Each run derives its seed from the campaign seed, so a failure replays alone.
+//! Randomized campaigns: a random but valid world with foreign resources and resources of a
+//! second fsxn-lattice deployment (owner `other`), a random sequence of changes, events
+//! delivered duplicated, reordered, delayed and dropped, every kind of fault on every API
+//! ([`FaultMix::All`]), crashes between and in the middle of actions, two or three reconcilers
+//! interleaved at every port call — then, with the faults still on, the schedule's reconciles
+//! until one reports convergence, and an independent check of the world.
+//!
+//! # The oracle
+//!
+//! [`expected`] computes what the world must hold from the configuration and the SVM and file
+//! system tags as they are in the simulated world, with a rule of its own (not the reconciler's
+//! `observe`/`resolve`/`plan`); [`check`] compares it with the simulated world itself (not with
+//! what the ports answer). It requires, for every exposed SVM and consumer, exactly one
+//! available endpoint of ours whose configuration targets the SVM's IP on exactly its ports,
+//! reachable end to end ([`SimCloud::connect`]); one configuration per exposed SVM and one
+//! active gateway per file system; every alias CNAME pointing at the available endpoint of the
+//! right SVM and consumer, with its ownership TXT; no other CNAME or ownership TXT of ours; no
+//! other endpoint, configuration, gateway, reservation or carved subnet of ours (failed, ended
+//! and deleting ones included); and every resource that existed before the run — foreign ones
+//! and the second owner's — exactly as it was. Between any two invocations, whatever the
+//! interleaving, there must never be two live endpoints of ours for one configuration and VPC,
+//! two configurations of ours for one SVM on one gateway, or two gateways of one generation.
+//!
+//! # Interleaving
+//!
+//! Every invocation runs as a future on a tiny executor ([`interleave`]): each port call is a
+//! yield point before the request and after the response, and the executor polls the live
+//! reconcilers in a seeded random order, so two or three of them interleave at every await. A
+//! [`FaultKind::Crash`](crate::FaultKind::Crash) drops the future whose call it hit, in the middle of the call, after
+//! the write took effect.
+//!
+//! # Determinism
+//!
+//! Each run derives its seed from the campaign seed ([`run_seed`]); the world, the changes,
+//! the events, the faults and the interleaving all come from it. `chaos --seed S --runs 1
+//! --fault-rate F` replays run `S` alone, with its timeline.
+//!
+//! # The seam for the deployed split
+//!
+//! [`invocation`] is what one trigger runs. Today it is one `Scope::All` reconcile; running the
+//! deployed Step Functions steps (Provision, Heal, PublishAlias, Reconcile through the ASL)
+//! replaces its body, and nothing else in the harness changes.
 
-use crate::{Faults, SimCloud, Snapshot};
-use fsxn_lattice_core::apply::{ApplyOptions, apply};
+use crate::{FaultMix, Faults, SimCloud, Snapshot};
+use async_trait::async_trait;
+use fsxn_lattice_core::apply::ApplyOptions;
 use fsxn_lattice_core::config::{Config, tag_keys};
 use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
-use fsxn_lattice_core::naming::{CONSUMER_TAG, FILE_SYSTEM_TAG, SVM_TAG, is_owned};
-use fsxn_lattice_core::plan::{Plan, plan};
+use fsxn_lattice_core::naming::{
+    CONSUMER_TAG, FILE_SYSTEM_TAG, GENERATION_TAG, HOSTED_ZONE_TAG, OWNER_TAG, SVM_TAG, TARGET_TAG,
+    ownership_txt_value, target_tag_value,
+};
 use fsxn_lattice_core::ports::*;
-use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, observe, reconcile};
+use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileReport, ReconcileStatus, reconcile};
 use fsxn_lattice_core::time::rfc3339;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -21,64 +61,152 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-const OWNER: &str = "chaos";
+/// The owner of the deployment under test.
+pub const OWNER: &str = "chaos";
+/// The owner of a second deployment in the same account, whose resources must never be touched.
+pub const OTHER_OWNER: &str = "other";
+/// The schedule's reconciles at the end of a run: at most this many invocations…
+pub const FINAL_INVOCATIONS: u32 = 40;
+/// …of at most this many passes each (polling 15 s while only waiting).
+pub const FINAL_PASSES_PER_INVOCATION: u32 = 10;
+/// A run must converge within this many passes of the final reconciles, faults still on.
+pub const PASS_BUDGET: u32 = FINAL_INVOCATIONS * FINAL_PASSES_PER_INVOCATION;
+/// Failures kept in full in a report (the rest are counted).
+pub const FAILURES_KEPT: usize = 20;
+/// Seconds between two scheduled reconciles.
+const SCHEDULE_PERIOD: u64 = 60;
 
 /// Options of a campaign.
 #[derive(Debug, Clone, Copy)]
 pub struct ChaosOptions {
-    /// Campaign seed; run `i` uses a seed derived from it.
+    /// First campaign seed; run `i` of campaign `s` uses [`run_seed`]`(s, i)`.
     pub seed: u64,
-    /// Number of runs.
+    /// Campaign seeds: `seed..seed + seeds` (at least 1).
+    pub seeds: u32,
+    /// Runs per campaign seed.
     pub runs: u32,
-    /// Throttling/5xx rate on every API call during the changes.
+    /// Probability that a port call fails, from the first change to the last check.
     pub fault_rate: f64,
+}
+
+impl ChaosOptions {
+    /// One campaign seed.
+    pub fn new(seed: u64, runs: u32, fault_rate: f64) -> Self {
+        Self {
+            seed,
+            seeds: 1,
+            runs,
+            fault_rate,
+        }
+    }
 }
 
 /// One run that did not end clean.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Failure {
-    /// The run's own seed (`--seed S --runs 1` replays it).
+    /// The run's own seed.
     pub seed: u64,
+    /// The command that replays it alone.
+    pub replay: String,
     /// What was wrong.
     pub what: String,
+}
+
+/// p50, p99 and max of a distribution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub p50: u32,
+    /// 99th percentile.
+    pub p99: u32,
+    /// Maximum.
+    pub max: u32,
+}
+
+impl Spread {
+    fn of(values: &[u32]) -> Self {
+        let mut v = values.to_vec();
+        v.sort_unstable();
+        let at = |q: f64| {
+            if v.is_empty() {
+                0
+            } else {
+                v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1]
+            }
+        };
+        Self {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: v.last().copied().unwrap_or(0),
+        }
+    }
 }
 
 /// What a campaign found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChaosReport {
+    /// First and last campaign seed.
+    pub seed_range: [u64; 2],
+    /// The fault rate.
+    pub fault_rate: f64,
     /// Runs made.
     pub runs: u32,
-    /// Runs whose final reconcile converged.
+    /// Runs whose final reconciles reported convergence within [`PASS_BUDGET`].
     pub converged: u32,
-    /// Resources of ours that nothing desired needs.
+    /// Resources of ours that nothing desired needs (failed, ended and deleting ones included),
+    /// and CNAME or ownership TXT records of ours for no desired alias.
     pub orphans: u32,
     /// Extra copies of something that should exist once.
     pub duplicates: u32,
-    /// Foreign resources changed or deleted.
+    /// Foreign resources, or resources of the second owner, changed or deleted.
     pub foreign_touched: u32,
-    /// The most passes a final reconcile needed.
+    /// Things the oracle expects that are missing or wrong (an endpoint not available, a
+    /// configuration on other ports, an alias pointing elsewhere, …).
+    pub wrong: u32,
+    /// The most passes the final reconciles needed (= `passes_to_converge.max`).
     pub max_reconciles_to_converge: u32,
+    /// The stated bound: passes of the final reconciles a run may take.
+    pub pass_budget: u32,
+    /// Passes of the final reconciles until one reported convergence (converged runs).
+    pub passes_to_converge: Spread,
+    /// Invocations of the final reconciles until one reported convergence (converged runs).
+    pub invocations_to_converge: Spread,
     /// API calls made, all runs.
     pub api_calls: u64,
     /// Faults injected, all runs.
     pub faults_injected: u64,
-    /// Crashes injected, all runs.
+    /// Faults injected by kind (see [`crate::FaultKind`]).
+    pub faults: BTreeMap<String, u64>,
+    /// Invocations stopped between two actions (`stop_after`), all runs.
     pub crashes_injected: u64,
-    /// Races run, all runs.
+    /// Invocations dropped in the middle of a call (a [`FaultKind::Crash`](crate::FaultKind::Crash)), all runs.
+    pub dropped_mid_call: u64,
+    /// Races (two or three reconcilers interleaved), all runs.
     pub races: u64,
     /// Events delivered / dropped / duplicated, all runs.
     pub events: EventStats,
-    /// Runs that failed, with their seeds.
+    /// Runs that failed.
+    pub failed_runs: u32,
+    /// The first [`FAILURES_KEPT`] failed runs, with their seeds.
     pub failures: Vec<Failure>,
     /// The timeline of a single run (only when `runs == 1`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<String>,
+    #[serde(skip)]
+    passes: Vec<u32>,
+    #[serde(skip)]
+    invocations: Vec<u32>,
 }
 
 /// Event delivery counts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EventStats {
     /// Delivered (duplicates included).
     pub delivered: u64,
@@ -97,11 +225,12 @@ impl ChaosReport {
             && self.orphans == 0
             && self.duplicates == 0
             && self.foreign_touched == 0
-            && self.failures.is_empty()
+            && self.wrong == 0
+            && self.failed_runs == 0
     }
 }
 
-/// The seed of run `i`.
+/// The seed of run `i` of campaign `campaign`.
 pub fn run_seed(campaign: u64, i: u32) -> u64 {
     campaign
         .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -110,12 +239,258 @@ pub fn run_seed(campaign: u64, i: u32) -> u64 {
         ^ 0x5eed
 }
 
+// ---- interleaving ----
+
+/// Returns `Pending` once (waking itself), then `Ready`: a point where the executor may switch
+/// to another reconciler.
+#[derive(Default)]
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// One reconciler's view of the simulated cloud: every port call yields before the request and
+/// after the response; a call hit by a [`FaultKind::Crash`](crate::FaultKind::Crash) never returns (its future is
+/// dropped by [`interleave`]).
+struct Actor<'a> {
+    cloud: &'a SimCloud,
+    crashed: &'a AtomicBool,
+}
+
+macro_rules! call {
+    ($self:ident, $call:expr) => {{
+        YieldNow::default().await;
+        let r = $call.await;
+        if $self.cloud.take_crash() {
+            $self.crashed.store(true, Ordering::SeqCst);
+            return std::future::pending().await;
+        }
+        YieldNow::default().await;
+        r
+    }};
+}
+
+#[async_trait]
+impl FsxRead for Actor<'_> {
+    async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
+        call!(self, self.cloud.describe_file_systems())
+    }
+    async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
+        call!(self, self.cloud.describe_storage_virtual_machines())
+    }
+}
+
+#[async_trait]
+impl NetworkRead for Actor<'_> {
+    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+        call!(self, self.cloud.describe_vpcs(ids))
+    }
+    async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
+        call!(self, self.cloud.describe_subnets(vpc_id))
+    }
+    async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
+        call!(self, self.cloud.describe_network_interfaces(vpc_id))
+    }
+    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>> {
+        call!(self, self.cloud.describe_route_tables(vpc_id))
+    }
+    async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
+        call!(self, self.cloud.get_subnet_cidr_reservations(subnet_id))
+    }
+    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
+        call!(self, self.cloud.describe_resource_endpoints(filters))
+    }
+}
+
+#[async_trait]
+impl NetworkWrite for Actor<'_> {
+    async fn create_subnet(&self, req: &CreateSubnetRequest) -> CloudResult<Subnet> {
+        call!(self, self.cloud.create_subnet(req))
+    }
+    async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
+        call!(self, self.cloud.delete_subnet(id))
+    }
+    async fn create_subnet_cidr_reservation(&self, req: &CreateCidrReservationRequest) -> CloudResult<CidrReservation> {
+        call!(self, self.cloud.create_subnet_cidr_reservation(req))
+    }
+    async fn delete_subnet_cidr_reservation(&self, id: &CidrReservationId) -> CloudResult<()> {
+        call!(self, self.cloud.delete_subnet_cidr_reservation(id))
+    }
+    async fn create_vpc_endpoint(&self, req: &CreateVpcEndpointRequest) -> CloudResult<VpcEndpoint> {
+        call!(self, self.cloud.create_vpc_endpoint(req))
+    }
+    async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()> {
+        call!(self, self.cloud.delete_vpc_endpoint(id))
+    }
+    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
+        call!(self, self.cloud.associate_route_table(route_table_id, subnet_id))
+    }
+    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()> {
+        call!(self, self.cloud.disassociate_route_table(association_id))
+    }
+}
+
+#[async_trait]
+impl LatticeRead for Actor<'_> {
+    async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
+        call!(self, self.cloud.list_resource_gateways())
+    }
+    async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
+        call!(self, self.cloud.list_resource_configurations())
+    }
+}
+
+#[async_trait]
+impl LatticeWrite for Actor<'_> {
+    async fn create_resource_gateway(&self, req: &CreateResourceGatewayRequest) -> CloudResult<ResourceGateway> {
+        call!(self, self.cloud.create_resource_gateway(req))
+    }
+    async fn update_resource_gateway(&self, id: &GatewayId, security_group_ids: &[SecurityGroupId]) -> CloudResult<()> {
+        call!(self, self.cloud.update_resource_gateway(id, security_group_ids))
+    }
+    async fn delete_resource_gateway(&self, id: &GatewayId) -> CloudResult<()> {
+        call!(self, self.cloud.delete_resource_gateway(id))
+    }
+    async fn create_resource_configuration(
+        &self,
+        req: &CreateResourceConfigurationRequest,
+    ) -> CloudResult<ResourceConfiguration> {
+        call!(self, self.cloud.create_resource_configuration(req))
+    }
+    async fn update_resource_configuration(
+        &self,
+        id: &ResourceConfigurationId,
+        ip_address: Ipv4Addr,
+        port_ranges: &[PortRange],
+        tags: &Tags,
+    ) -> CloudResult<()> {
+        call!(
+            self,
+            self.cloud
+                .update_resource_configuration(id, ip_address, port_ranges, tags)
+        )
+    }
+    async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
+        call!(self, self.cloud.delete_resource_configuration(id))
+    }
+}
+
+#[async_trait]
+impl DnsRead for Actor<'_> {
+    async fn get_hosted_zone(&self, id: &HostedZoneId) -> CloudResult<HostedZone> {
+        call!(self, self.cloud.get_hosted_zone(id))
+    }
+    async fn list_resource_record_sets(&self, zone: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
+        call!(self, self.cloud.list_resource_record_sets(zone))
+    }
+}
+
+#[async_trait]
+impl DnsWrite for Actor<'_> {
+    async fn change_resource_record_sets(&self, zone: &HostedZoneId, changes: &[RecordChange]) -> CloudResult<String> {
+        call!(self, self.cloud.change_resource_record_sets(zone, changes))
+    }
+    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
+        call!(self, self.cloud.get_change(change_id))
+    }
+}
+
+#[async_trait]
+impl Clock for Actor<'_> {
+    fn now(&self) -> u64 {
+        self.cloud.now_secs()
+    }
+    async fn sleep(&self, d: Duration) {
+        // Virtual time is the world's: a reconciler that sleeps moves it for everyone.
+        self.cloud.advance(d);
+        YieldNow::default().await;
+    }
+}
+
+/// A reconcile in progress, and the flag its [`Actor`] raises when a call of it crashed.
+type Reconciler<'a> = (Pin<Box<dyn Future<Output = ReconcileReport> + 'a>>, &'a AtomicBool);
+
+/// How an interleaved invocation ended.
+enum Ended {
+    /// It returned.
+    Returned(Box<ReconcileReport>),
+    /// A [`FaultKind::Crash`](crate::FaultKind::Crash) dropped it in the middle of a call.
+    Crashed,
+}
+
+/// Polls `futures` to completion in a seeded random order, one step at a time (a step ends at
+/// the next port call's yield point); drops a future whose call crashed. A reconciler that never
+/// finishes within `MAX_STEPS` steps is a hang, reported as `None`.
+fn interleave<'a>(mut futures: Vec<Reconciler<'a>>, rng: &mut ChaCha8Rng) -> Option<Vec<Ended>> {
+    const MAX_STEPS: u64 = 5_000_000;
+    let mut ended: Vec<Option<Ended>> = futures.iter().map(|_| None).collect();
+    let mut live: Vec<usize> = (0..futures.len()).collect();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut steps = 0u64;
+    while !live.is_empty() {
+        steps += 1;
+        if steps > MAX_STEPS {
+            return None;
+        }
+        let k = rng.random_range(0..live.len());
+        let i = live[k];
+        let (fut, crashed) = &mut futures[i];
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(r) => {
+                ended[i] = Some(Ended::Returned(Box::new(r)));
+                live.swap_remove(k);
+            }
+            Poll::Pending if crashed.load(Ordering::SeqCst) => {
+                ended[i] = Some(Ended::Crashed);
+                live.swap_remove(k);
+            }
+            Poll::Pending => {}
+        }
+    }
+    Some(ended.into_iter().map(|e| e.unwrap_or(Ended::Crashed)).collect())
+}
+
+/// One invocation of the deployed logic for one trigger, counting its passes in `passes`.
+///
+/// Today: one `Scope::All` reconcile, as the CLI and the scheduled function run it. This is the
+/// seam where the deployed split (the Lambda `step` for Provision, Heal, PublishAlias and
+/// Reconcile, driven through the ASL) goes: the executor, the faults and the oracle do not
+/// depend on what runs here.
+async fn invocation<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    _trigger: Option<&Trigger>,
+    options: &ReconcileOptions,
+    passes: &AtomicU32,
+) -> ReconcileReport {
+    reconcile(cloud, config, options, &mut |p| {
+        if matches!(p, Progress::Planned { .. }) {
+            passes.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .await
+}
+
+// ---- the world ----
+
+/// A consumer: name, VPC, subnets, private zone, domain.
+type ConsumerVpc = (String, VpcId, Vec<SubnetId>, HostedZoneId, String);
+
 struct World {
     cloud: SimCloud,
-    config: Config,
-    svms: Vec<StorageVirtualMachine>,
     file_systems: Vec<FileSystem>,
-    consumers: Vec<(String, VpcId, Vec<SubnetId>, HostedZoneId, String)>,
+    svms: Vec<StorageVirtualMachine>,
+    consumers: Vec<ConsumerVpc>,
 }
 
 fn id<T: std::str::FromStr>(prefix: &str, rng: &mut ChaCha8Rng) -> T
@@ -126,6 +501,10 @@ where
         .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit"))
         .collect();
     format!("{prefix}-{hex}").parse().expect("generated id")
+}
+
+fn tags(pairs: &[(&str, String)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
 fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
@@ -150,14 +529,16 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
                 &format!("10.0.{}.0/24", 20 + i),
             );
             cloud.fill_random(&r, rng.random_range(180..245));
+            subnets_by_az.entry(az).or_default().push(r);
         }
     }
+    let first_subnets: Vec<SubnetId> = subnets_by_az.values().map(|v| v[0].clone()).collect();
     // Foreign things that must never be touched: a hand-made gateway and configuration, an
     // explicit reservation, workload ENIs.
     let foreign_gw = pollster::block_on(cloud.create_resource_gateway(&CreateResourceGatewayRequest {
         name: "hand-made-rgw".into(),
         vpc_id: vpc.clone(),
-        subnet_ids: subnets_by_az.values().map(|v| v[0].clone()).collect(),
+        subnet_ids: first_subnets.clone(),
         security_group_ids: vec!["sg-0aaaaaaaaaaaaaaa1".parse().expect("id")],
         ipv4_addresses_per_eni: 16,
         client_token: String::new(),
@@ -174,9 +555,8 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
             tags: Tags::new(),
         }),
     );
-    let first = subnets_by_az["us-east-1a"][0].clone();
     let _ = pollster::block_on(cloud.create_subnet_cidr_reservation(&CreateCidrReservationRequest {
-        subnet_id: first,
+        subnet_id: first_subnets[0].clone(),
         cidr: "10.0.8.240/28".parse().expect("cidr"),
         reservation_type: ReservationType::Explicit,
         description: "someone else's".into(),
@@ -191,13 +571,14 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
             lifecycle: FsxLifecycle::Available,
             deployment_type: DeploymentType::MultiAz1,
             vpc_id: vpc.clone(),
-            subnet_ids: subnets_by_az.values().map(|v| v[0].clone()).collect(),
+            subnet_ids: first_subnets.clone(),
             endpoint_ip_address_range: Some(format!("10.0.{}.192/26", 15 + f * 16).parse().expect("cidr")),
             route_table_ids: vec![],
             tags: Tags::new(),
         };
-        for k in 0..rng.random_range(1..=2u32) {
-            svms.push(new_svm(rng, &fs, 200 + k));
+        for _ in 0..rng.random_range(1..=2u32) {
+            let n = svms.len();
+            svms.push(new_svm(rng, &fs, n));
         }
         cloud.add_file_system(fs.clone());
         file_systems.push(fs);
@@ -253,19 +634,133 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
         );
         consumers.push((format!("c{c}"), cvpc, subnets, zone, domain));
     }
-    let config = config_for(&consumers.iter().map(|c| c.0.clone()).collect::<Vec<_>>(), &consumers);
+    second_owner(
+        &cloud,
+        rng,
+        &vpc,
+        &subnets_by_az,
+        &file_systems[0],
+        &svms[0],
+        &consumers[0],
+    );
     World {
         cloud,
-        config,
-        svms,
         file_systems,
+        svms,
         consumers,
     }
 }
 
-fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, host: u32) -> StorageVirtualMachine {
+/// A second fsxn-lattice deployment (owner [`OTHER_OWNER`]) exposing the first SVM to the first
+/// consumer with every kind of resource ours has, named and tagged as that deployment would:
+/// nothing of it may be touched. Settled (its endpoint available or failed) before the run.
+fn second_owner(
+    cloud: &SimCloud,
+    rng: &mut ChaCha8Rng,
+    vpc: &VpcId,
+    subnets_by_az: &BTreeMap<&str, Vec<SubnetId>>,
+    fs: &FileSystem,
+    svm: &StorageVirtualMachine,
+    (consumer, cvpc, csubnets, zone, domain): &ConsumerVpc,
+) {
+    let owned = |extra: &[(&str, String)]| {
+        let mut t = tags(extra);
+        t.insert(OWNER_TAG.into(), OTHER_OWNER.into());
+        t
+    };
+    let carved = pollster::block_on(cloud.create_subnet(&CreateSubnetRequest {
+        vpc_id: vpc.clone(),
+        availability_zone: "us-east-1a".into(),
+        cidr: "10.0.250.0/26".parse().expect("cidr"),
+        tags: owned(&[(FILE_SYSTEM_TAG, fs.id.to_string())]),
+    }))
+    .expect("other's subnet");
+    // Its gateway sits in the roomiest subnets (the last of each AZ).
+    let subnets: Vec<SubnetId> = subnets_by_az.values().map(|v| v[v.len() - 1].clone()).collect();
+    let _ = pollster::block_on(cloud.create_subnet_cidr_reservation(&CreateCidrReservationRequest {
+        subnet_id: carved.id.clone(),
+        cidr: "10.0.250.16/28".parse().expect("cidr"),
+        reservation_type: ReservationType::Prefix,
+        description: "fsxn-lattice: /28 for resource gateway ENIs".into(),
+        tags: owned(&[(FILE_SYSTEM_TAG, fs.id.to_string())]),
+    }));
+    let gw = pollster::block_on(cloud.create_resource_gateway(&CreateResourceGatewayRequest {
+        name: fsxn_lattice_core::naming::gateway_name(OTHER_OWNER, &fs.id, 1),
+        vpc_id: vpc.clone(),
+        subnet_ids: subnets,
+        security_group_ids: vec!["sg-0aaaaaaaaaaaaaaa1".parse().expect("id")],
+        ipv4_addresses_per_eni: 16,
+        client_token: "other-gateway".into(),
+        tags: owned(&[(FILE_SYSTEM_TAG, fs.id.to_string()), (GENERATION_TAG, "1".into())]),
+    }))
+    .expect("other's gateway");
+    let ip = svm_ip(svm);
+    let ports = vec![PortRange::single(445)];
+    let cfg = pollster::block_on(
+        cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            name: fsxn_lattice_core::naming::configuration_name(OTHER_OWNER, &svm.id, 1),
+            gateway_id: gw.id.clone(),
+            ip_address: ip,
+            port_ranges: ports.clone(),
+            client_token: "other-configuration".into(),
+            tags: owned(&[
+                (SVM_TAG, svm.id.to_string()),
+                (FILE_SYSTEM_TAG, fs.id.to_string()),
+                (GENERATION_TAG, "1".into()),
+                (TARGET_TAG, target_tag_value(ip, &ports)),
+            ]),
+        }),
+    )
+    .expect("other's configuration");
+    let _ = pollster::block_on(cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+        vpc_id: cvpc.clone(),
+        subnet_ids: csubnets.clone(),
+        security_group_ids: vec![],
+        resource_configuration_arn: cfg.arn.clone(),
+        private_dns_enabled: true,
+        client_token: "other-endpoint".into(),
+        tags: owned(&[
+            (SVM_TAG, svm.id.to_string()),
+            (CONSUMER_TAG, consumer.clone()),
+            (FILE_SYSTEM_TAG, fs.id.to_string()),
+            (HOSTED_ZONE_TAG, zone.to_string()),
+        ]),
+    }));
+    cloud.advance(Duration::from_secs(200));
+    let alias = format!("other-share.{domain}");
+    let target = cloud
+        .snapshot()
+        .endpoints
+        .iter()
+        .find(|e| e.resource_configuration_arn == cfg.arn)
+        .and_then(|e| e.dns_name.clone())
+        .unwrap_or_else(|| format!("vpce-0{}.example.on.aws", rng.random_range(100_000..999_999u32)));
+    cloud.add_record(
+        zone,
+        RecordSet {
+            name: alias.clone(),
+            record_type: RecordType::CNAME,
+            ttl: 300,
+            values: vec![target],
+            routing: None,
+        },
+    );
+    cloud.add_record(
+        zone,
+        RecordSet {
+            name: format!("_fsxn-lattice.{alias}"),
+            record_type: RecordType::TXT,
+            ttl: 300,
+            values: vec![ownership_txt_value(OTHER_OWNER, &svm.id, consumer)],
+            routing: None,
+        },
+    );
+}
+
+/// An SVM of `fs` whose floating IP (one for every protocol) is the `n`-th of the range: unique.
+fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, n: usize) -> StorageVirtualMachine {
     let range = fs.endpoint_ip_address_range.expect("range");
-    let ip = std::net::Ipv4Addr::from(u32::from(range.network()) + (host % 60) + 2);
+    let ip = Ipv4Addr::from(u32::from(range.network()) + 2 + (n as u32 % 60));
     let svm_id: SvmId = id("svm", rng);
     StorageVirtualMachine {
         name: format!("svm-{}", &svm_id.suffix()[..6]),
@@ -277,7 +772,19 @@ fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, host: u32) -> StorageVirtualMa
     }
 }
 
-fn config_for(active: &[String], consumers: &[(String, VpcId, Vec<SubnetId>, HostedZoneId, String)]) -> Config {
+fn s_now(cloud: &SimCloud) -> u64 {
+    cloud.now_secs()
+}
+
+fn svm_ip(s: &StorageVirtualMachine) -> Ipv4Addr {
+    s.endpoints
+        .smb
+        .as_ref()
+        .and_then(|e| e.ip_addresses.first().copied())
+        .expect("chaos SVMs serve SMB")
+}
+
+fn config_for(active: &[String], consumers: &[ConsumerVpc]) -> Config {
     let mut text = format!("owner = \"{OWNER}\"\n[gateway]\nsecurity_group_ids = [\"sg-0aaaaaaaaaaaaaaa1\"]\n");
     for (name, vpc, subnets, zone, _) in consumers.iter().filter(|c| active.contains(&c.0)) {
         let subnets: Vec<String> = subnets.iter().map(|s| format!("\"{s}\"")).collect();
@@ -289,47 +796,422 @@ fn config_for(active: &[String], consumers: &[(String, VpcId, Vec<SubnetId>, Hos
     Config::from_toml(&text).expect("generated config is valid")
 }
 
-/// Foreign state: everything that does not carry our ownership mark.
-fn foreign(s: &Snapshot) -> (Vec<String>, BTreeSet<String>) {
-    let ours = |t: &Tags| is_owned(t, OWNER);
-    let mut items = Vec::new();
-    for g in s.gateways.iter().filter(|g| !ours(&g.tags)) {
-        items.push(format!("gateway {} {:?} {:?}", g.id, g.subnet_ids, g.status));
+/// Everything in the world, one line per resource (route tables: one per route and one per
+/// association), to find out later what was changed or deleted.
+fn inventory(s: &Snapshot) -> BTreeSet<String> {
+    let mut items = BTreeSet::new();
+    items.extend(s.gateways.iter().map(|g| format!("{g:?}")));
+    items.extend(s.configurations.iter().map(|c| format!("{c:?}")));
+    items.extend(s.endpoints.iter().map(|e| format!("{e:?}")));
+    items.extend(s.cidr_reservations.iter().map(|r| format!("{r:?}")));
+    items.extend(s.subnets.iter().map(|x| format!("{x:?}")));
+    items.extend(s.network_interfaces.iter().map(|e| format!("{e:?}")));
+    for t in &s.route_tables {
+        items.extend(t.routes.iter().map(|r| format!("route {} {r:?}", t.id)));
+        items.extend(t.associations.iter().map(|a| format!("association {} {a:?}", t.id)));
     }
-    for c in s.configurations.iter().filter(|c| !ours(&c.tags)) {
-        items.push(format!("configuration {} {:?} {:?}", c.id, c.ip_address, c.port_ranges));
-    }
-    for r in s.cidr_reservations.iter().filter(|r| !ours(&r.tags)) {
-        items.push(format!("reservation {} {}", r.id, r.cidr));
-    }
-    for sub in s.subnets.iter().filter(|x| !ours(&x.tags)) {
-        items.push(format!("subnet {} {}", sub.id, sub.cidr));
-    }
-    for e in s
-        .network_interfaces
-        .iter()
-        .filter(|e| e.description == "foreign workload")
-    {
-        items.push(format!("eni {} {:?}", e.id, e.private_ips));
-    }
-    let mut records = BTreeSet::new();
     for (z, rs) in &s.records {
-        for r in rs
-            .iter()
-            .filter(|r| !r.name.contains("_fsxn-lattice") && !r.name.starts_with("alias-"))
+        items.extend(rs.iter().map(|r| format!("record {z} {r:?}")));
+    }
+    items
+}
+
+// ---- the oracle ----
+
+/// What one exposed SVM must have, by the oracle's own rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// Its file system.
+    pub file_system: FileSystemId,
+    /// The VPC of the file system.
+    pub vpc: VpcId,
+    /// The floating IP the configuration must target.
+    pub ip: Ipv4Addr,
+    /// Exactly these TCP ports, sorted.
+    pub ports: Vec<u16>,
+    /// The consumers (configured names) that get an endpoint.
+    pub consumers: Vec<String>,
+    /// The alias, lower case, if any.
+    pub alias: Option<String>,
+}
+
+/// The TCP ports of a protocol name as the tags write it (DESIGN.md §6); `None` for a name
+/// that exposes nothing.
+fn oracle_ports(protocol: &str) -> Option<&'static [u16]> {
+    Some(match protocol {
+        "smb" | "cifs" => &[445],
+        "nfs" | "nfs4" => &[2049],
+        "nfs3" => &[111, 635, 2049, 4045, 4046],
+        "ssh" => &[22],
+        "rest" | "https" => &[443],
+        _ => return None,
+    })
+}
+
+/// The expected end state, written from the configuration's consumers and the SVM and file
+/// system tags as they are in the world, independently of the reconciler: an SVM that is
+/// `CREATED`, on a Multi-AZ file system, tagged (or whose file system is tagged) with known
+/// protocols that all answer on one IP inside the file system's VPC, is exposed on exactly those
+/// ports to the consumers its tag names (default: all configured), under its alias unless
+/// another exposed SVM claims the same alias.
+pub fn expected(s: &Snapshot, config: &Config) -> BTreeMap<SvmId, Expected> {
+    let all: Vec<String> = config.consumers.iter().map(|c| c.name.clone()).collect();
+    let mut out = BTreeMap::new();
+    for svm in &s.svms {
+        let Some(fs) = s.file_systems.iter().find(|f| f.id == svm.file_system_id) else {
+            continue;
+        };
+        let tag = |k: &str| {
+            svm.tags
+                .get(k)
+                .or_else(|| fs.tags.get(k))
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        let Some(expose) = tag(tag_keys::EXPOSE) else { continue };
+        if ["", "off", "false", "no", "none"].contains(&expose.as_str())
+            || svm.lifecycle != FsxLifecycle::Created
+            || !matches!(fs.deployment_type, DeploymentType::MultiAz1 | DeploymentType::MultiAz2)
         {
-            records.insert(format!("{z} {r:?}"));
+            continue;
+        }
+        let names: Vec<&str> = if expose == "true" {
+            vec!["smb"]
+        } else {
+            expose.split(',').map(str::trim).filter(|p| !p.is_empty()).collect()
+        };
+        let mut ports = Vec::new();
+        let mut ips = BTreeSet::new();
+        let mut ok = !names.is_empty();
+        for p in &names {
+            let endpoint = match *p {
+                "smb" | "cifs" => svm.endpoints.smb.as_ref(),
+                "nfs" | "nfs4" | "nfs3" => svm.endpoints.nfs.as_ref(),
+                _ => svm.endpoints.management.as_ref(),
+            };
+            match (oracle_ports(p), endpoint.and_then(|e| e.ip_addresses.first())) {
+                (Some(ps), Some(ip)) => {
+                    ports.extend_from_slice(ps);
+                    ips.insert(*ip);
+                }
+                _ => ok = false,
+            }
+        }
+        let in_vpc = |ip: &Ipv4Addr| {
+            s.vpcs
+                .iter()
+                .any(|v| v.id == fs.vpc_id && v.cidr_blocks.iter().any(|c| c.contains(ip)))
+        };
+        if !ok || ips.len() != 1 || !ips.iter().all(in_vpc) {
+            continue;
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        let consumers = match tag(tag_keys::CONSUMERS) {
+            Some(v) => {
+                let mut named: Vec<String> = v.split(',').map(|c| c.trim().to_string()).collect();
+                if named.iter().any(|c| !all.contains(c)) {
+                    continue;
+                }
+                named.sort();
+                named.dedup();
+                named
+            }
+            None => all.clone(),
+        };
+        out.insert(
+            svm.id.clone(),
+            Expected {
+                file_system: fs.id.clone(),
+                vpc: fs.vpc_id.clone(),
+                ip: *ips.iter().next().expect("one IP"),
+                ports,
+                consumers,
+                alias: svm
+                    .tags
+                    .get(tag_keys::ALIAS)
+                    .map(|a| a.trim().trim_end_matches('.').to_ascii_lowercase()),
+            },
+        );
+    }
+    // One name, one target: an alias two exposed SVMs claim belongs to neither.
+    let mut claims: BTreeMap<String, u32> = BTreeMap::new();
+    for e in out.values() {
+        if let Some(a) = &e.alias {
+            *claims.entry(a.clone()).or_default() += 1;
         }
     }
-    (items, records)
+    for e in out.values_mut() {
+        if e.alias.as_ref().is_some_and(|a| claims[a] > 1) {
+            e.alias = None;
+        }
+    }
+    out
 }
+
+/// What the oracle found wrong, by category.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Findings {
+    /// Ours and not needed (leftovers of any state, orphan records).
+    pub orphans: Vec<String>,
+    /// A second copy of something that must exist once.
+    pub duplicates: Vec<String>,
+    /// Missing or wrong.
+    pub wrong: Vec<String>,
+    /// Something that existed before the run (foreign, or the second owner's) changed or gone.
+    pub touched: Vec<String>,
+}
+
+impl Findings {
+    /// Nothing found.
+    pub fn is_empty(&self) -> bool {
+        self.orphans.is_empty() && self.duplicates.is_empty() && self.wrong.is_empty() && self.touched.is_empty()
+    }
+    fn all(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        v.extend(self.wrong.iter().cloned());
+        v.extend(self.duplicates.iter().map(|x| format!("duplicate: {x}")));
+        v.extend(self.orphans.iter().map(|x| format!("orphan: {x}")));
+        v.extend(self.touched.iter().map(|x| format!("touched: {x}")));
+        v
+    }
+}
+
+/// Compares the world with [`expected`]: see the module documentation. `before` is the
+/// [`inventory`] taken before the first reconcile (everything in it is foreign or the second
+/// owner's).
+pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], before: &BTreeSet<String>) -> Findings {
+    let s = cloud.snapshot();
+    let want = expected(&s, config);
+    let mut f = Findings::default();
+    let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
+    let consumer = |name: &str| consumers.iter().find(|c| c.0 == name);
+
+    // Configurations: one per exposed SVM, on exactly its IP and ports.
+    let cfgs: Vec<&ResourceConfiguration> = s.configurations.iter().filter(|c| ours(&c.tags)).collect();
+    let mut cfg_of: BTreeMap<&SvmId, &ResourceConfiguration> = BTreeMap::new();
+    let mut used_cfgs: BTreeSet<&ResourceConfigurationId> = BTreeSet::new();
+    for (svm, e) in &want {
+        let ports: Vec<PortRange> = e.ports.iter().map(|p| PortRange::single(*p)).collect();
+        let matching: Vec<&&ResourceConfiguration> = cfgs.iter().filter(|c| c.ip_address == Some(e.ip)).collect();
+        match matching.as_slice() {
+            [] => f.wrong.push(format!("no configuration targets {svm} ({})", e.ip)),
+            [c, rest @ ..] => {
+                for d in rest {
+                    f.duplicates
+                        .push(format!("configuration {} also targets {svm} ({})", d.id, e.ip));
+                    used_cfgs.insert(&d.id);
+                }
+                let mut have = c.port_ranges.clone();
+                have.sort();
+                if have != ports {
+                    f.wrong.push(format!(
+                        "configuration {} of {svm} has ports {:?}, want {:?}",
+                        c.id, c.port_ranges, e.ports
+                    ));
+                }
+                if c.status != ConfigurationStatus::Active {
+                    f.wrong
+                        .push(format!("configuration {} of {svm} is {:?}", c.id, c.status));
+                }
+                cfg_of.insert(svm, c);
+                used_cfgs.insert(&c.id);
+            }
+        }
+    }
+    for c in cfgs.iter().filter(|c| !used_cfgs.contains(&c.id)) {
+        f.orphans
+            .push(format!("configuration {} ({:?}, {:?})", c.id, c.ip_address, c.status));
+    }
+
+    // Gateways: the configurations of one file system share one active gateway in its VPC.
+    let gws: Vec<&ResourceGateway> = s.gateways.iter().filter(|g| ours(&g.tags)).collect();
+    let mut used_gws: BTreeSet<&GatewayId> = BTreeSet::new();
+    let mut gw_of_fs: BTreeMap<&FileSystemId, &GatewayId> = BTreeMap::new();
+    for (svm, c) in &cfg_of {
+        let e = &want[*svm];
+        match gws.iter().find(|g| g.id == c.gateway_id) {
+            None => f
+                .wrong
+                .push(format!("configuration {} of {svm} is on a gateway not ours", c.id)),
+            Some(g) => {
+                used_gws.insert(&g.id);
+                if g.status != GatewayStatus::Active || g.vpc_id != e.vpc {
+                    f.wrong
+                        .push(format!("gateway {} of {svm} is {:?} in {}", g.id, g.status, g.vpc_id));
+                }
+                if let Some(other) = gw_of_fs.insert(&e.file_system, &g.id)
+                    && other != &g.id
+                {
+                    f.duplicates
+                        .push(format!("{} is served by gateways {other} and {}", e.file_system, g.id));
+                }
+            }
+        }
+    }
+    for g in gws.iter().filter(|g| !used_gws.contains(&g.id)) {
+        f.orphans.push(format!("gateway {} ({:?})", g.id, g.status));
+    }
+
+    // Endpoints: exactly one available per exposed SVM and consumer, reachable end to end.
+    let eps: Vec<&VpcEndpoint> = s.endpoints.iter().filter(|e| ours(&e.tags)).collect();
+    let mut used_eps: BTreeSet<&VpcEndpointId> = BTreeSet::new();
+    let mut dns_of: BTreeMap<(&SvmId, &str), &str> = BTreeMap::new();
+    for (svm, e) in &want {
+        let Some(c) = cfg_of.get(svm) else { continue };
+        for name in &e.consumers {
+            let Some((_, vpc, subnets, _, _)) = consumer(name) else {
+                f.wrong.push(format!("consumer {name} of {svm} is not in the world"));
+                continue;
+            };
+            let mine: Vec<&&VpcEndpoint> = eps
+                .iter()
+                .filter(|x| x.resource_configuration_arn == c.arn && &x.vpc_id == vpc)
+                .collect();
+            let available: Vec<&&&VpcEndpoint> = mine.iter().filter(|x| x.state == EndpointState::Available).collect();
+            match available.as_slice() {
+                [] => f.wrong.push(format!(
+                    "no available endpoint for {svm} in {name} ({vpc}): {:?}",
+                    mine.iter()
+                        .map(|x| (x.id.as_str(), x.state.as_str()))
+                        .collect::<Vec<_>>()
+                )),
+                [x, rest @ ..] => {
+                    for d in rest {
+                        f.duplicates
+                            .push(format!("endpoint {} is a second for {svm} in {name}", d.id));
+                        used_eps.insert(&d.id);
+                    }
+                    used_eps.insert(&x.id);
+                    let mut have = x.subnet_ids.clone();
+                    have.sort();
+                    let mut want_subnets = subnets.clone();
+                    want_subnets.sort();
+                    if have != want_subnets {
+                        f.wrong
+                            .push(format!("endpoint {} of {svm} in {name} is in {have:?}", x.id));
+                    }
+                    match x.dns_name.as_deref() {
+                        None => f.wrong.push(format!("endpoint {} of {svm} has no DNS name", x.id)),
+                        Some(dns) => {
+                            dns_of.insert((svm, name.as_str()), dns);
+                            for port in &e.ports {
+                                let target = cloud.connect(dns, *port).map(|c| c.target);
+                                if target != Some(e.ip) {
+                                    f.wrong.push(format!(
+                                        "{dns}:{port} (endpoint of {svm} in {name}) reaches {target:?}, not {}",
+                                        e.ip
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for x in eps.iter().filter(|x| !used_eps.contains(&x.id)) {
+        f.orphans
+            .push(format!("endpoint {} in {} ({})", x.id, x.vpc_id, x.state.as_str()));
+    }
+
+    // Reservations and carved subnets of ours only where our gateways are.
+    let gw_subnets: BTreeSet<&SubnetId> = gws
+        .iter()
+        .filter(|g| used_gws.contains(&g.id))
+        .flat_map(|g| &g.subnet_ids)
+        .collect();
+    for r in s
+        .cidr_reservations
+        .iter()
+        .filter(|r| ours(&r.tags) && !gw_subnets.contains(&r.subnet_id))
+    {
+        f.orphans
+            .push(format!("reservation {} {} in {}", r.id, r.cidr, r.subnet_id));
+    }
+    for x in s
+        .subnets
+        .iter()
+        .filter(|x| ours(&x.tags) && !gw_subnets.contains(&x.id))
+    {
+        // A subnet we carved that someone else's workload moved into is theirs now: kept.
+        let moved_in = s
+            .network_interfaces
+            .iter()
+            .any(|e| e.subnet_id == x.id && e.description == "foreign workload");
+        if !moved_in {
+            f.orphans.push(format!("carved subnet {} {}", x.id, x.cidr));
+        }
+    }
+
+    // DNS: every alias of an exposed SVM in each of its consumers' zones, pointing at that
+    // consumer's endpoint, with our ownership TXT; no other CNAME or TXT of ours.
+    let mut wanted_records: BTreeSet<(HostedZoneId, String, RecordType)> = BTreeSet::new();
+    for (svm, e) in &want {
+        let Some(alias) = &e.alias else { continue };
+        for name in &e.consumers {
+            let Some((_, _, _, zone, _)) = consumer(name) else {
+                continue;
+            };
+            let txt_name = format!("_fsxn-lattice.{alias}");
+            wanted_records.insert((zone.clone(), alias.clone(), RecordType::CNAME));
+            wanted_records.insert((zone.clone(), txt_name.clone(), RecordType::TXT));
+            let records = s.records.get(zone).map(Vec::as_slice).unwrap_or(&[]);
+            let cname = records
+                .iter()
+                .find(|r| &r.name == alias && r.record_type == RecordType::CNAME);
+            let want_target = dns_of.get(&(svm, name.as_str()));
+            match (cname, want_target) {
+                (None, _) => f.wrong.push(format!("no CNAME {alias} in {zone} for {svm}/{name}")),
+                (Some(r), Some(t)) if r.values == [t.to_string()] => {}
+                (Some(r), _) => f.wrong.push(format!(
+                    "CNAME {alias} in {zone} → {:?}, not the available endpoint of {svm} in {name} ({want_target:?})",
+                    r.values
+                )),
+            }
+            let txt_ok = records.iter().any(|r| {
+                r.name == txt_name
+                    && r.record_type == RecordType::TXT
+                    && r.values.iter().any(|v| v.contains(&format!("owner={OWNER},")))
+            });
+            if !txt_ok {
+                f.wrong.push(format!("no ownership TXT {txt_name} of ours in {zone}"));
+            }
+        }
+    }
+    for (zone, records) in &s.records {
+        for r in records {
+            let key = (zone.clone(), r.name.clone(), r.record_type);
+            let before_it = before.contains(&format!("record {zone} {r:?}"));
+            let our_txt = r.record_type == RecordType::TXT
+                && r.values
+                    .iter()
+                    .any(|v| v.contains("heritage=fsxn-lattice") && v.contains(&format!("owner={OWNER},")));
+            let new_cname = r.record_type == RecordType::CNAME && !before_it;
+            if (our_txt || new_cname) && !wanted_records.contains(&key) {
+                f.orphans
+                    .push(format!("{:?} {} in {zone} → {:?}", r.record_type, r.name, r.values));
+            }
+        }
+    }
+
+    // Nothing that existed before the run changed or went away.
+    let now = inventory(&s);
+    f.touched.extend(before.difference(&now).cloned());
+    f
+}
+
+// ---- a run ----
 
 struct Run<'a> {
     w: &'a World,
     rng: ChaCha8Rng,
     timeline: Vec<String>,
     crashes: u64,
+    dropped: u64,
     races: u64,
+    hangs: Vec<String>,
+    /// Duplicates seen at any moment between two invocations (see `Run::invariants`).
+    ever: BTreeSet<String>,
     events: EventStats,
     held: Vec<Value>,
 }
@@ -340,58 +1222,153 @@ impl Run<'_> {
             .push(format!("{}  {what}", rfc3339(self.w.cloud.now_secs())));
     }
 
-    /// One Lambda invocation: a reconcile pass or a few, maybe crashing after k actions.
-    fn invoke(&mut self, config: &Config) {
-        let crash = self.rng.random_bool(0.2).then(|| self.rng.random_range(0..4usize));
-        if crash.is_some() {
-            self.crashes += 1;
-        }
-        let mut options = ReconcileOptions {
-            max_passes: 6,
-            poll_interval: Duration::ZERO,
-            ..Default::default()
-        };
-        options.apply = ApplyOptions {
-            stop_after: crash,
-            ..options.apply
-        };
-        let r = pollster::block_on(reconcile(&self.w.cloud, config, &options, &mut |_| {}));
-        self.log(format!(
-            "reconcile: {:?} after {} pass(es), {} applied{}",
-            r.status,
-            r.passes,
-            r.applied.len(),
-            crash.map(|k| format!(", crash after {k}")).unwrap_or_default()
-        ));
-    }
-
-    /// Two reconcilers observe the same world, plan, and apply their plans interleaved.
-    fn race(&mut self, config: &Config) {
-        self.races += 1;
-        let plans: Vec<Plan> = (0..2)
-            .filter_map(|_| pollster::block_on(observe(&self.w.cloud, config, &Default::default())).ok())
-            .map(|(o, d)| plan(config, &d, &o))
+    /// Runs `options.len()` invocations interleaved at every port call; returns how each ended
+    /// (`None`: dropped by a crash) and its passes.
+    fn invoke(
+        &mut self,
+        config: &Config,
+        trigger: Option<&Trigger>,
+        options: &[ReconcileOptions],
+    ) -> Vec<(Option<ReconcileReport>, u32)> {
+        let w = self.w;
+        let flags: Vec<AtomicBool> = options.iter().map(|_| AtomicBool::new(false)).collect();
+        let passes: Vec<AtomicU32> = options.iter().map(|_| AtomicU32::new(0)).collect();
+        let futures = options
+            .iter()
+            .zip(&flags)
+            .zip(&passes)
+            .map(|((opts, crashed), passes)| {
+                let actor = Actor {
+                    cloud: &w.cloud,
+                    crashed,
+                };
+                let fut: Pin<Box<dyn Future<Output = ReconcileReport> + '_>> =
+                    Box::pin(async move { invocation(&actor, config, trigger, opts, passes).await });
+                (fut, crashed)
+            })
             .collect();
-        let longest = plans.iter().map(|p| p.actions.len()).max().unwrap_or(0);
-        let mut applied = 0;
-        for i in 0..longest {
-            for p in &plans {
-                if let Some(a) = p.actions.get(i) {
-                    let one = Plan {
-                        actions: vec![a.clone()],
-                        ..Plan::default()
-                    };
-                    let r = pollster::block_on(apply(&self.w.cloud, &one, &ApplyOptions::default(), &mut |_| {}));
-                    applied += r.applied.len();
+        let Some(ended) = interleave(futures, &mut self.rng) else {
+            self.hangs.push(format!(
+                "{} interleaved reconciler(s) did not finish (a reconcile that never returns)",
+                options.len()
+            ));
+            return options.iter().map(|_| (None, 0)).collect();
+        };
+        ended
+            .into_iter()
+            .zip(&passes)
+            .map(|(e, p)| {
+                match e {
+                    Ended::Returned(r) => {
+                        let passes = r.passes;
+                        (Some(*r), passes)
+                    }
+                    // A crash hits a write, so during the apply of a pass already counted.
+                    Ended::Crashed => {
+                        self.dropped += 1;
+                        (None, p.load(Ordering::SeqCst))
+                    }
                 }
-            }
-        }
-        self.log(format!(
-            "race: two reconcilers, {applied} action(s) applied interleaved"
-        ));
+            })
+            .collect()
     }
 
-    /// Delivers events: dropped, duplicated, held back, shuffled; each actionable one invokes.
+    /// What must hold at every moment, not only at the end, however reconcilers interleave:
+    /// never two live endpoints of ours for one configuration in one VPC, two configurations of
+    /// ours for one SVM on one gateway, or two gateways of ours of one generation for one file
+    /// system (client tokens and names exist for this).
+    fn invariants(&mut self) {
+        let s = self.w.cloud.snapshot();
+        let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for e in s.endpoints.iter().filter(|e| ours(&e.tags) && e.state.is_live()) {
+            seen.entry(format!(
+                "endpoints for {} in {}",
+                e.resource_configuration_arn, e.vpc_id
+            ))
+            .or_default()
+            .push(e.id.to_string());
+        }
+        for c in s.configurations.iter().filter(|c| ours(&c.tags)) {
+            seen.entry(format!(
+                "configurations for {:?} on {}",
+                c.tags.get(SVM_TAG),
+                c.gateway_id
+            ))
+            .or_default()
+            .push(c.id.to_string());
+        }
+        for g in s.gateways.iter().filter(|g| ours(&g.tags)) {
+            seen.entry(format!(
+                "gateways for {:?} generation {:?}",
+                g.tags.get(FILE_SYSTEM_TAG),
+                g.tags.get(GENERATION_TAG)
+            ))
+            .or_default()
+            .push(g.id.to_string());
+        }
+        for (what, ids) in seen.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            let line = format!("at {}: {} {what}: {ids:?}", rfc3339(s_now(&self.w.cloud)), ids.len());
+            self.log(format!("DUPLICATE {line}"));
+            self.ever.insert(format!("{what}: {ids:?}"));
+        }
+    }
+
+    /// One trigger: one invocation (85 %) or two or three racing (15 %), each a few passes,
+    /// maybe stopped between two actions.
+    fn trigger(&mut self, config: &Config, trigger: &Trigger) {
+        let n = if self.rng.random_bool(0.15) {
+            self.races += 1;
+            self.rng.random_range(2..=3usize)
+        } else {
+            1
+        };
+        let options: Vec<ReconcileOptions> = (0..n)
+            .map(|_| {
+                let crash = self.rng.random_bool(0.2).then(|| self.rng.random_range(0..4usize));
+                self.crashes += u64::from(crash.is_some());
+                ReconcileOptions {
+                    max_passes: 6,
+                    poll_interval: Duration::ZERO,
+                    apply: ApplyOptions {
+                        stop_after: crash,
+                        ..ApplyOptions::default()
+                    },
+                    ..ReconcileOptions::default()
+                }
+            })
+            .collect();
+        let ended = self.invoke(config, Some(trigger), &options);
+        self.invariants();
+        let what: Vec<String> = ended
+            .iter()
+            .zip(&options)
+            .map(|((r, passes), o)| match r {
+                Some(r) => format!(
+                    "{:?} after {passes} pass(es), {} applied{}{}",
+                    r.status,
+                    r.applied.len(),
+                    o.apply
+                        .stop_after
+                        .map(|k| format!(", stopped after {k}"))
+                        .unwrap_or_default(),
+                    r.error
+                        .as_ref()
+                        .map(|e| format!(" ({} {})", e.operation, e.code))
+                        .unwrap_or_default()
+                ),
+                None => format!("crashed in the middle of a call after {passes} pass(es)"),
+            })
+            .collect();
+        let label = if n > 1 {
+            format!("race of {n}")
+        } else {
+            "reconcile".into()
+        };
+        self.log(format!("{label}: {}", what.join(" | ")));
+    }
+
+    /// Delivers events: dropped, duplicated, held back, shuffled; each actionable one triggers.
     fn deliver(&mut self, config: &Config) {
         let mut batch: Vec<Value> = std::mem::take(&mut self.held);
         for ev in self.w.cloud.drain_events() {
@@ -417,18 +1394,68 @@ impl Run<'_> {
                 Ok(Trigger::Ignored { .. }) | Err(_) => {}
                 Ok(t) => {
                     self.log(format!("event {}", t.name()));
-                    if self.rng.random_bool(0.15) {
-                        self.race(config)
-                    } else {
-                        self.invoke(config)
-                    }
+                    self.trigger(config, &t);
                 }
             }
         }
     }
+
+    /// The schedule, faults still on: reconciles until one reports convergence, at most
+    /// [`FINAL_INVOCATIONS`]. Returns (converged, passes, invocations).
+    fn settle(&mut self, config: &Config) -> (bool, u32, u32) {
+        let options = ReconcileOptions {
+            max_passes: FINAL_PASSES_PER_INVOCATION,
+            poll_interval: Duration::from_secs(15),
+            max_wait: Duration::from_secs(600),
+            ..ReconcileOptions::default()
+        };
+        let (mut passes, mut invocations) = (0, 0);
+        for _ in 0..FINAL_INVOCATIONS {
+            invocations += 1;
+            let trigger = Trigger::ReconcileAll {
+                reason: "schedule".into(),
+            };
+            let (r, p) = self
+                .invoke(config, Some(&trigger), std::slice::from_ref(&options))
+                .remove(0);
+            passes += p;
+            self.invariants();
+            match r {
+                Some(r) => {
+                    self.log(format!(
+                        "scheduled reconcile: {:?} after {p} pass(es){}",
+                        r.status,
+                        r.error
+                            .as_ref()
+                            .map(|e| format!(" ({} {} {})", e.operation, e.code, e.message))
+                            .unwrap_or_default()
+                    ));
+                    if r.status == ReconcileStatus::Converged {
+                        return (true, passes, invocations);
+                    }
+                    for a in &r.last_plan.actions {
+                        self.log(format!("  still planned: {} ({})", a.action.summary(), a.why));
+                    }
+                    for x in &r.last_plan.waiting {
+                        self.log(format!("  waiting: {x}"));
+                    }
+                }
+                None => self.log(format!(
+                    "scheduled reconcile: crashed in the middle of a call after {p} pass(es)"
+                )),
+            }
+            self.w.cloud.advance(Duration::from_secs(SCHEDULE_PERIOD));
+        }
+        (false, passes, invocations)
+    }
 }
 
-fn change(run: &mut Run<'_>, active: &mut Vec<String>, svms: &mut Vec<StorageVirtualMachine>) -> Config {
+fn change(
+    run: &mut Run<'_>,
+    active: &mut Vec<String>,
+    svms: &mut Vec<StorageVirtualMachine>,
+    created: &mut usize,
+) -> Config {
     let w = run.w;
     let choice = run.rng.random_range(0..7u32);
     let pick = |rng: &mut ChaCha8Rng, v: &[StorageVirtualMachine]| v[rng.random_range(0..v.len())].clone();
@@ -453,7 +1480,8 @@ fn change(run: &mut Run<'_>, active: &mut Vec<String>, svms: &mut Vec<StorageVir
         }
         3 => {
             let fs = &w.file_systems[run.rng.random_range(0..w.file_systems.len())];
-            let s = new_svm(&mut run.rng, fs, 300 + svms.len() as u32);
+            let s = new_svm(&mut run.rng, fs, *created);
+            *created += 1;
             w.cloud.create_svm(s.clone());
             run.log(format!("create {}", s.id));
             svms.push(s);
@@ -481,7 +1509,7 @@ fn change(run: &mut Run<'_>, active: &mut Vec<String>, svms: &mut Vec<StorageVir
             let used: BTreeSet<SubnetId> = snap
                 .gateways
                 .iter()
-                .filter(|g| is_owned(&g.tags, OWNER))
+                .filter(|g| g.tags.get(OWNER_TAG).map(String::as_str) == Some(OWNER))
                 .flat_map(|g| g.subnet_ids.clone())
                 .collect();
             for s in &used {
@@ -498,136 +1526,35 @@ fn change(run: &mut Run<'_>, active: &mut Vec<String>, svms: &mut Vec<StorageVir
     config_for(active, &w.consumers)
 }
 
-/// Checks the end state: counts orphans and duplicates against what the config asks for.
-fn check(w: &World, config: &Config) -> (u32, u32, Vec<String>) {
-    let snap = w.cloud.snapshot();
-    let ours = |t: &Tags| is_owned(t, OWNER);
-    let (_, desired) =
-        pollster::block_on(observe(&w.cloud, config, &Default::default())).expect("observe without faults");
-    let mut problems = Vec::new();
-    let (mut orphans, mut duplicates) = (0u32, 0u32);
-    let exposed_fs: BTreeSet<&FileSystemId> = desired.exposures.values().map(|e| &e.file_system_id).collect();
-    let gws: Vec<&ResourceGateway> = snap.gateways.iter().filter(|g| ours(&g.tags)).collect();
-    for fs in &w.file_systems {
-        let n = gws
-            .iter()
-            .filter(|g| g.tags.get(FILE_SYSTEM_TAG).map(String::as_str) == Some(fs.id.as_str()))
-            .count();
-        let want = usize::from(exposed_fs.contains(&fs.id));
-        if n > want {
-            if want == 0 {
-                orphans += n as u32
-            } else {
-                duplicates += (n - want) as u32
-            }
-            problems.push(format!("{n} gateways for {} (want {want})", fs.id));
-        } else if n < want {
-            problems.push(format!("no gateway for {}", fs.id));
-        }
-    }
-    let cfgs: Vec<&ResourceConfiguration> = snap.configurations.iter().filter(|c| ours(&c.tags)).collect();
-    let eps: Vec<&VpcEndpoint> = snap
-        .endpoints
-        .iter()
-        .filter(|e| ours(&e.tags) && e.state != EndpointState::Deleting)
-        .collect();
-    for c in &cfgs {
-        let svm = c.tags.get(SVM_TAG).cloned().unwrap_or_default();
-        let n = cfgs.iter().filter(|x| x.tags.get(SVM_TAG) == Some(&svm)).count();
-        if !desired.exposures.keys().any(|s| s.as_str() == svm) {
-            orphans += 1;
-            problems.push(format!("configuration {} for undesired {svm}", c.id));
-        } else if n > 1 {
-            duplicates += 1;
-            problems.push(format!("configuration {} is one of {n} for {svm}", c.id));
-        }
-    }
-    for e in &eps {
-        let svm = e.tags.get(SVM_TAG).cloned().unwrap_or_default();
-        let consumer = e.tags.get(CONSUMER_TAG).cloned().unwrap_or_default();
-        let wanted = desired
-            .exposures
-            .values()
-            .any(|x| x.svm_id.as_str() == svm && x.consumers.contains(&consumer));
-        let n = eps
-            .iter()
-            .filter(|x| x.tags.get(SVM_TAG) == Some(&svm) && x.tags.get(CONSUMER_TAG) == Some(&consumer))
-            .count();
-        if !wanted {
-            orphans += 1;
-            problems.push(format!("endpoint {} for undesired {svm}/{consumer}", e.id));
-        } else if n > 1 {
-            duplicates += 1;
-            problems.push(format!("endpoint {} is one of {n} for {svm}/{consumer}", e.id));
-        } else if e.state != EndpointState::Available {
-            problems.push(format!("endpoint {} is {}", e.id, e.state.as_str()));
-        }
-    }
-    for (svm, e) in &desired.exposures {
-        for c in &e.consumers {
-            if !eps.iter().any(|x| {
-                x.tags.get(SVM_TAG).map(String::as_str) == Some(svm.as_str()) && x.tags.get(CONSUMER_TAG) == Some(c)
-            }) {
-                problems.push(format!("no endpoint for {svm}/{c}"));
-            }
-        }
-    }
-    let gw_subnets: BTreeSet<&SubnetId> = gws.iter().flat_map(|g| g.subnet_ids.iter()).collect();
-    for r in snap
-        .cidr_reservations
-        .iter()
-        .filter(|r| ours(&r.tags) && !gw_subnets.contains(&r.subnet_id))
-    {
-        orphans += 1;
-        problems.push(format!("reservation {} in unused {}", r.id, r.subnet_id));
-    }
-    for s in snap
-        .subnets
-        .iter()
-        .filter(|s| ours(&s.tags) && !gw_subnets.contains(&s.id))
-    {
-        // A subnet we carved that someone else's workload moved into is theirs now: kept.
-        if snap
-            .network_interfaces
-            .iter()
-            .any(|e| e.subnet_id == s.id && e.description == "foreign workload")
-        {
-            continue;
-        }
-        orphans += 1;
-        problems.push(format!("carved subnet {} unused", s.id));
-    }
-    let desired_aliases: BTreeSet<String> = desired.exposures.values().filter_map(|e| e.alias.clone()).collect();
-    for (z, rs) in &snap.records {
-        for r in rs.iter().filter(|r| r.name.starts_with("_fsxn-lattice.")) {
-            let alias = r.name.trim_start_matches("_fsxn-lattice.");
-            if !desired_aliases.contains(alias) {
-                orphans += 1;
-                problems.push(format!("ownership record {} in {z} for an undesired alias", r.name));
-            }
-        }
-    }
-    (orphans, duplicates, problems)
-}
+/// The driver of a run: `None` runs [`invocation`]; a test may replace the configuration the
+/// reconciler is given (to prove the oracle catches a reconciler that does the wrong thing).
+type Mutant = Option<fn(&Config) -> Config>;
 
-/// Runs one campaign run; returns its findings.
-fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: bool) {
+/// Runs one campaign run and adds its findings to `report`.
+fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: bool, mutant: Mutant) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = build(seed, &mut rng);
-    let before = foreign(&w.cloud.snapshot());
+    let before = inventory(&w.cloud.snapshot());
     let mut active: Vec<String> = w.consumers.iter().map(|c| c.0.clone()).collect();
     let mut svms = w.svms.clone();
-    let mut config = w.config.clone();
+    let mut created = svms.len();
+    let mut config = config_for(&active, &w.consumers);
     let mut run = Run {
         w: &w,
         rng,
         timeline: Vec::new(),
         crashes: 0,
+        dropped: 0,
         races: 0,
+        hangs: Vec::new(),
+        ever: BTreeSet::new(),
         events: EventStats::default(),
         held: Vec::new(),
     };
-    w.cloud.set_faults(Faults { rate: fault_rate });
+    w.cloud.set_faults(Faults {
+        rate: fault_rate,
+        mix: FaultMix::All,
+    });
     // Start with one SVM exposed so every run has something to build.
     let first = svms[0].id.to_string();
     w.cloud.tag_fsx(&first, tag_keys::EXPOSE, "smb");
@@ -636,93 +1563,334 @@ fn run_one(seed: u64, fault_rate: f64, report: &mut ChaosReport, keep_timeline: 
         tag_keys::ALIAS,
         &format!("alias-{}.corp.example", &svms[0].id.suffix()[..8]),
     );
+    let given = |c: &Config| mutant.map_or_else(|| c.clone(), |m| m(c));
     for _ in 0..8 {
-        run.deliver(&config);
-        config = change(&mut run, &mut active, &mut svms);
+        run.deliver(&given(&config));
+        config = change(&mut run, &mut active, &mut svms, &mut created);
         let secs = run.rng.random_range(15..120);
         w.cloud.advance(Duration::from_secs(secs));
     }
-    run.deliver(&config);
-    // The schedule catches what was lost: a final reconcile, polling, without faults.
-    w.cloud.set_faults(Faults::default());
-    let options = ReconcileOptions {
-        max_passes: 60,
-        poll_interval: Duration::from_secs(15),
-        max_wait: Duration::from_secs(3600),
-        ..Default::default()
-    };
-    let r = pollster::block_on(reconcile(&w.cloud, &config, &options, &mut |_| {}));
-    run.log(format!("final reconcile: {:?} after {} pass(es)", r.status, r.passes));
-    for a in r.applied.iter().rev().take(12).rev() {
-        run.log(format!("  applied {} ({})", a.action.action.summary(), a.action.why));
-    }
-    for a in &r.last_plan.actions {
-        run.log(format!("  still planned: {} ({})", a.action.summary(), a.why));
-    }
-    report.max_reconciles_to_converge = report.max_reconciles_to_converge.max(r.passes);
-    let mut failed = Vec::new();
-    if r.status == ReconcileStatus::Converged {
+    run.deliver(&given(&config));
+    // The schedule catches what was lost, with the faults still on.
+    let (converged, passes, invocations) = run.settle(&given(&config));
+    let mut failed = std::mem::take(&mut run.hangs);
+    report.duplicates += run.ever.len() as u32;
+    failed.extend(run.ever.iter().map(|d| format!("duplicate at some moment: {d}")));
+    if converged {
         report.converged += 1;
+        report.passes.push(passes);
+        report.invocations.push(invocations);
+        report.max_reconciles_to_converge = report.max_reconciles_to_converge.max(passes);
     } else {
         failed.push(format!(
-            "final reconcile ended {:?}: {:?} {:?}",
-            r.status, r.error, r.last_plan.waiting
+            "no convergence within {FINAL_INVOCATIONS} scheduled reconciles ({passes} passes; budget {PASS_BUDGET})"
         ));
     }
-    let (orphans, duplicates, problems) = check(&w, &config);
-    report.orphans += orphans;
-    report.duplicates += duplicates;
-    failed.extend(problems);
-    let after = foreign(&w.cloud.snapshot());
-    let touched = before.0.iter().filter(|x| !after.0.contains(x)).count() + before.1.difference(&after.1).count();
-    report.foreign_touched += touched as u32;
-    if touched > 0 {
-        failed.push(format!("{touched} foreign resource(s) changed or deleted"));
+    let findings = check(&w.cloud, &config, &w.consumers, &before);
+    if keep_timeline {
+        // What is left of ours, for whoever replays a failure.
+        let s = w.cloud.snapshot();
+        let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
+        for g in s.gateways.iter().filter(|g| ours(&g.tags)) {
+            run.log(format!("end: gateway {} {:?} in {:?}", g.id, g.status, g.subnet_ids));
+        }
+        for c in s.configurations.iter().filter(|c| ours(&c.tags)) {
+            run.log(format!(
+                "end: configuration {} on {} → {:?} {:?} {:?} ({:?})",
+                c.id,
+                c.gateway_id,
+                c.ip_address,
+                c.port_ranges,
+                c.status,
+                c.tags.get(SVM_TAG)
+            ));
+        }
+        for e in s.endpoints.iter().filter(|e| ours(&e.tags)) {
+            run.log(format!(
+                "end: endpoint {} in {} {} for {} ({:?}/{:?})",
+                e.id,
+                e.vpc_id,
+                e.state.as_str(),
+                e.resource_configuration_arn.rsplit('/').next().unwrap_or_default(),
+                e.tags.get(SVM_TAG),
+                e.tags.get(CONSUMER_TAG)
+            ));
+        }
     }
+    report.orphans += findings.orphans.len() as u32;
+    report.duplicates += findings.duplicates.len() as u32;
+    report.foreign_touched += findings.touched.len() as u32;
+    report.wrong += findings.wrong.len() as u32;
+    failed.extend(findings.all());
     report.api_calls += w.cloud.api_calls().values().sum::<u64>();
     report.faults_injected += w.cloud.faults_injected();
+    for (k, n) in w.cloud.faults_by_kind() {
+        *report.faults.entry(k.as_str().to_string()).or_default() += n;
+    }
     report.crashes_injected += run.crashes;
+    report.dropped_mid_call += run.dropped;
     report.races += run.races;
     report.events.delivered += run.events.delivered;
     report.events.dropped += run.events.dropped;
     report.events.duplicated += run.events.duplicated;
     report.events.delayed += run.events.delayed;
     if !failed.is_empty() {
-        report.failures.push(Failure {
-            seed,
-            what: failed.join("; "),
-        });
+        report.failed_runs += 1;
+        if report.failures.len() < FAILURES_KEPT {
+            report.failures.push(Failure {
+                seed,
+                replay: format!("fsxn-lattice chaos --seed {seed} --runs 1 --fault-rate {fault_rate}"),
+                what: failed.join("; "),
+            });
+        }
     }
     if keep_timeline {
         report.timeline = run.timeline;
     }
 }
 
-/// Runs a campaign. With `runs == 1` the seed is used as is (replaying a failure) and the
-/// timeline is kept.
+/// Runs a campaign. With `runs == 1` and one seed, the seed is the run's own (replaying a
+/// failure) and the timeline is kept.
 pub fn run_campaign(opts: ChaosOptions) -> ChaosReport {
+    run_campaign_with(opts, None)
+}
+
+fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
+    let seeds = opts.seeds.max(1);
     let mut report = ChaosReport {
-        runs: opts.runs,
+        seed_range: [opts.seed, opts.seed + u64::from(seeds) - 1],
+        fault_rate: opts.fault_rate,
+        runs: 0,
         converged: 0,
         orphans: 0,
         duplicates: 0,
         foreign_touched: 0,
+        wrong: 0,
         max_reconciles_to_converge: 0,
+        pass_budget: PASS_BUDGET,
+        passes_to_converge: Spread::default(),
+        invocations_to_converge: Spread::default(),
         api_calls: 0,
         faults_injected: 0,
+        faults: BTreeMap::new(),
         crashes_injected: 0,
+        dropped_mid_call: 0,
         races: 0,
         events: EventStats::default(),
+        failed_runs: 0,
         failures: Vec::new(),
         timeline: Vec::new(),
+        passes: Vec::new(),
+        invocations: Vec::new(),
     };
-    for i in 0..opts.runs {
-        let seed = if opts.runs == 1 {
-            opts.seed
-        } else {
-            run_seed(opts.seed, i)
-        };
-        run_one(seed, opts.fault_rate, &mut report, opts.runs == 1);
+    let single = opts.runs == 1 && seeds == 1;
+    for campaign in opts.seed..opts.seed + u64::from(seeds) {
+        for i in 0..opts.runs {
+            let seed = if single { campaign } else { run_seed(campaign, i) };
+            report.runs += 1;
+            run_one(seed, opts.fault_rate, &mut report, single, mutant);
+        }
     }
+    report.passes_to_converge = Spread::of(&report.passes);
+    report.invocations_to_converge = Spread::of(&report.invocations);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_nearest_rank_percentiles() {
+        let v: Vec<u32> = (1..=200).collect();
+        assert_eq!(
+            Spread::of(&v),
+            Spread {
+                p50: 100,
+                p99: 198,
+                max: 200
+            }
+        );
+        assert_eq!(Spread::of(&[7]), Spread { p50: 7, p99: 7, max: 7 });
+        assert_eq!(Spread::of(&[]), Spread::default());
+    }
+
+    /// A future that records its id at each of `n` yield points.
+    async fn steps(id: usize, n: usize, log: &std::sync::Mutex<Vec<usize>>) -> ReconcileReport {
+        for _ in 0..n {
+            log.lock().expect("log").push(id);
+            YieldNow::default().await;
+        }
+        ReconcileReport {
+            status: ReconcileStatus::Converged,
+            passes: 0,
+            applied: vec![],
+            last_plan: Default::default(),
+            error: None,
+            deferred: 0,
+        }
+    }
+
+    #[test]
+    fn interleaving_switches_between_reconcilers_at_yield_points_and_replays_per_seed() {
+        let order = |seed: u64| {
+            let log = std::sync::Mutex::new(Vec::new());
+            let flags = [AtomicBool::new(false), AtomicBool::new(false), AtomicBool::new(false)];
+            let futures = (0..3)
+                .map(|i| {
+                    let fut: Pin<Box<dyn Future<Output = ReconcileReport> + '_>> = Box::pin(steps(i, 20, &log));
+                    (fut, &flags[i])
+                })
+                .collect();
+            let ended = interleave(futures, &mut ChaCha8Rng::seed_from_u64(seed)).expect("finishes");
+            assert!(ended.iter().all(|e| matches!(e, Ended::Returned(_))));
+            log.into_inner().expect("log")
+        };
+        let a = order(1);
+        assert_eq!(a.len(), 60);
+        let switches = a.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(switches > 10, "interleaved, not one after the other: {a:?}");
+        assert_eq!(a, order(1), "the same seed, the same interleaving");
+        assert_ne!(a, order(2));
+    }
+
+    /// The mutant the issue names: `desired::resolve` exposing nothing. Renaming the expose tag
+    /// key in the reconciler's config makes its `resolve` find no exposure, exactly as that
+    /// mutant would; the oracle, reading the tags itself, must fail the run.
+    fn expose_nothing(c: &Config) -> Config {
+        let mut c = c.clone();
+        c.tags.expose = "no-such-tag".into();
+        c
+    }
+
+    #[test]
+    fn the_oracle_fails_a_reconciler_that_exposes_nothing() {
+        let r = run_campaign_with(ChaosOptions::new(7, 3, 0.0), Some(expose_nothing));
+        assert!(!r.clean());
+        assert_eq!(r.failed_runs, 3, "{:#?}", r.failures);
+        assert!(
+            r.failures.iter().all(|f| f.what.contains("no configuration targets")),
+            "{:#?}",
+            r.failures
+        );
+        let sane = run_campaign_with(ChaosOptions::new(7, 3, 0.0), None);
+        assert!(sane.clean(), "{:#?}", sane.failures);
+    }
+
+    #[test]
+    fn a_second_live_endpoint_of_ours_is_a_duplicate_the_moment_it_exists() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let w = build(5, &mut rng);
+        let theirs = w
+            .cloud
+            .snapshot()
+            .configurations
+            .into_iter()
+            .find(|c| c.tags.get(OWNER_TAG).map(String::as_str) == Some(OTHER_OWNER))
+            .expect("the second owner's configuration");
+        let (_, vpc, subnets, _, _) = &w.consumers[0];
+        let mut run = Run {
+            w: &w,
+            rng,
+            timeline: Vec::new(),
+            crashes: 0,
+            dropped: 0,
+            races: 0,
+            hangs: Vec::new(),
+            ever: BTreeSet::new(),
+            events: EventStats::default(),
+            held: Vec::new(),
+        };
+        for token in ["a", "b"] {
+            run.invariants();
+            assert!(run.ever.is_empty(), "{:?}", run.ever);
+            pollster::block_on(w.cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+                vpc_id: vpc.clone(),
+                subnet_ids: subnets.clone(),
+                security_group_ids: vec![],
+                resource_configuration_arn: theirs.arn.clone(),
+                private_dns_enabled: true,
+                client_token: token.into(),
+                tags: tags(&[(OWNER_TAG, OWNER.into())]),
+            }))
+            .expect("endpoint");
+        }
+        run.invariants();
+        assert_eq!(run.ever.len(), 1, "{:?}", run.ever);
+    }
+
+    #[test]
+    fn every_run_replays_alone_from_its_printed_seed() {
+        let campaign = run_campaign(ChaosOptions::new(11, 4, 0.3));
+        let alone: Vec<ChaosReport> = (0..4)
+            .map(|i| run_campaign(ChaosOptions::new(run_seed(11, i), 1, 0.3)))
+            .collect();
+        assert_eq!(
+            campaign.api_calls,
+            alone.iter().map(|r| r.api_calls).sum::<u64>(),
+            "a run alone makes exactly the calls it made in its campaign"
+        );
+        assert_eq!(
+            campaign.faults_injected,
+            alone.iter().map(|r| r.faults_injected).sum::<u64>()
+        );
+        let mut passes: Vec<u32> = alone.iter().flat_map(|r| r.passes.clone()).collect();
+        let mut in_campaign = campaign.passes.clone();
+        passes.sort_unstable();
+        in_campaign.sort_unstable();
+        assert_eq!(passes, in_campaign);
+        assert!(
+            alone.iter().all(|r| !r.timeline.is_empty()),
+            "a replay prints its timeline"
+        );
+    }
+
+    #[test]
+    fn the_oracle_sees_foreign_and_second_owner_resources_touched() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let w = build(3, &mut rng);
+        let before = inventory(&w.cloud.snapshot());
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers);
+        assert!(check(&w.cloud, &config, &w.consumers, &before).is_empty());
+        // Delete the second owner's endpoint, as a reconciler that ignored the owner would.
+        let theirs = w
+            .cloud
+            .snapshot()
+            .endpoints
+            .into_iter()
+            .find(|e| e.tags.get(OWNER_TAG).map(String::as_str) == Some(OTHER_OWNER))
+            .expect("the second owner's endpoint");
+        pollster::block_on(w.cloud.delete_vpc_endpoint(&theirs.id)).expect("delete");
+        let f = check(&w.cloud, &config, &w.consumers, &before);
+        assert_eq!(f.touched.len(), 1, "{f:?}");
+        assert!(f.touched[0].contains(theirs.id.as_str()));
+    }
+
+    #[test]
+    fn the_oracle_wants_every_exposed_svm_on_exact_ports_with_its_alias() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let w = build(4, &mut rng);
+        let before = inventory(&w.cloud.snapshot());
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers);
+        let svm = &w.svms[0];
+        w.cloud.tag_fsx(svm.id.as_str(), tag_keys::EXPOSE, "NFS3, ssh");
+        w.cloud.tag_fsx(svm.id.as_str(), tag_keys::ALIAS, "Files.corp.example.");
+        let want = expected(&w.cloud.snapshot(), &config);
+        let e = &want[&svm.id];
+        assert_eq!(e.ports, [22, 111, 635, 2049, 4045, 4046]);
+        assert_eq!(e.alias.as_deref(), Some("files.corp.example"));
+        assert_eq!(e.consumers, [w.consumers[0].0.clone()]);
+        let f = check(&w.cloud, &config, &w.consumers, &before);
+        assert!(f.wrong.iter().any(|x| x.contains("no configuration targets")), "{f:?}");
+        // Two SVMs claiming one alias: neither gets it.
+        if let Some(other) = w.svms.get(1) {
+            w.cloud.tag_fsx(other.id.as_str(), tag_keys::EXPOSE, "smb");
+            w.cloud
+                .tag_fsx(other.id.as_str(), tag_keys::ALIAS, "files.corp.example");
+            let want = expected(&w.cloud.snapshot(), &config);
+            assert!(want.values().all(|e| e.alias.is_none()));
+        }
+        w.cloud.tag_fsx(svm.id.as_str(), tag_keys::EXPOSE, "off");
+        assert!(!expected(&w.cloud.snapshot(), &config).contains_key(&svm.id));
+    }
 }

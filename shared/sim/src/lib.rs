@@ -89,10 +89,163 @@ pub struct Connection {
 }
 
 /// Fault injection settings.
+///
+/// `rate` is the probability that a port call fails, exactly: at 1.0 every call fails. What it
+/// fails with is drawn from the [`FaultMix`] for the call's class (read, create, change,
+/// delete); see [`FaultKind`] for the split. Faults come from a generator of their own, seeded
+/// from the cloud's seed, so a run replays identically.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Faults {
-    /// Probability that a port call fails with throttling or a 5xx (0.0–1.0).
+    /// Probability that a port call fails (0.0–1.0).
     pub rate: f64,
+    /// Which kinds of failure.
+    pub mix: FaultMix,
+}
+
+/// Which kinds of fault a failing call gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FaultMix {
+    /// Throttling and 5xx only. Reads: half throttling, half 5xx. Writes: a third throttling, a
+    /// sixth 5xx, half a 5xx *after* the write took effect (the response is lost).
+    #[default]
+    Transient,
+    /// Every kind, split per call class (percent):
+    ///
+    /// | class  | throttling | 5xx | lost response | crash | access denied | validation | quota | not found |
+    /// |--------|-----------:|----:|--------------:|------:|--------------:|-----------:|------:|----------:|
+    /// | read   | 40 | 40 |    |    | 20 |    |    |    |
+    /// | create | 20 | 10 | 20 | 10 | 10 | 15 | 15 |    |
+    /// | change | 20 | 15 | 20 | 10 | 10 | 25 |    |    |
+    /// | delete | 20 | 15 | 20 | 10 | 10 |    |    | 25 |
+    ///
+    /// (`CreateSubnetCidrReservation` has no quota error of its own: its quota share is a
+    /// validation error.) On top of the failures, with the same probability a read that
+    /// succeeds is *stale*: EC2 describes and VPC Lattice lists leave out what was created in
+    /// the last [`CONSISTENCY_WINDOW`] seconds, and `GetSubnetCidrReservations` of a subnet that
+    /// new answers `InvalidSubnetID.NotFound` (EC2's documented eventual consistency; Route 53
+    /// lists are read-after-write and are never stale).
+    All,
+}
+
+/// A kind of injected fault, as counted by [`SimCloud::faults_by_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// `ThrottlingException`, `RequestLimitExceeded`, `Throttling`: before any effect.
+    Throttling,
+    /// A 5xx before any effect.
+    ServerError,
+    /// A 5xx after the write took effect: the response is lost (client tokens exist for this).
+    LostResponse,
+    /// The caller's process dies after the write took effect and before it sees the response.
+    /// The call fails with `Internal`/`SimulatedCrash`, and [`SimCloud::take_crash`] says so, so
+    /// a harness can drop the caller in the middle of the call.
+    Crash,
+    /// `AccessDenied`/`UnauthorizedOperation`, as a freshly changed IAM policy gives while it
+    /// propagates: before any effect.
+    AccessDenied,
+    /// `ValidationException`/`InvalidParameterValue`/`InvalidInput` on a write: before any effect.
+    Validation,
+    /// `ServiceQuotaExceededException`, `VpcEndpointLimitExceeded`, `SubnetLimitExceeded` on a
+    /// create: before any effect.
+    QuotaExceeded,
+    /// `*.NotFound`/`ResourceNotFoundException` on a delete that did not happen (the resource
+    /// is not visible to the delete yet).
+    NotFoundOnDelete,
+    /// A read that succeeded but left out something just created (or answered NotFound for it).
+    StaleRead,
+}
+
+impl FaultKind {
+    /// The stable name (`lost_response`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Throttling => "throttling",
+            Self::ServerError => "server_error",
+            Self::LostResponse => "lost_response",
+            Self::Crash => "crash",
+            Self::AccessDenied => "access_denied",
+            Self::Validation => "validation",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::NotFoundOnDelete => "not_found_on_delete",
+            Self::StaleRead => "stale_read",
+        }
+    }
+}
+
+/// Seconds during which something created may be missing from a stale read.
+pub const CONSISTENCY_WINDOW: u64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpClass {
+    Read,
+    Create,
+    Change,
+    Delete,
+}
+
+fn op_class(op: &str) -> OpClass {
+    match op {
+        "CreateSubnet"
+        | "CreateSubnetCidrReservation"
+        | "CreateVpcEndpoint"
+        | "CreateResourceGateway"
+        | "CreateResourceConfiguration" => OpClass::Create,
+        "UpdateResourceGateway"
+        | "UpdateResourceConfiguration"
+        | "ChangeResourceRecordSets"
+        | "AssociateRouteTable" => OpClass::Change,
+        "DeleteSubnet"
+        | "DeleteSubnetCidrReservation"
+        | "DeleteVpcEndpoints"
+        | "DeleteResourceGateway"
+        | "DeleteResourceConfiguration"
+        | "DisassociateRouteTable" => OpClass::Delete,
+        _ => OpClass::Read,
+    }
+}
+
+/// The split of [`FaultMix`] for one call: (kind, weight) pairs summing to 100.
+fn fault_split(mix: FaultMix, op: &str) -> &'static [(FaultKind, u32)] {
+    use FaultKind::*;
+    match (mix, op_class(op)) {
+        (FaultMix::Transient, OpClass::Read) => &[(Throttling, 50), (ServerError, 50)],
+        (FaultMix::Transient, _) => &[(Throttling, 33), (ServerError, 17), (LostResponse, 50)],
+        (FaultMix::All, OpClass::Read) => &[(Throttling, 40), (ServerError, 40), (AccessDenied, 20)],
+        (FaultMix::All, OpClass::Create) if op == "CreateSubnetCidrReservation" => &[
+            (Throttling, 20),
+            (ServerError, 10),
+            (LostResponse, 20),
+            (Crash, 10),
+            (AccessDenied, 10),
+            (Validation, 30),
+        ],
+        (FaultMix::All, OpClass::Create) => &[
+            (Throttling, 20),
+            (ServerError, 10),
+            (LostResponse, 20),
+            (Crash, 10),
+            (AccessDenied, 10),
+            (Validation, 15),
+            (QuotaExceeded, 15),
+        ],
+        (FaultMix::All, OpClass::Change) => &[
+            (Throttling, 20),
+            (ServerError, 15),
+            (LostResponse, 20),
+            (Crash, 10),
+            (AccessDenied, 10),
+            (Validation, 25),
+        ],
+        (FaultMix::All, OpClass::Delete) => &[
+            (Throttling, 20),
+            (ServerError, 15),
+            (LostResponse, 20),
+            (Crash, 10),
+            (AccessDenied, 10),
+            (NotFoundOnDelete, 25),
+        ],
+    }
 }
 
 /// The whole simulated account and region.
@@ -131,6 +284,19 @@ struct World {
     calls: BTreeMap<String, u64>,
     faults_injected: u64,
     audit: audit::AuditState,
+    faults_by_kind: BTreeMap<FaultKind, u64>,
+    /// The after-effect fault drawn by `enter` for the call in progress (`leave` applies it).
+    after_effect: Option<FaultKind>,
+    /// Whether the call in progress reads stale (see [`FaultMix::All`]).
+    stale: bool,
+    /// Whether the call in progress already counted its stale read.
+    stale_counted: bool,
+    /// A [`FaultKind::Crash`] happened and nobody took it yet.
+    crash_pending: bool,
+    /// When each thing we can be asked to list was created (by id).
+    created: BTreeMap<String, u64>,
+    /// Calls still to deny, by operation (see [`SimCloud::deny_next`]).
+    deny: BTreeMap<String, u32>,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -150,6 +316,14 @@ pub struct Snapshot {
     pub endpoints: Vec<VpcEndpoint>,
     /// Records per zone.
     pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
+    /// Route tables.
+    pub route_tables: Vec<RouteTable>,
+    /// VPCs.
+    pub vpcs: Vec<Vpc>,
+    /// FSx file systems (tags included).
+    pub file_systems: Vec<FileSystem>,
+    /// SVMs (tags included).
+    pub svms: Vec<StorageVirtualMachine>,
 }
 
 /// The simulated cloud. Implements every port of `fsxn-lattice-core`.
@@ -249,13 +423,64 @@ impl World {
         self.tasks.insert((self.now + after, self.task_seq), task);
     }
 
-    /// Counts the call and maybe injects a fault before it takes effect.
+    /// Counts the call and maybe injects a fault: one before it takes effect is returned here;
+    /// one after (a lost response, a crash) is left for `leave`; a stale read is noted for the
+    /// read's own filtering.
     fn enter(&mut self, op: &str) -> Result<(), CloudError> {
         *self.calls.entry(op.to_string()).or_default() += 1;
-        if self.faults.rate > 0.0 && self.fault_rng.random_bool(self.faults.rate / 2.0) {
-            return Err(self.fault(op));
+        self.after_effect = None;
+        self.stale = false;
+        self.stale_counted = false;
+        if let Some(n) = self.deny.get_mut(op).filter(|n| **n > 0) {
+            *n -= 1;
+            self.faults_injected += 1;
+            *self.faults_by_kind.entry(FaultKind::AccessDenied).or_default() += 1;
+            return Err(self.fault(op, FaultKind::AccessDenied));
+        }
+        if self.faults.rate <= 0.0 {
+            return Ok(());
+        }
+        if self.fault_rng.random_bool(self.faults.rate.min(1.0)) {
+            let split = fault_split(self.faults.mix, op);
+            let mut pick = self
+                .fault_rng
+                .random_range(0..split.iter().map(|(_, w)| w).sum::<u32>());
+            let kind = split
+                .iter()
+                .find(|(_, w)| {
+                    let hit = pick < *w;
+                    pick = pick.saturating_sub(*w);
+                    hit
+                })
+                .map_or(FaultKind::ServerError, |(k, _)| *k);
+            self.faults_injected += 1;
+            *self.faults_by_kind.entry(kind).or_default() += 1;
+            if matches!(kind, FaultKind::LostResponse | FaultKind::Crash) {
+                self.after_effect = Some(kind);
+                return Ok(());
+            }
+            return Err(self.fault(op, kind));
+        }
+        if self.faults.mix == FaultMix::All && op_class(op) == OpClass::Read {
+            self.stale = self.fault_rng.random_bool(self.faults.rate.min(1.0));
         }
         Ok(())
+    }
+
+    /// Whether a stale read leaves out the thing created under `key`; a call that leaves
+    /// something out counts as one [`FaultKind::StaleRead`].
+    fn hidden(&mut self, key: &str) -> bool {
+        let hide = self.stale && self.created.get(key).is_some_and(|t| t + CONSISTENCY_WINDOW > self.now);
+        if hide && !self.stale_counted {
+            self.stale_counted = true;
+            self.faults_injected += 1;
+            *self.faults_by_kind.entry(FaultKind::StaleRead).or_default() += 1;
+        }
+        hide
+    }
+
+    fn born(&mut self, key: &str) {
+        self.created.insert(key.to_string(), self.now);
     }
 
     /// Counts `n` more calls of `op` that the AWS adapter makes within the same port call
@@ -271,28 +496,88 @@ impl World {
         self.more(op, page::calls(items, per_page) - 1);
     }
 
-    /// After a write took effect, maybe lose the response.
+    /// After a write took effect, maybe lose the response or crash the caller (as drawn by
+    /// `enter`). Every path of a write that succeeds goes through here.
     fn leave<T>(&mut self, op: &str, result: Result<T, CloudError>) -> Result<T, CloudError> {
-        if result.is_ok() && self.faults.rate > 0.0 && self.fault_rng.random_bool(self.faults.rate / 2.0) {
-            return Err(self.fault(op));
+        match self.after_effect.take() {
+            Some(kind) => {
+                if kind == FaultKind::Crash {
+                    self.crash_pending = true;
+                }
+                Err(self.fault(op, kind))
+            }
+            None => result,
         }
-        result
     }
 
-    fn fault(&mut self, op: &str) -> CloudError {
-        self.faults_injected += 1;
-        let throttle = self.fault_rng.random_bool(0.5);
-        let (code, msg, retry_after) = match (service_of(op), throttle) {
-            ("ec2", true) => ("RequestLimitExceeded", "Request limit exceeded.", None),
-            ("vpc-lattice", true) => ("ThrottlingException", "Rate exceeded", Some(Duration::from_secs(1))),
-            ("route53", true) => ("Throttling", "Rate exceeded", None),
-            (_, true) => ("ThrottlingException", "Rate exceeded", None),
-            ("ec2", false) => ("InternalError", "An internal error has occurred", None),
-            ("route53", false) => ("ServiceUnavailable", "Service unavailable (simulated 503)", None),
-            (_, false) => ("InternalServerException", "Internal server error (simulated 500)", None),
+    fn fault(&mut self, op: &str, kind: FaultKind) -> CloudError {
+        let service = service_of(op);
+        let (code, msg): (&str, String) = match (kind, service) {
+            (FaultKind::Throttling, "ec2") => ("RequestLimitExceeded", "Request limit exceeded.".into()),
+            (FaultKind::Throttling, "route53") => ("Throttling", "Rate exceeded".into()),
+            (FaultKind::Throttling, _) => ("ThrottlingException", "Rate exceeded".into()),
+            (FaultKind::ServerError | FaultKind::LostResponse, "ec2") => {
+                ("InternalError", "An internal error has occurred".into())
+            }
+            (FaultKind::ServerError | FaultKind::LostResponse, "route53") => {
+                ("ServiceUnavailable", "Service unavailable (simulated 503)".into())
+            }
+            (FaultKind::ServerError | FaultKind::LostResponse, _) => (
+                "InternalServerException",
+                "Internal server error (simulated 500)".into(),
+            ),
+            (FaultKind::Crash, _) => (
+                "SimulatedCrash",
+                "(simulated) the caller died after the request took effect".into(),
+            ),
+            (FaultKind::AccessDenied, "ec2") => (
+                "UnauthorizedOperation",
+                format!("You are not authorized to perform this operation: {op} (simulated IAM propagation delay)"),
+            ),
+            (FaultKind::AccessDenied, "route53") => (
+                "AccessDenied",
+                format!("User is not authorized to perform: route53:{op} (simulated IAM propagation delay)"),
+            ),
+            (FaultKind::AccessDenied, _) => (
+                "AccessDeniedException",
+                format!("User is not authorized to perform: {op} (simulated IAM propagation delay)"),
+            ),
+            (FaultKind::Validation, "ec2") => (
+                "InvalidParameterValue",
+                format!("(simulated) a parameter of {op} is invalid"),
+            ),
+            (FaultKind::Validation, "route53") => ("InvalidInput", format!("(simulated) invalid input to {op}")),
+            (FaultKind::Validation, _) => ("ValidationException", format!("(simulated) {op} failed validation")),
+            (FaultKind::QuotaExceeded, _) => (
+                match op {
+                    "CreateVpcEndpoint" => "VpcEndpointLimitExceeded",
+                    "CreateSubnet" => "SubnetLimitExceeded",
+                    _ => "ServiceQuotaExceededException",
+                },
+                format!("(simulated) a quota stops {op}"),
+            ),
+            (FaultKind::NotFoundOnDelete | FaultKind::StaleRead, _) => (
+                match op {
+                    "DeleteVpcEndpoints" => "InvalidVpcEndpointId.NotFound",
+                    "DeleteSubnet" => "InvalidSubnetID.NotFound",
+                    "DeleteSubnetCidrReservation" => "InvalidSubnetCidrReservationID.NotFound",
+                    "DisassociateRouteTable" => "InvalidAssociationID.NotFound",
+                    "GetSubnetCidrReservations" => "InvalidSubnetID.NotFound",
+                    _ => "ResourceNotFoundException",
+                },
+                format!("(simulated) {op}: not found (not visible yet)"),
+            ),
         };
-        let mut e = err(ErrorKind::Transient, op, code, msg);
-        e.retry_after = retry_after;
+        // The kind the AWS adapter would give this code.
+        let class = if kind == FaultKind::Crash {
+            ErrorKind::Internal
+        } else {
+            fsxn_lattice_core::error::classify_code(code, &msg)
+        };
+        let mut e = err(class, op, code, msg);
+        if kind == FaultKind::Throttling && service == "vpc-lattice" {
+            e.retry_after = Some(Duration::from_secs(1));
+        }
         e
     }
 
@@ -682,6 +967,13 @@ impl SimCloud {
                 calls: BTreeMap::new(),
                 faults_injected: 0,
                 audit: audit::AuditState::new("us-east-1", "123456789012"),
+                faults_by_kind: BTreeMap::new(),
+                after_effect: None,
+                stale: false,
+                stale_counted: false,
+                crash_pending: false,
+                created: BTreeMap::new(),
+                deny: BTreeMap::new(),
             }),
         }
     }
@@ -737,6 +1029,23 @@ impl SimCloud {
     /// Faults injected so far.
     pub fn faults_injected(&self) -> u64 {
         self.w().faults_injected
+    }
+
+    /// Faults injected so far, by kind.
+    pub fn faults_by_kind(&self) -> BTreeMap<FaultKind, u64> {
+        self.w().faults_by_kind.clone()
+    }
+
+    /// Denies the next `calls` calls of `op` (`CreateResourceGateway`) with the service's
+    /// AccessDenied error, as a policy that is still propagating does.
+    pub fn deny_next(&self, op: &str, calls: u32) {
+        self.w().deny.insert(op.to_string(), calls);
+    }
+
+    /// Whether a [`FaultKind::Crash`] happened since the last call; clears it. A harness that
+    /// runs callers as futures drops the one whose call crashed.
+    pub fn take_crash(&self) -> bool {
+        std::mem::take(&mut self.w().crash_pending)
     }
 
     /// Resolves a DNS name as a client would: a CNAME in any zone is followed; an endpoint's
@@ -827,6 +1136,10 @@ impl SimCloud {
                 .iter()
                 .map(|(z, r)| (z.clone(), r.values().cloned().collect()))
                 .collect(),
+            route_tables: w.route_tables.values().cloned().collect(),
+            vpcs: w.vpcs.values().cloned().collect(),
+            file_systems: w.file_systems.values().cloned().collect(),
+            svms: w.svms.values().cloned().collect(),
         }
     }
 
@@ -1131,7 +1444,8 @@ impl NetworkRead for SimCloud {
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
         let mut w = self.w();
         w.enter("DescribeSubnets")?;
-        let subnets: Vec<Subnet> = w.subnets.values().filter(|s| &s.vpc_id == vpc_id).cloned().collect();
+        let mut subnets: Vec<Subnet> = w.subnets.values().filter(|s| &s.vpc_id == vpc_id).cloned().collect();
+        subnets.retain(|s| !w.hidden(s.id.as_str()));
         w.pages("DescribeSubnets", subnets.len(), page::EC2 as usize);
         Ok(subnets)
     }
@@ -1168,7 +1482,7 @@ impl NetworkRead for SimCloud {
     async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
         let mut w = self.w();
         w.enter("GetSubnetCidrReservations")?;
-        if !w.subnets.contains_key(subnet_id) {
+        if !w.subnets.contains_key(subnet_id) || w.hidden(subnet_id.as_str()) {
             return Err(err(
                 ErrorKind::NotFound,
                 "GetSubnetCidrReservations",
@@ -1176,12 +1490,13 @@ impl NetworkRead for SimCloud {
                 format!("The subnet ID '{subnet_id}' does not exist"),
             ));
         }
-        let reservations: Vec<CidrReservation> = w
+        let mut reservations: Vec<CidrReservation> = w
             .reservations
             .values()
             .filter(|r| &r.subnet_id == subnet_id)
             .cloned()
             .collect();
+        reservations.retain(|r| !w.hidden(r.id.as_str()));
         w.pages("GetSubnetCidrReservations", reservations.len(), page::EC2 as usize);
         Ok(reservations)
     }
@@ -1191,7 +1506,7 @@ impl NetworkRead for SimCloud {
         w.enter(OP)?;
         let mut found: BTreeMap<VpcEndpointId, VpcEndpoint> = BTreeMap::new();
         for (i, filter) in filters.iter().enumerate() {
-            let matching: Vec<VpcEndpoint> = w
+            let mut matching: Vec<VpcEndpoint> = w
                 .endpoints
                 .values()
                 .filter(|e| match filter {
@@ -1200,6 +1515,7 @@ impl NetworkRead for SimCloud {
                 })
                 .map(|e| e.ep.clone())
                 .collect();
+            matching.retain(|e| !w.hidden(e.id.as_str()));
             // One query per filter (the first was counted by `enter`), paged.
             w.more(OP, page::calls(matching.len(), page::EC2 as usize) - u64::from(i == 0));
             found.extend(matching.into_iter().map(|e| (e.id.clone(), e)));
@@ -1262,6 +1578,7 @@ impl NetworkWrite for SimCloud {
             tags: req.tags.clone(),
         };
         w.subnets.insert(id.clone(), s.clone());
+        w.born(id.as_str());
         w.emit_call(
             "ec2.amazonaws.com",
             OP,
@@ -1435,6 +1752,7 @@ impl NetworkWrite for SimCloud {
             tags: req.tags.clone(),
         };
         w.reservations.insert(id.clone(), r.clone());
+        w.born(id.as_str());
         w.emit_call("ec2.amazonaws.com", OP, json!({"subnetId": subnet.id.as_str(), "cidr": cidr.to_string(), "reservationType": format!("{:?}", req.reservation_type).to_lowercase()}), json!({"subnetCidrReservation": {"subnetCidrReservationId": id.as_str()}}));
         w.leave(OP, Ok(r))
     }
@@ -1478,7 +1796,7 @@ impl NetworkWrite for SimCloud {
                         .flatten()
                 })
         })? {
-            return Ok(e);
+            return w.leave(OP, Ok(e));
         }
         let Some(vpc) = w.vpcs.get(&req.vpc_id).cloned() else {
             return Err(err(
@@ -1549,6 +1867,7 @@ impl NetworkWrite for SimCloud {
             },
         );
         w.remember(OP, &req.client_token, &fingerprint, id.as_str());
+        w.born(id.as_str());
         w.schedule(ENI_ATTEMPT_AFTER, Task::ProvisionEndpoint(id.clone()));
         w.emit_call("ec2.amazonaws.com", OP, json!({"vpcEndpointType": "Resource", "vpcId": vpc.id.as_str(), "resourceConfigurationArn": req.resource_configuration_arn, "clientToken": req.client_token}), json!({"vpcEndpoint": {"vpcEndpointId": id.as_str(), "state": "Pending"}}));
         w.leave(OP, Ok(ep))
@@ -1611,7 +1930,8 @@ impl LatticeRead for SimCloud {
         const OP: &str = "ListResourceGateways";
         let mut w = self.w();
         w.enter(OP)?;
-        let all: Vec<ResourceGateway> = w.gateways.values().cloned().collect();
+        let mut all: Vec<ResourceGateway> = w.gateways.values().cloned().collect();
+        all.retain(|g| !w.hidden(g.id.as_str()));
         w.pages(OP, all.len(), page::LATTICE as usize);
         // What the adapter sees: tags only as the Tagging API or ListTagsForResource gives them.
         let all = all
@@ -1629,7 +1949,8 @@ impl LatticeRead for SimCloud {
         const OP: &str = "ListResourceConfigurations";
         let mut w = self.w();
         w.enter(OP)?;
-        let all: Vec<ResourceConfiguration> = w.configurations.values().cloned().collect();
+        let mut all: Vec<ResourceConfiguration> = w.configurations.values().cloned().collect();
+        all.retain(|c| !w.hidden(c.id.as_str()));
         w.pages(OP, all.len(), page::LATTICE as usize);
         let tagged = w
             .configurations
@@ -1675,7 +1996,7 @@ impl LatticeWrite for SimCloud {
         if let Some(g) = w.replay(OP, &req.client_token, &fingerprint, |w, id| {
             w.gateways.values().find(|g| g.id.as_str() == id).cloned()
         })? {
-            return Ok(g);
+            return w.leave(OP, Ok(g));
         }
         validate_lattice_name(&req.name, "rgw-")
             .map_err(|e| err(ErrorKind::InvalidInput, OP, "ValidationException", e.to_string()))?;
@@ -1738,6 +2059,7 @@ impl LatticeWrite for SimCloud {
             tags: req.tags.clone(),
         };
         w.gateways.insert(id.clone(), g.clone());
+        w.born(id.as_str());
         w.remember(OP, &req.client_token, &fingerprint, id.as_str());
         w.emit_call("vpc-lattice.amazonaws.com", OP, json!({"name": req.name, "vpcIdentifier": req.vpc_id.as_str(), "subnetIds": req.subnet_ids, "clientToken": req.client_token}), json!({"id": id.as_str(), "status": "ACTIVE"}));
         w.leave(OP, Ok(g))
@@ -1803,7 +2125,7 @@ impl LatticeWrite for SimCloud {
         if let Some(c) = w.replay(OP, &req.client_token, &fingerprint, |w, id| {
             w.configurations.values().find(|c| c.id.as_str() == id).cloned()
         })? {
-            return Ok(c);
+            return w.leave(OP, Ok(c));
         }
         validate_lattice_name(&req.name, "rcfg-")
             .map_err(|e| err(ErrorKind::InvalidInput, OP, "ValidationException", e.to_string()))?;
@@ -1853,6 +2175,7 @@ impl LatticeWrite for SimCloud {
             tags: req.tags.clone(),
         };
         w.configurations.insert(id.clone(), c.clone());
+        w.born(id.as_str());
         w.remember(OP, &req.client_token, &fingerprint, id.as_str());
         let ports: Vec<String> = req.port_ranges.iter().map(|p| p.to_string()).collect();
         w.emit_call("vpc-lattice.amazonaws.com", OP, json!({"name": req.name, "type": "SINGLE", "protocol": "TCP", "portRanges": ports, "resourceGatewayIdentifier": g.id.as_str(), "resourceConfigurationDefinition": {"ipResource": {"ipAddress": req.ip_address.to_string()}}}), json!({"id": id.as_str(), "status": "ACTIVE"}));

@@ -272,7 +272,10 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
         );
     }
     rec.add("world", format!("{FS_ID} (MULTI_AZ_1) serves SMB/NFS on {SVM_IP} from 10.0.15.192/26, outside every subnet: unreachable over peering"), None);
-    cloud.set_faults(Faults { rate: opts.fault_rate });
+    cloud.set_faults(Faults {
+        rate: opts.fault_rate,
+        ..Faults::default()
+    });
 
     // A person opts the SVM in, as the seed exposed it: SSH, SMB, NFS; plus the alias.
     cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "ssh,smb,nfs");
