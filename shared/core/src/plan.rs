@@ -2541,4 +2541,74 @@ hosted_zone_id = "ZONE1"
             p.actions
         );
     }
+
+    #[test]
+    fn a_plan_is_converged_only_with_nothing_to_do_and_nothing_to_wait_for() {
+        assert!(Plan::default().is_converged());
+        let waiting = Plan {
+            waiting: vec!["x".into()],
+            ..Plan::default()
+        };
+        assert!(!waiting.is_converged());
+        let (config, o) = world();
+        assert!(!planned(&config, &o).is_converged(), "nothing built yet");
+    }
+
+    #[test]
+    fn a_consumer_vpc_without_dns_is_refused_before_anything_is_built_for_it() {
+        let (config, mut o) = world();
+        o.vpcs[1].enable_dns_hostnames = false;
+        let p = planned(&config, &o);
+        let r = p.refusals.iter().find(|r| r.subject == "consumer c").expect("refused");
+        assert!(r.reason.contains("enableDnsHostnames=false"), "{}", r.reason);
+        assert!(!creates_endpoint(&p));
+    }
+
+    #[test]
+    fn what_we_create_carries_our_owner_and_file_system_tags() {
+        let (config, o) = world();
+        let p = planned(&config, &o);
+        let tags = p
+            .actions
+            .iter()
+            .find_map(|a| match &a.action {
+                Action::CreateResourceGateway { tags, .. } => Some(tags.clone()),
+                _ => None,
+            })
+            .expect("a gateway is planned");
+        assert_eq!(tags.get(OWNER_TAG).map(String::as_str), Some("t"));
+        assert_eq!(tags.get(FILE_SYSTEM_TAG).map(String::as_str), Some("fs-1"));
+        assert_eq!(tags.get(GENERATION_TAG).map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn a_gateway_without_an_eni_in_a_subnet_that_has_no_free_28_is_replaced() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Failed);
+        // Its ENI in subnet-a2 never came, and every block of subnet-a2 now holds a used address.
+        o.network_interfaces.retain(|e| e.subnet_id.as_str() != "subnet-a2");
+        fill(&mut o, "subnet-a2", 7);
+        let p = planned(&config, &o);
+        let why = p
+            .actions
+            .iter()
+            .find_map(|a| matches!(a.action, Action::CreateResourceGateway { .. }).then(|| a.why.clone()))
+            .expect("replacement planned");
+        assert!(why.contains("cannot get a /28 in subnet-a2"), "{why}");
+    }
+
+    #[test]
+    fn an_endpoint_in_other_subnets_than_the_consumer_wants_is_replaced() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        o.endpoints[0].subnet_ids = vec![id("subnet-c9")];
+        let p = planned(&config, &o);
+        let subnets = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateVpcEndpoint { subnet_ids, .. } => Some(subnet_ids.clone()),
+            _ => None,
+        });
+        assert_eq!(subnets, Some(vec![id("subnet-c1")]));
+    }
 }
