@@ -189,6 +189,18 @@ pub async fn step<C: Cloud + ?Sized>(
     function: Function,
     payload: &Value,
 ) -> Result<StepOutput, FunctionError> {
+    step_observed(cloud, config, function, payload, &mut |_| {}).await
+}
+
+/// [`step`], telling `progress` every pass planned and action applied as the reconcile makes
+/// them (the simulation counts passes with it, whether the step then succeeds or fails).
+pub async fn step_observed<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    function: Function,
+    payload: &Value,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<StepOutput, FunctionError> {
     let trigger = decode(payload)?;
     let mut out = StepOutput {
         function,
@@ -243,9 +255,10 @@ pub async fn step<C: Cloud + ?Sized>(
     };
     options.apply.retry = STEP_RETRY;
     let report = reconcile(cloud, config, &options, &mut |p| {
-        if let Progress::Applied { applied, .. } = p {
+        if let Progress::Applied { applied, .. } = &p {
             info!(action = %applied.action.action.summary(), why = %applied.action.why, outcome = ?applied.outcome, attempts = applied.attempts, "applied");
         }
+        progress(&p);
     })
     .await;
     out.passes = report.passes;
