@@ -7,7 +7,7 @@ use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
-use crate::plan::{Action, Observed, Plan, plan};
+use crate::plan::{Action, Observed, Plan, PlannedAction, plan};
 use crate::ports::{Cloud, EndpointFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -159,6 +159,18 @@ impl Scope {
             Self::Dns => dns,
         }
     }
+
+    /// Keeps the actions this scope carries out. Outside [`Scope::All`], while an alias
+    /// withdrawal is left to the DNS function, no teardown happens either (endpoints,
+    /// configurations, gateways, reservations, subnets): the plan withdraws DNS before tearing
+    /// down, and an endpoint deleted first leaves its alias dangling — for a consumer removed
+    /// from the config, for ever, since its zone is known only from our endpoints' tags.
+    pub fn retain(self, actions: &mut Vec<PlannedAction>) {
+        let withdrawal_left = actions
+            .iter()
+            .any(|a| matches!(a.action, Action::DeleteAlias { .. }) && !self.allows(&a.action));
+        actions.retain(|a| self.allows(&a.action) && !(withdrawal_left && a.action.is_delete()));
+    }
 }
 
 /// Options of a reconcile.
@@ -298,7 +310,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             plan: Box::new(p.clone()),
         });
         let before = p.actions.len();
-        p.actions.retain(|a| options.scope.allows(&a.action));
+        options.scope.retain(&mut p.actions);
         report.deferred = before - p.actions.len();
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
@@ -351,4 +363,55 @@ pub async fn reconcile<C: Cloud + ?Sized>(
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RecordSet, RecordType};
+
+    fn planned(action: Action) -> PlannedAction {
+        PlannedAction {
+            action,
+            why: String::new(),
+        }
+    }
+
+    /// The chaos harness found it running the deployed split: Provision deleted the endpoint of
+    /// a consumer removed from the config before PublishAlias withdrew its alias, and with the
+    /// endpoint went the only record of the consumer's zone — the CNAME stayed for ever.
+    #[test]
+    fn infrastructure_tears_nothing_down_while_an_alias_withdrawal_is_left_to_dns() {
+        let zone = HostedZoneId::parse("Z0000000000000000001").expect("zone");
+        let withdraw = planned(Action::DeleteAlias {
+            hosted_zone_id: zone,
+            cname: None,
+            txt: RecordSet {
+                name: "_fsxn-lattice.files.corp.example".into(),
+                record_type: RecordType::TXT,
+                ttl: 300,
+                values: vec![],
+                routing: None,
+            },
+        });
+        let teardown = planned(Action::DeleteVpcEndpoint {
+            vpc_endpoint_id: "vpce-0123456789abcdef0".parse().expect("id"),
+        });
+        let build = planned(Action::CreateSubnet {
+            vpc_id: "vpc-0123456789abcdef0".parse().expect("id"),
+            availability_zone: "us-east-1a".into(),
+            cidr: "10.0.0.0/28".parse().expect("cidr"),
+            tags: Default::default(),
+        });
+        let all = vec![withdraw.clone(), build.clone(), teardown.clone()];
+        let kept = |scope: Scope, mut v: Vec<PlannedAction>| {
+            scope.retain(&mut v);
+            v
+        };
+        assert_eq!(kept(Scope::Infrastructure, all.clone()), vec![build]);
+        assert_eq!(kept(Scope::Dns, all.clone()), vec![withdraw.clone()]);
+        assert_eq!(kept(Scope::All, all.clone()), all);
+        // Nothing left to withdraw: the teardown goes ahead.
+        assert_eq!(kept(Scope::Infrastructure, vec![teardown.clone()]), vec![teardown]);
+    }
 }
