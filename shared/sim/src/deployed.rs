@@ -49,6 +49,12 @@ impl LambdaFault {
         Self::Function(ErrorKind::Conflict),
     ];
 
+    /// With probability `rate` (0.0–1.0), a kind drawn uniformly from [`LambdaFault::RANDOM`].
+    pub fn draw(rate: f64, rng: &mut impl Rng) -> Option<Self> {
+        rng.random_bool(rate.clamp(0.0, 1.0))
+            .then(|| Self::RANDOM[rng.random_range(0..Self::RANDOM.len())])
+    }
+
     /// The error name the state machine's `Retry`/`Catch` see.
     pub fn error(self) -> &'static str {
         match self {
@@ -176,6 +182,48 @@ impl DeployedStateMachine {
             faults: host.faults,
         }
     }
+
+    /// One Lambda invocation of `function` with `fault` injected: none runs [`invoke`];
+    /// [`LambdaFault::Timeout`] runs it, loses its answer and sleeps the function's timeout;
+    /// the others fail without running it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invoke_with<C: Cloud + ?Sized>(
+        &self,
+        cloud: &C,
+        config: &Config,
+        function: Function,
+        payload: &Value,
+        fault: Option<LambdaFault>,
+        died: &dyn Fn() -> bool,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<Value, TaskError> {
+        match fault {
+            None => invoke(cloud, config, function, payload, died, progress).await,
+            Some(LambdaFault::Timeout) => {
+                // The work happens; the answer never comes.
+                let _ = invoke(cloud, config, function, payload, died, progress).await;
+                let timeout = self
+                    .timeouts
+                    .get(function.template_resource())
+                    .copied()
+                    .unwrap_or(Duration::from_secs(3));
+                cloud.sleep(timeout).await;
+                let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                Err(TaskError {
+                    error: "Lambda.Unknown".into(),
+                    cause: format!(
+                        "The cause could not be determined because Lambda did not return an error type. Returned payload: {}",
+                        json!({"errorMessage": message})
+                    ),
+                })
+            }
+            Some(f @ (LambdaFault::ServiceException | LambdaFault::TooManyRequests)) => Err(TaskError {
+                error: f.error().into(),
+                cause: format!("{} (injected)", f.error()),
+            }),
+            Some(f @ LambdaFault::Function(_)) => Err(TaskError::function(f.error(), "injected")),
+        }
+    }
 }
 
 /// Runs one function's [`step`] on `cloud`, as Lambda would: its output as JSON, or its error;
@@ -238,10 +286,7 @@ impl<C: Cloud + ?Sized> TaskHost for Host<'_, C> {
         let fault = match &self.options.faults {
             FaultPlan::None => None,
             FaultPlan::Scripted(m) => m.get(&invocation).copied(),
-            FaultPlan::Random { rate } => self
-                .rng
-                .random_bool(rate.clamp(0.0, 1.0))
-                .then(|| LambdaFault::RANDOM[self.rng.random_range(0..LambdaFault::RANDOM.len())]),
+            FaultPlan::Random { rate } => LambdaFault::draw(*rate, &mut self.rng),
         };
         if let Some(fault) = fault {
             self.faults.push(InjectedFault {
@@ -250,28 +295,17 @@ impl<C: Cloud + ?Sized> TaskHost for Host<'_, C> {
                 fault,
             });
         }
-        match fault {
-            None => invoke(self.cloud, self.config, function, payload, self.died, self.progress).await,
-            Some(LambdaFault::Timeout) => {
-                // The work happens; the answer never comes.
-                let _ = invoke(self.cloud, self.config, function, payload, self.died, self.progress).await;
-                let timeout = self.machine.timeouts.get(id).copied().unwrap_or(Duration::from_secs(3));
-                self.cloud.sleep(timeout).await;
-                let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
-                Err(TaskError {
-                    error: "Lambda.Unknown".into(),
-                    cause: format!(
-                        "The cause could not be determined because Lambda did not return an error type. Returned payload: {}",
-                        json!({"errorMessage": message})
-                    ),
-                })
-            }
-            Some(f @ (LambdaFault::ServiceException | LambdaFault::TooManyRequests)) => Err(TaskError {
-                error: f.error().into(),
-                cause: format!("{} (injected)", f.error()),
-            }),
-            Some(f @ LambdaFault::Function(_)) => Err(TaskError::function(f.error(), "injected")),
-        }
+        self.machine
+            .invoke_with(
+                self.cloud,
+                self.config,
+                function,
+                payload,
+                fault,
+                self.died,
+                self.progress,
+            )
+            .await
     }
 }
 
