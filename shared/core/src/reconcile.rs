@@ -165,11 +165,14 @@ impl Scope {
     /// configurations, gateways, reservations, subnets): the plan withdraws DNS before tearing
     /// down, and an endpoint deleted first leaves its alias dangling — for a consumer removed
     /// from the config, for ever, since its zone is known only from our endpoints' tags.
-    pub fn retain(self, actions: &mut Vec<PlannedAction>) {
+    /// Returns whether teardown was held back so: what waits on it (a configuration for its
+    /// endpoints, a gateway for its configurations) waits on the DNS function, not on AWS.
+    pub fn retain(self, actions: &mut Vec<PlannedAction>) -> bool {
         let withdrawal_left = actions
             .iter()
             .any(|a| matches!(a.action, Action::DeleteAlias { .. }) && !self.allows(&a.action));
         actions.retain(|a| self.allows(&a.action) && !(withdrawal_left && a.action.is_delete()));
+        withdrawal_left
     }
 }
 
@@ -310,11 +313,13 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             plan: Box::new(p.clone()),
         });
         let before = p.actions.len();
-        options.scope.retain(&mut p.actions);
+        let teardown_held = options.scope.retain(&mut p.actions);
         report.deferred = before - p.actions.len();
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
-            if report.last_plan.waiting.is_empty() {
+            // Teardown held for the DNS function: this scope is done; polling would only wait
+            // for a function the state machine runs after this one.
+            if report.last_plan.waiting.is_empty() || teardown_held {
                 return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {
@@ -405,13 +410,16 @@ mod tests {
         });
         let all = vec![withdraw.clone(), build.clone(), teardown.clone()];
         let kept = |scope: Scope, mut v: Vec<PlannedAction>| {
-            scope.retain(&mut v);
-            v
+            let held = scope.retain(&mut v);
+            (v, held)
         };
-        assert_eq!(kept(Scope::Infrastructure, all.clone()), vec![build]);
-        assert_eq!(kept(Scope::Dns, all.clone()), vec![withdraw.clone()]);
-        assert_eq!(kept(Scope::All, all.clone()), all);
+        assert_eq!(kept(Scope::Infrastructure, all.clone()), (vec![build], true));
+        assert_eq!(kept(Scope::Dns, all.clone()), (vec![withdraw.clone()], false));
+        assert_eq!(kept(Scope::All, all.clone()), (all, false));
         // Nothing left to withdraw: the teardown goes ahead.
-        assert_eq!(kept(Scope::Infrastructure, vec![teardown.clone()]), vec![teardown]);
+        assert_eq!(
+            kept(Scope::Infrastructure, vec![teardown.clone()]),
+            (vec![teardown], false)
+        );
     }
 }

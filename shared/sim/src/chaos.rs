@@ -1462,8 +1462,17 @@ impl Run<'_> {
                             Err(e) => format!("{}!{}", i.state, e.error),
                         })
                         .collect();
+                    let waiting = x
+                        .invocations
+                        .iter()
+                        .rev()
+                        .find_map(|i| i.outcome.as_ref().ok())
+                        .and_then(|v| v["waiting"].as_array())
+                        .filter(|w| !w.is_empty() && x.status != ExecutionStatus::Succeeded)
+                        .map(|w| format!(" waiting for {w:?}"))
+                        .unwrap_or_default();
                     format!(
-                        "{:?}{} after {passes} pass(es){} [{}]",
+                        "{:?}{} after {passes} pass(es){}{waiting} [{}]",
                         x.status,
                         x.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
                         if *stopped {
