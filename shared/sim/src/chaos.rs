@@ -1,9 +1,10 @@
 //! Randomized campaigns: a random but valid world with foreign resources and resources of a
 //! second fsxn-lattice deployment (owner `other`), a random sequence of changes, events
 //! delivered duplicated, reordered, delayed and dropped, every kind of fault on every API
-//! ([`FaultMix::All`]), crashes between and in the middle of actions, two or three reconcilers
-//! interleaved at every port call — then, with the faults still on, the schedule's reconciles
-//! until one reports convergence, and an independent check of the world.
+//! ([`FaultMix::All`]) and Lambda failures, crashes between and in the middle of actions, each
+//! event running the deployed Step Functions execution, two or three of them interleaved at
+//! every port call — then, with the faults still on, the scheduled Reconcile invocations until
+//! one reports convergence, and an independent check of the world.
 //!
 //! # The oracle
 //!
@@ -35,11 +36,27 @@
 //! the events, the faults and the interleaving all come from it. `chaos --seed S --runs 1
 //! --fault-rate F` replays run `S` alone, with its timeline.
 //!
-//! # The seam for the deployed split
+//! # What runs: the deployed split
 //!
-//! [`invocation`] is what one trigger runs. Today it is one `Scope::All` reconcile; running the
-//! deployed Step Functions steps (Provision, Heal, PublishAlias, Reconcile through the ASL)
-//! replaces its body, and nothing else in the harness changes.
+//! [`invocation`] is what one trigger runs, as deployed. An event starts an execution of
+//! statemachine/fsxn-lattice.asl.json as template.yaml deploys it ([`DeployedStateMachine`],
+//! the async [`crate::stepfunctions::StateMachine::execute_async`]): its Choice routes an EC2
+//! event to Heal and anything else to Provision, its Tasks run the core `step` of the function
+//! they name (Provision, Heal, PublishAlias) on the interleaving cloud, its Wait states and
+//! retry delays move the shared clock, and its Retry and Catch handle the Lambda failures
+//! injected into it. A race is two or three executions for the same event. The schedule invokes
+//! the Reconcile function's `step` directly with `{}`, as the ScheduleV2 target does.
+//!
+//! Lambda failures: every Lambda invocation (each Task attempt, each scheduled invocation)
+//! fails with the run's fault rate F, its kind drawn uniformly from [`LambdaFault::RANDOM`]:
+//! a timeout (the work happens, the answer is lost, the clock moves by the function's timeout;
+//! `Lambda.Unknown`), `Lambda.ServiceException` or `Lambda.TooManyRequestsException` (the
+//! function does not run), or the function's own `Transient`, `NotReady` or `Conflict` without
+//! doing anything — one sixth each. On top, a port call that crashes kills the Lambda sandbox in
+//! the middle of the call (the write stands; the state machine sees `Lambda.Unknown`, the
+//! execution goes on), and 20 % of executions have one sandbox killed after k applied actions
+//! (k in 0..4). Passes count every `Progress::Planned` of every Lambda invocation; the final
+//! invocations are scheduled Reconcile invocations.
 
 use crate::deployed::{DeployedRun, DeployedStateMachine, FaultPlan, LambdaFault, RunOptions};
 use crate::stepfunctions::{ExecutionStatus, TaskError};
