@@ -455,7 +455,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     );
                     let kinds: Vec<String> = report.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
                     println!(
-                        "{} API calls; {} faults ({}); {} stopped between actions, {} dropped mid-call; {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
+                        "{} API calls; {} faults ({}); {} sandboxes killed between actions, {} killed mid-call; {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
                         report.api_calls,
                         report.faults_injected,
                         kinds.join(", "),
@@ -466,6 +466,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.events.dropped,
                         report.events.duplicated,
                         report.events.delayed
+                    );
+                    let lambda: Vec<String> = report.lambda_faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                    println!(
+                        "{} Step Functions executions ({} failed, caught up by the schedule); {} Lambda invocations; {} Lambda faults ({})",
+                        report.executions,
+                        report.executions_failed,
+                        report.lambda_invocations,
+                        report.lambda_faults.values().sum::<u64>(),
+                        lambda.join(", ")
                     );
                     for f in &report.failures {
                         println!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);

@@ -7,7 +7,7 @@ use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
-use crate::plan::{Action, Observed, Plan, plan};
+use crate::plan::{Action, Observed, Plan, PlannedAction, plan};
 use crate::ports::{Cloud, EndpointFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -159,6 +159,21 @@ impl Scope {
             Self::Dns => dns,
         }
     }
+
+    /// Keeps the actions this scope carries out. Outside [`Scope::All`], while an alias
+    /// withdrawal is left to the DNS function, no teardown happens either (endpoints,
+    /// configurations, gateways, reservations, subnets): the plan withdraws DNS before tearing
+    /// down, and an endpoint deleted first leaves its alias dangling — for a consumer removed
+    /// from the config, for ever, since its zone is known only from our endpoints' tags.
+    /// Returns whether teardown was held back so: what waits on it (a configuration for its
+    /// endpoints, a gateway for its configurations) waits on the DNS function, not on AWS.
+    pub fn retain(self, actions: &mut Vec<PlannedAction>) -> bool {
+        let withdrawal_left = actions
+            .iter()
+            .any(|a| matches!(a.action, Action::DeleteAlias { .. }) && !self.allows(&a.action));
+        actions.retain(|a| self.allows(&a.action) && !(withdrawal_left && a.action.is_delete()));
+        withdrawal_left
+    }
 }
 
 /// Options of a reconcile.
@@ -298,11 +313,13 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             plan: Box::new(p.clone()),
         });
         let before = p.actions.len();
-        p.actions.retain(|a| options.scope.allows(&a.action));
+        let teardown_held = options.scope.retain(&mut p.actions);
         report.deferred = before - p.actions.len();
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
-            if report.last_plan.waiting.is_empty() {
+            // Teardown held for the DNS function: this scope is done; polling would only wait
+            // for a function the state machine runs after this one.
+            if report.last_plan.waiting.is_empty() || teardown_held {
                 return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {
@@ -351,4 +368,58 @@ pub async fn reconcile<C: Cloud + ?Sized>(
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RecordSet, RecordType};
+
+    fn planned(action: Action) -> PlannedAction {
+        PlannedAction {
+            action,
+            why: String::new(),
+        }
+    }
+
+    /// The chaos harness found it running the deployed split: Provision deleted the endpoint of
+    /// a consumer removed from the config before PublishAlias withdrew its alias, and with the
+    /// endpoint went the only record of the consumer's zone — the CNAME stayed for ever.
+    #[test]
+    fn infrastructure_tears_nothing_down_while_an_alias_withdrawal_is_left_to_dns() {
+        let zone = HostedZoneId::parse("Z0000000000000000001").expect("zone");
+        let withdraw = planned(Action::DeleteAlias {
+            hosted_zone_id: zone,
+            cname: None,
+            txt: RecordSet {
+                name: "_fsxn-lattice.files.corp.example".into(),
+                record_type: RecordType::TXT,
+                ttl: 300,
+                values: vec![],
+                routing: None,
+            },
+        });
+        let teardown = planned(Action::DeleteVpcEndpoint {
+            vpc_endpoint_id: "vpce-0123456789abcdef0".parse().expect("id"),
+        });
+        let build = planned(Action::CreateSubnet {
+            vpc_id: "vpc-0123456789abcdef0".parse().expect("id"),
+            availability_zone: "us-east-1a".into(),
+            cidr: "10.0.0.0/28".parse().expect("cidr"),
+            tags: Default::default(),
+        });
+        let all = vec![withdraw.clone(), build.clone(), teardown.clone()];
+        let kept = |scope: Scope, mut v: Vec<PlannedAction>| {
+            let held = scope.retain(&mut v);
+            (v, held)
+        };
+        assert_eq!(kept(Scope::Infrastructure, all.clone()), (vec![build], true));
+        assert_eq!(kept(Scope::Dns, all.clone()), (vec![withdraw.clone()], false));
+        assert_eq!(kept(Scope::All, all.clone()), (all, false));
+        // Nothing left to withdraw: the teardown goes ahead.
+        assert_eq!(
+            kept(Scope::Infrastructure, vec![teardown.clone()]),
+            (vec![teardown], false)
+        );
+    }
 }

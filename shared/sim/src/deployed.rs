@@ -5,15 +5,22 @@
 //! chaos harness and for tests of what is deployed, rather than of one `Scope::All` reconcile.
 
 use crate::SimCloud;
-use crate::stepfunctions::{AslError, Deployment, Execution, ExecutionOptions, StateMachine, TaskError, function_name};
+use crate::stepfunctions::{
+    AslError, Deployment, Execution, ExecutionOptions, StateMachine, TaskError, TaskHost, function_name,
+};
+use async_trait::async_trait;
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::error::ErrorKind;
-use fsxn_lattice_core::step::{Function, step};
+use fsxn_lattice_core::ports::Cloud;
+use fsxn_lattice_core::reconcile::Progress;
+use fsxn_lattice_core::step::{Function, step_observed};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 /// A Lambda failure, as `lambda:invoke` surfaces it to the state machine.
@@ -41,6 +48,12 @@ impl LambdaFault {
         Self::Function(ErrorKind::NotReady),
         Self::Function(ErrorKind::Conflict),
     ];
+
+    /// With probability `rate` (0.0–1.0), a kind drawn uniformly from [`LambdaFault::RANDOM`].
+    pub fn draw(rate: f64, rng: &mut impl Rng) -> Option<Self> {
+        rng.random_bool(rate.clamp(0.0, 1.0))
+            .then(|| Self::RANDOM[rng.random_range(0..Self::RANDOM.len())])
+    }
 
     /// The error name the state machine's `Retry`/`Catch` see.
     pub fn error(self) -> &'static str {
@@ -124,71 +137,175 @@ impl DeployedStateMachine {
     /// Runs one execution for `input` (an EventBridge event, as the rules deliver it, or any
     /// execution input) on `cloud`. Waits and retry delays advance the cloud's clock.
     pub fn run(&self, cloud: &SimCloud, config: &Config, input: Value, options: &RunOptions) -> DeployedRun {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x1a3b_daf4_0017);
-        let mut faults = Vec::new();
-        let mut n = 0usize;
-        let mut task = |name: &str, payload: &Value| -> Result<Value, TaskError> {
-            let invocation = n;
-            n += 1;
-            let id = function_name(name);
-            let Some(function) = Function::ALL.into_iter().find(|f| f.template_resource() == id) else {
-                return Err(TaskError {
-                    error: "Lambda.ResourceNotFoundException".into(),
-                    cause: format!("Function not found: {name}"),
-                });
-            };
-            let fault = match &options.faults {
-                FaultPlan::None => None,
-                FaultPlan::Scripted(m) => m.get(&invocation).copied(),
-                FaultPlan::Random { rate } => rng
-                    .random_bool(rate.clamp(0.0, 1.0))
-                    .then(|| LambdaFault::RANDOM[rng.random_range(0..LambdaFault::RANDOM.len())]),
-            };
-            if let Some(fault) = fault {
-                faults.push(InjectedFault {
-                    invocation,
-                    function: id.to_string(),
-                    fault,
-                });
-            }
-            let run = || -> Result<Value, TaskError> {
-                let out = pollster::block_on(step(cloud, config, function, payload))
-                    .map_err(|e| TaskError::function(e.kind.as_str(), &e.message))?;
-                serde_json::to_value(&out).map_err(|e| TaskError::function("Internal", &e.to_string()))
-            };
-            match fault {
-                None => run(),
-                Some(LambdaFault::Timeout) => {
-                    // The work happens; the answer never comes.
-                    let _ = run();
-                    let timeout = self.timeouts.get(id).copied().unwrap_or(Duration::from_secs(3));
-                    cloud.advance(timeout);
-                    let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
-                    Err(TaskError {
-                        error: "Lambda.Unknown".into(),
-                        cause: format!(
-                            "The cause could not be determined because Lambda did not return an error type. Returned payload: {}",
-                            json!({"errorMessage": message})
-                        ),
-                    })
-                }
-                Some(f @ (LambdaFault::ServiceException | LambdaFault::TooManyRequests)) => Err(TaskError {
-                    error: f.error().into(),
-                    cause: format!("{} (injected)", f.error()),
-                }),
-                Some(f @ LambdaFault::Function(_)) => Err(TaskError::function(f.error(), "injected")),
-            }
+        pollster::block_on(self.run_on(cloud, config, input, options, &|| false, &mut |_| {}))
+    }
+
+    /// [`DeployedStateMachine::run`] on any [`Cloud`], awaiting its port calls and its clock
+    /// (waits, retry delays and timeouts are `cloud.sleep`), so executions can interleave with
+    /// each other at every call. `progress` hears every pass and action of every invocation.
+    /// `died` is asked whenever an invocation's future is pending: `true` means the function's
+    /// sandbox died in the middle of a call (whatever that call did stands), and the state
+    /// machine sees `Lambda.Unknown`, as for a runtime that exited.
+    pub async fn run_on<C: Cloud + ?Sized>(
+        &self,
+        cloud: &C,
+        config: &Config,
+        input: Value,
+        options: &RunOptions,
+        died: &dyn Fn() -> bool,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> DeployedRun {
+        let mut host = Host {
+            machine: self,
+            cloud,
+            config,
+            options,
+            rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0x1a3b_daf4_0017),
+            faults: Vec::new(),
+            n: 0,
+            died,
+            progress,
         };
-        let execution = self.machine.execute(
-            input,
-            &ExecutionOptions {
-                seed: options.seed,
-                ..ExecutionOptions::default()
-            },
-            &mut |d| cloud.advance(d),
-            &mut task,
-        );
-        DeployedRun { execution, faults }
+        let execution = self
+            .machine
+            .execute_async(
+                input,
+                &ExecutionOptions {
+                    seed: options.seed,
+                    ..ExecutionOptions::default()
+                },
+                &mut host,
+            )
+            .await;
+        DeployedRun {
+            execution,
+            faults: host.faults,
+        }
+    }
+
+    /// One Lambda invocation of `function` with `fault` injected: none runs [`invoke`];
+    /// [`LambdaFault::Timeout`] runs it, loses its answer and sleeps the function's timeout;
+    /// the others fail without running it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invoke_with<C: Cloud + ?Sized>(
+        &self,
+        cloud: &C,
+        config: &Config,
+        function: Function,
+        payload: &Value,
+        fault: Option<LambdaFault>,
+        died: &dyn Fn() -> bool,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<Value, TaskError> {
+        match fault {
+            None => invoke(cloud, config, function, payload, died, progress).await,
+            Some(LambdaFault::Timeout) => {
+                // The work happens; the answer never comes.
+                let _ = invoke(cloud, config, function, payload, died, progress).await;
+                let timeout = self
+                    .timeouts
+                    .get(function.template_resource())
+                    .copied()
+                    .unwrap_or(Duration::from_secs(3));
+                cloud.sleep(timeout).await;
+                let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                Err(TaskError {
+                    error: "Lambda.Unknown".into(),
+                    cause: format!(
+                        "The cause could not be determined because Lambda did not return an error type. Returned payload: {}",
+                        json!({"errorMessage": message})
+                    ),
+                })
+            }
+            Some(f @ (LambdaFault::ServiceException | LambdaFault::TooManyRequests)) => Err(TaskError {
+                error: f.error().into(),
+                cause: format!("{} (injected)", f.error()),
+            }),
+            Some(f @ LambdaFault::Function(_)) => Err(TaskError::function(f.error(), "injected")),
+        }
+    }
+}
+
+/// Runs one function's [`step`] on `cloud`, as Lambda would: its output as JSON, or its error;
+/// `Lambda.Unknown` if `died` says the sandbox died in the middle of a call.
+pub async fn invoke<C: Cloud + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    function: Function,
+    payload: &Value,
+    died: &dyn Fn() -> bool,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Value, TaskError> {
+    let mut fut = std::pin::pin!(step_observed(cloud, config, function, payload, progress));
+    let out = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(r) => Poll::Ready(Some(r)),
+        Poll::Pending if died() => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    })
+    .await;
+    match out {
+        Some(Ok(out)) => serde_json::to_value(&out).map_err(|e| TaskError::function("Internal", &e.to_string())),
+        Some(Err(e)) => Err(TaskError::function(e.kind.as_str(), &e.message)),
+        None => Err(TaskError {
+            error: "Lambda.Unknown".into(),
+            cause: json!({"errorType": "Runtime.ExitError", "errorMessage": "RequestId: sim Error: Runtime exited"})
+                .to_string(),
+        }),
+    }
+}
+
+/// What one execution's Tasks and waits run on.
+struct Host<'a, C: ?Sized> {
+    machine: &'a DeployedStateMachine,
+    cloud: &'a C,
+    config: &'a Config,
+    options: &'a RunOptions,
+    rng: ChaCha8Rng,
+    faults: Vec<InjectedFault>,
+    n: usize,
+    died: &'a dyn Fn() -> bool,
+    progress: &'a mut (dyn FnMut(&Progress) + Send),
+}
+
+#[async_trait(?Send)]
+impl<C: Cloud + ?Sized> TaskHost for Host<'_, C> {
+    async fn sleep(&mut self, d: Duration) {
+        self.cloud.sleep(d).await;
+    }
+
+    async fn invoke(&mut self, name: &str, payload: &Value) -> Result<Value, TaskError> {
+        let invocation = self.n;
+        self.n += 1;
+        let id = function_name(name);
+        let Some(function) = Function::ALL.into_iter().find(|f| f.template_resource() == id) else {
+            return Err(TaskError {
+                error: "Lambda.ResourceNotFoundException".into(),
+                cause: format!("Function not found: {name}"),
+            });
+        };
+        let fault = match &self.options.faults {
+            FaultPlan::None => None,
+            FaultPlan::Scripted(m) => m.get(&invocation).copied(),
+            FaultPlan::Random { rate } => LambdaFault::draw(*rate, &mut self.rng),
+        };
+        if let Some(fault) = fault {
+            self.faults.push(InjectedFault {
+                invocation,
+                function: id.to_string(),
+                fault,
+            });
+        }
+        self.machine
+            .invoke_with(
+                self.cloud,
+                self.config,
+                function,
+                payload,
+                fault,
+                self.died,
+                self.progress,
+            )
+            .await
     }
 }
 

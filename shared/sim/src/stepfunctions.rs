@@ -30,6 +30,7 @@
 //! `States.ALL`. A Lambda invoke result is `{"ExecutedVersion", "Payload", "StatusCode"}`; a
 //! function error is the error `errorType` with the error object as cause.
 
+use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -1072,6 +1073,16 @@ impl Default for ExecutionOptions {
     }
 }
 
+/// What an execution awaits: its Wait states and retry delays, and its Lambda invocations.
+#[async_trait(?Send)]
+pub trait TaskHost {
+    /// Lets `d` of virtual time pass.
+    async fn sleep(&mut self, d: Duration);
+    /// Invokes `function` (the Task's `FunctionName`) with `payload`: the function's output, or
+    /// the error `Retry`/`Catch` match.
+    async fn invoke(&mut self, function: &str, payload: &Value) -> Result<Value, TaskError>;
+}
+
 /// A failure that ends the execution whatever `Catch` says.
 struct Failure {
     error: String,
@@ -1224,7 +1235,7 @@ fn test_rule(rule: &Rule, input: &Value) -> Result<bool, Failure> {
 impl StateMachine {
     /// Runs one execution on virtual time. `sleep` is called for every Wait and retry delay
     /// (e.g. `|d| cloud.advance(d)`); `task` answers every Lambda invocation with the function's
-    /// output or a [`TaskError`].
+    /// output or a [`TaskError`]. The synchronous form of [`StateMachine::execute_async`].
     pub fn execute(
         &self,
         input: Value,
@@ -1232,6 +1243,26 @@ impl StateMachine {
         sleep: &mut dyn FnMut(Duration),
         task: &mut dyn FnMut(&str, &Value) -> Result<Value, TaskError>,
     ) -> Execution {
+        struct Sync<'a> {
+            sleep: &'a mut dyn FnMut(Duration),
+            task: &'a mut dyn FnMut(&str, &Value) -> Result<Value, TaskError>,
+        }
+        #[async_trait(?Send)]
+        impl TaskHost for Sync<'_> {
+            async fn sleep(&mut self, d: Duration) {
+                (self.sleep)(d);
+            }
+            async fn invoke(&mut self, function: &str, payload: &Value) -> Result<Value, TaskError> {
+                (self.task)(function, payload)
+            }
+        }
+        pollster::block_on(self.execute_async(input, options, &mut Sync { sleep, task }))
+    }
+
+    /// Runs one execution on virtual time, awaiting `host` for every Wait and retry delay and
+    /// every Lambda invocation: a Task's function may itself await (e.g. port calls that yield
+    /// to other executions, as the chaos harness interleaves them).
+    pub async fn execute_async(&self, input: Value, options: &ExecutionOptions, host: &mut dyn TaskHost) -> Execution {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
         let mut x = Execution {
             status: ExecutionStatus::Failed,
@@ -1243,12 +1274,6 @@ impl StateMachine {
             invocations: Vec::new(),
             retries: Vec::new(),
             elapsed: Duration::ZERO,
-        };
-        let mut wait = |x: &mut Execution, d: Duration| {
-            x.elapsed += d;
-            if !d.is_zero() {
-                sleep(d);
-            }
         };
         let mut name = self.start_at.clone();
         let mut input = input;
@@ -1282,7 +1307,7 @@ impl StateMachine {
                     };
                     Ok((apply_result_path(result_path, &input, result)?, next_of(then)))
                 })(),
-                State::Wait { wait: w, then } => (|| {
+                State::Wait { wait: w, then } => match (|| {
                     let secs = match w {
                         WaitFor::Seconds(s) => *s,
                         WaitFor::SecondsPath(p) => resolve(p, &input, "SecondsPath")?.as_u64().ok_or_else(|| {
@@ -1290,11 +1315,17 @@ impl StateMachine {
                         })?,
                     };
                     Ok(secs)
-                })()
-                .map(|secs| {
-                    wait(&mut x, Duration::from_secs(secs));
-                    (input.clone(), next_of(then))
-                }),
+                })() {
+                    Ok(secs) => {
+                        let d = Duration::from_secs(secs);
+                        x.elapsed += d;
+                        if !d.is_zero() {
+                            host.sleep(d).await;
+                        }
+                        Ok((input.clone(), next_of(then)))
+                    }
+                    Err(e) => Err(e),
+                },
                 State::Choice { choices, default } => (|| {
                     for (rule, next) in choices {
                         if test_rule(rule, &input)? {
@@ -1337,7 +1368,7 @@ impl StateMachine {
                             Ok(fp) => fp,
                             Err(e) => break Err(e),
                         };
-                        let outcome = task(&f, &p);
+                        let outcome = host.invoke(&f, &p).await;
                         x.invocations.push(Invocation {
                             state: name.clone(),
                             function: f,
@@ -1370,7 +1401,10 @@ impl StateMachine {
                                 delay,
                             });
                             attempts[i] += 1;
-                            wait(&mut x, delay);
+                            x.elapsed += delay;
+                            if !delay.is_zero() {
+                                host.sleep(delay).await;
+                            }
                             continue;
                         }
                         match catch.iter().find(|c| matches_error(&c.error_equals, &e.error)) {
