@@ -64,21 +64,14 @@ enum Scripted {
 fn output(function: Function, status: StepStatus) -> Scripted {
     Scripted::Ok(
         serde_json::to_value(StepOutput {
-            function,
-            status,
-            trigger: None,
             passes: 1,
-            applied: vec![],
             waiting: if status == StepStatus::Waiting {
                 vec!["vpce-0123 is pending".into()]
             } else {
                 vec![]
             },
-            deferred: 0,
-            warnings: vec![],
-            refusals: vec![],
-            diagnoses: vec![],
             manual_steps: vec!["register the SPN".into()],
+            ..StepOutput::new(function, status, None)
         })
         .unwrap(),
     )

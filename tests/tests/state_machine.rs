@@ -149,9 +149,6 @@ fn event(name: &str) -> Value {
 /// renamed or retyped field breaks these tests instead of passing a stale JSON shape.
 fn output(function: Function, status: StepStatus, applied: &[&str], edit: impl FnOnce(&mut StepOutput)) -> Value {
     let mut out = StepOutput {
-        function,
-        status,
-        trigger: None,
         passes: 1,
         applied: applied
             .iter()
@@ -161,12 +158,7 @@ fn output(function: Function, status: StepStatus, applied: &[&str], edit: impl F
                 outcome: "o".into(),
             })
             .collect(),
-        waiting: Vec::new(),
-        deferred: 0,
-        warnings: Vec::new(),
-        refusals: Vec::new(),
-        diagnoses: Vec::new(),
-        manual_steps: Vec::new(),
+        ..StepOutput::new(function, status, None)
     };
     edit(&mut out);
     serde_json::to_value(out).unwrap()

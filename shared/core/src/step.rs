@@ -163,6 +163,26 @@ pub struct StepOutput {
     pub manual_steps: Vec<String>,
 }
 
+impl StepOutput {
+    /// The output of `function` for `trigger` before anything was done: no pass, nothing
+    /// applied, waited for or reported.
+    pub fn new(function: Function, status: StepStatus, trigger: Option<Trigger>) -> Self {
+        Self {
+            function,
+            status,
+            trigger,
+            passes: 0,
+            applied: Vec::new(),
+            waiting: Vec::new(),
+            deferred: 0,
+            warnings: Vec::new(),
+            refusals: Vec::new(),
+            diagnoses: Vec::new(),
+            manual_steps: Vec::new(),
+        }
+    }
+}
+
 /// Decodes a payload: an EventBridge event (it has `detail-type`) becomes a trigger; any other
 /// JSON object is a Step Functions input and means "reconcile"; anything else is invalid.
 pub fn decode(payload: &Value) -> Result<Option<Trigger>, FunctionError> {
@@ -214,19 +234,7 @@ pub async fn step_observed<C: Cloud + ?Sized>(
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<StepOutput, FunctionError> {
     let trigger = decode(payload)?;
-    let mut out = StepOutput {
-        function,
-        status: StepStatus::Converged,
-        trigger: trigger.clone(),
-        passes: 0,
-        applied: Vec::new(),
-        waiting: Vec::new(),
-        deferred: 0,
-        warnings: Vec::new(),
-        refusals: Vec::new(),
-        diagnoses: Vec::new(),
-        manual_steps: Vec::new(),
-    };
+    let mut out = StepOutput::new(function, StepStatus::Converged, trigger.clone());
     if let Some(t) = &trigger
         && !function.accepts(t)
     {
@@ -372,17 +380,9 @@ mod tests {
             );
         }
         let out = StepOutput {
-            function: Function::PublishAlias,
-            status: StepStatus::Waiting,
-            trigger: None,
             passes: 1,
-            applied: vec![],
             waiting: vec!["vpce-1 is pending".into()],
-            deferred: 0,
-            warnings: vec![],
-            refusals: vec![],
-            diagnoses: vec![],
-            manual_steps: vec![],
+            ..StepOutput::new(Function::PublishAlias, StepStatus::Waiting, None)
         };
         let v = serde_json::to_value(&out).unwrap_or_default();
         assert_eq!(v["status"], "waiting");
