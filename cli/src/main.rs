@@ -468,10 +468,20 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.events.delayed
                     );
                     let lambda: Vec<String> = report.lambda_faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                    let failed_by: Vec<String> = report
+                        .executions_failed_by
+                        .iter()
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
                     println!(
-                        "{} Step Functions executions ({} failed, caught up by the schedule); {} Lambda invocations; {} Lambda faults ({})",
+                        "{} Step Functions executions ({} failed: {}; caught up by the schedule); {} Lambda invocations; {} Lambda faults ({})",
                         report.executions,
                         report.executions_failed,
+                        if failed_by.is_empty() {
+                            "none".to_string()
+                        } else {
+                            failed_by.join(", ")
+                        },
                         report.lambda_invocations,
                         report.lambda_faults.values().sum::<u64>(),
                         lambda.join(", ")

@@ -240,6 +240,7 @@ fn an_fsx_event_polls_until_available_then_publishes_in_both_engines() {
             "Provision",
             "Provisioned",
             "PublishAlias",
+            "Published",
             "Done"
         ]
     );
@@ -285,6 +286,69 @@ fn the_seed_insufficient_ip_event_heals_first_in_both_engines() {
         s["invocations"][0]["function"].as_str().unwrap().rsplit(':').next(),
         Some("HealFunction")
     );
+}
+
+/// PublishAlias withdrew an alias and left the teardown behind it to infrastructure
+/// (`deferred`): back to Provision through the poll budget, then PublishAlias again.
+#[test]
+fn infrastructure_work_left_by_publish_alias_goes_back_to_provision_in_both_engines() {
+    let deferred = |n: usize| match output(PublishAlias, Converged) {
+        Scripted::Ok(mut v) => {
+            v["deferred"] = json!(n);
+            Scripted::Ok(v)
+        }
+        other => other,
+    };
+    let s = both(
+        40,
+        json!({}),
+        vec![
+            output(Provision, Converged),
+            deferred(2),
+            output(Provision, Waiting),
+            output(Provision, Converged),
+            deferred(0),
+        ],
+    );
+    assert_eq!(outcome(&s), ("SUCCEEDED", None));
+    assert_eq!(
+        path(&s),
+        [
+            "Init",
+            "Route",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Published",
+            "PollBudget",
+            "WaitForAws",
+            "CountPoll",
+            "Provision",
+            "Provisioned",
+            "PollBudget",
+            "WaitForAws",
+            "CountPoll",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Published",
+            "Done"
+        ]
+    );
+    assert_eq!(s["output"]["polls"], 2);
+    // The loop is bounded by the same budget as polling: it fails NotReady, not forever.
+    let s = both(
+        1,
+        json!({}),
+        vec![
+            output(Provision, Converged),
+            deferred(1),
+            output(Provision, Converged),
+            deferred(1),
+        ],
+    );
+    assert_eq!(outcome(&s), ("FAILED", Some("NotReady")));
+    assert_eq!(path(&s).last(), Some(&"TimedOut"));
 }
 
 #[test]
@@ -344,7 +408,15 @@ fn transient_and_lambda_service_errors_are_retried_then_succeed_in_both_engines(
     assert_eq!(outcome(&s), ("SUCCEEDED", None));
     assert_eq!(
         path(&s),
-        ["Init", "Route", "Provision", "Provisioned", "PublishAlias", "Done"]
+        [
+            "Init",
+            "Route",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Published",
+            "Done"
+        ]
     );
     assert_eq!(s["invocations"].as_array().unwrap().len(), 9);
     // Five retries are the most: the sixth Transient of one entry is caught by States.ALL.

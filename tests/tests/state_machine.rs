@@ -229,6 +229,7 @@ fn an_fsx_event_provisions_polls_until_available_then_publishes_the_alias() {
             "Provision",
             "Provisioned",
             "PublishAlias",
+            "Published",
             "Done"
         ]
     );

@@ -185,15 +185,24 @@ fn endpoint_from(op: &str, e: &aws_sdk_ec2::types::VpcEndpoint) -> Result<VpcEnd
 impl NetworkRead for AwsEc2 {
     async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
         const OP: &str = "DescribeVpcs";
-        let out = self
+        // A `vpc-id` filter, not `VpcIds`: with `VpcIds`, one VPC that does not exist (a
+        // consumer deleted, a typo in the config) fails the whole call with
+        // InvalidVpcID.NotFound and with it every reconcile; a filter lists those that exist,
+        // and the planner refuses the missing one by name.
+        let pages: Vec<_> = self
             .client
             .describe_vpcs()
-            .set_vpc_ids(Some(ids.iter().map(|i| i.to_string()).collect()))
+            .filters(filter_of("vpc-id", ids.iter().map(|i| i.to_string())))
+            .max_results(page::EC2)
+            .into_paginator()
             .send()
+            .collect::<Vec<_>>()
             .await
+            .into_iter()
+            .collect::<Result<_, _>>()
             .map_err(|e| translate(OP, e))?;
         let mut vpcs = Vec::new();
-        for v in out.vpcs() {
+        for v in pages.iter().flat_map(|p| p.vpcs()) {
             let id: VpcId = id_of(OP, "VpcId", v.vpc_id())?;
             let cidr_blocks = v
                 .cidr_block_association_set()
@@ -213,18 +222,22 @@ impl NetworkRead for AwsEc2 {
                     .attribute(name)
                     .send()
             };
-            let support = attr(VpcAttributeName::EnableDnsSupport)
-                .await
-                .map_err(|e| translate("DescribeVpcAttribute", e))?
-                .enable_dns_support()
-                .and_then(|a| a.value())
-                .unwrap_or(false);
-            let hostnames = attr(VpcAttributeName::EnableDnsHostnames)
-                .await
-                .map_err(|e| translate("DescribeVpcAttribute", e))?
-                .enable_dns_hostnames()
-                .and_then(|a| a.value())
-                .unwrap_or(false);
+            // A VPC deleted between the list and these reads is gone: left out, like one
+            // the list never had.
+            let support = match attr(VpcAttributeName::EnableDnsSupport).await {
+                Ok(a) => a.enable_dns_support().and_then(|a| a.value()).unwrap_or(false),
+                Err(e) => match translate("DescribeVpcAttribute", e) {
+                    e if e.kind == ErrorKind::NotFound => continue,
+                    e => return Err(e),
+                },
+            };
+            let hostnames = match attr(VpcAttributeName::EnableDnsHostnames).await {
+                Ok(a) => a.enable_dns_hostnames().and_then(|a| a.value()).unwrap_or(false),
+                Err(e) => match translate("DescribeVpcAttribute", e) {
+                    e if e.kind == ErrorKind::NotFound => continue,
+                    e => return Err(e),
+                },
+            };
             vpcs.push(Vpc {
                 id,
                 cidr_blocks,

@@ -587,7 +587,12 @@ mod ec2 {
             VpcCidrBlockStateCode,
         };
         let vpcs = mock!(Client::describe_vpcs)
-            .match_requests(|r| r.vpc_ids() == ["vpc-0764d7f66aa8fa58a"])
+            .match_requests(|r| {
+                r.vpc_ids().is_empty()
+                    && r.filters().len() == 1
+                    && r.filters()[0].name() == Some("vpc-id")
+                    && r.filters()[0].values() == ["vpc-0764d7f66aa8fa58a"]
+            })
             .then_output(|| {
                 let assoc = |cidr: &str, state: VpcCidrBlockStateCode| {
                     VpcCidrBlockAssociation::builder()

@@ -72,15 +72,23 @@ pub async fn observe<C: Cloud + ?Sized>(
             "DescribeNetworkInterfaces",
             cloud.describe_network_interfaces(vpc)
         )?);
-        for s in &subnets {
-            observed.cidr_reservations.extend(read!(
+        for s in subnets {
+            match read!(
                 cloud,
                 policy,
                 "GetSubnetCidrReservations",
                 cloud.get_subnet_cidr_reservations(&s.id)
-            )?);
+            ) {
+                Ok(r) => {
+                    observed.cidr_reservations.extend(r);
+                    observed.subnets.push(s);
+                }
+                // Deleted between the list and this read (a racing execution tearing down a
+                // subnet we carved; found by chaos at fault rate 0): gone, as if never listed.
+                Err(e) if e.kind == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
-        observed.subnets.extend(subnets);
     }
     // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
     // consumer removed from the config still has endpoints to delete.
@@ -113,20 +121,23 @@ pub async fn observe<C: Cloud + ?Sized>(
             .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
     );
     for z in &zones {
-        match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
-            Ok(zone) => {
-                observed.hosted_zones.push(zone);
-                observed.records.insert(
-                    z.clone(),
-                    read!(
-                        cloud,
-                        policy,
-                        "ListResourceRecordSets",
-                        cloud.list_resource_record_sets(z)
-                    )?,
-                );
-            }
+        let zone = match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
+            Ok(zone) => zone,
             // A missing zone is reported by the planner as a refusal, not a failed reconcile.
+            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        match read!(
+            cloud,
+            policy,
+            "ListResourceRecordSets",
+            cloud.list_resource_record_sets(z)
+        ) {
+            Ok(records) => {
+                observed.hosted_zones.push(zone);
+                observed.records.insert(z.clone(), records);
+            }
+            // Deleted between the two reads: missing, as above.
             Err(e) if e.kind == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
@@ -318,8 +329,14 @@ pub async fn reconcile<C: Cloud + ?Sized>(
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
             // Teardown held for the DNS function: this scope is done; polling would only wait
-            // for a function the state machine runs after this one.
-            if report.last_plan.waiting.is_empty() || teardown_held {
+            // for a function the state machine runs after this one. Likewise the DNS scope with
+            // infrastructure work left (the teardown its withdrawal just unblocked, a build a
+            // racing event asked for): what it waits on may be that very work, which no amount
+            // of polling from here applies — the state machine runs Provision again when
+            // PublishAlias reports `deferred` (chaos at fault rate 0 found PublishAlias retrying
+            // `NotReady` for five minutes on "waits for its endpoints to go", then failing).
+            let infrastructure_left = options.scope == Scope::Dns && report.deferred > 0;
+            if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left {
                 return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {

@@ -91,11 +91,13 @@ use std::time::Duration;
 pub const OWNER: &str = "chaos";
 /// The owner of a second deployment in the same account, whose resources must never be touched.
 pub const OTHER_OWNER: &str = "other";
-/// The schedule's reconciles at the end of a run: at most this many invocations…
+/// The schedule's events at the end of a run: at most this many, each an asynchronous
+/// invocation of Reconcile that Lambda retries as it does (see `Run::settle`)…
 pub const FINAL_INVOCATIONS: u32 = 40;
 /// …of at most this many passes each (polling 15 s while only waiting).
 pub const FINAL_PASSES_PER_INVOCATION: u32 = 10;
-/// A run must converge within this many passes of the final reconciles, faults still on.
+/// A run must converge within this many passes of the final reconciles (retries included),
+/// faults still on.
 pub const PASS_BUDGET: u32 = FINAL_INVOCATIONS * FINAL_PASSES_PER_INVOCATION;
 /// Failures kept in full in a report (the rest are counted).
 pub const FAILURES_KEPT: usize = 20;
@@ -216,6 +218,9 @@ pub struct ChaosReport {
     /// Of those, executions that ended FAILED (a Catch to `Failed`, `CannotHeal`, polls
     /// exhausted, …): the schedule catches up.
     pub executions_failed: u64,
+    /// Failed executions by the Fail state's error, with the caught task error for
+    /// `ReconcileFailed` (e.g. `ReconcileFailed(Transient)`), all runs.
+    pub executions_failed_by: BTreeMap<String, u64>,
     /// Lambda invocations (Tasks of executions, retries included, and scheduled reconciles).
     pub lambda_invocations: u64,
     /// Lambda faults injected by kind (see [`LambdaFault`]), all runs.
@@ -1330,6 +1335,7 @@ struct Run<'a> {
     fault_rate: f64,
     executions: u64,
     executions_failed: u64,
+    executions_failed_by: BTreeMap<String, u64>,
     lambda_invocations: u64,
     lambda_faults: BTreeMap<String, u64>,
 }
@@ -1384,7 +1390,13 @@ impl Run<'_> {
                         match &*r {
                             Outcome::Execution(run) => {
                                 self.executions += 1;
-                                self.executions_failed += u64::from(run.execution.status != ExecutionStatus::Succeeded);
+                                if run.execution.status != ExecutionStatus::Succeeded {
+                                    self.executions_failed += 1;
+                                    *self
+                                        .executions_failed_by
+                                        .entry(failure_key(&run.execution))
+                                        .or_default() += 1;
+                                }
                                 self.lambda_invocations += run.execution.invocations.len() as u64;
                                 for f in &run.faults {
                                     *self.lambda_faults.entry(fault_name(f.fault)).or_default() += 1;
@@ -1488,8 +1500,17 @@ impl Run<'_> {
                         .filter(|w| !w.is_empty() && x.status != ExecutionStatus::Succeeded)
                         .map(|w| format!(" waiting for {w:?}"))
                         .unwrap_or_default();
+                    // What the failed execution caught: the last task error, in full.
+                    let caught = x
+                        .invocations
+                        .iter()
+                        .rev()
+                        .find_map(|i| i.outcome.as_ref().err())
+                        .filter(|_| x.status != ExecutionStatus::Succeeded)
+                        .map(|e| format!(" caught {}: {}", e.error, e.cause))
+                        .unwrap_or_default();
                     format!(
-                        "{:?}{} after {passes} pass(es){}{waiting} [{}]",
+                        "{:?}{} after {passes} pass(es){}{waiting}{caught} [{}]",
                         x.status,
                         x.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
                         if *stopped {
@@ -1543,12 +1564,62 @@ impl Run<'_> {
         }
     }
 
-    /// The schedule, faults still on (port faults, and Lambda faults at the same rate): the
-    /// Reconcile function invoked every [`SCHEDULE_PERIOD`] until one reports convergence, at
-    /// most [`FINAL_INVOCATIONS`]. Returns (converged, passes, invocations).
+    /// The schedule, faults still on (port faults, and Lambda faults at the same rate): a
+    /// scheduled event every [`SCHEDULE_PERIOD`], [`FINAL_INVOCATIONS`] of them, each delivered
+    /// to the Reconcile function as Lambda delivers an asynchronous invocation — EventBridge
+    /// Scheduler invokes Lambda asynchronously ([Lambda guide, Invoke a Lambda function on a
+    /// schedule](https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge-scheduler.html)),
+    /// and Lambda retries a failed one from its queue ([How Lambda handles errors and retries
+    /// with asynchronous invocation](https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)):
+    /// a function error or timeout twice more, one minute and then two minutes later; a
+    /// throttle (429) or service error (5xx) again and again, 1 s after the first attempt
+    /// doubling up to 5 min, for up to 6 hours. The template sets no `EventInvokeConfig`, so
+    /// these defaults are what is deployed; with `ReservedConcurrency` 1 the invocations run one
+    /// at a time, in the order they come due. Stops at the first invocation that reports
+    /// convergence, or when the last event and its retries are spent, or past [`PASS_BUDGET`].
+    /// Returns (converged, passes, invocations).
     fn settle(&mut self, config: &Config) -> (bool, u32, u32) {
+        /// An event in Lambda's asynchronous queue.
+        struct Queued {
+            due: u64,
+            arrived: u64,
+            /// Function errors so far (at most 2 retries).
+            errors: u32,
+            /// Throttles and service errors so far.
+            throttled: u32,
+        }
+        const FUNCTION_ERROR_RETRIES: [u64; 2] = [60, 120];
+        const MAX_EVENT_AGE: u64 = 6 * 3600;
         let (mut passes, mut invocations) = (0, 0);
-        for _ in 0..FINAL_INVOCATIONS {
+        let mut next_tick = self.w.cloud.now_secs();
+        let mut ticks = 0;
+        let mut queue: Vec<Queued> = Vec::new();
+        loop {
+            let due = queue.iter().map(|q| q.due).min();
+            let tick_first = ticks < FINAL_INVOCATIONS && due.is_none_or(|d| next_tick <= d);
+            let at = match (tick_first, due) {
+                (true, _) => next_tick,
+                (false, Some(d)) => d,
+                (false, None) => return (false, passes, invocations),
+            };
+            let now = self.w.cloud.now_secs();
+            if at > now {
+                self.w.cloud.advance(Duration::from_secs(at - now));
+            }
+            if tick_first {
+                let now = self.w.cloud.now_secs();
+                queue.push(Queued {
+                    due: now,
+                    arrived: now,
+                    errors: 0,
+                    throttled: 0,
+                });
+                ticks += 1;
+                next_tick += SCHEDULE_PERIOD;
+                continue;
+            }
+            let k = (0..queue.len()).min_by_key(|&k| (queue[k].due, k)).unwrap_or(0);
+            let mut q = queue.remove(k);
             invocations += 1;
             let fault = LambdaFault::draw(self.fault_rate, &mut self.rng);
             if let Some(f) = fault {
@@ -1557,7 +1628,11 @@ impl Run<'_> {
             let (r, p, _) = self.invoke(config, &[Job::Scheduled { fault }]).remove(0);
             passes += p;
             self.invariants();
-            match r {
+            if passes > PASS_BUDGET {
+                return (false, passes, invocations);
+            }
+            let now = self.w.cloud.now_secs();
+            let error = match r {
                 Some(Outcome::Invoked(Ok(out))) => {
                     let status = out["status"].as_str().unwrap_or("?").to_string();
                     self.log(format!("scheduled reconcile: {status} after {p} pass(es)"));
@@ -1570,20 +1645,53 @@ impl Run<'_> {
                     for x in out["refusals"].as_array().into_iter().flatten() {
                         self.log(format!("  refused: {}", x.as_str().unwrap_or_default()));
                     }
+                    continue;
                 }
-                Some(Outcome::Invoked(Err(e))) => self.log(format!(
-                    "scheduled reconcile: {} after {p} pass(es){} ({})",
-                    e.error,
-                    fault.map(|f| format!(" (injected {f:?})")).unwrap_or_default(),
-                    e.cause
-                )),
+                Some(Outcome::Invoked(Err(e))) => {
+                    self.log(format!(
+                        "scheduled reconcile: {} after {p} pass(es){} ({})",
+                        e.error,
+                        fault.map(|f| format!(" (injected {f:?})")).unwrap_or_default(),
+                        e.cause
+                    ));
+                    e.error
+                }
+                // The sandbox died in the middle of a call: a function error to Lambda.
                 Some(Outcome::Execution(_)) | None => {
-                    self.log(format!("scheduled reconcile: did not finish after {p} pass(es)"))
+                    self.log(format!("scheduled reconcile: did not finish after {p} pass(es)"));
+                    "Runtime.ExitError".to_string()
                 }
+            };
+            if matches!(
+                error.as_str(),
+                "Lambda.TooManyRequestsException" | "Lambda.ServiceException"
+            ) {
+                let backoff = (1u64 << q.throttled.min(9)).min(300);
+                if now + backoff - q.arrived <= MAX_EVENT_AGE {
+                    q.throttled += 1;
+                    q.due = now + backoff;
+                    self.log(format!("  Lambda queues the event again, in {backoff} s"));
+                    queue.push(q);
+                }
+            } else if let Some(wait) = FUNCTION_ERROR_RETRIES.get(q.errors as usize) {
+                q.errors += 1;
+                q.due = now + wait;
+                self.log(format!("  Lambda retries the event in {wait} s"));
+                queue.push(q);
+            } else {
+                self.log("  Lambda gives the event up after 3 attempts".into());
             }
-            self.w.cloud.advance(Duration::from_secs(SCHEDULE_PERIOD));
         }
-        (false, passes, invocations)
+    }
+}
+
+/// How a failed execution is counted in [`ChaosReport::executions_failed_by`]: the Fail
+/// state's error, with the last task error when the generic `Failed` state caught it.
+fn failure_key(e: &crate::stepfunctions::Execution) -> String {
+    let error = e.error.as_deref().unwrap_or("?");
+    match e.invocations.iter().rev().find_map(|i| i.outcome.as_ref().err()) {
+        Some(t) if error == "ReconcileFailed" => format!("{error}({})", t.error),
+        _ => error.to_string(),
     }
 }
 
@@ -1708,6 +1816,7 @@ fn run_one(
         fault_rate,
         executions: 0,
         executions_failed: 0,
+        executions_failed_by: BTreeMap::new(),
         lambda_invocations: 0,
         lambda_faults: BTreeMap::new(),
     };
@@ -1743,7 +1852,7 @@ fn run_one(
         report.max_reconciles_to_converge = report.max_reconciles_to_converge.max(passes);
     } else {
         failed.push(format!(
-            "no convergence within {FINAL_INVOCATIONS} scheduled reconciles ({passes} passes; budget {PASS_BUDGET})"
+            "no convergence within {FINAL_INVOCATIONS} scheduled events and Lambda's retries of them ({invocations} invocations, {passes} passes; budget {PASS_BUDGET})"
         ));
     }
     let findings = check(&w.cloud, &config, &w.consumers, &before);
@@ -1796,6 +1905,9 @@ fn run_one(
     report.events.delayed += run.events.delayed;
     report.executions += run.executions;
     report.executions_failed += run.executions_failed;
+    for (k, n) in &run.executions_failed_by {
+        *report.executions_failed_by.entry(k.clone()).or_default() += n;
+    }
     report.lambda_invocations += run.lambda_invocations;
     for (k, n) in &run.lambda_faults {
         *report.lambda_faults.entry(k.clone()).or_default() += n;
@@ -1845,6 +1957,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         events: EventStats::default(),
         executions: 0,
         executions_failed: 0,
+        executions_failed_by: BTreeMap::new(),
         lambda_invocations: 0,
         lambda_faults: BTreeMap::new(),
         failed_runs: 0,
@@ -1969,6 +2082,7 @@ mod tests {
             fault_rate: 0.0,
             executions: 0,
             executions_failed: 0,
+            executions_failed_by: BTreeMap::new(),
             lambda_invocations: 0,
             lambda_faults: BTreeMap::new(),
         };

@@ -448,6 +448,59 @@ mod tests {
         assert!(w.cloud.connect(ALIAS, 445).is_some());
     }
 
+    /// Found by chaos at fault rate 0: after an opt-out, Provision holds the teardown for the
+    /// alias withdrawal and PublishAlias withdraws it, but the teardown it unblocks is not
+    /// PublishAlias's to do — it either ended the execution leaving endpoints and the
+    /// configuration to the next scheduled reconcile, or (with a configuration waiting for its
+    /// endpoints to go) retried `NotReady` for five minutes and failed the execution.
+    #[test]
+    fn an_opt_out_is_torn_down_by_its_own_execution_not_left_to_the_schedule() {
+        let (w, tag) = tagged(25);
+        let sm = DeployedStateMachine::from_repository().unwrap();
+        let built = sm.run(&w.cloud, &w.config, tag, &RunOptions::default());
+        assert_eq!(built.execution.status, ExecutionStatus::Succeeded);
+        assert!(w.cloud.connect(ALIAS, 445).is_some());
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "off");
+        let events = w.cloud.drain_events();
+        let off = events
+            .iter()
+            .rev()
+            .find(|e| e["detail"]["eventName"] == "TagResource")
+            .expect("the opt-out's CloudTrail record")
+            .clone();
+        let r = sm.run(&w.cloud, &w.config, off, &RunOptions::default());
+        let x = &r.execution;
+        assert_eq!(
+            x.status,
+            ExecutionStatus::Succeeded,
+            "{:?} {:?} {:?}",
+            x.error,
+            x.cause,
+            x.path
+        );
+        assert!(x.entered["Published"] >= 1, "{:?}", x.path);
+        assert!(
+            x.entered["Provision"] >= 2,
+            "back to Provision for the teardown: {:?}",
+            x.path
+        );
+        assert!(w.cloud.connect(ALIAS, 445).is_none());
+        let s = w.cloud.snapshot();
+        let live: Vec<_> = s
+            .endpoints
+            .iter()
+            .filter(|e| e.state.is_live())
+            .map(|e| &e.id)
+            .collect();
+        assert!(live.is_empty(), "endpoints left: {live:?}");
+        assert!(s.configurations.is_empty(), "{:?}", s.configurations);
+        let names: Vec<&str> = s.records.values().flatten().map(|r| r.name.as_str()).collect();
+        assert!(
+            !names.iter().any(|n| n.contains(ALIAS.trim_end_matches('.'))),
+            "{names:?}"
+        );
+    }
+
     #[test]
     fn a_seed_replays_the_same_execution() {
         let run = |seed| {

@@ -297,6 +297,8 @@ struct World {
     created: BTreeMap<String, u64>,
     /// Calls still to deny, by operation (see [`SimCloud::deny_next`]).
     deny: BTreeMap<String, u32>,
+    /// Ids to delete when an operation is next entered (see [`SimCloud::delete_before_next`]).
+    vanish: BTreeMap<String, String>,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -428,6 +430,9 @@ impl World {
     /// read's own filtering.
     fn enter(&mut self, op: &str) -> Result<(), CloudError> {
         *self.calls.entry(op.to_string()).or_default() += 1;
+        if let Some(id) = self.vanish.remove(op) {
+            self.vanish_now(&id);
+        }
         self.after_effect = None;
         self.stale = false;
         self.stale_counted = false;
@@ -469,6 +474,19 @@ impl World {
 
     /// Whether a stale read leaves out the thing created under `key`; a call that leaves
     /// something out counts as one [`FaultKind::StaleRead`].
+    /// See [`SimCloud::delete_before_next`].
+    fn vanish_now(&mut self, id: &str) {
+        if let Ok(subnet) = SubnetId::parse(id) {
+            self.subnets.remove(&subnet);
+            self.reservations.retain(|_, r| r.subnet_id != subnet);
+        } else if let Ok(zone) = HostedZoneId::parse(id) {
+            self.zones.remove(&zone);
+            self.records.remove(&zone);
+        } else if let Ok(vpc) = VpcId::parse(id) {
+            self.vpcs.remove(&vpc);
+        }
+    }
+
     fn hidden(&mut self, key: &str) -> bool {
         let hide = self.stale && self.created.get(key).is_some_and(|t| t + CONSISTENCY_WINDOW > self.now);
         if hide && !self.stale_counted {
@@ -974,6 +992,7 @@ impl SimCloud {
                 crash_pending: false,
                 created: BTreeMap::new(),
                 deny: BTreeMap::new(),
+                vanish: BTreeMap::new(),
             }),
         }
     }
@@ -1034,6 +1053,13 @@ impl SimCloud {
     /// Faults injected so far, by kind.
     pub fn faults_by_kind(&self) -> BTreeMap<FaultKind, u64> {
         self.w().faults_by_kind.clone()
+    }
+
+    /// Deletes the subnet (with its reservations), hosted zone (with its records) or VPC `id`
+    /// just before the next call of `op`, as a racing deleter between two of a reader's calls
+    /// would (`DescribeSubnets`, then the subnet gone before `GetSubnetCidrReservations`).
+    pub fn delete_before_next(&self, op: &str, id: &str) {
+        self.w().vanish.insert(op.to_string(), id.to_string());
     }
 
     /// Denies the next `calls` calls of `op` (`CreateResourceGateway`) with the service's

@@ -1754,6 +1754,7 @@ mod tests {
                 "Provision",
                 "Provisioned",
                 "PublishAlias",
+                "Published",
                 "Done"
             ]
         );

@@ -215,3 +215,35 @@ fn a_transient_iam_denial_is_retried_and_a_lasting_one_ends_as_access_denied() {
     assert_eq!(r.error.as_ref().map(|e| e.kind), Some(ErrorKind::AccessDenied));
     assert_eq!(r.error_type(), Some(ErrorKind::AccessDenied));
 }
+
+/// Found by chaos at fault rate 0: a racing execution deleted a subnet we had carved between
+/// observe's `DescribeSubnets` and its `GetSubnetCidrReservations`; the NotFound failed the
+/// whole observe, and the execution with it. The same for a hosted zone between
+/// `GetHostedZone` and `ListResourceRecordSets`. Something listed and gone a moment later is
+/// gone, not an error.
+#[test]
+fn something_deleted_between_a_list_and_its_per_item_read_is_gone_not_an_error() {
+    use fsxn_lattice_core::apply::RetryPolicy;
+    use fsxn_lattice_core::reconcile::observe;
+    let w = seed_world(41);
+    w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+    w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+    let r = block_on(reconcile(
+        &w.cloud,
+        &w.config,
+        &ReconcileOptions::default(),
+        &mut |_| {},
+    ));
+    assert_eq!(r.status, ReconcileStatus::Converged, "{:?}", r.error);
+    let (before, _) = block_on(observe(&w.cloud, &w.config, &RetryPolicy::default())).unwrap();
+    let subnet = before.subnets[0].id.clone();
+    let zone = before.hosted_zones[0].id.clone();
+    w.cloud.delete_before_next("GetSubnetCidrReservations", subnet.as_str());
+    w.cloud.delete_before_next("ListResourceRecordSets", zone.as_str());
+    let (after, _) = block_on(observe(&w.cloud, &w.config, &RetryPolicy::default()))
+        .expect("the vanished subnet and zone are left out, not a failed observe");
+    assert!(!after.subnets.iter().any(|s| s.id == subnet), "{:?}", after.subnets);
+    assert_eq!(after.subnets.len(), before.subnets.len() - 1);
+    assert!(!after.hosted_zones.iter().any(|z| z.id == zone));
+    assert!(!after.records.contains_key(&zone));
+}
