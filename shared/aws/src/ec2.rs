@@ -1,7 +1,7 @@
 //! EC2: VPCs and their DNS attributes, subnets, ENIs with prefixes, CIDR reservations, and
 //! Resource-type VPC endpoints with their associations.
 //!
-//! Quirks handled (DESIGN.md §4): `CreateVpcEndpoint` always sends `VpcEndpointType=Resource`
+//! Quirks handled (docs/design.md §4): `CreateVpcEndpoint` always sends `VpcEndpointType=Resource`
 //! and our own `ClientToken` (the SDK does not fill it for EC2); endpoint `State` arrives
 //! lower-camel while the SDK enum is PascalCase, so it is compared through `as_str()`
 //! case-insensitively; `DeleteVpcEndpoints` reports failures per id in `Unsuccessful`;

@@ -7,7 +7,7 @@
 //! free. See [Assign prefixes to network interfaces](https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-prefix-eni.html)
 //! and [Subnet CIDR reservations](https://docs.aws.amazon.com/vpc/latest/userguide/subnet-cidr-reservation.html).
 //!
-//! Assumption (DESIGN.md §3, UNCONFIRMED): a gateway with `ipv4AddressesPerEni` = 16 takes a /28
+//! Assumption (docs/design.md §3, UNCONFIRMED): a gateway with `ipv4AddressesPerEni` = 16 takes a /28
 //! prefix; other values are not modelled and default 16 is what this tool creates.
 
 use crate::ids::{CidrReservationId, NetworkInterfaceId, SubnetId};

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 /// A protocol a client may use through the endpoint (TCP only: VPC Lattice resource
-/// configurations carry no UDP, so NFSv3 must run over TCP). DESIGN.md §6.
+/// configurations carry no UDP, so NFSv3 must run over TCP). docs/design.md §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {

@@ -152,7 +152,7 @@ pub struct GatherOptions {
 /// The actions a function role needs, for `SimulatePrincipalPolicy`: VPC Lattice and Route 53
 /// (what `iam:SimulatePrincipalPolicy` can tell; EC2's are checked by `DryRun`), plus the EC2
 /// ENI actions VPC Lattice requires of the caller of `CreateResourceGateway` (VPC Lattice user
-/// guide, "Amazon VPC Lattice API permissions"; DESIGN.md §10). Keyed by SAM's role logical id.
+/// guide, "Amazon VPC Lattice API permissions"; docs/design.md §10). Keyed by SAM's role logical id.
 /// `shared/aws/tests/audit.rs` keeps it equal to those actions of the IAM table
 /// (`fsxn_lattice_aws::iam`) for each role's capabilities.
 pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
@@ -653,7 +653,7 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
                 fs.id.to_string(),
                 Status::Fail,
                 format!(
-                    "endpoint IP range {range} lies outside {} ({}): VPC Lattice accepts an ipResource only inside the gateway's VPC (assumed refused, UNCONFIRMED; DESIGN.md §4)",
+                    "endpoint IP range {range} lies outside {} ({}): VPC Lattice accepts an ipResource only inside the gateway's VPC (assumed refused, UNCONFIRMED; docs/design.md §4)",
                     fs.vpc_id,
                     cidrs.join(", ")
                 ),
@@ -727,7 +727,7 @@ fn file_system_checks(config: &Config, o: &Observed, d: &Desired, out: &mut Vec<
 }
 
 /// The file system's route tables: `RouteTableIds`, or the VPC's main table when FSx reported
-/// none (its documented default; DESIGN.md §10).
+/// none (its documented default; docs/design.md §10).
 fn fs_route_tables(o: &Observed, fs: &FileSystem) -> Vec<RouteTableId> {
     if !fs.route_table_ids.is_empty() {
         return fs.route_table_ids.clone();
@@ -831,7 +831,7 @@ fn route_table_check(o: &Observed, fs: &FileSystem) -> Check {
             subject,
             Status::Pass,
             format!(
-                "floating-IP routes are in its route tables {}{defaulted}: a gateway subnet must use one of them (FSx writes the routes only there; DESIGN.md §10)",
+                "floating-IP routes are in its route tables {}{defaulted}: a gateway subnet must use one of them (FSx writes the routes only there; docs/design.md §10)",
                 found.join(", ")
             ),
         )

@@ -470,7 +470,7 @@ pub struct ResourceConfiguration {
 }
 
 /// EC2 VPC endpoint `State`, parsed case-insensitively: the API sends `pending`/`available` while
-/// the SDK enum is PascalCase (DESIGN.md §4).
+/// the SDK enum is PascalCase (docs/design.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointState {

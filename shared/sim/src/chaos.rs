@@ -950,7 +950,7 @@ pub struct Expected {
     pub alias: Option<String>,
 }
 
-/// The TCP ports of a protocol name as the tags write it (DESIGN.md §6); `None` for a name
+/// The TCP ports of a protocol name as the tags write it (docs/design.md §6); `None` for a name
 /// that exposes nothing.
 fn oracle_ports(protocol: &str) -> Option<&'static [u16]> {
     Some(match protocol {

@@ -1,4 +1,4 @@
-//! The seed scenario (DESIGN.md §2) and the event-driven loop that runs it: the seed's VPCs,
+//! The seed scenario (docs/design.md §2) and the event-driven loop that runs it: the seed's VPCs,
 //! subnets, file system and SVM; gateway subnets pinned to the two fragmented FSx subnets as the
 //! seed's author did; the endpoint fails with the seed's error; the CloudTrail event triggers
 //! healing; the alias is published; the SPN is left to a person.

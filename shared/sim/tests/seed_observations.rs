@@ -1,4 +1,4 @@
-//! Every observation of the seed (DESIGN.md §2) reproduced in the simulated cloud, one named
+//! Every observation of the seed (docs/design.md §2) reproduced in the simulated cloud, one named
 //! test each, plus the API rules of §3–4 that the simulation enforces.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
