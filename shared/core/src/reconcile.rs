@@ -278,11 +278,14 @@ pub struct ReconcileReport {
 }
 
 impl ReconcileReport {
-    /// The stable error type a Lambda would return for this report, if any.
+    /// The stable error type a function returns for this report, if it fails: the error
+    /// that ended it; `Transient` when the pass budget ran out (the next attempt goes on);
+    /// `Internal` for a stop without an error. Converged and waiting are not failures (the
+    /// state machine polls a waiting step). `core::step` maps reports with this, so the
+    /// functions and everything that reads a report agree.
     pub fn error_type(&self) -> Option<ErrorKind> {
         match self.status {
-            ReconcileStatus::Converged => None,
-            ReconcileStatus::Waiting => Some(ErrorKind::NotReady),
+            ReconcileStatus::Converged | ReconcileStatus::Waiting => None,
             ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
                 Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind))
             }
@@ -397,6 +400,41 @@ mod tests {
             action,
             why: String::new(),
         }
+    }
+
+    /// One mapping from a report to a function's error, the one `core::step` uses: waiting is
+    /// polled by the state machine, not an error (it used to say `NotReady` here while the
+    /// functions said `waiting`).
+    #[test]
+    fn a_report_fails_a_function_only_when_it_ended_in_error() {
+        let report = |status, error: Option<ErrorKind>| ReconcileReport {
+            status,
+            passes: 3,
+            applied: Vec::new(),
+            last_plan: Plan::default(),
+            error: error.map(|k| CloudError {
+                kind: k,
+                operation: "CreateResourceGateway".into(),
+                code: String::new(),
+                message: String::new(),
+                retry_after: None,
+            }),
+            deferred: 0,
+        };
+        assert_eq!(report(ReconcileStatus::Converged, None).error_type(), None);
+        assert_eq!(report(ReconcileStatus::Waiting, None).error_type(), None);
+        assert_eq!(
+            report(ReconcileStatus::Failed, Some(ErrorKind::QuotaExceeded)).error_type(),
+            Some(ErrorKind::QuotaExceeded)
+        );
+        assert_eq!(
+            report(ReconcileStatus::Interrupted, None).error_type(),
+            Some(ErrorKind::Internal)
+        );
+        assert_eq!(
+            report(ReconcileStatus::PassBudgetExhausted, None).error_type(),
+            Some(ErrorKind::Transient)
+        );
     }
 
     /// The chaos harness found it running the deployed split: Provision deleted the endpoint of

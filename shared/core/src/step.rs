@@ -8,7 +8,7 @@
 //! demo and the simulation's Step Functions executions run the same code: none of them
 //! re-implements routing or diagnosis.
 
-use crate::apply::RetryPolicy;
+use crate::apply::{Outcome, RetryPolicy};
 use crate::capacity::{SubnetCapacity, analyze_subnet};
 use crate::config::Config;
 use crate::error::ErrorKind;
@@ -289,13 +289,20 @@ pub async fn step_observed<C: Cloud + ?Sized>(
         .map(|a| AppliedAction {
             action: a.action.action.summary(),
             why: a.action.why.clone(),
-            outcome: serde_json::to_value(&a.outcome)
-                .ok()
-                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
-                .unwrap_or_default(),
+            outcome: match &a.outcome {
+                Outcome::Done { detail } | Outcome::AlreadyDone { detail } | Outcome::Deferred { detail } => {
+                    detail.clone()
+                }
+            },
         })
         .collect();
     let plan = &report.last_plan;
+    let exhausted: Vec<String> = plan
+        .refusals
+        .iter()
+        .filter(|r| r.kind == ErrorKind::CapacityExhausted)
+        .map(|r| format!("{}: {} ({})", r.subject, r.reason, r.kind))
+        .collect();
     out.waiting = plan.waiting.clone();
     out.warnings.extend(plan.warnings.iter().cloned());
     out.refusals = plan
@@ -312,35 +319,23 @@ pub async fn step_observed<C: Cloud + ?Sized>(
     );
     out.manual_steps = plan.manual_steps.iter().map(|m| m.instruction.clone()).collect();
     info!(function = ?function, status = ?report.status, passes = report.passes, applied = out.applied.len(), waiting = out.waiting.len(), "reconciled");
-    match report.status {
-        ReconcileStatus::Converged => {}
-        ReconcileStatus::Waiting => out.status = StepStatus::Waiting,
-        ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
-            let e = report
-                .error
-                .map(|e| (e.kind, e.to_string()))
-                .unwrap_or((ErrorKind::Internal, "stopped".into()));
-            return Err(FunctionError {
-                kind: e.0,
-                message: e.1,
-            });
-        }
-        ReconcileStatus::PassBudgetExhausted => {
-            return Err(FunctionError {
-                kind: ErrorKind::Transient,
-                message: format!("still planning after {} passes", report.passes),
-            });
-        }
+    if let Some(kind) = report.error_type() {
+        let message = match (&report.error, report.status) {
+            (Some(e), _) => e.to_string(),
+            (None, ReconcileStatus::PassBudgetExhausted) => {
+                format!("still planning after {} passes", report.passes)
+            }
+            (None, _) => "stopped".into(),
+        };
+        return Err(FunctionError { kind, message });
     }
-    let exhausted: Vec<&String> = out
-        .refusals
-        .iter()
-        .filter(|r| r.ends_with("(CapacityExhausted)"))
-        .collect();
+    if report.status == ReconcileStatus::Waiting {
+        out.status = StepStatus::Waiting;
+    }
     if function.scope() != Scope::Dns && !exhausted.is_empty() {
         return Err(FunctionError {
             kind: ErrorKind::CapacityExhausted,
-            message: exhausted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "),
+            message: exhausted.join("; "),
         });
     }
     if function == Function::PublishAlias && out.status == StepStatus::Waiting {
