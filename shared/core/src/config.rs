@@ -211,7 +211,7 @@ pub struct Consumer {
 pub struct ExposureConfig {
     /// The SVM.
     pub svm_id: SvmId,
-    /// Protocols (see [`crate::desired::Protocol`]).
+    /// Protocols (see [`crate::model::Protocol`]).
     pub protocols: Vec<String>,
     /// Consumer names; empty means all.
     #[serde(default)]
@@ -309,7 +309,7 @@ impl Config {
                 return Err(ConfigError(format!("exposure for {} is defined twice", e.svm_id)));
             }
             for p in &e.protocols {
-                crate::desired::Protocol::parse(p).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
+                crate::model::Protocol::parse(p).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
             }
             if e.protocols.is_empty() {
                 return Err(ConfigError(format!(
@@ -323,7 +323,7 @@ impl Config {
                 }
             }
             if let Some(a) = &e.alias {
-                crate::desired::validate_fqdn(a).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
+                crate::model::validate_fqdn(a).map_err(|m| ConfigError(format!("exposure {}: {m}", e.svm_id)))?;
                 if let Some(other) = aliases.insert(crate::model::normalize_dns_name(a), &e.svm_id) {
                     return Err(ConfigError(format!(
                         "exposures {other} and {} both use alias `{a}`: one name can point at one endpoint",

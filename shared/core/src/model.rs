@@ -623,6 +623,79 @@ pub fn normalize_dns_name(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// A protocol a client may use through the endpoint (TCP only: VPC Lattice resource
+/// configurations carry no UDP, so NFSv3 must run over TCP). docs/design.md §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// SMB: 445.
+    Smb,
+    /// NFSv4.x: 2049.
+    Nfs,
+    /// NFSv3 over TCP: 111 (portmapper), 635 (mountd), 2049, 4045 (NLM), 4046 (NSM).
+    Nfs3,
+    /// SSH to the SVM's management endpoint (vsadmin): 22.
+    Ssh,
+    /// ONTAP REST API on the management endpoint: 443.
+    Rest,
+}
+
+impl Protocol {
+    /// Parses a protocol name, explaining the ones that cannot go through a resource endpoint.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "smb" | "cifs" => Ok(Self::Smb),
+            "nfs" | "nfs4" => Ok(Self::Nfs),
+            "nfs3" => Ok(Self::Nfs3),
+            "ssh" => Ok(Self::Ssh),
+            "rest" | "https" => Ok(Self::Rest),
+            "iscsi" => Err("iscsi is not supported: iSCSI LIFs sit in subnets (routable over peering) and multipath needs both; a single-IP resource configuration would break it".into()),
+            "snapmirror" => Err("snapmirror is not supported: it uses the intercluster endpoints, which sit in subnets and are routable over peering".into()),
+            other => Err(format!("unknown protocol `{other}` (known: smb, nfs, nfs3, ssh, rest)")),
+        }
+    }
+
+    /// TCP ports.
+    pub fn ports(self) -> &'static [u16] {
+        match self {
+            Self::Smb => &[445],
+            Self::Nfs => &[2049],
+            Self::Nfs3 => &[111, 635, 2049, 4045, 4046],
+            Self::Ssh => &[22],
+            Self::Rest => &[443],
+        }
+    }
+
+    /// The SVM endpoint that serves it.
+    pub(crate) fn endpoint(self, e: &SvmEndpoints) -> Option<&SvmEndpoint> {
+        match self {
+            Self::Smb => e.smb.as_ref(),
+            Self::Nfs | Self::Nfs3 => e.nfs.as_ref(),
+            Self::Ssh | Self::Rest => e.management.as_ref(),
+        }
+    }
+}
+
+/// Checks an alias FQDN: at least two labels of `[A-Za-z0-9-]`, 1–63 characters each.
+pub fn validate_fqdn(name: &str) -> Result<(), String> {
+    let n = name.trim_end_matches('.');
+    let labels: Vec<&str> = n.split('.').collect();
+    let ok = n.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("alias `{name}` is not a valid fully qualified host name"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,16 +45,18 @@ pub fn config_from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, I
     })
 }
 
-/// What a function holds across invocations.
+/// What a function holds across invocations, built once per cold start: its SDK clients and
+/// its configuration. (Not the Lambda runtime — that is `lambda_runtime`, which [`serve`]
+/// runs.)
 #[derive(Debug)]
-pub struct Runtime {
-    /// The clients.
+pub struct FunctionContext {
+    /// The SDK clients, behind the core's ports.
     pub cloud: AwsCloud,
-    /// The configuration.
+    /// The configuration from `FSXN_LATTICE_CONFIG`.
     pub config: Config,
 }
 
-impl Runtime {
+impl FunctionContext {
     /// Reads the configuration and builds the SDK clients, once per cold start.
     pub async fn from_env() -> Result<Self, InitError> {
         let config = config_from_env(|k| std::env::var(k).ok())?;
@@ -96,13 +98,13 @@ pub fn diagnostic(e: FunctionError) -> Diagnostic {
 /// Serves a function under the Lambda runtime: JSON logs, configuration and clients built once.
 pub async fn serve(function: Function) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let runtime = Runtime::from_env()
+    let context = FunctionContext::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let runtime = &runtime;
+    let context = &context;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            step(&runtime.cloud, &runtime.config, function, &event.payload)
+            step(&context.cloud, &context.config, function, &event.payload)
                 .await
                 .map_err(diagnostic)
         },
