@@ -25,27 +25,20 @@ pub const VPC_LATTICE_SERVICE: &str = "vpc-lattice.amazonaws.com";
 #[error("invalid event: {0}")]
 pub struct InvalidEvent(pub String);
 
-/// The EventBridge envelope.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct EventEnvelope {
-    /// `id`
-    pub id: String,
-    /// `detail-type`
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    /// `source`
-    pub source: String,
-    /// `time`
-    pub time: String,
-    /// `region`
-    pub region: String,
-    /// `account`
-    pub account: String,
-    /// `resources`
-    #[serde(default)]
-    pub resources: Vec<String>,
-    /// `detail`
-    pub detail: Value,
+/// The EventBridge envelope: `aws_lambda_events`' type, its `detail` left as JSON.
+///
+/// The CloudTrail `detail` is read field by field below, not as that crate's
+/// `cloudwatch_events::cloudtrail::AWSAPICall`, because it does not fit: it has no
+/// `errorCode`/`errorMessage` (what healing reacts to) unless its `catch-all-fields` feature keeps
+/// them in an untyped map, and it requires fields an "AWS Service Event via CloudTrail" record
+/// does not carry (`requestParameters`, `userAgent`, `sourceIPAddress`, `requestID`).
+pub type EventEnvelope = aws_lambda_events::eventbridge::EventBridgeEvent<Value>;
+
+/// `time` as EventBridge writes it (RFC 3339, seconds, `Z`); empty when absent.
+fn envelope_time(env: &EventEnvelope) -> String {
+    env.time
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 /// What to re-read.
@@ -129,7 +122,11 @@ pub fn classify(value: &Value) -> Result<Trigger, InvalidEvent> {
         serde_json::from_value(value.clone()).map_err(|e| InvalidEvent(format!("not an EventBridge event: {e}")))?;
     match env.detail_type.as_str() {
         "Scheduled Event" => Ok(Trigger::ReconcileAll {
-            reason: format!("scheduled event {} at {}", env.id, env.time),
+            reason: format!(
+                "scheduled event {} at {}",
+                env.id.as_deref().unwrap_or_default(),
+                envelope_time(&env)
+            ),
         }),
         "AWS API Call via CloudTrail" | "AWS Service Event via CloudTrail" => classify_cloudtrail(&env),
         other => Ok(Trigger::Ignored {
@@ -149,7 +146,7 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
     }
     let event_name = str_at(d, &["eventName"]).ok_or_else(|| InvalidEvent("`detail.eventName` is missing".into()))?;
     let event_source = str_at(d, &["eventSource"]).unwrap_or("");
-    let event_time = str_at(d, &["eventTime"]).unwrap_or(&env.time).to_string();
+    let event_time = str_at(d, &["eventTime"]).map_or_else(|| envelope_time(env), str::to_string);
     let error_code = str_at(d, &["errorCode"]);
     let error_message = str_at(d, &["errorMessage"]).unwrap_or("");
     match event_source {
@@ -431,12 +428,20 @@ mod tests {
 
     #[test]
     fn malformed_events_are_invalid_input() {
-        for bad in [&b"not json"[..], b"{}", b"[1,2]", br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"t","region":"r","account":"1","detail":{}}"#] {
+        for bad in [&b"not json"[..], b"{}", b"[1,2]", br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"2024-12-18T00:40:00Z","region":"r","account":"1","detail":{}}"#] {
             assert!(parse_event(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
-        let bad_subnet = br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"t","region":"r","account":"1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkInterface","userIdentity":{"invokedBy":"vpc-lattice.amazonaws.com"},"errorCode":"Client.InsufficientCidrBlocks","requestParameters":{"subnetId":"vpc-1"}}}"#;
+        let bad_subnet = br#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.ec2","time":"2024-12-18T00:40:00Z","region":"r","account":"1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateNetworkInterface","userIdentity":{"invokedBy":"vpc-lattice.amazonaws.com"},"errorCode":"Client.InsufficientCidrBlocks","requestParameters":{"subnetId":"vpc-1"}}}"#;
         let err = parse_event(bad_subnet).unwrap_err();
         assert!(err.to_string().contains("subnet id"), "{err}");
+        // The envelope is aws_lambda_events' EventBridgeEvent: `time` must be RFC 3339, as
+        // EventBridge writes it.
+        let bad_time = br#"{"id":"1","detail-type":"Scheduled Event","source":"aws.scheduler","time":"yesterday","region":"r","account":"1","detail":{}}"#;
+        let err = parse_event(bad_time).unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid event: not an EventBridge event"),
+            "{err}"
+        );
     }
 
     #[test]
