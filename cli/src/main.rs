@@ -54,7 +54,8 @@ enum SimulatedWorld {
 enum Command {
     /// Run the seed scenario end to end in the simulated cloud.
     Demo {
-        /// Seed of the simulated cloud (same seed, same run).
+        /// Seed of the simulated cloud (same seed, same run): the field report's world stays;
+        /// where the fragmented subnets' used addresses fall and every generated id change.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Output format.

@@ -35,6 +35,9 @@ pub const ZONE_ID: &str = "Z0A1B2C3D4E5F6G7H8I9J";
 pub const ALIAS: &str = "NON-97-SVM-ALIAS.corp.non-97.net";
 /// The SVM's floating SMB/NFS/management IP.
 pub const SVM_IP: &str = "10.0.15.239";
+/// Seconds the demo waits between two polls: the state machine's `PollSeconds` as template.yaml
+/// deploys it (a test checks they agree).
+pub const POLL_SECONDS: u64 = 30;
 
 /// The seed's world and the config a person would write for it.
 pub struct SeedWorld {
@@ -220,16 +223,39 @@ pub struct DemoReport {
 struct Recorder<'a> {
     cloud: &'a SimCloud,
     timeline: Vec<Entry>,
+    /// Subnets whose capacity was explained in full, with that explanation.
+    explained: Vec<(String, String)>,
 }
 
 impl Recorder<'_> {
     fn add(&mut self, kind: &str, message: impl Into<String>, data: Option<Value>) {
+        let mut message: String = message.into();
+        // A subnet's capacity explanation is given in full once; later lines refer to it.
+        for (subnet, reason) in &self.explained {
+            if message.contains(reason.as_str()) && !message.starts_with(subnet.as_str()) {
+                message = message.replace(reason.as_str(), &format!("no free aligned /28 (see {subnet} above)"));
+            }
+        }
         self.timeline.push(Entry {
             t: rfc3339(self.cloud.now_secs()),
             kind: kind.into(),
-            message: message.into(),
+            message,
             data,
         });
+    }
+
+    /// Records the subnet's capacity in full, once: the first line that explains it.
+    fn explain(&mut self, kind: &str, c: &SubnetCapacity) {
+        let Some(reason) = c.reason() else {
+            self.add(kind, Self::capacity_line(c), None);
+            return;
+        };
+        let subnet = c.subnet_id.to_string();
+        if self.explained.iter().any(|(s, _)| *s == subnet) {
+            return;
+        }
+        self.add(kind, Self::capacity_line(c), None);
+        self.explained.push((subnet, reason));
     }
 
     fn capacity_line(c: &SubnetCapacity) -> String {
@@ -255,16 +281,26 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
     let mut rec = Recorder {
         cloud: &cloud,
         timeline: Vec::new(),
+        explained: Vec::new(),
     };
     let snap = cloud.snapshot();
-    for sid in FSX_SUBNETS {
-        let s = snap.subnets.iter().find(|s| s.id.as_str() == sid).expect("seed subnet");
+    // Every subnet of the FSx VPC, the file system's own first (the config pins them).
+    let mut subnets: Vec<&Subnet> = snap.subnets.iter().filter(|s| s.vpc_id.as_str() == FSX_VPC).collect();
+    subnets.sort_by_key(|s| (!FSX_SUBNETS.contains(&s.id.as_str()), s.cidr.network()));
+    for s in subnets {
         let c = fsxn_lattice_core::capacity::analyze_subnet(s, &snap.network_interfaces, &snap.cidr_reservations);
+        let role = if FSX_SUBNETS.contains(&s.id.as_str()) {
+            "FSx subnet"
+        } else {
+            "other subnet"
+        };
         rec.add(
             "world",
             format!(
-                "FSx subnet {sid} ({}): {} free addresses, {} free aligned /28",
+                "{role} {} ({}, {}): {} free addresses, {} free aligned /28",
+                s.id,
                 s.cidr,
+                s.availability_zone,
                 c.free_addresses,
                 c.free_prefix_blocks.len()
             ),
@@ -302,8 +338,12 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
     for _round in 0..200 {
         let mut events = cloud.drain_events();
         if events.is_empty() && polling {
-            cloud.advance(Duration::from_secs(15));
-            rec.add("wait", "Step Functions Wait (15 s), then poll", None);
+            cloud.advance(Duration::from_secs(POLL_SECONDS));
+            rec.add(
+                "wait",
+                format!("Step Functions Wait ({POLL_SECONDS} s), then poll"),
+                None,
+            );
             events = cloud.drain_events();
         }
         let mut triggers = Vec::new();
@@ -314,6 +354,7 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                 Err(e) => rec.add("refusal", format!("event refused: {e}"), None),
             }
         }
+        let mut lines: Vec<(String, usize)> = Vec::new();
         for (t, ev) in &triggers {
             let msg = match t {
                 Trigger::GatewayCapacityExhausted {
@@ -342,7 +383,15 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                 ),
                 other => format!("{} trigger", other.name()),
             };
-            rec.add("trigger", msg, Some(json!({"trigger": t, "event_id": ev.get("id")})));
+            // One line per distinct trigger: two tag calls are two CloudTrail events for one
+            // reconcile.
+            match lines.iter_mut().find(|(m, _)| *m == msg) {
+                Some((_, n)) => *n += 1,
+                None => {
+                    lines.push((msg.clone(), 1));
+                    rec.add("trigger", msg, Some(json!({"trigger": t, "event_id": ev.get("id")})));
+                }
+            }
             if let Trigger::GatewayCapacityExhausted {
                 subnet_id: Some(sid), ..
             } = t
@@ -367,11 +416,22 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                 }
             }
         }
+        for (msg, n) in lines.iter().filter(|(_, n)| *n > 1) {
+            if let Some(e) = rec
+                .timeline
+                .iter_mut()
+                .rev()
+                .find(|e| e.kind == "trigger" && e.message == *msg)
+            {
+                e.message = format!("{msg} ({n} events, one per API call; one reconcile serves them all)");
+            }
+        }
         if triggers.is_empty() && !polling {
             break;
         }
         reconciles += 1;
         let mut progress_entries: Vec<(String, String, Option<Value>)> = Vec::new();
+        let mut diagnosed: Vec<SubnetCapacity> = Vec::new();
         let report = reconcile(&cloud, &config, &options, &mut |p| match p {
             Progress::Applied { applied, .. } => {
                 let outcome = match &applied.outcome {
@@ -397,8 +457,8 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                 }
                 for c in &plan.diagnoses {
                     let line = Recorder::capacity_line(c);
-                    if shown.insert(line.clone()) {
-                        progress_entries.push(("diagnosis".into(), line, None));
+                    if shown.insert(line) {
+                        diagnosed.push(c.clone());
                     }
                 }
                 for r in &plan.refusals {
@@ -407,14 +467,14 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                         progress_entries.push(("refusal".into(), line, None));
                     }
                 }
-                if !plan.actions.is_empty() {
-                    progress_entries.push(("plan".into(), format!("plan: {} action(s)", plan.actions.len()), None));
-                }
             }
             _ => {}
         })
         .await;
         let fresh = report.last_plan.waiting != last_plan.waiting;
+        for c in &diagnosed {
+            rec.explain("diagnosis", c);
+        }
         for (k, m, d) in progress_entries {
             rec.add(&k, m, d);
         }
@@ -552,5 +612,60 @@ fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) 
         api_calls: cloud.api_calls(),
         resolved,
         manual_steps: plan.manual_steps.iter().map(|m| m.instruction.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+    use super::*;
+
+    #[test]
+    fn the_demo_polls_as_often_as_the_deployed_state_machine() {
+        let d = crate::stepfunctions::Deployment::from_repository().unwrap();
+        assert_eq!(d.substitutions["PollSeconds"], POLL_SECONDS.to_string());
+    }
+
+    #[test]
+    fn the_demo_says_each_thing_once() {
+        let r = pollster::block_on(run_seed_demo(DemoOptions {
+            seed: 1,
+            fault_rate: 0.0,
+        }));
+        let lines: Vec<&str> = r.timeline.iter().map(|e| e.message.as_str()).collect();
+        // The full capacity explanation of a subnet appears once; every later mention refers to it.
+        for sid in FSX_SUBNETS {
+            let full = lines
+                .iter()
+                .filter(|l| l.contains(sid) && l.contains("candidate blocks ("))
+                .count();
+            assert_eq!(full, 1, "{sid}: {lines:#?}");
+        }
+        // No trigger line twice in a row; no filler.
+        assert!(
+            lines
+                .windows(2)
+                .all(|w| w[0] != w[1] || !w[0].starts_with("CloudTrail")),
+            "{lines:#?}"
+        );
+        assert!(!lines.iter().any(|l| l.starts_with("plan: ")), "{lines:#?}");
+        // Every subnet an action or diagnosis names was introduced by a world line first.
+        let world: Vec<&str> = r
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "world")
+            .map(|e| e.message.as_str())
+            .collect();
+        for l in &lines {
+            for word in l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+                if word.starts_with("subnet-") && word.len() == 24 {
+                    let carved = lines.iter().any(|x| x.starts_with("create subnet") && x.contains(word));
+                    assert!(
+                        carved || world.iter().any(|w| w.contains(word)),
+                        "{word} not introduced: {lines:#?}"
+                    );
+                }
+            }
+        }
     }
 }
