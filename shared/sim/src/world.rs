@@ -4,7 +4,8 @@
 //! [`SimCloud::deny_next`] and [`SimCloud::delete_before_next`]), client-token replay, the
 //! cloud's counters and [`Snapshot`].
 
-use crate::{ENDPOINTS_PER_VPC, SimEndpoint, audit};
+use crate::audit;
+use crate::ec2::{ENDPOINTS_PER_VPC, SimEndpoint};
 use async_trait::async_trait;
 use fsxn_lattice_core::error::{CloudError, ErrorKind};
 use fsxn_lattice_core::ids::*;
