@@ -5,7 +5,8 @@
 //! function roles exist once [`SimCloud::add_stack`] made them; private zones are associated
 //! with the VPCs [`SimCloud::associate_zone`] names.
 
-use crate::{SimCloud, World, err};
+use crate::SimCloud;
+use crate::world::{World, err};
 use async_trait::async_trait;
 use fsxn_lattice_core::audit::*;
 use fsxn_lattice_core::config::{Config, tag_keys};

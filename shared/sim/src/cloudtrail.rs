@@ -1,6 +1,13 @@
 //! CloudTrail records wrapped in EventBridge envelopes, shaped like the real ones (the seed's
 //! record is the model for the EC2 failure).
+//!
+//! The world emits them: each write made through a port, as the tool's call, and what AWS or a
+//! person does on its own (VPC Lattice's `CreateNetworkInterface`, an administrator's FSx
+//! actions), each onto the EventBridge queue and into CloudTrail's event history.
+//!
+//! (The file is named as in `shared/aws/src`; the module keeps its public path, `trail`.)
 
+use crate::world::World;
 use serde_json::{Value, json};
 
 /// The identity of VPC Lattice's service-linked role, as in the seed's record.
@@ -100,4 +107,34 @@ pub fn envelope(r: Record<'_>, account: &str, region: &str, time: &str, event_id
         "resources": [],
         "detail": detail
     })
+}
+
+impl World {
+    pub(crate) fn emit(&mut self, record: Record<'_>) {
+        let (eid, rid) = (self.uuid(), self.uuid());
+        let ev = envelope(
+            record,
+            &self.account.clone(),
+            &self.region.clone(),
+            &self.time(),
+            &eid,
+            &rid,
+        );
+        self.audit.record(self.now, &ev);
+        self.events.push_back(ev);
+    }
+
+    pub(crate) fn emit_call(&mut self, source: &str, name: &str, request: Value, response: Value) {
+        let identity = caller_identity(&self.account, "fsxn-lattice");
+        self.emit(Record {
+            source,
+            name,
+            identity,
+            agent: "fsxn-lattice",
+            request,
+            response,
+            error: None,
+            service_event: false,
+        });
+    }
 }
