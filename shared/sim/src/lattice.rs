@@ -426,7 +426,7 @@ fn lattice_not_found(op: &str, id: &dyn std::fmt::Display) -> CloudError {
 }
 
 fn check_ip_resource(w: &World, op: &str, g: &ResourceGateway, ip: Ipv4Addr) -> CloudResult<()> {
-    // DESIGN.md §4: ipResource supports only IPs in the VPC; assumed refused outside it.
+    // docs/design.md §4: ipResource supports only IPs in the VPC; assumed refused outside it.
     let in_vpc = w
         .vpcs
         .get(&g.vpc_id)

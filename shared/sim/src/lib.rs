@@ -1,5 +1,5 @@
 //! A simulated AWS cloud for fsxn-lattice: EC2 networking, VPC Lattice, Route 53 and FSx, with
-//! the behaviour AWS documents and the seed observed (DESIGN.md §2–4), on a virtual clock and
+//! the behaviour AWS documents and the seed observed (docs/design.md §2–4), on a virtual clock and
 //! seeded randomness, so a whole scenario replays identically for a given seed.
 //!
 //! What it models, and on what evidence:
@@ -11,7 +11,7 @@
 //!   when a subnet has no free aligned /28 the ENI call fails with the seed's error, a CloudTrail
 //!   record shaped like the seed's is emitted, and the endpoint goes `failed`;
 //! - name rules, immutability and dependency conflicts of gateways and configurations; an
-//!   `ipResource` outside the gateway VPC's CIDRs is refused (DESIGN.md §4: "likely refused");
+//!   `ipResource` outside the gateway VPC's CIDRs is refused (docs/design.md §4: "likely refused");
 //! - endpoint DNS names in the real format, answering one endpoint ENI IP per query;
 //! - Route 53 with strict DELETE, CNAME rules, all-or-nothing batches and PENDING → INSYNC;
 //! - throttling and 5xx at a chosen rate, half of them *after* a write took effect (the
