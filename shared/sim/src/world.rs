@@ -373,8 +373,6 @@ impl World {
         Ok(())
     }
 
-    /// Whether a stale read leaves out the thing created under `key`; a call that leaves
-    /// something out counts as one [`FaultKind::StaleRead`].
     /// See [`SimCloud::delete_before_next`].
     fn vanish_now(&mut self, id: &str) {
         if let Ok(subnet) = SubnetId::parse(id) {
@@ -388,6 +386,8 @@ impl World {
         }
     }
 
+    /// Whether a stale read leaves out the thing created under `key`; a call that leaves
+    /// something out counts as one [`FaultKind::StaleRead`].
     pub(crate) fn hidden(&mut self, key: &str) -> bool {
         let hide = self.stale && self.created.get(key).is_some_and(|t| t + CONSISTENCY_WINDOW > self.now);
         if hide && !self.stale_counted {
