@@ -6,7 +6,7 @@
 //! with the VPCs [`SimCloud::associate_zone`] names.
 
 use crate::SimCloud;
-use crate::world::{World, err};
+use crate::world::{CloudState, err};
 use async_trait::async_trait;
 use fsxn_lattice_core::audit::*;
 use fsxn_lattice_core::config::{Config, tag_keys};
@@ -153,7 +153,7 @@ impl SimCloud {
     }
 }
 
-fn trail_of<'a>(w: &'a World, op: &str, arn: &str) -> CloudResult<&'a SimTrail> {
+fn trail_of<'a>(w: &'a CloudState, op: &str, arn: &str) -> CloudResult<&'a SimTrail> {
     w.audit.trails.iter().find(|t| t.trail.arn == arn).ok_or_else(|| {
         err(
             ErrorKind::NotFound,

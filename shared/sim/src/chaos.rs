@@ -601,7 +601,10 @@ async fn invocation<C: Cloud + ?Sized>(
 /// A consumer: name, VPC, subnets, private zone, domain.
 type ConsumerVpc = (String, VpcId, Vec<SubnetId>, HostedZoneId, String);
 
-struct World {
+/// One run's randomly drawn world: its simulated cloud and what the harness drew into it.
+/// (`scenario::SeedWorld` is the field report's fixed one; the cloud's own state behind the
+/// lock is `world::CloudState`.)
+struct RandomWorld {
     cloud: SimCloud,
     file_systems: Vec<FileSystem>,
     svms: Vec<StorageVirtualMachine>,
@@ -622,7 +625,7 @@ fn tags(pairs: &[(&str, String)]) -> Tags {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
-fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
+fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
     let cloud = SimCloud::new(seed);
     let vpc = cloud.add_vpc("vpc-0c0ffee000000000a", &["10.0.0.0/16"], true);
     // Per AZ: one fragmented subnet (like the seed's) and sometimes a roomy one.
@@ -758,7 +761,7 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> World {
         &svms[0],
         &consumers[0],
     );
-    World {
+    RandomWorld {
         cloud,
         file_systems,
         svms,
@@ -1318,7 +1321,7 @@ pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], befor
 // ---- a run ----
 
 struct Run<'a> {
-    w: &'a World,
+    w: &'a RandomWorld,
     rng: ChaCha8Rng,
     timeline: Vec<String>,
     crashes: u64,

@@ -7,7 +7,7 @@
 //!
 //! (The file is named as in `shared/aws/src`; the module keeps its public path, `trail`.)
 
-use crate::world::World;
+use crate::world::CloudState;
 use serde_json::{Value, json};
 
 /// The identity of VPC Lattice's service-linked role, as in the seed's record.
@@ -109,7 +109,7 @@ pub fn envelope(r: Record<'_>, account: &str, region: &str, time: &str, event_id
     })
 }
 
-impl World {
+impl CloudState {
     pub(crate) fn emit(&mut self, record: Record<'_>) {
         let (eid, rid) = (self.uuid(), self.uuid());
         let ev = envelope(

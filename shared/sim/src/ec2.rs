@@ -2,7 +2,7 @@
 //! tables, and Resource-type VPC endpoints with the gateway ENIs VPC Lattice asks EC2 for when
 //! one is created (the [`NetworkRead`] and [`NetworkWrite`] ports).
 
-use crate::world::{Task, World, err};
+use crate::world::{CloudState, Task, err};
 use crate::{SimCloud, trail};
 use async_trait::async_trait;
 use fsxn_lattice_core::capacity::aws_reserved_addresses;
@@ -36,7 +36,7 @@ pub(crate) struct SimEndpoint {
     pub(crate) ips: Vec<Ipv4Addr>,
 }
 
-impl World {
+impl CloudState {
     pub(crate) fn add_route_table(&mut self, id: &RouteTableId, vpc: &VpcId, main: bool) {
         let routes = self
             .vpcs

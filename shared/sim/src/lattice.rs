@@ -3,7 +3,7 @@
 //! through an endpoint and its gateway ([`SimCloud::connect`]).
 
 use crate::SimCloud;
-use crate::world::{Task, World, err};
+use crate::world::{CloudState, Task, err};
 use async_trait::async_trait;
 use fsxn_lattice_core::capacity::BLOCK_SIZE;
 use fsxn_lattice_core::error::{CloudError, ErrorKind};
@@ -72,7 +72,7 @@ impl SimCloud {
     }
 }
 
-impl World {
+impl CloudState {
     /// The tags the Lattice adapter ends up with for a resource: those of everything carrying
     /// the owner tag key (Tagging API), those of the rest with our name prefix (one
     /// `ListTagsForResource` each), none for others.
@@ -93,7 +93,7 @@ impl World {
     }
 }
 
-fn lattice_arn(w: &World, kind: &str, id: &str) -> String {
+fn lattice_arn(w: &CloudState, kind: &str, id: &str) -> String {
     format!("arn:aws:vpc-lattice:{}:{}:{kind}/{id}", w.region, w.account)
 }
 
@@ -425,7 +425,7 @@ fn lattice_not_found(op: &str, id: &dyn std::fmt::Display) -> CloudError {
     )
 }
 
-fn check_ip_resource(w: &World, op: &str, g: &ResourceGateway, ip: Ipv4Addr) -> CloudResult<()> {
+fn check_ip_resource(w: &CloudState, op: &str, g: &ResourceGateway, ip: Ipv4Addr) -> CloudResult<()> {
     // docs/design.md §4: ipResource supports only IPs in the VPC; assumed refused outside it.
     let in_vpc = w
         .vpcs

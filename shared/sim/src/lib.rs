@@ -23,7 +23,7 @@
 //!
 //! One file per AWS service, as the adapters in `shared/aws/src` are; [`SimCloud`] implements
 //! every port, each in the file of its service:
-//! - `world.rs`: [`SimCloud`] and the world behind its lock, the virtual clock and the work
+//! - `world.rs`: [`SimCloud`] and its state behind the lock (`CloudState`), the virtual clock and the work
 //!   scheduled on it, fault injection ([`Faults`], [`FaultMix`], [`FaultKind`]: faults drawn per
 //!   call, lost responses and crashes, stale reads, denials, racing deletes), client-token
 //!   replay, the counters, [`Snapshot`], and the `Clock` port;

@@ -1,4 +1,4 @@
-//! The machinery no service owns: the [`World`] behind [`SimCloud`]'s lock, the virtual clock
+//! The machinery no service owns: the [`CloudState`] behind [`SimCloud`]'s lock, the virtual clock
 //! and the work AWS does on it later (scheduled tasks), fault injection (a fault drawn per port
 //! call in `enter`, lost responses and crashes applied in `leave`, stale reads in `hidden`,
 //! [`SimCloud::deny_next`] and [`SimCloud::delete_before_next`]), client-token replay, the
@@ -193,7 +193,7 @@ fn fault_split(mix: FaultMix, op: &str) -> &'static [(FaultKind, u32)] {
 
 /// The whole simulated account and region.
 #[derive(Debug)]
-pub(crate) struct World {
+pub(crate) struct CloudState {
     pub(crate) rng: ChaCha8Rng,
     pub(crate) fault_rng: ChaCha8Rng,
     pub(crate) faults: Faults,
@@ -274,7 +274,7 @@ pub struct Snapshot {
 /// The simulated cloud. Implements every port of `fsxn-lattice-core`.
 #[derive(Debug)]
 pub struct SimCloud {
-    world: Mutex<World>,
+    world: Mutex<CloudState>,
 }
 
 pub(crate) fn err(kind: ErrorKind, op: &str, code: &str, message: impl Into<String>) -> CloudError {
@@ -303,7 +303,7 @@ fn service_of(op: &str) -> &'static str {
     }
 }
 
-impl World {
+impl CloudState {
     pub(crate) fn id(&mut self, prefix: &str) -> String {
         format!("{prefix}-{}", hex(&mut self.rng, 17))
     }
@@ -526,7 +526,7 @@ impl World {
         op: &str,
         token: &str,
         fingerprint: &str,
-        find: impl Fn(&World, &str) -> Option<V>,
+        find: impl Fn(&CloudState, &str) -> Option<V>,
     ) -> Result<Option<V>, CloudError> {
         Ok(self.idempotent(op, token, fingerprint)?.and_then(|id| find(self, &id)))
     }
@@ -584,7 +584,7 @@ impl SimCloud {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let account_hash = hex(&mut rng, 7);
         Self {
-            world: Mutex::new(World {
+            world: Mutex::new(CloudState {
                 fault_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17),
                 rng,
                 faults: Faults::default(),
@@ -627,7 +627,7 @@ impl SimCloud {
         }
     }
 
-    pub(crate) fn w(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn w(&self) -> MutexGuard<'_, CloudState> {
         // A panic while holding the lock is a bug in the simulation; keep going with its state.
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }
