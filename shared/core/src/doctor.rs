@@ -1,6 +1,6 @@
 //! `fsxn-lattice doctor`: a read-only preflight and diagnosis of the account.
 //!
-//! [`gather`] reads (through the ports, [`crate::reconcile::observe`] plus
+//! [`gather`] reads (through the ports, [`crate::observe::observe`] plus
 //! [`crate::audit::AuditRead`]); [`diagnose`] is pure: the same observations give the same
 //! checks, in the same order, each with its status and the fix. Nothing here writes: an EC2
 //! `DryRun` is refused by EC2 before it acts.
@@ -15,9 +15,8 @@ use crate::events::INSUFFICIENT_CIDR_BLOCKS;
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::{OWNER_TAG, is_owned};
-use crate::plan::Observed;
+use crate::observe::{Observed, observe};
 use crate::ports::Cloud;
-use crate::reconcile::observe;
 use crate::time::rfc3339;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};

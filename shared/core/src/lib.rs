@@ -12,6 +12,7 @@
 //! - [`events`]: EventBridge events → [`events::Trigger`] (what to re-read).
 //! - [`config`], [`desired`]: the config file and tags → [`desired::Desired`].
 //! - [`naming`]: deterministic names, client tokens, ownership tags and records.
+//! - [`observe`]: reading the world through the ports → [`observe::Observed`].
 //! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
 //! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
@@ -52,6 +53,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod naming;
+pub mod observe;
 pub mod plan;
 pub mod ports;
 pub mod reconcile;

@@ -14,39 +14,11 @@ use crate::error::ErrorKind;
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::*;
+use crate::observe::Observed;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
-
-/// What was observed of the world: everything the planner may look at.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Observed {
-    /// FSx for ONTAP file systems.
-    pub file_systems: Vec<FileSystem>,
-    /// SVMs.
-    pub svms: Vec<StorageVirtualMachine>,
-    /// FSx VPCs and consumer VPCs.
-    pub vpcs: Vec<Vpc>,
-    /// Subnets of the FSx VPCs.
-    pub subnets: Vec<Subnet>,
-    /// ENIs of the FSx VPCs.
-    pub network_interfaces: Vec<NetworkInterface>,
-    /// CIDR reservations of those subnets.
-    pub cidr_reservations: Vec<CidrReservation>,
-    /// Route tables of the FSx VPCs.
-    pub route_tables: Vec<RouteTable>,
-    /// All resource gateways of the account and region.
-    pub gateways: Vec<ResourceGateway>,
-    /// All resource configurations.
-    pub configurations: Vec<ResourceConfiguration>,
-    /// Resource endpoints in the consumer VPCs.
-    pub endpoints: Vec<VpcEndpoint>,
-    /// Hosted zones named by the consumers.
-    pub hosted_zones: Vec<HostedZone>,
-    /// Their records.
-    pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
-}
 
 /// A verb with everything needed to carry it out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
