@@ -22,25 +22,6 @@
 //! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
 //! - [`time`]: RFC 3339 formatting without a clock.
 
-/// Retries a read on transient errors and `AccessDenied` ([`apply::RetryPolicy::retries`]) with
-/// the apply retry policy's backoff.
-macro_rules! read {
-    ($cloud:expr, $policy:expr, $op:literal, $call:expr) => {{
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match $call.await {
-                Err(e) if $policy.retries(&e, attempt) => {
-                    $cloud
-                        .sleep(e.retry_after.unwrap_or_else(|| $policy.delay($op, attempt)))
-                        .await;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-
 pub mod apply;
 pub mod audit;
 pub mod aws_json;

@@ -1,7 +1,7 @@
 //! Observing the world: [`Observed`], everything the planner may look at, and [`observe`],
 //! which reads it through the ports (retrying each read) and resolves the desired state from it.
 
-use crate::apply::RetryPolicy;
+use crate::apply::{RetryPolicy, with_retry};
 use crate::config::Config;
 use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
@@ -47,21 +47,17 @@ pub async fn observe<C: Cloud + ?Sized>(
     config: &Config,
     policy: &RetryPolicy,
 ) -> Result<(Observed, Desired), CloudError> {
-    let file_systems = read!(cloud, policy, "DescribeFileSystems", cloud.describe_file_systems())?;
-    let svms = read!(
-        cloud,
-        policy,
-        "DescribeStorageVirtualMachines",
+    let file_systems = with_retry(cloud, policy, "DescribeFileSystems", || cloud.describe_file_systems()).await?;
+    let svms = with_retry(cloud, policy, "DescribeStorageVirtualMachines", || {
         cloud.describe_storage_virtual_machines()
-    )?;
+    })
+    .await?;
     let desired = resolve(config, &file_systems, &svms);
-    let gateways = read!(cloud, policy, "ListResourceGateways", cloud.list_resource_gateways())?;
-    let configurations = read!(
-        cloud,
-        policy,
-        "ListResourceConfigurations",
+    let gateways = with_retry(cloud, policy, "ListResourceGateways", || cloud.list_resource_gateways()).await?;
+    let configurations = with_retry(cloud, policy, "ListResourceConfigurations", || {
         cloud.list_resource_configurations()
-    )?;
+    })
+    .await?;
     // Every FSx VPC, not only those of exposed file systems: after an opt-out, the reservations
     // and carved subnets left to clean up are found there.
     let mut fsx_vpcs: BTreeSet<VpcId> = file_systems.iter().map(|f| f.vpc_id.clone()).collect();
@@ -76,7 +72,7 @@ pub async fn observe<C: Cloud + ?Sized>(
     let vpcs = if all_vpcs.is_empty() {
         Vec::new()
     } else {
-        read!(cloud, policy, "DescribeVpcs", cloud.describe_vpcs(&all_vpcs))?
+        with_retry(cloud, policy, "DescribeVpcs", || cloud.describe_vpcs(&all_vpcs)).await?
     };
     let mut observed = Observed {
         file_systems,
@@ -87,26 +83,25 @@ pub async fn observe<C: Cloud + ?Sized>(
         ..Observed::default()
     };
     for vpc in &fsx_vpcs {
-        let subnets = read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc))?;
-        observed.route_tables.extend(read!(
-            cloud,
-            policy,
-            "DescribeRouteTables",
-            cloud.describe_route_tables(vpc)
-        )?);
-        observed.network_interfaces.extend(read!(
-            cloud,
-            policy,
-            "DescribeNetworkInterfaces",
-            cloud.describe_network_interfaces(vpc)
-        )?);
+        let subnets = with_retry(cloud, policy, "DescribeSubnets", || cloud.describe_subnets(vpc)).await?;
+        observed.route_tables.extend(
+            with_retry(cloud, policy, "DescribeRouteTables", || {
+                cloud.describe_route_tables(vpc)
+            })
+            .await?,
+        );
+        observed.network_interfaces.extend(
+            with_retry(cloud, policy, "DescribeNetworkInterfaces", || {
+                cloud.describe_network_interfaces(vpc)
+            })
+            .await?,
+        );
         for s in subnets {
-            match read!(
-                cloud,
-                policy,
-                "GetSubnetCidrReservations",
+            match with_retry(cloud, policy, "GetSubnetCidrReservations", || {
                 cloud.get_subnet_cidr_reservations(&s.id)
-            ) {
+            })
+            .await
+            {
                 Ok(r) => {
                     observed.cidr_reservations.extend(r);
                     observed.subnets.push(s);
@@ -129,12 +124,10 @@ pub async fn observe<C: Cloud + ?Sized>(
         key: OWNER_TAG.to_string(),
         value: config.owner.clone(),
     });
-    observed.endpoints = read!(
-        cloud,
-        policy,
-        "DescribeVpcEndpoints",
+    observed.endpoints = with_retry(cloud, policy, "DescribeVpcEndpoints", || {
         cloud.describe_resource_endpoints(&filters)
-    )?;
+    })
+    .await?;
     let mut zones: BTreeSet<HostedZoneId> = config
         .consumers
         .iter()
@@ -149,18 +142,17 @@ pub async fn observe<C: Cloud + ?Sized>(
             .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
     );
     for z in &zones {
-        let zone = match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
+        let zone = match with_retry(cloud, policy, "GetHostedZone", || cloud.get_hosted_zone(z)).await {
             Ok(zone) => zone,
             // A missing zone is reported by the planner as a refusal, not a failed reconcile.
             Err(e) if e.kind == ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        match read!(
-            cloud,
-            policy,
-            "ListResourceRecordSets",
+        match with_retry(cloud, policy, "ListResourceRecordSets", || {
             cloud.list_resource_record_sets(z)
-        ) {
+        })
+        .await
+        {
             Ok(records) => {
                 observed.hosted_zones.push(zone);
                 observed.records.insert(z.clone(), records);
