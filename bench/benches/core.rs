@@ -10,8 +10,9 @@ use fsxn_lattice_core::capacity::analyze_subnet;
 use fsxn_lattice_core::events::parse_event;
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::observe::observe;
 use fsxn_lattice_core::plan::plan;
-use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, observe, reconcile};
+use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, reconcile};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 

@@ -8,7 +8,8 @@ use fsxn_lattice_core::capacity::SubnetCapacity;
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::desired::Desired;
 use fsxn_lattice_core::doctor::{AuditObservation, GatherOptions};
-use fsxn_lattice_core::plan::{Observed, Plan};
+use fsxn_lattice_core::observe::Observed;
+use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileReport};
 
 /// `--profile`, `--region`, `--endpoint-url`.
@@ -32,9 +33,10 @@ mod imp {
     use fsxn_lattice_core::capacity::analyze_subnet;
     use fsxn_lattice_core::doctor::gather;
     use fsxn_lattice_core::ids::{SubnetId, VpcId};
+    use fsxn_lattice_core::observe::observe;
     use fsxn_lattice_core::plan::plan as make_plan;
     use fsxn_lattice_core::ports::{NetworkRead, *};
-    use fsxn_lattice_core::reconcile::{ReconcileOptions, observe, reconcile};
+    use fsxn_lattice_core::reconcile::{ReconcileOptions, reconcile};
 
     /// A person is waiting: give up on an unreachable endpoint after a few quick attempts (the
     /// SDK retries each attempt too).

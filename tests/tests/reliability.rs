@@ -358,8 +358,8 @@ fn the_event_and_config_parsers_never_panic_on_mutated_input() {
 #[test]
 fn two_reconcilers_racing_on_one_svm_make_exactly_one_of_everything() {
     use fsxn_lattice_core::apply::{ApplyOptions, apply};
+    use fsxn_lattice_core::observe::observe;
     use fsxn_lattice_core::plan::{Plan, plan};
-    use fsxn_lattice_core::reconcile::observe;
     for seed in 1..=5 {
         let w = seed_world(seed);
         let config = Config::from_toml(&SEED_CONFIG.replace(

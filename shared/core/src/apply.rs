@@ -71,6 +71,48 @@ impl RetryPolicy {
     }
 }
 
+/// Calls `call` until it succeeds, fails with an error `policy` does not retry
+/// ([`RetryPolicy::retries`]: transient errors and `AccessDenied`), or its attempts are spent.
+/// Between attempts it sleeps on `clock` for the server's `Retry-After`, else for
+/// [`RetryPolicy::delay`]`(key, attempt)`. Returns the last result.
+///
+/// `key` seeds the backoff's jitter, so it is part of the behaviour: reads pass their
+/// operation's name (`"DescribeSubnets"`), [`apply`] an action's [`Action::summary`].
+pub(crate) async fn with_retry<K, T, F, Fut>(clock: &K, policy: &RetryPolicy, key: &str, call: F) -> CloudResult<T>
+where
+    K: Clock + ?Sized,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = CloudResult<T>>,
+{
+    with_retry_counted(clock, policy, key, call).await.0
+}
+
+/// [`with_retry`], also returning the number of attempts made (the first included).
+pub(crate) async fn with_retry_counted<K, T, F, Fut>(
+    clock: &K,
+    policy: &RetryPolicy,
+    key: &str,
+    mut call: F,
+) -> (CloudResult<T>, u32)
+where
+    K: Clock + ?Sized,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = CloudResult<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(e) if policy.retries(&e, attempt) => {
+                clock
+                    .sleep(e.retry_after.unwrap_or_else(|| policy.delay(key, attempt)))
+                    .await;
+            }
+            other => return (other, attempt),
+        }
+    }
+}
+
 /// What became of one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -136,44 +178,34 @@ pub async fn apply<C: Cloud + ?Sized>(
             report.interrupted = true;
             return report;
         }
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            match run(cloud, &planned.action).await {
-                Ok(detail) => break Ok(Outcome::Done { detail }),
-                Err(e) if options.retry.retries(&e, attempt) => {
-                    let delay = e
-                        .retry_after
-                        .unwrap_or_else(|| options.retry.delay(&planned.action.summary(), attempt));
-                    cloud.sleep(delay).await;
-                }
-                Err(e) if e.kind == ErrorKind::NotFound && planned.action.is_delete() => {
-                    break Ok(Outcome::AlreadyDone {
-                        detail: format!("already gone ({})", e.code),
-                    });
-                }
-                Err(e) if e.kind == ErrorKind::Conflict && planned.action.is_delete() => {
-                    break Ok(Outcome::Deferred {
-                        detail: format!("still in use: {}", e.message),
-                    });
-                }
-                Err(e) if already_applied(cloud, &planned.action, &e, &options.retry).await => {
-                    // An earlier attempt took effect but its response was lost (5xx/timeout after
-                    // the write), or another reconciler made the same object first: operations
-                    // without a client token then fail on overlap, and the object is ours.
-                    break Ok(Outcome::AlreadyDone {
-                        detail: format!("already exists, made by us ({})", e.code),
-                    });
-                }
-                Err(e) => break Err(e),
+        let (result, attempts) = with_retry_counted(cloud, &options.retry, &planned.action.summary(), || {
+            run(cloud, &planned.action)
+        })
+        .await;
+        let outcome = match result {
+            Ok(detail) => Ok(Outcome::Done { detail }),
+            Err(e) if e.kind == ErrorKind::NotFound && planned.action.is_delete() => Ok(Outcome::AlreadyDone {
+                detail: format!("already gone ({})", e.code),
+            }),
+            Err(e) if e.kind == ErrorKind::Conflict && planned.action.is_delete() => Ok(Outcome::Deferred {
+                detail: format!("still in use: {}", e.message),
+            }),
+            Err(e) if already_applied(cloud, &planned.action, &e, &options.retry).await => {
+                // An earlier attempt took effect but its response was lost (5xx/timeout after
+                // the write), or another reconciler made the same object first: operations
+                // without a client token then fail on overlap, and the object is ours.
+                Ok(Outcome::AlreadyDone {
+                    detail: format!("already exists, made by us ({})", e.code),
+                })
             }
+            Err(e) => Err(e),
         };
         match outcome {
             Ok(outcome) => {
                 let applied = Applied {
                     action: planned.clone(),
                     outcome,
-                    attempts: attempt,
+                    attempts,
                 };
                 on_applied(&applied);
                 report.applied.push(applied);
@@ -197,15 +229,14 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
     match action {
         Action::ReserveCidr {
             subnet_id, cidr, tags, ..
-        } => read!(
-            cloud,
-            policy,
-            "GetSubnetCidrReservations",
+        } => with_retry(cloud, policy, "GetSubnetCidrReservations", || {
             cloud.get_subnet_cidr_reservations(subnet_id)
-        )
+        })
+        .await
         .is_ok_and(|rs| rs.iter().any(|r| r.cidr == *cidr && &r.tags == tags)),
         Action::CreateSubnet { vpc_id, cidr, tags, .. } => {
-            read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc_id))
+            with_retry(cloud, policy, "DescribeSubnets", || cloud.describe_subnets(vpc_id))
+                .await
                 .is_ok_and(|ss| ss.iter().any(|s| s.cidr == *cidr && &s.tags == tags))
         }
         // CREATE after a lost response, or another reconciler published the same records first:
@@ -216,12 +247,10 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
             cname,
             txt,
             ..
-        } => read!(
-            cloud,
-            policy,
-            "ListResourceRecordSets",
+        } => with_retry(cloud, policy, "ListResourceRecordSets", || {
             cloud.list_resource_record_sets(hosted_zone_id)
-        )
+        })
+        .await
         .is_ok_and(|rs| rs.contains(cname) && txt.as_ref().is_none_or(|t| rs.contains(t))),
         // `Resource.AlreadyAssociated` after a lost response: done if it is the association
         // asked for.
@@ -229,12 +258,10 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
             vpc_id,
             route_table_id,
             subnet_id,
-        } => read!(
-            cloud,
-            policy,
-            "DescribeRouteTables",
+        } => with_retry(cloud, policy, "DescribeRouteTables", || {
             cloud.describe_route_tables(vpc_id)
-        )
+        })
+        .await
         .is_ok_and(|ts| {
             ts.iter()
                 .any(|t| &t.id == route_table_id && t.associations.iter().any(|a| &a.subnet_id == subnet_id))
@@ -462,5 +489,57 @@ mod tests {
         assert!(p.delay("x", 1) <= p.base_delay * 2, "the first retry is short");
         let distinct: std::collections::BTreeSet<Duration> = (0..50).map(|i| p.delay(&format!("k{i}"), 3)).collect();
         assert!(distinct.len() > 10, "jitter spreads retries");
+    }
+
+    /// A clock that records the sleeps it is asked for.
+    #[derive(Default)]
+    struct Sleeps(std::sync::Mutex<Vec<Duration>>);
+
+    #[async_trait::async_trait]
+    impl Clock for Sleeps {
+        fn now(&self) -> u64 {
+            0
+        }
+        async fn sleep(&self, duration: Duration) {
+            self.0.lock().unwrap().push(duration);
+        }
+    }
+
+    /// Runs `with_retry_counted` over `answers` (one per attempt, in order): the result, the
+    /// attempts and the sleeps.
+    fn retried(policy: &RetryPolicy, answers: Vec<CloudResult<u32>>) -> (CloudResult<u32>, u32, Vec<Duration>) {
+        let clock = Sleeps::default();
+        let mut answers = answers.into_iter();
+        let (result, attempts) = pollster::block_on(with_retry_counted(&clock, policy, "key", || {
+            let answer = answers.next().expect("an answer per attempt");
+            async move { answer }
+        }));
+        (result, attempts, clock.0.into_inner().unwrap())
+    }
+
+    #[test]
+    fn with_retry_retries_what_the_policy_retries_sleeping_its_delays_and_returns_the_last_result() {
+        let p = RetryPolicy::default();
+        let err = |kind| CloudError::new(kind, "Op", "Code", "message");
+        // Transient and AccessDenied are retried, with delay(key, attempt) between attempts.
+        let (r, attempts, sleeps) = retried(
+            &p,
+            vec![Err(err(ErrorKind::Transient)), Err(err(ErrorKind::AccessDenied)), Ok(7)],
+        );
+        assert_eq!((r, attempts), (Ok(7), 3));
+        assert_eq!(sleeps, [p.delay("key", 1), p.delay("key", 2)]);
+        // A server's Retry-After is honoured instead.
+        let mut throttled = err(ErrorKind::Transient);
+        throttled.retry_after = Some(Duration::from_secs(3));
+        let (r, attempts, sleeps) = retried(&p, vec![Err(throttled), Ok(1)]);
+        assert_eq!((r, attempts, sleeps), (Ok(1), 2, vec![Duration::from_secs(3)]));
+        // Anything else is not retried: one attempt, no sleep, that error.
+        let (r, attempts, sleeps) = retried(&p, vec![Err(err(ErrorKind::NotFound))]);
+        assert_eq!((r, attempts, sleeps), (Err(err(ErrorKind::NotFound)), 1, vec![]));
+        // Spent: max_attempts attempts, a sleep between each two, the last error.
+        let p = RetryPolicy { max_attempts: 3, ..p };
+        let (r, attempts, sleeps) = retried(&p, (0..3).map(|_| Err(err(ErrorKind::AccessDenied))).collect());
+        assert_eq!((r, attempts), (Err(err(ErrorKind::AccessDenied)), 3));
+        assert_eq!(sleeps, [p.delay("key", 1), p.delay("key", 2)]);
     }
 }

@@ -1,11 +1,11 @@
 //! `fsxn-lattice doctor`: a read-only preflight and diagnosis of the account.
 //!
-//! [`gather`] reads (through the ports, [`crate::reconcile::observe`] plus
+//! [`gather`] reads (through the ports, [`crate::observe::observe`] plus
 //! [`crate::audit::AuditRead`]); [`diagnose`] is pure: the same observations give the same
 //! checks, in the same order, each with its status and the fix. Nothing here writes: an EC2
 //! `DryRun` is refused by EC2 before it acts.
 
-use crate::apply::RetryPolicy;
+use crate::apply::{RetryPolicy, with_retry};
 use crate::audit::*;
 use crate::capacity::{ADDRESSES_PER_GATEWAY_ENI, SubnetCapacity, analyze_subnet, find_free_cidr};
 use crate::config::Config;
@@ -15,9 +15,8 @@ use crate::events::INSUFFICIENT_CIDR_BLOCKS;
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::{OWNER_TAG, is_owned};
-use crate::plan::Observed;
+use crate::observe::{Observed, observe};
 use crate::ports::Cloud;
-use crate::reconcile::observe;
 use crate::time::rfc3339;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
@@ -354,17 +353,15 @@ where
 {
     let policy = &options.retry;
     let observed = observe(cloud, config, policy).await;
-    let trails = match read!(cloud, policy, "DescribeTrails", audit.describe_trails()) {
+    let trails = match with_retry(cloud, policy, "DescribeTrails", || audit.describe_trails()).await {
         Ok(trails) => {
             let mut reports = Vec::new();
             for trail in trails.into_iter().filter(|t| t.covers(&options.region)) {
-                let status = read!(cloud, policy, "GetTrailStatus", audit.get_trail_status(&trail.arn));
-                let selectors = read!(
-                    cloud,
-                    policy,
-                    "GetEventSelectors",
+                let status = with_retry(cloud, policy, "GetTrailStatus", || audit.get_trail_status(&trail.arn)).await;
+                let selectors = with_retry(cloud, policy, "GetEventSelectors", || {
                     audit.get_event_selectors(&trail.arn)
-                );
+                })
+                .await;
                 reports.push(TrailReport {
                     trail,
                     status,
@@ -381,14 +378,14 @@ where
     if let Ok((o, d)) = &observed {
         for (label, call) in dry_run_calls(config, o, d) {
             let answer = match call {
-                Ok(call) => Ok(read!(cloud, policy, "DryRun", audit.dry_run(&call))),
+                Ok(call) => Ok(with_retry(cloud, policy, "DryRun", || audit.dry_run(&call)).await),
                 Err(why) => Err(why),
             };
             dry_runs.push((label, answer));
         }
         for zone in config.consumers.iter().filter_map(|c| c.hosted_zone_id.as_ref()) {
             if o.hosted_zones.iter().any(|z| &z.id == zone && z.private) {
-                let vpcs = read!(cloud, policy, "GetHostedZone", audit.hosted_zone_vpcs(zone));
+                let vpcs = with_retry(cloud, policy, "GetHostedZone", || audit.hosted_zone_vpcs(zone)).await;
                 zone_vpcs.insert(zone.clone(), vpcs);
             }
         }
@@ -400,14 +397,14 @@ where
                 end_time: now,
                 max_events: options.max_lookup_events,
             };
-            let result = read!(cloud, policy, "LookupEvents", audit.lookup_events(&query));
+            let result = with_retry(cloud, policy, "LookupEvents", || audit.lookup_events(&query)).await;
             lookup = Some((query, result));
         }
     }
     let stack = match &options.stack {
         None => None,
         Some(name) => {
-            let roles = match read!(cloud, policy, "DescribeStackResources", audit.stack_roles(name)) {
+            let roles = match with_retry(cloud, policy, "DescribeStackResources", || audit.stack_roles(name)).await {
                 Ok(roles) => {
                     let mut reports = Vec::new();
                     for role in roles {
@@ -419,12 +416,10 @@ where
                             actions: actions.iter().map(|a| a.to_string()).collect(),
                             context: simulation_context(config),
                         };
-                        let decisions = read!(
-                            cloud,
-                            policy,
-                            "SimulatePrincipalPolicy",
+                        let decisions = with_retry(cloud, policy, "SimulatePrincipalPolicy", || {
                             audit.simulate_principal_policy(&request)
-                        );
+                        })
+                        .await;
                         reports.push(RoleReport {
                             role,
                             actions: request.actions,

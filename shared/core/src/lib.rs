@@ -12,6 +12,7 @@
 //! - [`events`]: EventBridge events → [`events::Trigger`] (what to re-read).
 //! - [`config`], [`desired`]: the config file and tags → [`desired::Desired`].
 //! - [`naming`]: deterministic names, client tokens, ownership tags and records.
+//! - [`observe`]: reading the world through the ports → [`observe::Observed`].
 //! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
 //! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
@@ -20,25 +21,6 @@
 //! - [`error`]: error kinds whose names are a stable API.
 //! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
 //! - [`time`]: RFC 3339 formatting without a clock.
-
-/// Retries a read on transient errors and `AccessDenied` ([`apply::RetryPolicy::retries`]) with
-/// the apply retry policy's backoff.
-macro_rules! read {
-    ($cloud:expr, $policy:expr, $op:literal, $call:expr) => {{
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match $call.await {
-                Err(e) if $policy.retries(&e, attempt) => {
-                    $cloud
-                        .sleep(e.retry_after.unwrap_or_else(|| $policy.delay($op, attempt)))
-                        .await;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
 
 pub mod apply;
 pub mod audit;
@@ -52,6 +34,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod naming;
+pub mod observe;
 pub mod plan;
 pub mod ports;
 pub mod reconcile;

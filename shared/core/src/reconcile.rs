@@ -1,149 +1,14 @@
 //! observe → plan → apply, repeated until the plan is empty, something is refused, or the
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
-use crate::apply::{Applied, ApplyOptions, Outcome, RetryPolicy, apply};
+use crate::apply::{Applied, ApplyOptions, Outcome, apply};
 use crate::config::Config;
-use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
-use crate::ids::*;
-use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
-use crate::plan::{Action, Observed, Plan, PlannedAction, plan};
-use crate::ports::{Cloud, EndpointFilter};
+use crate::observe::observe;
+use crate::plan::{Action, Plan, PlannedAction, plan};
+use crate::ports::Cloud;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::time::Duration;
-
-/// Reads everything the planner needs, retrying each read on transient errors.
-pub async fn observe<C: Cloud + ?Sized>(
-    cloud: &C,
-    config: &Config,
-    policy: &RetryPolicy,
-) -> Result<(Observed, Desired), CloudError> {
-    let file_systems = read!(cloud, policy, "DescribeFileSystems", cloud.describe_file_systems())?;
-    let svms = read!(
-        cloud,
-        policy,
-        "DescribeStorageVirtualMachines",
-        cloud.describe_storage_virtual_machines()
-    )?;
-    let desired = resolve(config, &file_systems, &svms);
-    let gateways = read!(cloud, policy, "ListResourceGateways", cloud.list_resource_gateways())?;
-    let configurations = read!(
-        cloud,
-        policy,
-        "ListResourceConfigurations",
-        cloud.list_resource_configurations()
-    )?;
-    // Every FSx VPC, not only those of exposed file systems: after an opt-out, the reservations
-    // and carved subnets left to clean up are found there.
-    let mut fsx_vpcs: BTreeSet<VpcId> = file_systems.iter().map(|f| f.vpc_id.clone()).collect();
-    fsx_vpcs.extend(
-        gateways
-            .iter()
-            .filter(|g| is_owned(&g.tags, &config.owner) && g.tags.contains_key(FILE_SYSTEM_TAG))
-            .map(|g| g.vpc_id.clone()),
-    );
-    let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
-    let all_vpcs: Vec<VpcId> = fsx_vpcs.union(&consumer_vpcs).cloned().collect();
-    let vpcs = if all_vpcs.is_empty() {
-        Vec::new()
-    } else {
-        read!(cloud, policy, "DescribeVpcs", cloud.describe_vpcs(&all_vpcs))?
-    };
-    let mut observed = Observed {
-        file_systems,
-        svms,
-        vpcs,
-        gateways,
-        configurations,
-        ..Observed::default()
-    };
-    for vpc in &fsx_vpcs {
-        let subnets = read!(cloud, policy, "DescribeSubnets", cloud.describe_subnets(vpc))?;
-        observed.route_tables.extend(read!(
-            cloud,
-            policy,
-            "DescribeRouteTables",
-            cloud.describe_route_tables(vpc)
-        )?);
-        observed.network_interfaces.extend(read!(
-            cloud,
-            policy,
-            "DescribeNetworkInterfaces",
-            cloud.describe_network_interfaces(vpc)
-        )?);
-        for s in subnets {
-            match read!(
-                cloud,
-                policy,
-                "GetSubnetCidrReservations",
-                cloud.get_subnet_cidr_reservations(&s.id)
-            ) {
-                Ok(r) => {
-                    observed.cidr_reservations.extend(r);
-                    observed.subnets.push(s);
-                }
-                // Deleted between the list and this read (a racing execution tearing down a
-                // subnet we carved; found by chaos at fault rate 0): gone, as if never listed.
-                Err(e) if e.kind == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
-    // consumer removed from the config still has endpoints to delete.
-    let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
-    let mut filters = Vec::new();
-    if !consumer_vpcs.is_empty() {
-        filters.push(EndpointFilter::Vpcs(consumer_vpcs));
-    }
-    filters.push(EndpointFilter::Tag {
-        key: OWNER_TAG.to_string(),
-        value: config.owner.clone(),
-    });
-    observed.endpoints = read!(
-        cloud,
-        policy,
-        "DescribeVpcEndpoints",
-        cloud.describe_resource_endpoints(&filters)
-    )?;
-    let mut zones: BTreeSet<HostedZoneId> = config
-        .consumers
-        .iter()
-        .filter_map(|c| c.hosted_zone_id.clone())
-        .collect();
-    zones.extend(
-        observed
-            .endpoints
-            .iter()
-            .filter(|e| is_owned(&e.tags, &config.owner))
-            .filter_map(|e| e.tags.get(HOSTED_ZONE_TAG))
-            .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
-    );
-    for z in &zones {
-        let zone = match read!(cloud, policy, "GetHostedZone", cloud.get_hosted_zone(z)) {
-            Ok(zone) => zone,
-            // A missing zone is reported by the planner as a refusal, not a failed reconcile.
-            Err(e) if e.kind == ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        match read!(
-            cloud,
-            policy,
-            "ListResourceRecordSets",
-            cloud.list_resource_record_sets(z)
-        ) {
-            Ok(records) => {
-                observed.hosted_zones.push(zone);
-                observed.records.insert(z.clone(), records);
-            }
-            // Deleted between the two reads: missing, as above.
-            Err(e) if e.kind == ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((observed, desired))
-}
 
 /// Which actions a reconcile may carry out. Separate Lambdas own separate scopes: the
 /// infrastructure functions build gateways, configurations and endpoints; the alias function
@@ -393,6 +258,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::HostedZoneId;
     use crate::model::{RecordSet, RecordType};
 
     fn planned(action: Action) -> PlannedAction {

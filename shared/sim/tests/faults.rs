@@ -224,7 +224,7 @@ fn a_transient_iam_denial_is_retried_and_a_lasting_one_ends_as_access_denied() {
 #[test]
 fn something_deleted_between_a_list_and_its_per_item_read_is_gone_not_an_error() {
     use fsxn_lattice_core::apply::RetryPolicy;
-    use fsxn_lattice_core::reconcile::observe;
+    use fsxn_lattice_core::observe::observe;
     let w = seed_world(41);
     w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
     w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);

@@ -1,0 +1,343 @@
+//! Exposure: the resource configuration of each exposed SVM on its file system's gateway, and
+//! the Resource VPC endpoint of each of its consumers (`ensure_endpoint`): created, updated,
+//! replaced when failed, waited for. Consumers whose VPC cannot take an endpoint with private
+//! DNS are refused before anything is built for them.
+
+use super::{Action, Planner, join, sorted};
+use crate::config::Consumer;
+use crate::desired::Exposure;
+use crate::error::ErrorKind;
+use crate::model::*;
+use crate::naming::*;
+
+impl<'a> Planner<'a> {
+    pub(super) fn preflight_consumers(&mut self) {
+        for c in &self.config.consumers {
+            let why = match self.obs.vpcs.iter().find(|v| v.id == c.vpc_id) {
+                None => Some(format!("VPC {} not found", c.vpc_id)),
+                Some(v) if !(v.enable_dns_support && v.enable_dns_hostnames) => Some(format!(
+                    "VPC {} has enableDnsSupport={} and enableDnsHostnames={}: private DNS on a Resource endpoint needs both on",
+                    v.id, v.enable_dns_support, v.enable_dns_hostnames
+                )),
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                self.refuse(
+                    format!("consumer {}", c.name),
+                    ErrorKind::InvalidInput,
+                    format!("{why}; its endpoints are left as they are"),
+                );
+                self.held_consumers.insert(c.name.clone());
+            }
+        }
+    }
+
+    pub(super) fn ensure_exposure(&mut self, gw: &'a ResourceGateway, e: &Exposure) {
+        if gw.status != GatewayStatus::Active {
+            return;
+        }
+        let generation = generation_of(&gw.tags).unwrap_or(0);
+        let cfg = self
+            .configs_on(&gw.id)
+            .into_iter()
+            .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
+        let Some(cfg) = cfg else {
+            let name = configuration_name(self.owner, &e.svm_id, generation);
+            // The parameters are part of the token: a retry after the exposure changed must not
+            // replay an older request (IdempotentParameterMismatch / ConflictException).
+            let token = client_token(&[
+                "configuration",
+                self.owner,
+                &name,
+                gw.id.as_str(),
+                &e.target_ip.to_string(),
+                &join(&e.ports),
+            ]);
+            self.push(
+                Action::CreateResourceConfiguration {
+                    name,
+                    gateway_id: gw.id.clone(),
+                    ip_address: e.target_ip,
+                    port_ranges: e.ports.clone(),
+                    client_token: token,
+                    tags: self.tags(&[
+                        (SVM_TAG, e.svm_id.to_string()),
+                        (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
+                        (GENERATION_TAG, generation.to_string()),
+                        (TARGET_TAG, target_tag_value(e.target_ip, &e.ports)),
+                    ]),
+                },
+                format!("expose {} ({}) on TCP {}", e.svm_name, e.target_ip, join(&e.ports)),
+            );
+            return;
+        };
+        match cfg.status {
+            ConfigurationStatus::Active => {}
+            ConfigurationStatus::CreateFailed | ConfigurationStatus::UpdateFailed => {
+                self.push(
+                    Action::DeleteResourceConfiguration {
+                        configuration_id: cfg.id.clone(),
+                    },
+                    format!(
+                        "{:?}: {}; it is re-created once gone",
+                        cfg.status,
+                        cfg.failure_reason.as_deref().unwrap_or("no reason given")
+                    ),
+                );
+                return;
+            }
+            s => {
+                self.wait(format!("{} is {s:?}", cfg.id));
+                return;
+            }
+        }
+        if cfg.ip_address != Some(e.target_ip) || sorted(&cfg.port_ranges) != e.ports {
+            self.push(
+                Action::UpdateResourceConfiguration {
+                    configuration_id: cfg.id.clone(),
+                    ip_address: e.target_ip,
+                    port_ranges: e.ports.clone(),
+                    tags: self.tags(&[(TARGET_TAG, target_tag_value(e.target_ip, &e.ports))]),
+                },
+                "the SVM's IP or the exposed protocols changed",
+            );
+        }
+        for consumer_name in &e.consumers {
+            if self.held_consumers.contains(consumer_name) {
+                continue;
+            }
+            let Some(consumer) = self.config.consumer(consumer_name) else {
+                continue;
+            };
+            self.ensure_endpoint(e, cfg, consumer);
+        }
+    }
+
+    fn ensure_endpoint(&mut self, e: &Exposure, cfg: &ResourceConfiguration, consumer: &Consumer) {
+        let ours: Vec<&VpcEndpoint> = self
+            .endpoints_on(&cfg.arn)
+            .into_iter()
+            .filter(|ep| {
+                self.owned(&ep.tags)
+                    && ep.tags.get(CONSUMER_TAG) == Some(&consumer.name)
+                    && self.endpoint_matches(ep, &consumer.name)
+            })
+            .collect();
+        // Ended ones (failed, rejected, expired) are deleted whatever else exists: one that
+        // failed beside an available one would otherwise stay forever.
+        let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state.is_terminal()).collect();
+        for ep in &failed {
+            self.push(
+                Action::DeleteVpcEndpoint {
+                    vpc_endpoint_id: ep.id.clone(),
+                },
+                format!(
+                    "{}: {}; a new one replaces it",
+                    ep.state.as_str(),
+                    ep.failure_reason.as_deref().unwrap_or("no reason given")
+                ),
+            );
+        }
+        // One of ours still deleting is waited for even beside a live one: until it is gone the
+        // world is not what is desired (and a failed replacement would reuse its slot).
+        for ep in ours.iter().filter(|ep| ep.state == EndpointState::Deleting) {
+            self.wait(format!("{} in {} is deleting", ep.id, consumer.vpc_id));
+        }
+        // Any live endpoint (states this build does not know included) is the one: never a
+        // second beside it. The available one first, so a pending retry never hides it.
+        let live = ours
+            .iter()
+            .filter(|ep| ep.state.is_live())
+            .min_by_key(|ep| (ep.state != EndpointState::Available, ep.id.clone()));
+        if let Some(ep) = live {
+            match ep.state {
+                EndpointState::Available => match &ep.dns_name {
+                    Some(dns) => {
+                        self.targets
+                            .insert((e.svm_id.clone(), consumer.name.clone()), dns.clone());
+                    }
+                    None => self.wait(format!("{} is available but has no DNS entry yet", ep.id)),
+                },
+                EndpointState::Pending | EndpointState::PendingAcceptance => {
+                    self.wait(format!("{} is {} in {}", ep.id, ep.state.as_str(), consumer.vpc_id));
+                }
+                _ => {
+                    self.out.warnings.push(format!(
+                        "{} in {} is {}{}: it is kept and not used for the alias; delete it to have it replaced",
+                        ep.id,
+                        consumer.vpc_id,
+                        ep.state.as_str(),
+                        ep.failure_reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ));
+                    self.wait(format!("{} is {}", ep.id, ep.state.as_str()));
+                }
+            }
+            return;
+        }
+        // One still deleting: EC2 would answer a create with the same client token with that
+        // endpoint (counted as done, a pass without progress, forever). Wait until it is gone.
+        if failed.is_empty() && ours.iter().any(|ep| ep.state == EndpointState::Deleting) {
+            self.wait(format!(
+                "an endpoint of {} in {} is deleting",
+                e.svm_id, consumer.vpc_id
+            ));
+            return;
+        }
+        let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
+        let subnets = sorted(&consumer.subnet_ids);
+        let sgs = sorted(&consumer.security_group_ids);
+        let token = client_token(&[
+            "endpoint",
+            self.owner,
+            e.svm_id.as_str(),
+            &consumer.name,
+            consumer.vpc_id.as_str(),
+            &cfg.arn,
+            &join(&subnets),
+            &join(&sgs),
+            &replaced.join(","),
+        ]);
+        self.push(
+            Action::CreateVpcEndpoint {
+                vpc_id: consumer.vpc_id.clone(),
+                subnet_ids: subnets,
+                security_group_ids: sgs,
+                resource_configuration_arn: cfg.arn.clone(),
+                client_token: token,
+                tags: self.tags(&[
+                    (SVM_TAG, e.svm_id.to_string()),
+                    (CONSUMER_TAG, consumer.name.clone()),
+                    (FILE_SYSTEM_TAG, e.file_system_id.to_string()),
+                    (
+                        HOSTED_ZONE_TAG,
+                        consumer
+                            .hosted_zone_id
+                            .as_ref()
+                            .map(|z| z.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    ("Name", format!("fsxn-lattice-{}-{}", e.svm_name, consumer.name)),
+                ]),
+            },
+            format!(
+                "give consumer {} ({}) a path to {}",
+                consumer.name, consumer.vpc_id, e.svm_name
+            ),
+        );
+    }
+
+    pub(super) fn endpoint_matches(&self, ep: &VpcEndpoint, consumer: &str) -> bool {
+        self.config.consumer(consumer).is_some_and(|c| {
+            sorted(&ep.subnet_ids) == sorted(&c.subnet_ids)
+                && (c.security_group_ids.is_empty() || sorted(&ep.security_group_ids) == sorted(&c.security_group_ids))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+    use crate::plan::tests_support::*;
+
+    fn creates_endpoint(p: &Plan) -> bool {
+        p.actions
+            .iter()
+            .any(|a| matches!(a.action, Action::CreateVpcEndpoint { .. }))
+    }
+
+    fn deletes(p: &Plan) -> Vec<&str> {
+        p.actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::DeleteVpcEndpoint { vpc_endpoint_id } => Some(vpc_endpoint_id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_endpoint_is_created_while_the_previous_one_is_still_deleting() {
+        // Regression: EC2 answered the create (same client token) with the deleting endpoint,
+        // the pass counted as progress, and the loop spun until its budget was spent.
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-01d", EndpointState::Deleting);
+        let p = planned(&config, &o);
+        assert!(!creates_endpoint(&p), "{:#?}", p.actions);
+        assert!(p.waiting.iter().any(|w| w.contains("deleting")), "{:?}", p.waiting);
+    }
+
+    #[test]
+    fn a_deleting_endpoint_beside_an_available_one_is_waited_for_not_converged() {
+        // Regression (chaos, rate 0.0, seed 12116079458102082021): a failed endpoint was deleted
+        // and replaced in one pass; once the replacement was available the plan was empty and
+        // the run said Converged with the old endpoint still deleting.
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-0dead", EndpointState::Deleting);
+        let p = planned(&config, &o);
+        assert!(!creates_endpoint(&p) && deletes(&p).is_empty(), "{:#?}", p.actions);
+        assert!(!p.is_converged());
+        assert!(p.waiting.iter().any(|w| w.contains("vpce-0dead")), "{:?}", p.waiting);
+    }
+
+    #[test]
+    fn a_failed_endpoint_beside_an_available_one_is_deleted() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-bad", EndpointState::Failed);
+        let p = planned(&config, &o);
+        assert_eq!(deletes(&p), ["vpce-bad"]);
+        assert!(!creates_endpoint(&p));
+        assert!(!p.is_converged());
+    }
+
+    #[test]
+    fn partial_or_unknown_endpoints_are_kept_and_never_duplicated() {
+        for state in [EndpointState::Partial, EndpointState::Unknown] {
+            let (config, mut o) = world();
+            with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+            our_endpoint(&mut o, "vpce-0f", state);
+            let p = planned(&config, &o);
+            assert!(!creates_endpoint(&p), "{state:?}: {:#?}", p.actions);
+            assert!(deletes(&p).is_empty(), "{state:?}");
+            assert!(p.warnings.iter().any(|w| w.contains("vpce-0f")), "{:?}", p.warnings);
+            assert!(
+                !p.actions
+                    .iter()
+                    .any(|a| matches!(a.action, Action::PublishAlias { .. })),
+                "no alias to an endpoint that is not available"
+            );
+        }
+    }
+
+    #[test]
+    fn an_endpoint_in_other_subnets_than_the_consumer_wants_is_replaced() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        o.endpoints[0].subnet_ids = vec![id("subnet-c9")];
+        let p = planned(&config, &o);
+        let subnets = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateVpcEndpoint { subnet_ids, .. } => Some(subnet_ids.clone()),
+            _ => None,
+        });
+        assert_eq!(subnets, Some(vec![id("subnet-c1")]));
+    }
+
+    #[test]
+    fn a_consumer_vpc_without_dns_is_refused_before_anything_is_built_for_it() {
+        let (config, mut o) = world();
+        o.vpcs[1].enable_dns_hostnames = false;
+        let p = planned(&config, &o);
+        let r = p.refusals.iter().find(|r| r.subject == "consumer c").expect("refused");
+        assert!(r.reason.contains("enableDnsHostnames=false"), "{}", r.reason);
+        assert!(!creates_endpoint(&p));
+    }
+}

@@ -1,0 +1,687 @@
+//! `plan(config, desired, observed) -> Plan`: pure and deterministic (no clock, no I/O, no
+//! randomness; ordered collections only).
+//!
+//! A plan holds only actions whose inputs exist now. A gateway must exist before its
+//! configuration, a configuration before its endpoints, so a reconcile runs observe → plan →
+//! apply until the plan is empty (see [`crate::reconcile`]). Replacement keeps the old path
+//! serving: new gateway → new configuration → new endpoint → alias repointed → only then are the
+//! old endpoint, configuration and gateway deleted, in that order.
+//!
+//! # Parts
+//!
+//! - This module: the [`Plan`] and its [`Action`]s, [`plan`], and the planner's skeleton: its
+//!   state, the order of the parts (`run`), and per file system which exposures are active,
+//!   what becomes of its gateway, and its exposures on that gateway.
+//! - `gateways`: where a file system's gateway goes (one subnet per AZ, routed to the file
+//!   system's floating IPs), whether the current one is kept or replaced, carving subnets,
+//!   `/28` capacity, prefix reservations and headroom, route table associations.
+//! - `exposure`: resource configurations (one per SVM on the gateway) and the Resource VPC
+//!   endpoints of each consumer (`ensure_endpoint`), and the consumers refused up front.
+//! - `dns`: the alias CNAME and its ownership TXT, published, repointed and withdrawn; the
+//!   Kerberos step left to a person.
+//! - `cleanup`: tearing down what is no longer desired: a file system's superseded endpoints,
+//!   configurations and gateways, orphaned endpoints, our reservations and carved subnets.
+
+mod cleanup;
+mod dns;
+mod exposure;
+mod gateways;
+#[cfg(test)]
+mod tests_support;
+
+use crate::capacity::{SubnetCapacity, analyze_subnet};
+use crate::config::Config;
+use crate::desired::{Desired, Exposure, Refusal};
+use crate::error::ErrorKind;
+use crate::ids::*;
+use crate::model::*;
+use crate::naming::*;
+use crate::observe::Observed;
+use gateways::GatewayDecision;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+
+/// A verb with everything needed to carry it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Action {
+    /// Carve a subnet for gateway ENIs.
+    CreateSubnet {
+        /// VPC.
+        vpc_id: VpcId,
+        /// AZ.
+        availability_zone: String,
+        /// CIDR.
+        cidr: Ipv4Net,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Make a subnet we carved use one of the file system's route tables, the only ones FSx
+    /// writes the routes to its floating IPs into.
+    AssociateRouteTable {
+        /// The VPC of both.
+        vpc_id: VpcId,
+        /// The file system's route table.
+        route_table_id: RouteTableId,
+        /// Our subnet.
+        subnet_id: SubnetId,
+    },
+    /// Reserve a free /28 with a `prefix` CIDR reservation.
+    ReserveCidr {
+        /// Subnet.
+        subnet_id: SubnetId,
+        /// The /28.
+        cidr: Ipv4Net,
+        /// Description.
+        description: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Create a resource gateway.
+    CreateResourceGateway {
+        /// Name.
+        name: String,
+        /// VPC.
+        vpc_id: VpcId,
+        /// Subnets.
+        subnet_ids: Vec<SubnetId>,
+        /// Security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+        /// 16.
+        ipv4_addresses_per_eni: u8,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Change a gateway's security groups (its only mutable field).
+    UpdateResourceGateway {
+        /// Gateway.
+        gateway_id: GatewayId,
+        /// New security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+    },
+    /// Create a resource configuration.
+    CreateResourceConfiguration {
+        /// Name.
+        name: String,
+        /// Gateway.
+        gateway_id: GatewayId,
+        /// Target IP.
+        ip_address: Ipv4Addr,
+        /// Ports.
+        port_ranges: Vec<PortRange>,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Change a configuration's target or ports.
+    UpdateResourceConfiguration {
+        /// Configuration.
+        configuration_id: ResourceConfigurationId,
+        /// Target IP.
+        ip_address: Ipv4Addr,
+        /// Ports.
+        port_ranges: Vec<PortRange>,
+        /// Tags set after the update: the owner and the new [`crate::naming::TARGET_TAG`].
+        tags: Tags,
+    },
+    /// Create a Resource VPC endpoint.
+    CreateVpcEndpoint {
+        /// Consumer VPC.
+        vpc_id: VpcId,
+        /// Subnets.
+        subnet_ids: Vec<SubnetId>,
+        /// Security groups.
+        security_group_ids: Vec<SecurityGroupId>,
+        /// Configuration ARN.
+        resource_configuration_arn: String,
+        /// Client token.
+        client_token: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Publish or repoint the alias CNAME (and write its ownership TXT) in one all-or-nothing
+    /// batch: CREATE where nothing is, DELETE of the exact record read + CREATE where ours
+    /// changes. Never UPSERT: a record written by someone else since it was read makes the
+    /// batch fail instead of being overwritten.
+    PublishAlias {
+        /// Zone.
+        hosted_zone_id: HostedZoneId,
+        /// The CNAME wanted.
+        cname: RecordSet,
+        /// Our CNAME as read, replaced by `cname` (None: created).
+        replaces_cname: Option<RecordSet>,
+        /// The ownership TXT wanted (None: ours is already right).
+        txt: Option<RecordSet>,
+        /// Our TXT as read, replaced by `txt` (None: created).
+        replaces_txt: Option<RecordSet>,
+    },
+    /// DELETE the alias CNAME (exactly as observed) and its ownership TXT in one batch.
+    DeleteAlias {
+        /// Zone.
+        hosted_zone_id: HostedZoneId,
+        /// The observed CNAME, if any.
+        cname: Option<RecordSet>,
+        /// The observed TXT.
+        txt: RecordSet,
+    },
+    /// Delete one of our endpoints.
+    DeleteVpcEndpoint {
+        /// Endpoint.
+        vpc_endpoint_id: VpcEndpointId,
+    },
+    /// Delete one of our configurations.
+    DeleteResourceConfiguration {
+        /// Configuration.
+        configuration_id: ResourceConfigurationId,
+    },
+    /// Delete one of our gateways.
+    DeleteResourceGateway {
+        /// Gateway.
+        gateway_id: GatewayId,
+    },
+    /// Delete one of our CIDR reservations.
+    ReleaseCidr {
+        /// Reservation.
+        reservation_id: CidrReservationId,
+    },
+    /// End the route table association of a subnet we carved, before deleting it.
+    DisassociateRouteTable {
+        /// `rtbassoc-…`.
+        association_id: String,
+        /// Our subnet.
+        subnet_id: SubnetId,
+    },
+    /// Delete a subnet we carved.
+    DeleteSubnet {
+        /// Subnet.
+        subnet_id: SubnetId,
+    },
+}
+
+impl Action {
+    /// Order of execution within one plan: withdraw DNS, build, publish DNS, tear down.
+    fn phase(&self) -> u8 {
+        match self {
+            Self::DeleteAlias { .. } => 0,
+            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } => 1,
+            Self::ReserveCidr { .. } => 2,
+            Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 3,
+            Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 4,
+            Self::CreateVpcEndpoint { .. } => 5,
+            Self::PublishAlias { .. } => 6,
+            Self::DeleteVpcEndpoint { .. } => 7,
+            Self::DeleteResourceConfiguration { .. } => 8,
+            Self::DeleteResourceGateway { .. } => 9,
+            Self::ReleaseCidr { .. } => 10,
+            Self::DisassociateRouteTable { .. } => 11,
+            Self::DeleteSubnet { .. } => 12,
+        }
+    }
+
+    /// Whether the action creates or changes (as opposed to deleting).
+    pub fn is_delete(&self) -> bool {
+        self.phase() == 0 || self.phase() >= 7
+    }
+
+    /// A one-line summary.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::CreateSubnet {
+                availability_zone,
+                cidr,
+                ..
+            } => format!("create subnet {cidr} in {availability_zone}"),
+            Self::AssociateRouteTable {
+                route_table_id,
+                subnet_id,
+                ..
+            } => format!("associate {subnet_id} with route table {route_table_id}"),
+            Self::ReserveCidr { subnet_id, cidr, .. } => format!("reserve {cidr} (prefix) in {subnet_id}"),
+            Self::CreateResourceGateway { name, subnet_ids, .. } => {
+                format!("create resource gateway {name} in {}", join(subnet_ids))
+            }
+            Self::UpdateResourceGateway {
+                gateway_id,
+                security_group_ids,
+            } => {
+                format!("set security groups of {gateway_id} to {}", join(security_group_ids))
+            }
+            Self::CreateResourceConfiguration {
+                name,
+                gateway_id,
+                ip_address,
+                port_ranges,
+                ..
+            } => {
+                format!(
+                    "create resource configuration {name} → {ip_address} TCP {} on {gateway_id}",
+                    join(port_ranges)
+                )
+            }
+            Self::UpdateResourceConfiguration {
+                configuration_id,
+                ip_address,
+                port_ranges,
+                ..
+            } => {
+                format!("update {configuration_id} → {ip_address} TCP {}", join(port_ranges))
+            }
+            Self::CreateVpcEndpoint {
+                vpc_id,
+                resource_configuration_arn,
+                ..
+            } => {
+                let cfg = resource_configuration_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(resource_configuration_arn);
+                format!("create Resource VPC endpoint in {vpc_id} for {cfg}")
+            }
+            Self::PublishAlias {
+                cname, replaces_cname, ..
+            } => match replaces_cname {
+                Some(old) => format!(
+                    "REPLACE CNAME {} → {} (was {})",
+                    cname.name,
+                    cname.values.join(","),
+                    old.values.join(",")
+                ),
+                None => format!("CREATE CNAME {} → {}", cname.name, cname.values.join(",")),
+            },
+            Self::DeleteAlias { txt, cname, .. } => match cname {
+                Some(c) => format!("DELETE CNAME {} and its ownership TXT", c.name),
+                None => format!("DELETE ownership TXT {}", txt.name),
+            },
+            Self::DeleteVpcEndpoint { vpc_endpoint_id } => format!("delete VPC endpoint {vpc_endpoint_id}"),
+            Self::DeleteResourceConfiguration { configuration_id } => {
+                format!("delete resource configuration {configuration_id}")
+            }
+            Self::DeleteResourceGateway { gateway_id } => format!("delete resource gateway {gateway_id}"),
+            Self::ReleaseCidr { reservation_id } => format!("delete CIDR reservation {reservation_id}"),
+            Self::DisassociateRouteTable {
+                association_id,
+                subnet_id,
+            } => format!("disassociate {subnet_id} from its route table ({association_id})"),
+            Self::DeleteSubnet { subnet_id } => format!("delete subnet {subnet_id}"),
+        }
+    }
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// An action and the reason it is in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    /// The action.
+    #[serde(flatten)]
+    pub action: Action,
+    /// Why.
+    pub why: String,
+}
+
+/// A step only a person can do (the tool cannot observe or change AD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualStep {
+    /// What it is for.
+    pub subject: String,
+    /// What to do.
+    pub instruction: String,
+}
+
+/// The result of planning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Actions in execution order.
+    pub actions: Vec<PlannedAction>,
+    /// What the plan waits for before more can be done.
+    pub waiting: Vec<String>,
+    /// What is refused (resolution and preflight).
+    pub refusals: Vec<Refusal>,
+    /// What works but deserves a look.
+    pub warnings: Vec<String>,
+    /// Capacity reports of the subnets a decision was based on.
+    pub diagnoses: Vec<SubnetCapacity>,
+    /// Steps left to a person.
+    pub manual_steps: Vec<ManualStep>,
+}
+
+impl Plan {
+    /// Nothing to do and nothing to wait for.
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty() && self.waiting.is_empty()
+    }
+}
+
+/// Plans. Pure: the same inputs give the same plan.
+pub fn plan(config: &Config, desired: &Desired, observed: &Observed) -> Plan {
+    let mut p = Planner::new(config, desired, observed);
+    p.run();
+    p.finish()
+}
+
+struct Planner<'a> {
+    config: &'a Config,
+    desired: &'a Desired,
+    obs: &'a Observed,
+    owner: &'a str,
+    capacity: BTreeMap<SubnetId, SubnetCapacity>,
+    /// Endpoints (not deleted) by the ARN of their configuration: one lookup per exposure and
+    /// consumer instead of a scan of every endpoint (3,000 in a 1,000-SVM fleet).
+    endpoints_by_arn: HashMap<&'a str, Vec<&'a VpcEndpoint>>,
+    /// Records by zone and name, for the same reason.
+    records_by_name: HashMap<&'a HostedZoneId, HashMap<&'a str, Vec<&'a RecordSet>>>,
+    held_consumers: BTreeSet<String>,
+    /// DNS name of the available current endpoint for (svm, consumer).
+    targets: BTreeMap<(SvmId, String), String>,
+    /// Subnets chosen or in use this pass: their reservations and carved subnets stay.
+    subnets_in_use: BTreeSet<SubnetId>,
+    diagnosed: BTreeSet<SubnetId>,
+    planned_cidrs: Vec<Ipv4Net>,
+    /// Blocks this plan already reserves (two file systems may pick the same subnet).
+    planned_reservations: BTreeSet<Ipv4Net>,
+    out: Plan,
+}
+
+impl<'a> Planner<'a> {
+    fn new(config: &'a Config, desired: &'a Desired, obs: &'a Observed) -> Self {
+        let capacity = obs
+            .subnets
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    analyze_subnet(s, &obs.network_interfaces, &obs.cidr_reservations),
+                )
+            })
+            .collect();
+        let mut endpoints_by_arn: HashMap<&str, Vec<&VpcEndpoint>> = HashMap::new();
+        for e in obs.endpoints.iter().filter(|e| e.state != EndpointState::Deleted) {
+            endpoints_by_arn
+                .entry(e.resource_configuration_arn.as_str())
+                .or_default()
+                .push(e);
+        }
+        let mut records_by_name: HashMap<&HostedZoneId, HashMap<&str, Vec<&RecordSet>>> = HashMap::new();
+        for (zone, records) in &obs.records {
+            let by_name = records_by_name.entry(zone).or_default();
+            for r in records {
+                by_name.entry(r.name.as_str()).or_default().push(r);
+            }
+        }
+        Self {
+            config,
+            desired,
+            obs,
+            owner: &config.owner,
+            capacity,
+            endpoints_by_arn,
+            records_by_name,
+            held_consumers: BTreeSet::new(),
+            targets: BTreeMap::new(),
+            subnets_in_use: BTreeSet::new(),
+            diagnosed: BTreeSet::new(),
+            planned_cidrs: Vec::new(),
+            planned_reservations: BTreeSet::new(),
+            out: Plan {
+                refusals: desired.refusals.clone(),
+                ..Plan::default()
+            },
+        }
+    }
+
+    fn push(&mut self, action: Action, why: impl Into<String>) {
+        self.out.actions.push(PlannedAction {
+            action,
+            why: why.into(),
+        });
+    }
+
+    fn wait(&mut self, what: impl Into<String>) {
+        self.out.waiting.push(what.into());
+    }
+
+    fn refuse(&mut self, subject: impl Into<String>, kind: ErrorKind, reason: impl Into<String>) {
+        self.out.refusals.push(Refusal {
+            subject: subject.into(),
+            kind,
+            reason: reason.into(),
+        });
+    }
+
+    fn diagnose(&mut self, subnet: &SubnetId) {
+        if self.diagnosed.insert(subnet.clone())
+            && let Some(c) = self.capacity.get(subnet)
+        {
+            self.out.diagnoses.push(c.clone());
+        }
+    }
+
+    fn owned(&self, tags: &Tags) -> bool {
+        is_owned(tags, self.owner)
+    }
+
+    fn tags(&self, extra: &[(&str, String)]) -> Tags {
+        let mut t = owner_tags(self.owner);
+        for (k, v) in extra {
+            t.insert(k.to_string(), v.clone());
+        }
+        t
+    }
+
+    fn run(&mut self) {
+        self.preflight_consumers();
+        let mut by_fs: BTreeMap<FileSystemId, Vec<&'a Exposure>> = BTreeMap::new();
+        for e in self.desired.exposures.values() {
+            by_fs.entry(e.file_system_id.clone()).or_default().push(e);
+        }
+        for g in &self.obs.gateways {
+            if self.owned(&g.tags)
+                && let Some(fs) = g
+                    .tags
+                    .get(FILE_SYSTEM_TAG)
+                    .and_then(|f| FileSystemId::parse(f.as_str()).ok())
+            {
+                by_fs.entry(fs).or_default();
+            }
+        }
+        for (fs, exposures) in by_fs {
+            self.plan_file_system(&fs, exposures);
+        }
+        self.plan_orphan_endpoints();
+        self.plan_dns();
+        self.plan_cleanup();
+        self.plan_manual_steps();
+    }
+
+    fn configs_on(&self, gw: &GatewayId) -> Vec<&'a ResourceConfiguration> {
+        self.obs.configurations.iter().filter(|c| &c.gateway_id == gw).collect()
+    }
+
+    fn endpoints_on(&self, arn: &str) -> Vec<&'a VpcEndpoint> {
+        self.endpoints_by_arn.get(arn).cloned().unwrap_or_default()
+    }
+
+    fn plan_file_system(&mut self, fs_id: &FileSystemId, exposures: Vec<&'a Exposure>) {
+        let gateways = self.our_gateways(fs_id);
+        let fs = self.obs.file_systems.iter().find(|f| &f.id == fs_id);
+        let mut active: Vec<&Exposure> = Vec::new();
+        if let Some(fs) = fs {
+            let vpc = self.obs.vpcs.iter().find(|v| v.id == fs.vpc_id);
+            for e in exposures {
+                if !fs.deployment_type.is_multi_az() {
+                    let unknown = if fs.deployment_type.is_known() {
+                        ""
+                    } else {
+                        " (a deployment type this build does not know; only MULTI_AZ_* file systems serve on floating IPs)"
+                    };
+                    self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
+                        "{} is {}{unknown}: its endpoints sit in subnets and are reachable over peering, VPN and Direct Connect without VPC Lattice",
+                        fs.id, fs.deployment_type
+                    ));
+                } else if let Some(vpc) = vpc {
+                    if e.consumers.iter().all(|c| self.held_consumers.contains(c)) {
+                        // Every consumer is refused (see its refusal): build nothing for it yet.
+                    } else if vpc.cidr_blocks.iter().any(|c| c.contains(&e.target_ip)) {
+                        active.push(e);
+                    } else {
+                        self.refuse(e.svm_id.to_string(), ErrorKind::InvalidInput, format!(
+                            "{} is outside the CIDRs of {} ({}): a resource configuration's ipResource must be in the gateway's VPC. Recreate the file system with an EndpointIpAddressRange inside the VPC CIDR",
+                            e.target_ip, vpc.id, join(&vpc.cidr_blocks)
+                        ));
+                    }
+                } else {
+                    self.refuse(
+                        e.svm_id.to_string(),
+                        ErrorKind::NotFound,
+                        format!("VPC {} of {} not found", fs.vpc_id, fs.id),
+                    );
+                }
+            }
+        }
+        let current = gateways
+            .iter()
+            .rev()
+            .find(|g| g.status != GatewayStatus::DeleteInProgress)
+            .copied();
+        let mut current_id: Option<GatewayId> = None;
+        if let (Some(fs), false) = (fs, active.is_empty()) {
+            match self.decide_gateway(fs, current, &gateways) {
+                GatewayDecision::Use(gw) => {
+                    current_id = Some(gw.id.clone());
+                    self.subnets_in_use.extend(gw.subnet_ids.iter().cloned());
+                    self.ensure_headroom(gw);
+                    for e in &active {
+                        self.ensure_exposure(gw, e);
+                    }
+                }
+                GatewayDecision::Wait => {
+                    if let Some(g) = current {
+                        current_id = Some(g.id.clone());
+                        self.subnets_in_use.extend(g.subnet_ids.iter().cloned());
+                    }
+                }
+                GatewayDecision::Replace => {}
+            }
+        }
+        // Drain everything of ours for this file system that is not the current slot.
+        self.drain_file_system(&gateways, current_id, &active);
+    }
+
+    fn finish(mut self) -> Plan {
+        self.out.actions.sort_by_key(|a| a.action.phase());
+        self.out.waiting.sort();
+        self.out.waiting.dedup();
+        self.out.warnings.sort();
+        self.out.warnings.dedup();
+        self.out.diagnoses.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
+        self.out
+    }
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn deletes_are_told_apart_and_a_plan_runs_withdraw_build_publish_tear_down() {
+        let rec = record("a.corp.example", RecordType::TXT, "\"x\"", None);
+        let subnet: SubnetId = id("subnet-0e");
+        for (a, delete, phase) in [
+            (
+                Action::DeleteAlias {
+                    hosted_zone_id: id("ZONE1"),
+                    cname: None,
+                    txt: rec.clone(),
+                },
+                true,
+                0,
+            ),
+            (
+                Action::AssociateRouteTable {
+                    vpc_id: id("vpc-1"),
+                    route_table_id: id("rtb-f"),
+                    subnet_id: subnet.clone(),
+                },
+                false,
+                1,
+            ),
+            (
+                Action::PublishAlias {
+                    hosted_zone_id: id("ZONE1"),
+                    cname: rec.clone(),
+                    replaces_cname: None,
+                    txt: None,
+                    replaces_txt: None,
+                },
+                false,
+                6,
+            ),
+            (
+                Action::DeleteVpcEndpoint {
+                    vpc_endpoint_id: id("vpce-0a"),
+                },
+                true,
+                7,
+            ),
+            (
+                Action::DisassociateRouteTable {
+                    association_id: "rtbassoc-0e".into(),
+                    subnet_id: subnet.clone(),
+                },
+                true,
+                11,
+            ),
+            (Action::DeleteSubnet { subnet_id: subnet }, true, 12),
+        ] {
+            assert_eq!((a.is_delete(), a.phase()), (delete, phase), "{a:?}");
+        }
+        // In a real plan: every reservation before the gateway that needs it.
+        let (config, mut o) = world();
+        route_tables(&mut o);
+        with_gateway(&mut o, &["subnet-a3", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        let p = planned(&config, &o);
+        let phases: Vec<u8> = p.actions.iter().map(|a| a.action.phase()).collect();
+        assert!(phases.windows(2).all(|w| w[0] <= w[1]), "{phases:?}");
+        let last_reserve = p
+            .actions
+            .iter()
+            .rposition(|a| matches!(a.action, Action::ReserveCidr { .. }));
+        let gateway = p
+            .actions
+            .iter()
+            .position(|a| matches!(a.action, Action::CreateResourceGateway { .. }));
+        assert!(
+            matches!((last_reserve, gateway), (Some(r), Some(g)) if r < g),
+            "{:#?}",
+            p.actions
+        );
+    }
+
+    #[test]
+    fn a_plan_is_converged_only_with_nothing_to_do_and_nothing_to_wait_for() {
+        assert!(Plan::default().is_converged());
+        let waiting = Plan {
+            waiting: vec!["x".into()],
+            ..Plan::default()
+        };
+        assert!(!waiting.is_converged());
+        let (config, o) = world();
+        assert!(!planned(&config, &o).is_converged(), "nothing built yet");
+    }
+}
