@@ -115,6 +115,19 @@ impl Clock for AwsCloud {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
+    fn jitter(&self) -> f64 {
+        // std's RandomState: keys seeded randomly per thread and stepped per instance, so each
+        // call hashes to a new value; 53 bits make a uniform f64 in [0, 1). Jitter needs no more.
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::hash::RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 #[async_trait]

@@ -1512,3 +1512,23 @@ mod fsx {
         assert_eq!(svms[0].endpoints.iscsi.as_ref().unwrap().ip_addresses.len(), 2);
     }
 }
+
+/// Backoff jitter on AWS is random per call, so reconcilers that fail together do not retry in
+/// lockstep (it used to be a hash of the call's name and attempt: the same for everyone).
+#[test]
+fn jitter_is_a_fresh_uniform_draw_per_call() {
+    use fsxn_lattice_core::ports::Clock;
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    let cloud = fsxn_lattice_aws::AwsCloud::new(&sdk);
+    let draws: Vec<f64> = (0..1000).map(|_| cloud.jitter()).collect();
+    assert!(draws.iter().all(|d| (0.0..1.0).contains(d)), "{draws:?}");
+    let distinct: std::collections::BTreeSet<u64> = draws.iter().map(|d| d.to_bits()).collect();
+    assert!(distinct.len() > 990, "{} distinct of 1000", distinct.len());
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    assert!((0.4..0.6).contains(&mean), "mean {mean}");
+    let low = draws.iter().filter(|d| **d < 0.5).count();
+    assert!((400..600).contains(&low), "{low} of 1000 below 0.5");
+}

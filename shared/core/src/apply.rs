@@ -55,29 +55,31 @@ impl RetryPolicy {
         matches!(e.kind, ErrorKind::Transient | ErrorKind::AccessDenied) && attempt < self.max_attempts
     }
 
-    /// The delay before attempt `attempt + 1`: full jitter over a capped exponential, with the
-    /// jitter drawn from a hash of `(key, attempt)` so runs are reproducible.
-    pub fn delay(&self, key: &str, attempt: u32) -> Duration {
+    /// The delay before attempt `attempt + 1`: "full jitter" over a capped exponential
+    /// (a uniform draw between 0 and `min(max_delay, base_delay × 2^attempt)`, as the AWS
+    /// Architecture Blog's "Exponential Backoff And Jitter" defines it), `jitter` being that
+    /// draw in [0, 1) — [`Clock::jitter`], random per call. At least 1 ms.
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
         let cap = self
             .base_delay
             .saturating_mul(1u32 << attempt.min(16))
             .min(self.max_delay);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes().chain(attempt.to_le_bytes()) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        let frac = (h % 1000) as u32;
-        (cap * frac / 1000).max(Duration::from_millis(1))
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        cap.mul_f64(jitter).max(Duration::from_millis(1))
     }
 }
 
 /// Calls `call` until it succeeds, fails with an error `policy` does not retry
 /// ([`RetryPolicy::retries`]: transient errors and `AccessDenied`), or its attempts are spent.
 /// Between attempts it sleeps on `clock` for the server's `Retry-After`, else for
-/// [`RetryPolicy::delay`]`(key, attempt)`. Returns the last result.
+/// [`RetryPolicy::delay`] with the clock's jitter. Returns the last result.
 ///
-/// `key` seeds the backoff's jitter, so it is part of the behaviour: reads pass their
-/// operation's name (`"DescribeSubnets"`), [`apply`] an action's [`Action::summary`].
+/// `key` names the call in the retry's debug log: reads pass their operation's name
+/// (`"DescribeSubnets"`), [`apply`] an action's [`Action::summary`].
 pub(crate) async fn with_retry<K, T, F, Fut>(clock: &K, policy: &RetryPolicy, key: &str, call: F) -> CloudResult<T>
 where
     K: Clock + ?Sized,
@@ -104,9 +106,9 @@ where
         attempt += 1;
         match call().await {
             Err(e) if policy.retries(&e, attempt) => {
-                clock
-                    .sleep(e.retry_after.unwrap_or_else(|| policy.delay(key, attempt)))
-                    .await;
+                let wait = e.retry_after.unwrap_or_else(|| policy.delay(attempt, clock.jitter()));
+                tracing::debug!(call = key, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                clock.sleep(wait).await;
             }
             other => return (other, attempt),
         }
@@ -474,26 +476,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_is_capped_jittered_and_reproducible() {
+    fn backoff_is_full_jitter_under_a_capped_exponential() {
         let p = RetryPolicy::default();
         for attempt in 1..20 {
-            let d = p.delay("x", attempt);
             // Full jitter under an exponential cap: base × 2^attempt, at most max_delay.
             let cap = p.base_delay.saturating_mul(1 << attempt).min(p.max_delay);
-            assert!(
-                d <= cap && d >= Duration::from_millis(1),
-                "attempt {attempt}: {d:?} > {cap:?}"
-            );
-            assert_eq!(d, RetryPolicy::default().delay("x", attempt), "a replay waits the same");
+            assert_eq!(p.delay(attempt, 0.0), Duration::from_millis(1), "never zero");
+            assert_eq!(p.delay(attempt, 0.5), cap / 2);
+            assert_eq!(p.delay(attempt, 1.0), cap, "attempt {attempt}");
+            for bad in [-1.0, 7.0, f64::NAN, f64::INFINITY] {
+                let d = p.delay(attempt, bad);
+                assert!(d >= Duration::from_millis(1) && d <= cap, "{bad}: {d:?}");
+            }
         }
-        assert!(p.delay("x", 1) <= p.base_delay * 2, "the first retry is short");
-        let distinct: std::collections::BTreeSet<Duration> = (0..50).map(|i| p.delay(&format!("k{i}"), 3)).collect();
-        assert!(distinct.len() > 10, "jitter spreads retries");
+        assert_eq!(p.delay(1, 1.0), p.base_delay * 2, "the first retry is short");
+        assert_eq!(p.delay(30, 1.0), p.max_delay);
     }
 
-    /// A clock that records the sleeps it is asked for.
+    /// A clock that records the sleeps it is asked for; its jitter is always 0.25.
     #[derive(Default)]
     struct Sleeps(std::sync::Mutex<Vec<Duration>>);
+
+    const JITTER: f64 = 0.25;
 
     #[async_trait::async_trait]
     impl Clock for Sleeps {
@@ -502,6 +506,9 @@ mod tests {
         }
         async fn sleep(&self, duration: Duration) {
             self.0.lock().unwrap().push(duration);
+        }
+        fn jitter(&self) -> f64 {
+            JITTER
         }
     }
 
@@ -521,13 +528,13 @@ mod tests {
     fn with_retry_retries_what_the_policy_retries_sleeping_its_delays_and_returns_the_last_result() {
         let p = RetryPolicy::default();
         let err = |kind| CloudError::new(kind, "Op", "Code", "message");
-        // Transient and AccessDenied are retried, with delay(key, attempt) between attempts.
+        // Transient and AccessDenied are retried, with delay(attempt, jitter) between attempts.
         let (r, attempts, sleeps) = retried(
             &p,
             vec![Err(err(ErrorKind::Transient)), Err(err(ErrorKind::AccessDenied)), Ok(7)],
         );
         assert_eq!((r, attempts), (Ok(7), 3));
-        assert_eq!(sleeps, [p.delay("key", 1), p.delay("key", 2)]);
+        assert_eq!(sleeps, [p.delay(1, JITTER), p.delay(2, JITTER)]);
         // A server's Retry-After is honoured instead.
         let mut throttled = err(ErrorKind::Transient);
         throttled.retry_after = Some(Duration::from_secs(3));
@@ -540,6 +547,6 @@ mod tests {
         let p = RetryPolicy { max_attempts: 3, ..p };
         let (r, attempts, sleeps) = retried(&p, (0..3).map(|_| Err(err(ErrorKind::AccessDenied))).collect());
         assert_eq!((r, attempts), (Err(err(ErrorKind::AccessDenied)), 3));
-        assert_eq!(sleeps, [p.delay("key", 1), p.delay("key", 2)]);
+        assert_eq!(sleeps, [p.delay(1, JITTER), p.delay(2, JITTER)]);
     }
 }

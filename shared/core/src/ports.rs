@@ -280,6 +280,9 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> u64;
     /// Waits (virtual time in the simulation).
     async fn sleep(&self, duration: Duration);
+    /// A uniform draw from [0, 1) for backoff jitter: random on AWS, so reconcilers that fail
+    /// together do not retry together; seeded in the simulation, so a run replays.
+    fn jitter(&self) -> f64;
 }
 
 /// Everything a full reconcile uses.

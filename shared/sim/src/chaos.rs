@@ -448,6 +448,9 @@ impl Clock for Actor<'_> {
         self.cloud.advance(d);
         YieldNow::default().await;
     }
+    fn jitter(&self) -> f64 {
+        self.cloud.jitter()
+    }
 }
 
 /// An invocation in progress, and the flag its [`Actor`] raises when a call of it crashed.

@@ -196,6 +196,8 @@ fn fault_split(mix: FaultMix, op: &str) -> &'static [(FaultKind, u32)] {
 pub(crate) struct CloudState {
     pub(crate) rng: ChaCha8Rng,
     pub(crate) fault_rng: ChaCha8Rng,
+    /// Backoff jitter ([`Clock::jitter`]): its own stream, so retries draw no ids or faults.
+    pub(crate) jitter_rng: ChaCha8Rng,
     pub(crate) faults: Faults,
     pub(crate) endpoints_per_vpc: usize,
     pub(crate) now: u64,
@@ -586,6 +588,7 @@ impl SimCloud {
         Self {
             world: Mutex::new(CloudState {
                 fault_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17),
+                jitter_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x0b1f_f5e7),
                 rng,
                 faults: Faults::default(),
                 endpoints_per_vpc: ENDPOINTS_PER_VPC,
@@ -723,5 +726,8 @@ impl Clock for SimCloud {
     }
     async fn sleep(&self, d: Duration) {
         self.advance(d);
+    }
+    fn jitter(&self) -> f64 {
+        self.w().jitter_rng.random::<f64>()
     }
 }
