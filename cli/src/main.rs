@@ -3,8 +3,30 @@
 //!
 //! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
 //! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
+//!
+//! Every write to stdout goes through [`out`] (`outln!`/`out!`): `print_stdout` is denied.
+
+#![deny(clippy::print_stdout)]
+
+/// `println!` through [`out::write`]: a closed stdout ends the command quietly.
+macro_rules! outln {
+    () => {
+        $crate::out::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`out::write`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*))
+    };
+}
 
 mod live;
+mod out;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_core::aws_json;
@@ -233,7 +255,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if output == Output::Json {
-                println!("{}", json!({"error": {"type": e.kind, "message": e.message}}));
+                outln!("{}", json!({"error": {"type": e.kind, "message": e.message}}));
             } else {
                 eprintln!("error ({}): {}", e.kind, e.message);
             }
@@ -307,7 +329,7 @@ fn load_config(path: &PathBuf) -> Result<Config, CliError> {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| CliError::internal(e.to_string()))?
     );
@@ -394,7 +416,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let trigger = parse_event(&bytes).map_err(|e| CliError::invalid(e.to_string()))?;
             match output {
                 Output::Json => print_json(&trigger)?,
-                Output::Text => println!("{}", explain(&trigger)),
+                Output::Text => outln!("{}", explain(&trigger)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -427,9 +449,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Output::Json => print_json(&report)?,
                 Output::Text => {
                     for line in &report.timeline {
-                        println!("{line}");
+                        outln!("{line}");
                     }
-                    println!(
+                    outln!(
                         "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
@@ -443,7 +465,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.wrong,
                         report.foreign_touched,
                     );
-                    println!(
+                    outln!(
                         "passes to converge (faults on, budget {}): p50 {} p99 {} max {}; invocations p50 {} p99 {} max {}",
                         report.pass_budget,
                         report.passes_to_converge.p50,
@@ -454,7 +476,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.invocations_to_converge.max,
                     );
                     let kinds: Vec<String> = report.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
-                    println!(
+                    outln!(
                         "{} API calls; {} faults ({}); {} sandboxes killed between actions, {} killed mid-call; {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
                         report.api_calls,
                         report.faults_injected,
@@ -473,7 +495,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .iter()
                         .map(|(k, n)| format!("{k} {n}"))
                         .collect();
-                    println!(
+                    outln!(
                         "{} Step Functions executions ({} failed: {}; caught up by the schedule); {} Lambda invocations; {} Lambda faults ({})",
                         report.executions,
                         report.executions_failed,
@@ -487,10 +509,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         lambda.join(", ")
                     );
                     for f in &report.failures {
-                        println!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);
+                        outln!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);
                     }
                     if report.failures.len() < report.failed_runs as usize {
-                        println!(
+                        outln!(
                             "… and {} more failed run(s)",
                             report.failed_runs as usize - report.failures.len()
                         );
@@ -544,7 +566,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     "summary": {"pass": pass, "warn": warn, "fail": fail},
                 }))?,
                 Output::Text => {
-                    println!(
+                    outln!(
                         "fsxn-lattice doctor — {}{}, owner {} (read-only: nothing is changed)\n",
                         audit.region,
                         if simulated.is_some() {
@@ -554,7 +576,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         },
                         config.owner
                     );
-                    print!("{}", doctor::render_text(&checks));
+                    out!("{}", doctor::render_text(&checks));
                 }
             }
             Ok(if fail == 0 {
@@ -589,7 +611,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 let plan = live::plan(&config, &aws)?;
                 print_plan(&plan);
                 if plan.actions.is_empty() {
-                    println!("\nNothing to apply.");
+                    outln!("\nNothing to apply.");
                     return Ok(ExitCode::SUCCESS);
                 }
                 eprint!("\nApply these {} action(s)? Type yes: ", plan.actions.len());
@@ -603,34 +625,37 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
             let json_out = output == Output::Json;
-            let report = live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
-                if json_out {
-                    return;
-                }
-                match p {
-                    Progress::Applied { applied, .. } => {
-                        println!(
-                            "applied  {} — {:?} (why: {})",
-                            applied.action.action.summary(),
-                            applied.outcome,
-                            applied.action.why
-                        )
+            // From here on AWS changes: a closed stdout must not abandon the apply half done.
+            let report = out::keep_going(|| {
+                live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
+                    if json_out {
+                        return;
                     }
-                    Progress::Waiting { seconds, what, .. } => println!("waiting  {seconds} s: {}", what.join("; ")),
-                    Progress::Planned { .. } => {}
-                }
+                    match p {
+                        Progress::Applied { applied, .. } => {
+                            outln!(
+                                "applied  {} — {:?} (why: {})",
+                                applied.action.action.summary(),
+                                applied.outcome,
+                                applied.action.why
+                            )
+                        }
+                        Progress::Waiting { seconds, what, .. } => outln!("waiting  {seconds} s: {}", what.join("; ")),
+                        Progress::Planned { .. } => {}
+                    }
+                })
             })?;
             match output {
                 Output::Json => print_json(&report)?,
                 Output::Text => {
-                    println!(
+                    outln!(
                         "\n{:?} after {} pass(es), {} action(s) applied",
                         report.status,
                         report.passes,
                         report.applied.len()
                     );
                     if let Some(e) = &report.error {
-                        println!("error: {e}");
+                        outln!("error: {e}");
                     }
                     print_plan_notes(&report.last_plan);
                 }
@@ -646,26 +671,26 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 fn print_plan(plan: &Plan) {
     if plan.actions.is_empty() {
-        println!("No changes.");
+        outln!("No changes.");
     }
     for (i, a) in plan.actions.iter().enumerate() {
-        println!("{:>3}. {}\n     why: {}", i + 1, a.action.summary(), a.why);
+        outln!("{:>3}. {}\n     why: {}", i + 1, a.action.summary(), a.why);
     }
     print_plan_notes(plan);
 }
 
 fn print_plan_notes(plan: &Plan) {
     for w in &plan.waiting {
-        println!("waiting: {w}");
+        outln!("waiting: {w}");
     }
     for r in &plan.refusals {
-        println!("refused: {} ({}): {}", r.subject, r.kind, r.reason);
+        outln!("refused: {} ({}): {}", r.subject, r.kind, r.reason);
     }
     for w in &plan.warnings {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
     for d in &plan.diagnoses {
-        println!(
+        outln!(
             "capacity: {} {} {}: {}",
             d.subnet_id,
             d.availability_zone,
@@ -675,7 +700,7 @@ fn print_plan_notes(plan: &Plan) {
         );
     }
     for m in &plan.manual_steps {
-        println!("manual step: {}", m.instruction);
+        outln!("manual step: {}", m.instruction);
     }
 }
 
@@ -737,12 +762,18 @@ fn explain(t: &Trigger) -> String {
 }
 
 fn print_capacity(reports: &[SubnetCapacity]) {
-    println!(
+    outln!(
         "{:<26} {:<11} {:<18} {:>5} {:>10} {:>5} {:>9}  gateway ENI",
-        "SUBNET", "AZ", "CIDR", "FREE", "CANDIDATES", "FREE/28", "RESERVED"
+        "SUBNET",
+        "AZ",
+        "CIDR",
+        "FREE",
+        "CANDIDATES",
+        "FREE/28",
+        "RESERVED"
     );
     for r in reports {
-        println!(
+        outln!(
             "{:<26} {:<11} {:<18} {:>5} {:>10} {:>7} {:>9}  {}",
             r.subnet_id.as_str(),
             r.availability_zone,
@@ -756,8 +787,8 @@ fn print_capacity(reports: &[SubnetCapacity]) {
     }
     for r in reports {
         match r.reason() {
-            Some(reason) => println!("\n{}: {reason}", r.subnet_id),
-            None => println!(
+            Some(reason) => outln!("\n{}: {reason}", r.subnet_id),
+            None => outln!(
                 "\n{}: free /28 blocks: {}",
                 r.subnet_id,
                 r.free_prefix_blocks
@@ -773,30 +804,30 @@ fn print_capacity(reports: &[SubnetCapacity]) {
 }
 
 fn print_demo(r: &DemoReport) {
-    println!(
+    outln!(
         "fsxn-lattice demo — the seed scenario in the simulated cloud (seed {})\n",
         r.seed
     );
     for e in &r.timeline {
         let time = e.t.get(11..19).unwrap_or(&e.t);
-        println!("{time}  {:<11} {}", e.kind, e.message);
+        outln!("{time}  {:<11} {}", e.kind, e.message);
     }
     let f = &r.final_state;
-    println!("\nResult");
-    println!(
+    outln!("\nResult");
+    outln!(
         "  endpoint        {} ({})",
         f.endpoint_id.as_deref().unwrap_or("-"),
         f.endpoint_state
     );
-    println!("  endpoint DNS    {}", f.endpoint_dns_name.as_deref().unwrap_or("-"));
-    println!(
+    outln!("  endpoint DNS    {}", f.endpoint_dns_name.as_deref().unwrap_or("-"));
+    outln!(
         "  alias           {} → {}",
         f.alias_fqdn,
         f.alias_target.as_deref().unwrap_or("-")
     );
-    println!("  gateway         {}", f.gateway_id.as_deref().unwrap_or("-"));
+    outln!("  gateway         {}", f.gateway_id.as_deref().unwrap_or("-"));
     for s in &f.gateway_subnets {
-        println!(
+        outln!(
             "    {} {} {}: {} addresses consumed (prefix {}), {} free now",
             s.subnet_id,
             s.availability_zone,
@@ -806,11 +837,11 @@ fn print_demo(r: &DemoReport) {
             s.free_addresses
         );
     }
-    println!(
+    outln!(
         "  leftovers       {} resource(s) of the failed attempt",
         f.leftover_failed_resources
     );
-    println!(
+    outln!(
         "  reconciles      {}, API calls {}",
         f.reconciles,
         f.api_calls.values().sum::<u64>()

@@ -502,3 +502,46 @@ fn explain_event_text_never_prints_control_characters_from_the_event() {
     assert_eq!(text.lines().count(), 2, "no injected line: {text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_exit_0() {
+    // `fsxn-lattice demo | head -1`, made deterministic: the pipe's read end is closed before
+    // the binary starts, so its first write fails with EPIPE.
+    let caps = [
+        "capacity",
+        "--subnets",
+        "tests/fixtures/capacity/describe-subnets.json",
+        "--network-interfaces",
+        "tests/fixtures/capacity/describe-network-interfaces.json",
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["demo"],
+        vec!["demo", "--output", "json"],
+        caps.to_vec(),
+        [caps.as_slice(), &["--output", "json"]].concat(),
+        vec![
+            "explain-event",
+            "events/ec2-create-network-interface-insufficient-ips.json",
+        ],
+        vec!["doctor", "--simulated"],
+        vec!["chaos", "--runs", "2"],
+        // An error printed as JSON on stdout, and clap's own help.
+        vec!["explain-event", "no/such/file.json", "--output", "json"],
+        vec!["--help"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_fsxn-lattice"))
+            .args(&args)
+            .current_dir(root())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}: nothing on stderr");
+    }
+}
