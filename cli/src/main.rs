@@ -241,7 +241,10 @@ impl CliError {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e, json_requested(std::env::args_os().skip(1))),
+    };
     let output = match &cli.command {
         Command::Demo { output, .. }
         | Command::Capacity { output, .. }
@@ -262,6 +265,59 @@ fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Whether `--output json` (or `--output=json`) is among the arguments, read before clap so
+/// that an argument error can honour it.
+fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut after_output = false;
+    for arg in args {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--output=json" || (after_output && arg == "json") {
+            return true;
+        }
+        after_output = arg == "--output";
+    }
+    false
+}
+
+/// A command line clap refused: `--help` and `--version` print as usual and exit 0; an error
+/// exits 2, as clap's text on stderr, or under `--output json` as the CLI's other errors are:
+/// `{"error": {"type": "InvalidInput", "message"}}` on stdout.
+fn argument_error(e: clap::Error, json: bool) -> ExitCode {
+    if !json || !e.use_stderr() {
+        e.exit();
+    }
+    outln!(
+        "{}",
+        json!({"error": {"type": "InvalidInput", "message": argument_error_message(&e)}})
+    );
+    ExitCode::from(2)
+}
+
+/// clap's error text on one line: without the `error: ` label, the blank lines and the
+/// `For more information, try '--help'.` line; the tips and the usage stay.
+fn argument_error_message(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a command is required; see --help".into();
+    }
+    let text = e.render().to_string();
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// The largest input file read (README "Other commands"), without a leading UTF-8 byte-order

@@ -545,3 +545,61 @@ fn a_closed_stdout_ends_every_command_quietly_with_exit_0() {
         assert_eq!(stderr, "", "{args:?}: nothing on stderr");
     }
 }
+
+#[test]
+fn argument_errors_honour_output_json_and_help_still_exits_0() {
+    // Refused by the parser, with --output json anywhere on the line: one JSON object on stdout
+    // (where every other error goes under --output json), exit 2.
+    for (args, needle) in [
+        (vec!["demo", "--seed", "x", "--output", "json"], "--seed"),
+        (vec!["demo", "--output=json", "--seed", "x"], "--seed"),
+        (
+            vec!["capacity", "--subnets", "a.json", "--output", "json"],
+            "--network-interfaces",
+        ),
+        (vec!["capacity", "--bogus", "--output", "json"], "--bogus"),
+        (vec!["chaos", "--output", "json", "--runs"], "--runs"),
+        (vec!["doctor", "--output", "json"], "--config"),
+        (vec!["demo", "--output", "json", "--output", "json"], "--output"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{args:?}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(!message.starts_with("error:") && !message.contains('\n'), "{message}");
+        assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+    }
+    // Without --output json (or with another format) clap's text on stderr, as before.
+    for args in [
+        vec!["demo", "--seed", "x"],
+        vec!["demo", "--output", "xml"],
+        vec!["demo", "--seed", "x", "--", "--output", "json"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
+    }
+    // --help and --version: their usual output on stdout, exit 0, --output json or not.
+    for args in [
+        vec!["demo", "--output", "json", "--help"],
+        vec!["--help"],
+        vec!["capacity", "-h", "--output=json"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: fsxn-lattice"),
+            "{args:?}"
+        );
+    }
+    let version = run(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap(),
+        format!("fsxn-lattice {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
