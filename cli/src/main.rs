@@ -1,5 +1,5 @@
 //! `fsxn-lattice`: run the seed scenario in the simulated cloud, analyse /28 capacity offline,
-//! explain what an EventBridge event would make the project do, and check an account (`doctor`).
+//! explain what an EventBridge event (or a Step Functions input) would make the project do, and check an account (`doctor`).
 //!
 //! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
 //! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
@@ -34,13 +34,14 @@ use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::doctor::{self, GatherOptions, diagnose, gather};
 use fsxn_lattice_core::error::CloudError;
-use fsxn_lattice_core::events::{Trigger, parse_event};
+use fsxn_lattice_core::events::Trigger;
 use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileStatus};
+use fsxn_lattice_core::step::{self, Function};
 use fsxn_lattice_sim::audit::{SeedStage, seed_doctor_world};
 use fsxn_lattice_sim::scenario::{DemoOptions, DemoReport, run_seed_demo};
 use live::AwsArgs;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,9 +108,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Say what the project would do with an EventBridge event (a JSON file, or - for stdin).
+    /// Say what the project would do with an EventBridge event, or with a Step Functions input
+    /// such as events/step-input-poll.json (a JSON file, or - for stdin).
     ExplainEvent {
-        /// The event.
+        /// The event or Step Functions input.
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -468,11 +470,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ExplainEvent { file, output } => {
-            let bytes = read(&file)?;
-            let trigger = parse_event(&bytes).map_err(|e| CliError::invalid(e.to_string()))?;
+            let input = decode_input(&read(&file)?)?;
             match output {
-                Output::Json => print_json(&trigger)?,
-                Output::Text => outln!("{}", explain(&trigger)),
+                // An event's trigger prints as before (its fields in their declared order).
+                Output::Json => match &input {
+                    Input::Event(trigger) => print_json(trigger)?,
+                    Input::Step(_) => print_json(&input.to_json())?,
+                },
+                Output::Text => outln!("{}", input.explain()),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -758,6 +763,141 @@ fn print_plan_notes(plan: &Plan) {
     for m in &plan.manual_steps {
         outln!("manual step: {}", m.instruction);
     }
+}
+
+/// What `explain-event` was given, decoded as the functions decode their payload
+/// ([`step::decode`]): an EventBridge event, or a Step Functions input.
+enum Input {
+    /// An EventBridge event (it has `detail-type`) and the trigger it makes.
+    Event(Trigger),
+    /// An object without `detail-type`: what the state machine hands a task.
+    Step(StepInput),
+}
+
+/// A Step Functions input: a task's payload (events/step-input-poll.json is the one every poll
+/// sends), or a whole state of the execution, whose tasks get its `event` member as payload
+/// (`"Payload.$": "$.event"` in statemachine/fsxn-lattice.asl.json).
+struct StepInput {
+    /// For a state: its `polls` and `heal_attempts` counters, and the payload its tasks get.
+    state: Option<(Option<u64>, Option<u64>, Box<Input>)>,
+    /// Members neither the functions nor the state machine read (a payload's are all unread).
+    unread: Vec<String>,
+}
+
+/// The members of a state of the state machine (its Init, Count* and ResetForHeal states).
+const STATE_MEMBERS: [&str; 4] = ["event", "polls", "heal_attempts", "limits"];
+
+fn decode_input(bytes: &[u8]) -> Result<Input, CliError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| CliError::invalid(format!("invalid event: not JSON: {e}")))?;
+    decode_value(&value, true)
+}
+
+fn decode_value(value: &Value, top: bool) -> Result<Input, CliError> {
+    let invalid = |m: String| {
+        CliError::invalid(if m.starts_with("invalid event") {
+            m
+        } else {
+            format!("invalid event: {m}")
+        })
+    };
+    if let Some(trigger) = step::decode(value).map_err(|e| invalid(e.message))? {
+        return Ok(Input::Event(trigger));
+    }
+    let Value::Object(members) = value else {
+        return Err(invalid("expected an object".into()));
+    };
+    let state = match members.get("event") {
+        Some(event) if top => {
+            if !event.is_object() {
+                return Err(invalid(
+                    "a Step Functions state's `event` is the payload of its tasks: it must be an object".into(),
+                ));
+            }
+            let counter = |k: &str| members.get(k).and_then(Value::as_u64);
+            Some((
+                counter("polls"),
+                counter("heal_attempts"),
+                Box::new(decode_value(event, false)?),
+            ))
+        }
+        _ => None,
+    };
+    let unread = members
+        .keys()
+        .filter(|k| state.is_none() || !STATE_MEMBERS.contains(&k.as_str()))
+        .map(|k| clean(k))
+        .collect();
+    Ok(Input::Step(StepInput { state, unread }))
+}
+
+impl Input {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Event(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+            Self::Step(s) => match &s.state {
+                Some((polls, heal_attempts, payload)) => json!({
+                    "input": "step_functions_state",
+                    "trigger": null,
+                    "polls": polls,
+                    "heal_attempts": heal_attempts,
+                    "payload": payload.to_json(),
+                    "unread": s.unread,
+                }),
+                None => json!({
+                    "input": "step_functions_input",
+                    "trigger": null,
+                    "scopes": Function::ALL
+                        .iter()
+                        .map(|f| (function_name(*f), json!(f.scope())))
+                        .collect::<serde_json::Map<_, _>>(),
+                    "unread": s.unread,
+                }),
+            },
+        }
+    }
+
+    fn explain(&self) -> String {
+        let s = match self {
+            Self::Event(t) => return explain(t),
+            Self::Step(s) => s,
+        };
+        let unread = if s.unread.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nNote: not read by the functions: {}. An EventBridge event needs `detail-type`.",
+                s.unread.join(", ")
+            )
+        };
+        match &s.state {
+            Some((polls, heal_attempts, payload)) => {
+                let count = |c: &Option<u64>| c.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+                format!(
+                    "step_functions_state: a state of a Step Functions execution (polls {}, heal attempts {}), not an EventBridge event; its Lambda tasks get its `event` as their payload:\n{}{unread}",
+                    count(polls),
+                    count(heal_attempts),
+                    payload.explain()
+                )
+            }
+            None => {
+                let scopes: Vec<String> = Function::ALL
+                    .iter()
+                    .map(|f| format!("{} → {}", function_name(*f), json!(f.scope()).as_str().unwrap_or("?")))
+                    .collect();
+                format!(
+                    "step_functions_input: a Step Functions task payload, not an EventBridge event (no `detail-type`): it names no trigger.\n\
+                     Action: the function that gets it re-reads the world and reconciles its whole scope, whatever started the execution ({}).{unread}",
+                    scopes.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// A function's name as the functions' outputs spell it (`publish-alias`).
+fn function_name(f: Function) -> String {
+    json!(f).as_str().unwrap_or("?").to_string()
 }
 
 fn explain(t: &Trigger) -> String {

@@ -219,7 +219,8 @@ fn explain_event_names_the_trigger_for_every_fixture() {
         ("fsx-tag-resource-failed.json", "ignored"),
         ("scheduled-reconcile.json", "reconcile_all"),
     ];
-    // Step Functions inputs (step-input-*.json) are not EventBridge events.
+    // Step Functions inputs (step-input-*.json) are not EventBridge events
+    // (explain_event_explains_a_step_functions_input).
     let listed: Vec<String> = std::fs::read_dir(root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -262,7 +263,9 @@ fn explain_event_names_the_trigger_for_every_fixture() {
 fn explain_event_refuses_malformed_input_with_exit_code_2() {
     let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (i, body) in ["not json", "{}", r#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.fsx","time":"t","region":"r","account":"1","detail":{"eventSource":"fsx.amazonaws.com","eventName":"TagResource","requestParameters":{"resourceARN":"arn:aws:fsx:us-east-1:1:file-system/NOT-AN-ID"}}}"#].iter().enumerate() {
+    // An object without `detail-type` is a Step Functions input (the functions reconcile on it),
+    // so `{}` is no longer among these.
+    for (i, body) in ["not json", "[]", "7", r#"{"detail-type":"AWS API Call via CloudTrail"}"#, r#"{"event":"x","polls":1}"#, r#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.fsx","time":"t","region":"r","account":"1","detail":{"eventSource":"fsx.amazonaws.com","eventName":"TagResource","requestParameters":{"resourceARN":"arn:aws:fsx:us-east-1:1:file-system/NOT-AN-ID"}}}"#].iter().enumerate() {
         let f = dir.join(format!("bad{i}.json"));
         std::fs::write(&f, body).unwrap();
         let out = run(&["explain-event", f.to_str().unwrap(), "--output", "json"]);
@@ -602,4 +605,97 @@ fn argument_errors_honour_output_json_and_help_still_exits_0() {
         String::from_utf8(version.stdout).unwrap(),
         format!("fsxn-lattice {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn explain_event_explains_a_step_functions_input() {
+    // events/step-input-poll.json is what every poll hands a function: `{}`.
+    let out = run(&["explain-event", "events/step-input-poll.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("step_functions_input: "), "{text}");
+    assert!(
+        text.contains("not an EventBridge event") && text.contains("re-reads the world"),
+        "{text}"
+    );
+    assert!(
+        text.contains("provision → infrastructure, heal → infrastructure, publish-alias → dns, reconcile → all"),
+        "the scopes of fsxn_lattice_core::step::Function: {text}"
+    );
+    let v = json(&run(&[
+        "explain-event",
+        "events/step-input-poll.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(v["input"], "step_functions_input");
+    assert_eq!(v["trigger"], Value::Null);
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!({"provision": "infrastructure", "heal": "infrastructure", "publish-alias": "dns", "reconcile": "all"})
+    );
+    assert_eq!(v["unread"], serde_json::json!([]));
+
+    // A whole state of the execution (what CountPoll passes on): its tasks get its `event`.
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-step-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let poll_state = dir.join("poll-state.json");
+    std::fs::write(
+        &poll_state,
+        r#"{"event": {}, "heal_attempts": 1, "polls": 3, "limits": {"max_polls": 60, "poll_seconds": 30, "max_heal_attempts": 2}}"#,
+    )
+    .unwrap();
+    let out = run(&["explain-event", poll_state.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("step_functions_state: ") && text.contains("(polls 3, heal attempts 1)"),
+        "{text}"
+    );
+    assert!(text.contains("\nstep_functions_input: "), "{text}");
+    let v = json(&run(&[
+        "explain-event",
+        poll_state.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(
+        (v["input"].as_str(), v["polls"].as_u64()),
+        (Some("step_functions_state"), Some(3))
+    );
+    assert_eq!(v["payload"]["input"], "step_functions_input");
+
+    // Init's state keeps the triggering event: that event's trigger is explained.
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/fsx-tag-resource-svm.json")).unwrap())
+            .unwrap();
+    let init_state = dir.join("init-state.json");
+    std::fs::write(
+        &init_state,
+        serde_json::json!({"event": event, "heal_attempts": 0, "polls": 0}).to_string(),
+    )
+    .unwrap();
+    let v = json(&run(&[
+        "explain-event",
+        init_state.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(v["payload"]["trigger"], "fsx_changed");
+    assert_eq!(v["payload"]["svm_id"], "svm-0a1b2c3d4e5f60718");
+
+    // An object that was meant as an event but lacks `detail-type`: still a Step Functions input,
+    // as the functions would take it, and the members they ignore are named.
+    let typo = dir.join("typo.json");
+    std::fs::write(
+        &typo,
+        r#"{"detail_type": "AWS API Call via CloudTrail", "source": "aws.fsx"}"#,
+    )
+    .unwrap();
+    let text = String::from_utf8(run(&["explain-event", typo.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        text.contains("Note: not read by the functions: detail_type, source."),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
