@@ -224,6 +224,15 @@ impl CliError {
             code: 2,
         }
     }
+    /// Something named on the command line (a VPC, a subnet) does not exist: exit 2, nothing
+    /// changed.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            kind: "NotFound".into(),
+            message: message.into(),
+            code: 2,
+        }
+    }
     /// A failure of ours: exit 1.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {

@@ -699,3 +699,83 @@ fn explain_event_explains_a_step_functions_input() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `capacity --vpc/--subnet` against a moto server on 127.0.0.1 (moto's EC2 answers
+/// DescribeSubnets filtered by an unknown VPC with an empty list, as EC2 does).
+#[cfg(feature = "aws")]
+#[test]
+fn live_capacity_refuses_an_unknown_vpc_or_subnet_as_not_found() {
+    use fsxn_lattice_tests::moto::MotoServer;
+    let moto = MotoServer::start();
+    let ec2 = |body: &str| {
+        let (status, xml) = moto.post(
+            "/",
+            "application/x-www-form-urlencoded",
+            "",
+            "ec2",
+            &format!("{body}&Version=2016-11-15"),
+        );
+        assert_eq!(status, 200, "{xml}");
+        xml
+    };
+    let tag = |xml: &str, name: &str| {
+        let open = format!("<{name}>");
+        let start = xml.find(&open).unwrap() + open.len();
+        xml[start..start + xml[start..].find('<').unwrap()].to_string()
+    };
+    let vpc = tag(&ec2("Action=CreateVpc&CidrBlock=10.0.0.0%2F16"), "vpcId");
+    let subnet = tag(
+        &ec2(&format!(
+            "Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.0.8.0%2F24&AvailabilityZone=us-east-1a"
+        )),
+        "subnetId",
+    );
+    let url = moto.url();
+    let capacity = |extra: &[&str]| {
+        let mut args = vec!["capacity", "--endpoint-url", &url];
+        args.extend_from_slice(extra);
+        run_offline(&args)
+    };
+
+    let out = capacity(&["--vpc", &vpc, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(json(&out)["subnets"][0]["subnet_id"], subnet.as_str());
+    let out = capacity(&["--vpc", &vpc, "--subnet", &subnet, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Was: an empty table and exit 0.
+    let out = capacity(&["--vpc", "vpc-0000000000000dead", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["error"]["type"], "NotFound", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("VPC vpc-0000000000000dead not found"),
+        "{v}"
+    );
+    let out = capacity(&["--vpc", "vpc-0000000000000dead"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no table");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error (NotFound): VPC vpc-0000000000000dead"));
+
+    let out = capacity(&[
+        "--vpc",
+        &vpc,
+        "--subnet",
+        "subnet-0000000000000dead",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["error"]["type"], "NotFound", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("subnet subnet-0000000000000dead not found in {vpc}")),
+        "{v}"
+    );
+}
