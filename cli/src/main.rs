@@ -391,6 +391,105 @@ fn clean(s: &str) -> String {
     out
 }
 
+/// The AWS CLI outputs `capacity` reads, told apart by their top-level members.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AwsDoc {
+    Subnets,
+    NetworkInterfaces,
+    CidrReservations,
+}
+
+impl AwsDoc {
+    const ALL: [AwsDoc; 3] = [Self::Subnets, Self::NetworkInterfaces, Self::CidrReservations];
+
+    /// The command that prints it.
+    fn command(self) -> &'static str {
+        match self {
+            Self::Subnets => "aws ec2 describe-subnets",
+            Self::NetworkInterfaces => "aws ec2 describe-network-interfaces",
+            Self::CidrReservations => "aws ec2 get-subnet-cidr-reservations",
+        }
+    }
+
+    /// The option that takes it.
+    fn option(self) -> &'static str {
+        match self {
+            Self::Subnets => "--subnets",
+            Self::NetworkInterfaces => "--network-interfaces",
+            Self::CidrReservations => "--cidr-reservations",
+        }
+    }
+
+    /// Its top-level members (one is enough to recognise it).
+    fn members(self) -> &'static [&'static str] {
+        match self {
+            Self::Subnets => &["Subnets"],
+            Self::NetworkInterfaces => &["NetworkInterfaces"],
+            Self::CidrReservations => &["SubnetIpv4CidrReservations", "SubnetIpv6CidrReservations"],
+        }
+    }
+
+    fn members_text(self) -> String {
+        self.members()
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
+/// Checks that `text` (read from `name`) is the output of `want`'s command: a file of another
+/// kind — describe-subnets given as --cidr-reservations, whose parser takes any object as an
+/// empty list — is refused, naming what the file looks like. Only the top-level member names
+/// are kept while checking, so a 64 MiB listing is not held twice.
+fn check_aws_doc(name: &str, text: &str, want: AwsDoc) -> Result<(), CliError> {
+    use std::collections::BTreeMap;
+    let members: BTreeMap<String, serde::de::IgnoredAny> = serde_json::from_str(text).map_err(|e| {
+        CliError::invalid(format!(
+            "{name}: not the JSON object that `{}` prints ({}): {e}",
+            want.command(),
+            want.option()
+        ))
+    })?;
+    let is = |doc: AwsDoc| doc.members().iter().any(|m| members.contains_key(*m));
+    if is(want) {
+        return Ok(());
+    }
+    let found = match AwsDoc::ALL.into_iter().find(|d| is(*d)) {
+        Some(other) => format!(
+            "it looks like `{}` output (it has {}), which {} takes",
+            other.command(),
+            other.members_text(),
+            other.option()
+        ),
+        None => {
+            let keys: Vec<String> = members.keys().take(8).map(|k| format!("`{}`", clean(k))).collect();
+            if keys.is_empty() {
+                "it is an empty object".to_string()
+            } else {
+                format!(
+                    "its top-level members are {}{}",
+                    keys.join(", "),
+                    if members.len() > 8 { ", …" } else { "" }
+                )
+            }
+        }
+    };
+    Err(CliError::invalid(format!(
+        "{name}: {} takes `{}` output, with {}; {found}",
+        want.option(),
+        want.command(),
+        want.members_text()
+    )))
+}
+
+/// Reads an AWS CLI output file and checks its kind ([`check_aws_doc`]).
+fn read_aws_json(path: &PathBuf, want: AwsDoc) -> Result<String, CliError> {
+    let text = read_text(path)?;
+    check_aws_doc(&path.display().to_string(), &text, want)?;
+    Ok(text)
+}
+
 fn load_config(path: &PathBuf) -> Result<Config, CliError> {
     Config::from_toml(&read_text(path)?).map_err(|e| CliError::invalid(format!("{}: {e}", path.display())))
 }
@@ -431,17 +530,24 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let mut reports: Vec<SubnetCapacity> = match (subnets, network_interfaces) {
                 (Some(subnets), Some(network_interfaces)) => {
                     let bad = |e: aws_json::InvalidCliJson| CliError::invalid(e.to_string());
-                    let subnets_v =
-                        aws_json::parse_subnets(&subnets.display().to_string(), &read_text(&subnets)?).map_err(bad)?;
+                    let subnets_v = aws_json::parse_subnets(
+                        &subnets.display().to_string(),
+                        &read_aws_json(&subnets, AwsDoc::Subnets)?,
+                    )
+                    .map_err(bad)?;
                     let enis = aws_json::parse_network_interfaces(
                         &network_interfaces.display().to_string(),
-                        &read_text(&network_interfaces)?,
+                        &read_aws_json(&network_interfaces, AwsDoc::NetworkInterfaces)?,
                     )
                     .map_err(bad)?;
                     let mut reservations = Vec::new();
                     for r in &cidr_reservations {
                         reservations.extend(
-                            aws_json::parse_cidr_reservations(&r.display().to_string(), &read_text(r)?).map_err(bad)?,
+                            aws_json::parse_cidr_reservations(
+                                &r.display().to_string(),
+                                &read_aws_json(r, AwsDoc::CidrReservations)?,
+                            )
+                            .map_err(bad)?,
                         );
                     }
                     subnets_v

@@ -779,3 +779,115 @@ fn live_capacity_refuses_an_unknown_vpc_or_subnet_as_not_found() {
         "{v}"
     );
 }
+
+#[test]
+fn capacity_refuses_an_aws_output_file_of_the_wrong_kind() {
+    let subnets = format!("{CAP}/describe-subnets.json");
+    let enis = format!("{CAP}/describe-network-interfaces.json");
+    let reservations = format!("{CAP}/get-subnet-cidr-reservations-subnet-029a939990627d570.json");
+    // (option given the wrong file, the file, what the error must say it looks like)
+    let wrong = [
+        (
+            "--subnets",
+            &enis,
+            "looks like `aws ec2 describe-network-interfaces` output",
+        ),
+        (
+            "--subnets",
+            &reservations,
+            "looks like `aws ec2 get-subnet-cidr-reservations` output",
+        ),
+        (
+            "--network-interfaces",
+            &subnets,
+            "looks like `aws ec2 describe-subnets` output",
+        ),
+        (
+            "--network-interfaces",
+            &reservations,
+            "looks like `aws ec2 get-subnet-cidr-reservations` output",
+        ),
+        // The field report's mistake: this one used to be read as "no reservations".
+        (
+            "--cidr-reservations",
+            &subnets,
+            "looks like `aws ec2 describe-subnets` output",
+        ),
+        (
+            "--cidr-reservations",
+            &enis,
+            "looks like `aws ec2 describe-network-interfaces` output",
+        ),
+    ];
+    for (option, file, looks_like) in wrong {
+        let mut files = vec![
+            ("--subnets", subnets.as_str()),
+            ("--network-interfaces", enis.as_str()),
+            ("--cidr-reservations", reservations.as_str()),
+        ];
+        for f in &mut files {
+            if f.0 == option {
+                f.1 = file;
+            }
+        }
+        let mut args = vec!["capacity"];
+        for (o, f) in &files {
+            args.extend([*o, *f]);
+        }
+        args.extend(["--output", "json"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{option} {file}");
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{option} {file}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{file}: {option} takes `aws ec2 ")),
+            "names the file and the option: {message}"
+        );
+        assert!(message.contains(looks_like), "{option} {file}: {message}");
+    }
+    // Neither kind: its members are named; not an object: said so.
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-kind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("other.json");
+    std::fs::write(&other, r#"{"Vpcs": [], "NextToken": "x"}"#).unwrap();
+    let list = dir.join("list.json");
+    std::fs::write(&list, "[]").unwrap();
+    for (file, needle) in [
+        (&other, "its top-level members are `NextToken`, `Vpcs`"),
+        (
+            &list,
+            "not the JSON object that `aws ec2 get-subnet-cidr-reservations` prints",
+        ),
+    ] {
+        let out = run(&[
+            "capacity",
+            "--subnets",
+            &subnets,
+            "--network-interfaces",
+            &enis,
+            "--cidr-reservations",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error (InvalidInput): ") && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+    // A reservations listing with IPv6 reservations only is the right kind.
+    let v6 = dir.join("v6.json");
+    std::fs::write(&v6, r#"{"SubnetIpv6CidrReservations": []}"#).unwrap();
+    let out = run(&[
+        "capacity",
+        "--subnets",
+        &subnets,
+        "--network-interfaces",
+        &enis,
+        "--cidr-reservations",
+        v6.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
