@@ -3,8 +3,8 @@
 //! Built only with the `aws` feature; without it each command says so and changes nothing.
 
 use crate::CliError;
+use crate::map::SubnetInputs;
 use fsxn_lattice_core::audit::Attempt;
-use fsxn_lattice_core::capacity::SubnetCapacity;
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::desired::Desired;
 use fsxn_lattice_core::doctor::{AuditObservation, GatherOptions};
@@ -62,7 +62,6 @@ pub fn check_found(
 mod imp {
     use super::*;
     use fsxn_lattice_aws::{AwsAudit, AwsCloud, AwsOptions, load_sdk_config};
-    use fsxn_lattice_core::capacity::analyze_subnet;
     use fsxn_lattice_core::doctor::gather;
     use fsxn_lattice_core::plan::plan as make_plan;
     use fsxn_lattice_core::ports::{NetworkRead, *};
@@ -141,7 +140,8 @@ mod imp {
         })
     }
 
-    pub fn capacity(vpc: Option<&str>, subnets: &[String], aws: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+    /// Reads the subnets (with their ENIs and CIDR reservations) that `capacity` analyses.
+    pub fn capacity(vpc: Option<&str>, subnets: &[String], aws: &AwsArgs) -> Result<Vec<SubnetInputs>, CliError> {
         let vpc = vpc
             .map(VpcId::parse)
             .transpose()
@@ -182,10 +182,14 @@ mod imp {
                         .get_subnet_cidr_reservations(&s.id)
                         .await
                         .map_err(CliError::cloud)?;
-                    out.push(analyze_subnet(s, &enis, &res));
+                    out.push(SubnetInputs {
+                        subnet: s.clone(),
+                        network_interfaces: enis.iter().filter(|e| e.subnet_id == s.id).cloned().collect(),
+                        reservations: res,
+                    });
                 }
             }
-            let found: Vec<SubnetId> = out.iter().map(|c| c.subnet_id.clone()).collect();
+            let found: Vec<SubnetId> = out.iter().map(|c| c.subnet.id.clone()).collect();
             check_found(vpc.as_ref(), vpc_exists, &wanted, &vpcs, &found)?;
             Ok(out)
         })
@@ -215,7 +219,7 @@ mod imp {
         Err(unsupported())
     }
 
-    pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+    pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetInputs>, CliError> {
         Err(unsupported())
     }
 

@@ -26,6 +26,7 @@ macro_rules! out {
 }
 
 mod live;
+mod map;
 mod out;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +42,7 @@ use fsxn_lattice_core::step::{self, Function};
 use fsxn_lattice_sim::audit::{SeedStage, seed_doctor_world};
 use fsxn_lattice_sim::scenario::{DemoOptions, DemoReport, run_seed_demo};
 use live::AwsArgs;
+use map::SubnetInputs;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -104,6 +106,15 @@ enum Command {
         subnet: Vec<String>,
         #[command(flatten)]
         aws: AwsArgs,
+        /// Do not draw the map. Text output on a terminal draws, under the table, each subnet as
+        /// one row per aligned /28 block with one cell per address (R AWS-reserved, # an ENI's
+        /// private IP, P in an ENI's prefix, X in an explicit reservation, r in a prefix
+        /// reservation, . free); runs of 3 or more alike blocks are folded into one row and a
+        /// "… k more blocks like it" line, and at most 40 lines are drawn per subnet (the first
+        /// 31 and the last 8, around a line counting the blocks left out). Never drawn with
+        /// --output json or when stdout is not a terminal.
+        #[arg(long = "no-map")]
+        no_map: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -525,9 +536,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             vpc,
             subnet,
             aws,
+            no_map,
             output,
         } => {
-            let mut reports: Vec<SubnetCapacity> = match (subnets, network_interfaces) {
+            let mut inputs: Vec<SubnetInputs> = match (subnets, network_interfaces) {
                 (Some(subnets), Some(network_interfaces)) => {
                     let bad = |e: aws_json::InvalidCliJson| CliError::invalid(e.to_string());
                     let subnets_v = aws_json::parse_subnets(
@@ -551,8 +563,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         );
                     }
                     subnets_v
-                        .iter()
-                        .map(|s| analyze_subnet(s, &enis, &reservations))
+                        .into_iter()
+                        .map(|s| SubnetInputs {
+                            network_interfaces: enis.iter().filter(|e| e.subnet_id == s.id).cloned().collect(),
+                            reservations: reservations.iter().filter(|r| r.subnet_id == s.id).cloned().collect(),
+                            subnet: s,
+                        })
                         .collect()
                 }
                 _ if vpc.is_some() || !subnet.is_empty() => live::capacity(vpc.as_deref(), &subnet, &aws)?,
@@ -562,7 +578,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     ));
                 }
             };
-            reports.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
+            inputs.sort_by(|a, b| a.subnet.id.cmp(&b.subnet.id));
+            let reports: Vec<SubnetCapacity> = inputs
+                .iter()
+                .map(|i| analyze_subnet(&i.subnet, &i.network_interfaces, &i.reservations))
+                .collect();
             match output {
                 Output::Json => {
                     let subnets: Vec<_> = reports
@@ -580,7 +600,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .collect();
                     print_json(&json!({ "subnets": subnets }))?;
                 }
-                Output::Text => print_capacity(&reports),
+                Output::Text => {
+                    let maps = !no_map && std::io::stdout().is_terminal();
+                    print_capacity(&reports, maps.then_some(inputs.as_slice()))
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1072,7 +1095,9 @@ fn explain(t: &Trigger) -> String {
     }
 }
 
-fn print_capacity(reports: &[SubnetCapacity]) {
+/// The table, then each subnet's reason or free blocks; with `maps` (the inputs of `reports`, in
+/// the same order), each subnet's map under its line and the legend at the end.
+fn print_capacity(reports: &[SubnetCapacity], maps: Option<&[SubnetInputs]>) {
     outln!(
         "{:<26} {:<11} {:<18} {:>5} {:>10} {:>5} {:>9}  gateway ENI",
         "SUBNET",
@@ -1096,7 +1121,7 @@ fn print_capacity(reports: &[SubnetCapacity]) {
             if r.can_host_gateway_eni() { "fits" } else { "NO" }
         );
     }
-    for r in reports {
+    for (i, r) in reports.iter().enumerate() {
         match r.reason() {
             Some(reason) => outln!("\n{}: {reason}", r.subnet_id),
             None => outln!(
@@ -1111,6 +1136,12 @@ fn print_capacity(reports: &[SubnetCapacity]) {
                     + if r.free_prefix_blocks.len() > 8 { ", …" } else { "" }
             ),
         }
+        if let Some(inputs) = maps.and_then(|m| m.get(i)) {
+            out!("{}", map::render(inputs, r));
+        }
+    }
+    if maps.is_some() && !reports.is_empty() {
+        outln!("\n{}", map::LEGEND);
     }
 }
 

@@ -148,10 +148,21 @@ fn capacity_text_is_a_table_with_reasons() {
         &format!("{CAP}/describe-network-interfaces.json"),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert!(text.starts_with("SUBNET"));
     assert!(text.contains("subnet-0ddc1cafa116ba0dd: 212 free addresses but no free aligned /28"));
     assert!(text.contains("too small"));
+    // stdout is a pipe here: no map (map::tests draw it), and --no-map changes nothing.
+    assert!(!text.contains("map: "), "{text}");
+    let no_map = run(&[
+        "capacity",
+        "--subnets",
+        &format!("{CAP}/describe-subnets.json"),
+        "--network-interfaces",
+        &format!("{CAP}/describe-network-interfaces.json"),
+        "--no-map",
+    ]);
+    assert_eq!(no_map.stdout, out.stdout);
 }
 
 #[test]
