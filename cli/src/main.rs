@@ -28,6 +28,7 @@ macro_rules! out {
 mod live;
 mod map;
 mod out;
+mod spinner;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_core::aws_json;
@@ -824,13 +825,23 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
             let json_out = output == Output::Json;
+            // A progress line on stderr while AWS works (nothing on a pipe or with --output json).
+            let spinner = spinner::Spinner::new(
+                spinner::wanted(
+                    json_out,
+                    std::io::stdout().is_terminal(),
+                    std::io::stderr().is_terminal(),
+                ),
+                "pass 1: reading the account",
+            );
             // From here on AWS changes: a closed stdout must not abandon the apply half done.
             let report = out::keep_going(|| {
                 live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
                     if json_out {
                         return;
                     }
-                    match p {
+                    let line = spinner::message(&p);
+                    spinner.suspend(|| match p {
                         Progress::Applied { applied, .. } => {
                             outln!(
                                 "applied  {} — {:?} (why: {})",
@@ -841,9 +852,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         }
                         Progress::Waiting { seconds, what, .. } => outln!("waiting  {seconds} s: {}", what.join("; ")),
                         Progress::Planned { .. } => {}
-                    }
+                    });
+                    spinner.set(line);
                 })
-            })?;
+            });
+            spinner.finish();
+            let report = report?;
             match output {
                 Output::Json => print_json(&report)?,
                 Output::Text => {

@@ -902,3 +902,30 @@ fn capacity_refuses_an_aws_output_file_of_the_wrong_kind() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// apply's progress line is for a person at a terminal (spinner::tests has the decision):
+/// on a pipe, in text or JSON, stderr gets no spinner frames or line clears.
+#[cfg(feature = "aws")]
+#[test]
+fn apply_draws_no_progress_line_on_a_pipe() {
+    let good = seed_config_file();
+    for output in ["text", "json"] {
+        let out = run_offline(&[
+            "apply",
+            "--config",
+            good.to_str().unwrap(),
+            "--yes",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--output",
+            output,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\r') && !stderr.contains("\u{1b}["),
+            "{output}: {stderr:?}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("reading the account"));
+    }
+}
