@@ -1,8 +1,11 @@
 //! `fsxn-lattice`: run the seed scenario in the simulated cloud, analyse /28 capacity offline,
-//! explain what an EventBridge event (or a Step Functions input) would make the project do, and check an account (`doctor`).
+//! explain what an EventBridge event (or a Step Functions input) would make the project do, and
+//! check an account (`doctor`).
 //!
-//! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
-//! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
+//! Exit codes (README "Exit codes and errors"): 0 success, 1 the command ran but the result is a
+//! failure (e.g. the demo did not converge) or an AWS call failed or an `Internal` error, 2
+//! refused before anything was done (`InvalidInput`, `NotFound` or `Unsupported`, argument errors
+//! included; nothing was changed).
 //!
 //! Every write to stdout goes through [`out`] (`outln!`/`out!`): `print_stdout` is denied.
 

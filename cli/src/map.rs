@@ -381,6 +381,15 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_map_sample_is_what_render_draws() {
+        let readme = std::fs::read_to_string(format!("{}/../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let intro = "subnet, 212 free addresses and a used one in every candidate block:\n\n```\n";
+        let start = readme.find(intro).expect("the README has the map sample") + intro.len();
+        let sample = &readme[start..start + readme[start..].find("\n```").unwrap() + 1];
+        assert_eq!(sample, seed_maps()["subnet-0ddc1cafa116ba0dd"]);
+    }
+
+    #[test]
     fn a_small_subnet_is_two_reserved_rows() {
         let maps = seed_maps();
         let map = &maps["subnet-0c0ffee0c0ffee0c0"];

@@ -929,3 +929,62 @@ fn apply_draws_no_progress_line_on_a_pipe() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains("reading the account"));
     }
 }
+
+#[test]
+fn the_readme_capacity_sample_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    // The command as the README writes it (continuation lines joined), then its output block.
+    let open = "```sh\nfsxn-lattice capacity --subnets tests/fixtures/capacity/";
+    let start = readme.find(open).expect("the README has the capacity command") + "```sh\n".len();
+    let end = start + readme[start..].find("\n```").unwrap();
+    let command = readme[start..end].replace("\\\n", " ");
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(&args[..2], ["fsxn-lattice", "capacity"]);
+    let rest = &readme[end + "\n```".len()..];
+    let block = "\n\n```\n";
+    assert!(rest.starts_with(block), "the output follows the command");
+    let sample = &rest[block.len()..block.len() + rest[block.len()..].find("\n```").unwrap() + 1];
+    let out = run(&args[1..]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn the_readme_documents_every_error_type_the_cli_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("### Exit codes and errors").expect("README has the table");
+    let section = &readme[start..start + readme[start..].find("\n## ").unwrap()];
+    // A row of the types table (its first column) names it.
+    let documented = |t: &str| {
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .any(|l| l.split(" | ").next().unwrap().contains(&format!("`{t}`")))
+    };
+    // The CLI's own types: every `kind: "…"` of CliError's constructors.
+    let main = std::fs::read_to_string(root().join("cli/src/main.rs")).unwrap();
+    let own: Vec<&str> = main
+        .split("kind: \"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(own, ["InvalidInput", "Unsupported", "NotFound", "Internal"]);
+    // What an AWS call's error can be (fsxn_lattice_core::error::classify_code and the adapters).
+    use fsxn_lattice_core::error::ErrorKind::*;
+    let cloud = [
+        Transient,
+        Conflict,
+        NotFound,
+        CapacityExhausted,
+        QuotaExceeded,
+        AccessDenied,
+        InvalidInput,
+        Internal,
+    ];
+    for t in own.iter().copied().chain(cloud.iter().map(|k| k.as_str())) {
+        assert!(documented(t), "README \"Exit codes and errors\" lacks `{t}`");
+    }
+    for code in ["| 0 |", "| 1 |", "| 2 |"] {
+        assert!(section.contains(code), "{code}");
+    }
+}
