@@ -3,11 +3,12 @@
 //! Built only with the `aws` feature; without it each command says so and changes nothing.
 
 use crate::CliError;
+use crate::map::SubnetInputs;
 use fsxn_lattice_core::audit::Attempt;
-use fsxn_lattice_core::capacity::SubnetCapacity;
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::desired::Desired;
 use fsxn_lattice_core::doctor::{AuditObservation, GatherOptions};
+use fsxn_lattice_core::ids::{SubnetId, VpcId};
 use fsxn_lattice_core::observe::Observed;
 use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileReport};
@@ -26,13 +27,43 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
+/// Checks what a live `capacity` read found against what was asked: a VPC named with --vpc
+/// that does not exist (`vpc_exists`: DescribeVpcs found it), or a --subnet in none of the VPCs
+/// `searched`, is a `NotFound` error naming it, not an empty table. A VPC that exists but has no
+/// subnets is an empty answer, not an error.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))] // the live read is the `aws` build's
+pub fn check_found(
+    vpc: Option<&VpcId>,
+    vpc_exists: bool,
+    wanted: &[SubnetId],
+    searched: &[VpcId],
+    found: &[SubnetId],
+) -> Result<(), CliError> {
+    if let Some(vpc) = vpc
+        && !vpc_exists
+    {
+        return Err(CliError::not_found(format!(
+            "VPC {vpc} not found in this account and Region (check --vpc, --region and --profile)"
+        )));
+    }
+    if let Some(missing) = wanted.iter().find(|w| !found.contains(w)) {
+        return Err(CliError::not_found(format!(
+            "subnet {missing} not found in {}; name its VPC with --vpc",
+            if searched.is_empty() {
+                "any FSx VPC (there is none)".to_string()
+            } else {
+                searched.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+            }
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(feature = "aws")]
 mod imp {
     use super::*;
     use fsxn_lattice_aws::{AwsAudit, AwsCloud, AwsOptions, load_sdk_config};
-    use fsxn_lattice_core::capacity::analyze_subnet;
     use fsxn_lattice_core::doctor::gather;
-    use fsxn_lattice_core::ids::{SubnetId, VpcId};
     use fsxn_lattice_core::observe::observe;
     use fsxn_lattice_core::plan::plan as make_plan;
     use fsxn_lattice_core::ports::{NetworkRead, *};
@@ -111,7 +142,8 @@ mod imp {
         })
     }
 
-    pub fn capacity(vpc: Option<&str>, subnets: &[String], aws: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+    /// Reads the subnets (with their ENIs and CIDR reservations) that `capacity` analyses.
+    pub fn capacity(vpc: Option<&str>, subnets: &[String], aws: &AwsArgs) -> Result<Vec<SubnetInputs>, CliError> {
         let vpc = vpc
             .map(VpcId::parse)
             .transpose()
@@ -123,7 +155,17 @@ mod imp {
             .map_err(|e| CliError::invalid(e.to_string()))?;
         runtime()?.block_on(async {
             let cloud = cloud(aws).await;
-            let mut vpcs: Vec<VpcId> = vpc.into_iter().collect();
+            // DescribeSubnets filtered by an unknown VPC answers an empty list: ask for the VPC.
+            let vpc_exists = match &vpc {
+                Some(v) => !cloud
+                    .describe_vpcs(std::slice::from_ref(v))
+                    .await
+                    .map_err(CliError::cloud)?
+                    .is_empty(),
+                None => true,
+            };
+            check_found(vpc.as_ref(), vpc_exists, &[], &[], &[])?;
+            let mut vpcs: Vec<VpcId> = vpc.clone().into_iter().collect();
             if !wanted.is_empty() {
                 // A subnet's VPC is found by looking: DescribeSubnets by id is not a port, so the
                 // subnet must be named with its VPC or found among the VPCs of the FSx file systems.
@@ -142,19 +184,15 @@ mod imp {
                         .get_subnet_cidr_reservations(&s.id)
                         .await
                         .map_err(CliError::cloud)?;
-                    out.push(analyze_subnet(s, &enis, &res));
+                    out.push(SubnetInputs {
+                        subnet: s.clone(),
+                        network_interfaces: enis.iter().filter(|e| e.subnet_id == s.id).cloned().collect(),
+                        reservations: res,
+                    });
                 }
             }
-            if let Some(missing) = wanted.iter().find(|w| !out.iter().any(|c| &c.subnet_id == *w)) {
-                return Err(CliError::invalid(format!(
-                    "subnet {missing} not found in {}; name its VPC with --vpc",
-                    if vpcs.is_empty() {
-                        "any FSx VPC".to_string()
-                    } else {
-                        vpcs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
-                    }
-                )));
-            }
+            let found: Vec<SubnetId> = out.iter().map(|c| c.subnet.id.clone()).collect();
+            check_found(vpc.as_ref(), vpc_exists, &wanted, &vpcs, &found)?;
             Ok(out)
         })
     }
@@ -183,7 +221,7 @@ mod imp {
         Err(unsupported())
     }
 
-    pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetCapacity>, CliError> {
+    pub fn capacity(_: Option<&str>, _: &[String], _: &AwsArgs) -> Result<Vec<SubnetInputs>, CliError> {
         Err(unsupported())
     }
 
@@ -197,3 +235,55 @@ mod imp {
 }
 
 pub use imp::{apply, capacity, doctor, plan};
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn vpc(s: &str) -> VpcId {
+        VpcId::parse(s).unwrap()
+    }
+    fn subnet(s: &str) -> SubnetId {
+        SubnetId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_unknown_vpc_or_subnet_is_not_found_not_an_empty_table() {
+        let v = vpc("vpc-0000000000000dead");
+        let vs = std::slice::from_ref(&v);
+        let e = check_found(Some(&v), false, &[], vs, &[]).unwrap_err();
+        assert_eq!((e.kind.as_str(), e.code), ("NotFound", 2));
+        assert!(
+            e.message.contains("VPC vpc-0000000000000dead not found"),
+            "{}",
+            e.message
+        );
+        // A VPC that exists with no subnets is an empty answer.
+        assert!(check_found(Some(&v), true, &[], vs, &[]).is_ok());
+        // A subnet in none of the VPCs searched.
+        let s = subnet("subnet-0000000000000dead");
+        let other = subnet("subnet-029a939990627d570");
+        let e = check_found(
+            Some(&v),
+            true,
+            &[other.clone(), s.clone()],
+            vs,
+            std::slice::from_ref(&other),
+        )
+        .unwrap_err();
+        assert_eq!((e.kind.as_str(), e.code), ("NotFound", 2));
+        assert!(
+            e.message
+                .starts_with("subnet subnet-0000000000000dead not found in vpc-0000000000000dead"),
+            "{}",
+            e.message
+        );
+        let e = check_found(None, true, std::slice::from_ref(&s), &[], &[]).unwrap_err();
+        assert!(e.message.contains("any FSx VPC (there is none)"), "{}", e.message);
+        assert!(check_found(None, true, std::slice::from_ref(&s), vs, std::slice::from_ref(&s)).is_ok());
+        // The VPC is checked first: its absence is the cause, not the subnets'.
+        let e = check_found(Some(&vpc("vpc-0000000000000beef")), false, &[s], &[], &[]).unwrap_err();
+        assert!(e.message.starts_with("VPC vpc-0000000000000beef"), "{}", e.message);
+    }
+}

@@ -1,10 +1,37 @@
 //! `fsxn-lattice`: run the seed scenario in the simulated cloud, analyse /28 capacity offline,
-//! explain what an EventBridge event would make the project do, and check an account (`doctor`).
+//! explain what an EventBridge event (or a Step Functions input) would make the project do, and
+//! check an account (`doctor`).
 //!
-//! Exit codes: 0 success, 1 the command ran but the result is a failure (e.g. the demo did not
-//! converge), 2 bad input (a typed `InvalidInput` error; nothing was changed).
+//! Exit codes (README "Exit codes and errors"): 0 success, 1 the command ran but the result is a
+//! failure (e.g. the demo did not converge) or an AWS call failed or an `Internal` error, 2
+//! refused before anything was done (`InvalidInput`, `NotFound` or `Unsupported`, argument errors
+//! included; nothing was changed).
+//!
+//! Every write to stdout goes through [`out`] (`outln!`/`out!`): `print_stdout` is denied.
+
+#![deny(clippy::print_stdout)]
+
+/// `println!` through [`out::write`]: a closed stdout ends the command quietly.
+macro_rules! outln {
+    () => {
+        $crate::out::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`out::write`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*))
+    };
+}
 
 mod live;
+mod map;
+mod out;
+mod spinner;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_core::aws_json;
@@ -12,13 +39,15 @@ use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::doctor::{self, GatherOptions, diagnose, gather};
 use fsxn_lattice_core::error::CloudError;
-use fsxn_lattice_core::events::{Trigger, parse_event};
+use fsxn_lattice_core::events::Trigger;
 use fsxn_lattice_core::plan::Plan;
 use fsxn_lattice_core::reconcile::{Progress, ReconcileStatus};
+use fsxn_lattice_core::step::{self, Function};
 use fsxn_lattice_sim::audit::{SeedStage, seed_doctor_world};
 use fsxn_lattice_sim::scenario::{DemoOptions, DemoReport, run_seed_demo};
 use live::AwsArgs;
-use serde_json::json;
+use map::SubnetInputs;
+use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,13 +111,23 @@ enum Command {
         subnet: Vec<String>,
         #[command(flatten)]
         aws: AwsArgs,
+        /// Do not draw the map. Text output on a terminal draws, under the table, each subnet as
+        /// one row per aligned /28 block with one cell per address (R AWS-reserved, # an ENI's
+        /// private IP, P in an ENI's prefix, X in an explicit reservation, r in a prefix
+        /// reservation, . free); runs of 3 or more alike blocks are folded into one row and a
+        /// "… k more blocks like it" line, and at most 40 lines are drawn per subnet (the first
+        /// 31 and the last 8, around a line counting the blocks left out). Never drawn with
+        /// --output json or when stdout is not a terminal.
+        #[arg(long = "no-map")]
+        no_map: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Say what the project would do with an EventBridge event (a JSON file, or - for stdin).
+    /// Say what the project would do with an EventBridge event, or with a Step Functions input
+    /// such as events/step-input-poll.json (a JSON file, or - for stdin).
     ExplainEvent {
-        /// The event.
+        /// The event or Step Functions input.
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -201,6 +240,15 @@ impl CliError {
             code: 2,
         }
     }
+    /// Something named on the command line (a VPC, a subnet) does not exist: exit 2, nothing
+    /// changed.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            kind: "NotFound".into(),
+            message: message.into(),
+            code: 2,
+        }
+    }
     /// A failure of ours: exit 1.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
@@ -220,7 +268,10 @@ impl CliError {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e, json_requested(std::env::args_os().skip(1))),
+    };
     let output = match &cli.command {
         Command::Demo { output, .. }
         | Command::Capacity { output, .. }
@@ -234,13 +285,66 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if output == Output::Json {
-                println!("{}", json!({"error": {"type": e.kind, "message": e.message}}));
+                outln!("{}", json!({"error": {"type": e.kind, "message": e.message}}));
             } else {
                 eprintln!("error ({}): {}", e.kind, e.message);
             }
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Whether `--output json` (or `--output=json`) is among the arguments, read before clap so
+/// that an argument error can honour it.
+fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut after_output = false;
+    for arg in args {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--output=json" || (after_output && arg == "json") {
+            return true;
+        }
+        after_output = arg == "--output";
+    }
+    false
+}
+
+/// A command line clap refused: `--help` and `--version` print as usual and exit 0; an error
+/// exits 2, as clap's text on stderr, or under `--output json` as the CLI's other errors are:
+/// `{"error": {"type": "InvalidInput", "message"}}` on stdout.
+fn argument_error(e: clap::Error, json: bool) -> ExitCode {
+    if !json || !e.use_stderr() {
+        e.exit();
+    }
+    outln!(
+        "{}",
+        json!({"error": {"type": "InvalidInput", "message": argument_error_message(&e)}})
+    );
+    ExitCode::from(2)
+}
+
+/// clap's error text on one line: without the `error: ` label, the blank lines and the
+/// `For more information, try '--help'.` line; the tips and the usage stay.
+fn argument_error_message(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a command is required; see --help".into();
+    }
+    let text = e.render().to_string();
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// The largest input file read (README "Other commands"), without a leading UTF-8 byte-order
@@ -303,12 +407,111 @@ fn clean(s: &str) -> String {
     out
 }
 
+/// The AWS CLI outputs `capacity` reads, told apart by their top-level members.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AwsDoc {
+    Subnets,
+    NetworkInterfaces,
+    CidrReservations,
+}
+
+impl AwsDoc {
+    const ALL: [AwsDoc; 3] = [Self::Subnets, Self::NetworkInterfaces, Self::CidrReservations];
+
+    /// The command that prints it.
+    fn command(self) -> &'static str {
+        match self {
+            Self::Subnets => "aws ec2 describe-subnets",
+            Self::NetworkInterfaces => "aws ec2 describe-network-interfaces",
+            Self::CidrReservations => "aws ec2 get-subnet-cidr-reservations",
+        }
+    }
+
+    /// The option that takes it.
+    fn option(self) -> &'static str {
+        match self {
+            Self::Subnets => "--subnets",
+            Self::NetworkInterfaces => "--network-interfaces",
+            Self::CidrReservations => "--cidr-reservations",
+        }
+    }
+
+    /// Its top-level members (one is enough to recognise it).
+    fn members(self) -> &'static [&'static str] {
+        match self {
+            Self::Subnets => &["Subnets"],
+            Self::NetworkInterfaces => &["NetworkInterfaces"],
+            Self::CidrReservations => &["SubnetIpv4CidrReservations", "SubnetIpv6CidrReservations"],
+        }
+    }
+
+    fn members_text(self) -> String {
+        self.members()
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
+/// Checks that `text` (read from `name`) is the output of `want`'s command: a file of another
+/// kind — describe-subnets given as --cidr-reservations, whose parser takes any object as an
+/// empty list — is refused, naming what the file looks like. Only the top-level member names
+/// are kept while checking, so a 64 MiB listing is not held twice.
+fn check_aws_doc(name: &str, text: &str, want: AwsDoc) -> Result<(), CliError> {
+    use std::collections::BTreeMap;
+    let members: BTreeMap<String, serde::de::IgnoredAny> = serde_json::from_str(text).map_err(|e| {
+        CliError::invalid(format!(
+            "{name}: not the JSON object that `{}` prints ({}): {e}",
+            want.command(),
+            want.option()
+        ))
+    })?;
+    let is = |doc: AwsDoc| doc.members().iter().any(|m| members.contains_key(*m));
+    if is(want) {
+        return Ok(());
+    }
+    let found = match AwsDoc::ALL.into_iter().find(|d| is(*d)) {
+        Some(other) => format!(
+            "it looks like `{}` output (it has {}), which {} takes",
+            other.command(),
+            other.members_text(),
+            other.option()
+        ),
+        None => {
+            let keys: Vec<String> = members.keys().take(8).map(|k| format!("`{}`", clean(k))).collect();
+            if keys.is_empty() {
+                "it is an empty object".to_string()
+            } else {
+                format!(
+                    "its top-level members are {}{}",
+                    keys.join(", "),
+                    if members.len() > 8 { ", …" } else { "" }
+                )
+            }
+        }
+    };
+    Err(CliError::invalid(format!(
+        "{name}: {} takes `{}` output, with {}; {found}",
+        want.option(),
+        want.command(),
+        want.members_text()
+    )))
+}
+
+/// Reads an AWS CLI output file and checks its kind ([`check_aws_doc`]).
+fn read_aws_json(path: &PathBuf, want: AwsDoc) -> Result<String, CliError> {
+    let text = read_text(path)?;
+    check_aws_doc(&path.display().to_string(), &text, want)?;
+    Ok(text)
+}
+
 fn load_config(path: &PathBuf) -> Result<Config, CliError> {
     Config::from_toml(&read_text(path)?).map_err(|e| CliError::invalid(format!("{}: {e}", path.display())))
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| CliError::internal(e.to_string()))?
     );
@@ -338,27 +541,39 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             vpc,
             subnet,
             aws,
+            no_map,
             output,
         } => {
-            let mut reports: Vec<SubnetCapacity> = match (subnets, network_interfaces) {
+            let mut inputs: Vec<SubnetInputs> = match (subnets, network_interfaces) {
                 (Some(subnets), Some(network_interfaces)) => {
                     let bad = |e: aws_json::InvalidCliJson| CliError::invalid(e.to_string());
-                    let subnets_v =
-                        aws_json::parse_subnets(&subnets.display().to_string(), &read_text(&subnets)?).map_err(bad)?;
+                    let subnets_v = aws_json::parse_subnets(
+                        &subnets.display().to_string(),
+                        &read_aws_json(&subnets, AwsDoc::Subnets)?,
+                    )
+                    .map_err(bad)?;
                     let enis = aws_json::parse_network_interfaces(
                         &network_interfaces.display().to_string(),
-                        &read_text(&network_interfaces)?,
+                        &read_aws_json(&network_interfaces, AwsDoc::NetworkInterfaces)?,
                     )
                     .map_err(bad)?;
                     let mut reservations = Vec::new();
                     for r in &cidr_reservations {
                         reservations.extend(
-                            aws_json::parse_cidr_reservations(&r.display().to_string(), &read_text(r)?).map_err(bad)?,
+                            aws_json::parse_cidr_reservations(
+                                &r.display().to_string(),
+                                &read_aws_json(r, AwsDoc::CidrReservations)?,
+                            )
+                            .map_err(bad)?,
                         );
                     }
                     subnets_v
-                        .iter()
-                        .map(|s| analyze_subnet(s, &enis, &reservations))
+                        .into_iter()
+                        .map(|s| SubnetInputs {
+                            network_interfaces: enis.iter().filter(|e| e.subnet_id == s.id).cloned().collect(),
+                            reservations: reservations.iter().filter(|r| r.subnet_id == s.id).cloned().collect(),
+                            subnet: s,
+                        })
                         .collect()
                 }
                 _ if vpc.is_some() || !subnet.is_empty() => live::capacity(vpc.as_deref(), &subnet, &aws)?,
@@ -368,7 +583,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     ));
                 }
             };
-            reports.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
+            inputs.sort_by(|a, b| a.subnet.id.cmp(&b.subnet.id));
+            let reports: Vec<SubnetCapacity> = inputs
+                .iter()
+                .map(|i| analyze_subnet(&i.subnet, &i.network_interfaces, &i.reservations))
+                .collect();
             match output {
                 Output::Json => {
                     let subnets: Vec<_> = reports
@@ -386,16 +605,22 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .collect();
                     print_json(&json!({ "subnets": subnets }))?;
                 }
-                Output::Text => print_capacity(&reports),
+                Output::Text => {
+                    let maps = !no_map && std::io::stdout().is_terminal();
+                    print_capacity(&reports, maps.then_some(inputs.as_slice()))
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::ExplainEvent { file, output } => {
-            let bytes = read(&file)?;
-            let trigger = parse_event(&bytes).map_err(|e| CliError::invalid(e.to_string()))?;
+            let input = decode_input(&read(&file)?)?;
             match output {
-                Output::Json => print_json(&trigger)?,
-                Output::Text => println!("{}", explain(&trigger)),
+                // An event's trigger prints as before (its fields in their declared order).
+                Output::Json => match &input {
+                    Input::Event(trigger) => print_json(trigger)?,
+                    Input::Step(_) => print_json(&input.to_json())?,
+                },
+                Output::Text => outln!("{}", input.explain()),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -428,9 +653,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 Output::Json => print_json(&report)?,
                 Output::Text => {
                     for line in &report.timeline {
-                        println!("{line}");
+                        outln!("{line}");
                     }
-                    println!(
+                    outln!(
                         "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
@@ -444,7 +669,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.wrong,
                         report.foreign_touched,
                     );
-                    println!(
+                    outln!(
                         "passes to converge (faults on, budget {}): p50 {} p99 {} max {}; invocations p50 {} p99 {} max {}",
                         report.pass_budget,
                         report.passes_to_converge.p50,
@@ -455,7 +680,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.invocations_to_converge.max,
                     );
                     let kinds: Vec<String> = report.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
-                    println!(
+                    outln!(
                         "{} API calls; {} faults ({}); {} sandboxes killed between actions, {} killed mid-call; {} races; events delivered {}, dropped {}, duplicated {}, delayed {}",
                         report.api_calls,
                         report.faults_injected,
@@ -474,7 +699,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .iter()
                         .map(|(k, n)| format!("{k} {n}"))
                         .collect();
-                    println!(
+                    outln!(
                         "{} Step Functions executions ({} failed: {}; caught up by the schedule); {} Lambda invocations; {} Lambda faults ({})",
                         report.executions,
                         report.executions_failed,
@@ -488,10 +713,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         lambda.join(", ")
                     );
                     for f in &report.failures {
-                        println!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);
+                        outln!("FAILED seed {}: {} (replay: {})", f.seed, f.what, f.replay);
                     }
                     if report.failures.len() < report.failed_runs as usize {
-                        println!(
+                        outln!(
                             "… and {} more failed run(s)",
                             report.failed_runs as usize - report.failures.len()
                         );
@@ -545,7 +770,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     "summary": {"pass": pass, "warn": warn, "fail": fail},
                 }))?,
                 Output::Text => {
-                    println!(
+                    outln!(
                         "fsxn-lattice doctor — {}{}, owner {} (read-only: nothing is changed)\n",
                         audit.region,
                         if simulated.is_some() {
@@ -555,7 +780,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         },
                         config.owner
                     );
-                    print!("{}", doctor::render_text(&checks));
+                    out!("{}", doctor::render_text(&checks));
                 }
             }
             Ok(if fail == 0 {
@@ -590,7 +815,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 let plan = live::plan(&config, &aws)?;
                 print_plan(&plan);
                 if plan.actions.is_empty() {
-                    println!("\nNothing to apply.");
+                    outln!("\nNothing to apply.");
                     return Ok(ExitCode::SUCCESS);
                 }
                 eprint!("\nApply these {} action(s)? Type yes: ", plan.actions.len());
@@ -604,34 +829,50 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
             let json_out = output == Output::Json;
-            let report = live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
-                if json_out {
-                    return;
-                }
-                match p {
-                    Progress::Applied { applied, .. } => {
-                        println!(
-                            "applied  {} — {:?} (why: {})",
-                            applied.action.action.summary(),
-                            applied.outcome,
-                            applied.action.why
-                        )
+            // A progress line on stderr while AWS works (nothing on a pipe or with --output json).
+            let spinner = spinner::Spinner::new(
+                spinner::wanted(
+                    json_out,
+                    std::io::stdout().is_terminal(),
+                    std::io::stderr().is_terminal(),
+                ),
+                "pass 1: reading the account",
+            );
+            // From here on AWS changes: a closed stdout must not abandon the apply half done.
+            let report = out::keep_going(|| {
+                live::apply(&config, &aws, Duration::from_secs(max_wait), &mut |p| {
+                    if json_out {
+                        return;
                     }
-                    Progress::Waiting { seconds, what, .. } => println!("waiting  {seconds} s: {}", what.join("; ")),
-                    Progress::Planned { .. } => {}
-                }
-            })?;
+                    let line = spinner::message(&p);
+                    spinner.suspend(|| match p {
+                        Progress::Applied { applied, .. } => {
+                            outln!(
+                                "applied  {} — {:?} (why: {})",
+                                applied.action.action.summary(),
+                                applied.outcome,
+                                applied.action.why
+                            )
+                        }
+                        Progress::Waiting { seconds, what, .. } => outln!("waiting  {seconds} s: {}", what.join("; ")),
+                        Progress::Planned { .. } => {}
+                    });
+                    spinner.set(line);
+                })
+            });
+            spinner.finish();
+            let report = report?;
             match output {
                 Output::Json => print_json(&report)?,
                 Output::Text => {
-                    println!(
+                    outln!(
                         "\n{:?} after {} pass(es), {} action(s) applied",
                         report.status,
                         report.passes,
                         report.applied.len()
                     );
                     if let Some(e) = &report.error {
-                        println!("error: {e}");
+                        outln!("error: {e}");
                     }
                     print_plan_notes(&report.last_plan);
                 }
@@ -647,26 +888,26 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 fn print_plan(plan: &Plan) {
     if plan.actions.is_empty() {
-        println!("No changes.");
+        outln!("No changes.");
     }
     for (i, a) in plan.actions.iter().enumerate() {
-        println!("{:>3}. {}\n     why: {}", i + 1, a.action.summary(), a.why);
+        outln!("{:>3}. {}\n     why: {}", i + 1, a.action.summary(), a.why);
     }
     print_plan_notes(plan);
 }
 
 fn print_plan_notes(plan: &Plan) {
     for w in &plan.waiting {
-        println!("waiting: {w}");
+        outln!("waiting: {w}");
     }
     for r in &plan.refusals {
-        println!("refused: {} ({}): {}", r.subject, r.kind, r.reason);
+        outln!("refused: {} ({}): {}", r.subject, r.kind, r.reason);
     }
     for w in &plan.warnings {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
     for d in &plan.diagnoses {
-        println!(
+        outln!(
             "capacity: {} {} {}: {}",
             d.subnet_id,
             d.availability_zone,
@@ -676,8 +917,143 @@ fn print_plan_notes(plan: &Plan) {
         );
     }
     for m in &plan.manual_steps {
-        println!("manual step: {}", m.instruction);
+        outln!("manual step: {}", m.instruction);
     }
+}
+
+/// What `explain-event` was given, decoded as the functions decode their payload
+/// ([`step::decode`]): an EventBridge event, or a Step Functions input.
+enum Input {
+    /// An EventBridge event (it has `detail-type`) and the trigger it makes.
+    Event(Trigger),
+    /// An object without `detail-type`: what the state machine hands a task.
+    Step(StepInput),
+}
+
+/// A Step Functions input: a task's payload (events/step-input-poll.json is the one every poll
+/// sends), or a whole state of the execution, whose tasks get its `event` member as payload
+/// (`"Payload.$": "$.event"` in statemachine/fsxn-lattice.asl.json).
+struct StepInput {
+    /// For a state: its `polls` and `heal_attempts` counters, and the payload its tasks get.
+    state: Option<(Option<u64>, Option<u64>, Box<Input>)>,
+    /// Members neither the functions nor the state machine read (a payload's are all unread).
+    unread: Vec<String>,
+}
+
+/// The members of a state of the state machine (its Init, Count* and ResetForHeal states).
+const STATE_MEMBERS: [&str; 4] = ["event", "polls", "heal_attempts", "limits"];
+
+fn decode_input(bytes: &[u8]) -> Result<Input, CliError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| CliError::invalid(format!("invalid event: not JSON: {e}")))?;
+    decode_value(&value, true)
+}
+
+fn decode_value(value: &Value, top: bool) -> Result<Input, CliError> {
+    let invalid = |m: String| {
+        CliError::invalid(if m.starts_with("invalid event") {
+            m
+        } else {
+            format!("invalid event: {m}")
+        })
+    };
+    if let Some(trigger) = step::decode(value).map_err(|e| invalid(e.message))? {
+        return Ok(Input::Event(trigger));
+    }
+    let Value::Object(members) = value else {
+        return Err(invalid("expected an object".into()));
+    };
+    let state = match members.get("event") {
+        Some(event) if top => {
+            if !event.is_object() {
+                return Err(invalid(
+                    "a Step Functions state's `event` is the payload of its tasks: it must be an object".into(),
+                ));
+            }
+            let counter = |k: &str| members.get(k).and_then(Value::as_u64);
+            Some((
+                counter("polls"),
+                counter("heal_attempts"),
+                Box::new(decode_value(event, false)?),
+            ))
+        }
+        _ => None,
+    };
+    let unread = members
+        .keys()
+        .filter(|k| state.is_none() || !STATE_MEMBERS.contains(&k.as_str()))
+        .map(|k| clean(k))
+        .collect();
+    Ok(Input::Step(StepInput { state, unread }))
+}
+
+impl Input {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Event(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+            Self::Step(s) => match &s.state {
+                Some((polls, heal_attempts, payload)) => json!({
+                    "input": "step_functions_state",
+                    "trigger": null,
+                    "polls": polls,
+                    "heal_attempts": heal_attempts,
+                    "payload": payload.to_json(),
+                    "unread": s.unread,
+                }),
+                None => json!({
+                    "input": "step_functions_input",
+                    "trigger": null,
+                    "scopes": Function::ALL
+                        .iter()
+                        .map(|f| (function_name(*f), json!(f.scope())))
+                        .collect::<serde_json::Map<_, _>>(),
+                    "unread": s.unread,
+                }),
+            },
+        }
+    }
+
+    fn explain(&self) -> String {
+        let s = match self {
+            Self::Event(t) => return explain(t),
+            Self::Step(s) => s,
+        };
+        let unread = if s.unread.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nNote: not read by the functions: {}. An EventBridge event needs `detail-type`.",
+                s.unread.join(", ")
+            )
+        };
+        match &s.state {
+            Some((polls, heal_attempts, payload)) => {
+                let count = |c: &Option<u64>| c.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+                format!(
+                    "step_functions_state: a state of a Step Functions execution (polls {}, heal attempts {}), not an EventBridge event; its Lambda tasks get its `event` as their payload:\n{}{unread}",
+                    count(polls),
+                    count(heal_attempts),
+                    payload.explain()
+                )
+            }
+            None => {
+                let scopes: Vec<String> = Function::ALL
+                    .iter()
+                    .map(|f| format!("{} → {}", function_name(*f), json!(f.scope()).as_str().unwrap_or("?")))
+                    .collect();
+                format!(
+                    "step_functions_input: a Step Functions task payload, not an EventBridge event (no `detail-type`): it names no trigger.\n\
+                     Action: the function that gets it re-reads the world and reconciles its whole scope, whatever started the execution ({}).{unread}",
+                    scopes.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// A function's name as the functions' outputs spell it (`publish-alias`).
+fn function_name(f: Function) -> String {
+    json!(f).as_str().unwrap_or("?").to_string()
 }
 
 fn explain(t: &Trigger) -> String {
@@ -737,13 +1113,21 @@ fn explain(t: &Trigger) -> String {
     }
 }
 
-fn print_capacity(reports: &[SubnetCapacity]) {
-    println!(
+/// The table, then each subnet's reason or free blocks; with `maps` (the inputs of `reports`, in
+/// the same order), each subnet's map under its line and the legend at the end.
+fn print_capacity(reports: &[SubnetCapacity], maps: Option<&[SubnetInputs]>) {
+    outln!(
         "{:<26} {:<11} {:<18} {:>5} {:>10} {:>5} {:>9}  gateway ENI",
-        "SUBNET", "AZ", "CIDR", "FREE", "CANDIDATES", "FREE/28", "RESERVED"
+        "SUBNET",
+        "AZ",
+        "CIDR",
+        "FREE",
+        "CANDIDATES",
+        "FREE/28",
+        "RESERVED"
     );
     for r in reports {
-        println!(
+        outln!(
             "{:<26} {:<11} {:<18} {:>5} {:>10} {:>7} {:>9}  {}",
             r.subnet_id.as_str(),
             r.availability_zone,
@@ -755,10 +1139,10 @@ fn print_capacity(reports: &[SubnetCapacity]) {
             if r.can_host_gateway_eni() { "fits" } else { "NO" }
         );
     }
-    for r in reports {
+    for (i, r) in reports.iter().enumerate() {
         match r.reason() {
-            Some(reason) => println!("\n{}: {reason}", r.subnet_id),
-            None => println!(
+            Some(reason) => outln!("\n{}: {reason}", r.subnet_id),
+            None => outln!(
                 "\n{}: free /28 blocks: {}",
                 r.subnet_id,
                 r.free_prefix_blocks
@@ -770,34 +1154,40 @@ fn print_capacity(reports: &[SubnetCapacity]) {
                     + if r.free_prefix_blocks.len() > 8 { ", …" } else { "" }
             ),
         }
+        if let Some(inputs) = maps.and_then(|m| m.get(i)) {
+            out!("{}", map::render(inputs, r));
+        }
+    }
+    if maps.is_some() && !reports.is_empty() {
+        outln!("\n{}", map::LEGEND);
     }
 }
 
 fn print_demo(r: &DemoReport) {
-    println!(
+    outln!(
         "fsxn-lattice demo — the seed scenario in the simulated cloud (seed {})\n",
         r.seed
     );
     for e in &r.timeline {
         let time = e.t.get(11..19).unwrap_or(&e.t);
-        println!("{time}  {:<11} {}", e.kind, e.message);
+        outln!("{time}  {:<11} {}", e.kind, e.message);
     }
     let f = &r.final_state;
-    println!("\nResult");
-    println!(
+    outln!("\nResult");
+    outln!(
         "  endpoint        {} ({})",
         f.endpoint_id.as_deref().unwrap_or("-"),
         f.endpoint_state
     );
-    println!("  endpoint DNS    {}", f.endpoint_dns_name.as_deref().unwrap_or("-"));
-    println!(
+    outln!("  endpoint DNS    {}", f.endpoint_dns_name.as_deref().unwrap_or("-"));
+    outln!(
         "  alias           {} → {}",
         f.alias_fqdn,
         f.alias_target.as_deref().unwrap_or("-")
     );
-    println!("  gateway         {}", f.gateway_id.as_deref().unwrap_or("-"));
+    outln!("  gateway         {}", f.gateway_id.as_deref().unwrap_or("-"));
     for s in &f.gateway_subnets {
-        println!(
+        outln!(
             "    {} {} {}: {} addresses consumed (prefix {}), {} free now",
             s.subnet_id,
             s.availability_zone,
@@ -807,11 +1197,11 @@ fn print_demo(r: &DemoReport) {
             s.free_addresses
         );
     }
-    println!(
+    outln!(
         "  leftovers       {} resource(s) of the failed attempt",
         f.leftover_failed_resources
     );
-    println!(
+    outln!(
         "  reconciles      {}, API calls {}",
         f.reconciles,
         f.api_calls.values().sum::<u64>()

@@ -148,10 +148,21 @@ fn capacity_text_is_a_table_with_reasons() {
         &format!("{CAP}/describe-network-interfaces.json"),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert!(text.starts_with("SUBNET"));
     assert!(text.contains("subnet-0ddc1cafa116ba0dd: 212 free addresses but no free aligned /28"));
     assert!(text.contains("too small"));
+    // stdout is a pipe here: no map (map::tests draw it), and --no-map changes nothing.
+    assert!(!text.contains("map: "), "{text}");
+    let no_map = run(&[
+        "capacity",
+        "--subnets",
+        &format!("{CAP}/describe-subnets.json"),
+        "--network-interfaces",
+        &format!("{CAP}/describe-network-interfaces.json"),
+        "--no-map",
+    ]);
+    assert_eq!(no_map.stdout, out.stdout);
 }
 
 #[test]
@@ -219,7 +230,8 @@ fn explain_event_names_the_trigger_for_every_fixture() {
         ("fsx-tag-resource-failed.json", "ignored"),
         ("scheduled-reconcile.json", "reconcile_all"),
     ];
-    // Step Functions inputs (step-input-*.json) are not EventBridge events.
+    // Step Functions inputs (step-input-*.json) are not EventBridge events
+    // (explain_event_explains_a_step_functions_input).
     let listed: Vec<String> = std::fs::read_dir(root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -262,7 +274,9 @@ fn explain_event_names_the_trigger_for_every_fixture() {
 fn explain_event_refuses_malformed_input_with_exit_code_2() {
     let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (i, body) in ["not json", "{}", r#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.fsx","time":"t","region":"r","account":"1","detail":{"eventSource":"fsx.amazonaws.com","eventName":"TagResource","requestParameters":{"resourceARN":"arn:aws:fsx:us-east-1:1:file-system/NOT-AN-ID"}}}"#].iter().enumerate() {
+    // An object without `detail-type` is a Step Functions input (the functions reconcile on it),
+    // so `{}` is no longer among these.
+    for (i, body) in ["not json", "[]", "7", r#"{"detail-type":"AWS API Call via CloudTrail"}"#, r#"{"event":"x","polls":1}"#, r#"{"id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.fsx","time":"t","region":"r","account":"1","detail":{"eventSource":"fsx.amazonaws.com","eventName":"TagResource","requestParameters":{"resourceARN":"arn:aws:fsx:us-east-1:1:file-system/NOT-AN-ID"}}}"#].iter().enumerate() {
         let f = dir.join(format!("bad{i}.json"));
         std::fs::write(&f, body).unwrap();
         let out = run(&["explain-event", f.to_str().unwrap(), "--output", "json"]);
@@ -501,4 +515,476 @@ fn explain_event_text_never_prints_control_characters_from_the_event() {
     );
     assert_eq!(text.lines().count(), 2, "no injected line: {text}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_exit_0() {
+    // `fsxn-lattice demo | head -1`, made deterministic: the pipe's read end is closed before
+    // the binary starts, so its first write fails with EPIPE.
+    let caps = [
+        "capacity",
+        "--subnets",
+        "tests/fixtures/capacity/describe-subnets.json",
+        "--network-interfaces",
+        "tests/fixtures/capacity/describe-network-interfaces.json",
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["demo"],
+        vec!["demo", "--output", "json"],
+        caps.to_vec(),
+        [caps.as_slice(), &["--output", "json"]].concat(),
+        vec![
+            "explain-event",
+            "events/ec2-create-network-interface-insufficient-ips.json",
+        ],
+        vec!["doctor", "--simulated"],
+        vec!["chaos", "--runs", "2"],
+        // An error printed as JSON on stdout, and clap's own help.
+        vec!["explain-event", "no/such/file.json", "--output", "json"],
+        vec!["--help"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_fsxn-lattice"))
+            .args(&args)
+            .current_dir(root())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}: nothing on stderr");
+    }
+}
+
+#[test]
+fn argument_errors_honour_output_json_and_help_still_exits_0() {
+    // Refused by the parser, with --output json anywhere on the line: one JSON object on stdout
+    // (where every other error goes under --output json), exit 2.
+    for (args, needle) in [
+        (vec!["demo", "--seed", "x", "--output", "json"], "--seed"),
+        (vec!["demo", "--output=json", "--seed", "x"], "--seed"),
+        (
+            vec!["capacity", "--subnets", "a.json", "--output", "json"],
+            "--network-interfaces",
+        ),
+        (vec!["capacity", "--bogus", "--output", "json"], "--bogus"),
+        (vec!["chaos", "--output", "json", "--runs"], "--runs"),
+        (vec!["doctor", "--output", "json"], "--config"),
+        (vec!["demo", "--output", "json", "--output", "json"], "--output"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{args:?}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(!message.starts_with("error:") && !message.contains('\n'), "{message}");
+        assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+    }
+    // Without --output json (or with another format) clap's text on stderr, as before.
+    for args in [
+        vec!["demo", "--seed", "x"],
+        vec!["demo", "--output", "xml"],
+        vec!["demo", "--seed", "x", "--", "--output", "json"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
+    }
+    // --help and --version: their usual output on stdout, exit 0, --output json or not.
+    for args in [
+        vec!["demo", "--output", "json", "--help"],
+        vec!["--help"],
+        vec!["capacity", "-h", "--output=json"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: fsxn-lattice"),
+            "{args:?}"
+        );
+    }
+    let version = run(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap(),
+        format!("fsxn-lattice {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn explain_event_explains_a_step_functions_input() {
+    // events/step-input-poll.json is what every poll hands a function: `{}`.
+    let out = run(&["explain-event", "events/step-input-poll.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("step_functions_input: "), "{text}");
+    assert!(
+        text.contains("not an EventBridge event") && text.contains("re-reads the world"),
+        "{text}"
+    );
+    assert!(
+        text.contains("provision → infrastructure, heal → infrastructure, publish-alias → dns, reconcile → all"),
+        "the scopes of fsxn_lattice_core::step::Function: {text}"
+    );
+    let v = json(&run(&[
+        "explain-event",
+        "events/step-input-poll.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(v["input"], "step_functions_input");
+    assert_eq!(v["trigger"], Value::Null);
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!({"provision": "infrastructure", "heal": "infrastructure", "publish-alias": "dns", "reconcile": "all"})
+    );
+    assert_eq!(v["unread"], serde_json::json!([]));
+
+    // A whole state of the execution (what CountPoll passes on): its tasks get its `event`.
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-step-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let poll_state = dir.join("poll-state.json");
+    std::fs::write(
+        &poll_state,
+        r#"{"event": {}, "heal_attempts": 1, "polls": 3, "limits": {"max_polls": 60, "poll_seconds": 30, "max_heal_attempts": 2}}"#,
+    )
+    .unwrap();
+    let out = run(&["explain-event", poll_state.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("step_functions_state: ") && text.contains("(polls 3, heal attempts 1)"),
+        "{text}"
+    );
+    assert!(text.contains("\nstep_functions_input: "), "{text}");
+    let v = json(&run(&[
+        "explain-event",
+        poll_state.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(
+        (v["input"].as_str(), v["polls"].as_u64()),
+        (Some("step_functions_state"), Some(3))
+    );
+    assert_eq!(v["payload"]["input"], "step_functions_input");
+
+    // Init's state keeps the triggering event: that event's trigger is explained.
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("events/fsx-tag-resource-svm.json")).unwrap())
+            .unwrap();
+    let init_state = dir.join("init-state.json");
+    std::fs::write(
+        &init_state,
+        serde_json::json!({"event": event, "heal_attempts": 0, "polls": 0}).to_string(),
+    )
+    .unwrap();
+    let v = json(&run(&[
+        "explain-event",
+        init_state.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(v["payload"]["trigger"], "fsx_changed");
+    assert_eq!(v["payload"]["svm_id"], "svm-0a1b2c3d4e5f60718");
+
+    // An object that was meant as an event but lacks `detail-type`: still a Step Functions input,
+    // as the functions would take it, and the members they ignore are named.
+    let typo = dir.join("typo.json");
+    std::fs::write(
+        &typo,
+        r#"{"detail_type": "AWS API Call via CloudTrail", "source": "aws.fsx"}"#,
+    )
+    .unwrap();
+    let text = String::from_utf8(run(&["explain-event", typo.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        text.contains("Note: not read by the functions: detail_type, source."),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `capacity --vpc/--subnet` against a moto server on 127.0.0.1 (moto's EC2 answers
+/// DescribeSubnets filtered by an unknown VPC with an empty list, as EC2 does).
+#[cfg(feature = "aws")]
+#[test]
+fn live_capacity_refuses_an_unknown_vpc_or_subnet_as_not_found() {
+    use fsxn_lattice_tests::moto::MotoServer;
+    let moto = MotoServer::start();
+    let ec2 = |body: &str| {
+        let (status, xml) = moto.post(
+            "/",
+            "application/x-www-form-urlencoded",
+            "",
+            "ec2",
+            &format!("{body}&Version=2016-11-15"),
+        );
+        assert_eq!(status, 200, "{xml}");
+        xml
+    };
+    let tag = |xml: &str, name: &str| {
+        let open = format!("<{name}>");
+        let start = xml.find(&open).unwrap() + open.len();
+        xml[start..start + xml[start..].find('<').unwrap()].to_string()
+    };
+    let vpc = tag(&ec2("Action=CreateVpc&CidrBlock=10.0.0.0%2F16"), "vpcId");
+    let subnet = tag(
+        &ec2(&format!(
+            "Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.0.8.0%2F24&AvailabilityZone=us-east-1a"
+        )),
+        "subnetId",
+    );
+    let url = moto.url();
+    let capacity = |extra: &[&str]| {
+        let mut args = vec!["capacity", "--endpoint-url", &url];
+        args.extend_from_slice(extra);
+        run_offline(&args)
+    };
+
+    let out = capacity(&["--vpc", &vpc, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(json(&out)["subnets"][0]["subnet_id"], subnet.as_str());
+    let out = capacity(&["--vpc", &vpc, "--subnet", &subnet, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Was: an empty table and exit 0.
+    let out = capacity(&["--vpc", "vpc-0000000000000dead", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["error"]["type"], "NotFound", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("VPC vpc-0000000000000dead not found"),
+        "{v}"
+    );
+    let out = capacity(&["--vpc", "vpc-0000000000000dead"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no table");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error (NotFound): VPC vpc-0000000000000dead"));
+
+    let out = capacity(&[
+        "--vpc",
+        &vpc,
+        "--subnet",
+        "subnet-0000000000000dead",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["error"]["type"], "NotFound", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("subnet subnet-0000000000000dead not found in {vpc}")),
+        "{v}"
+    );
+}
+
+#[test]
+fn capacity_refuses_an_aws_output_file_of_the_wrong_kind() {
+    let subnets = format!("{CAP}/describe-subnets.json");
+    let enis = format!("{CAP}/describe-network-interfaces.json");
+    let reservations = format!("{CAP}/get-subnet-cidr-reservations-subnet-029a939990627d570.json");
+    // (option given the wrong file, the file, what the error must say it looks like)
+    let wrong = [
+        (
+            "--subnets",
+            &enis,
+            "looks like `aws ec2 describe-network-interfaces` output",
+        ),
+        (
+            "--subnets",
+            &reservations,
+            "looks like `aws ec2 get-subnet-cidr-reservations` output",
+        ),
+        (
+            "--network-interfaces",
+            &subnets,
+            "looks like `aws ec2 describe-subnets` output",
+        ),
+        (
+            "--network-interfaces",
+            &reservations,
+            "looks like `aws ec2 get-subnet-cidr-reservations` output",
+        ),
+        // The field report's mistake: this one used to be read as "no reservations".
+        (
+            "--cidr-reservations",
+            &subnets,
+            "looks like `aws ec2 describe-subnets` output",
+        ),
+        (
+            "--cidr-reservations",
+            &enis,
+            "looks like `aws ec2 describe-network-interfaces` output",
+        ),
+    ];
+    for (option, file, looks_like) in wrong {
+        let mut files = vec![
+            ("--subnets", subnets.as_str()),
+            ("--network-interfaces", enis.as_str()),
+            ("--cidr-reservations", reservations.as_str()),
+        ];
+        for f in &mut files {
+            if f.0 == option {
+                f.1 = file;
+            }
+        }
+        let mut args = vec!["capacity"];
+        for (o, f) in &files {
+            args.extend([*o, *f]);
+        }
+        args.extend(["--output", "json"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{option} {file}");
+        let v = json(&out);
+        assert_eq!(v["error"]["type"], "InvalidInput", "{option} {file}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{file}: {option} takes `aws ec2 ")),
+            "names the file and the option: {message}"
+        );
+        assert!(message.contains(looks_like), "{option} {file}: {message}");
+    }
+    // Neither kind: its members are named; not an object: said so.
+    let dir = std::env::temp_dir().join(format!("fsxn-lattice-cli-kind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("other.json");
+    std::fs::write(&other, r#"{"Vpcs": [], "NextToken": "x"}"#).unwrap();
+    let list = dir.join("list.json");
+    std::fs::write(&list, "[]").unwrap();
+    for (file, needle) in [
+        (&other, "its top-level members are `NextToken`, `Vpcs`"),
+        (
+            &list,
+            "not the JSON object that `aws ec2 get-subnet-cidr-reservations` prints",
+        ),
+    ] {
+        let out = run(&[
+            "capacity",
+            "--subnets",
+            &subnets,
+            "--network-interfaces",
+            &enis,
+            "--cidr-reservations",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error (InvalidInput): ") && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+    // A reservations listing with IPv6 reservations only is the right kind.
+    let v6 = dir.join("v6.json");
+    std::fs::write(&v6, r#"{"SubnetIpv6CidrReservations": []}"#).unwrap();
+    let out = run(&[
+        "capacity",
+        "--subnets",
+        &subnets,
+        "--network-interfaces",
+        &enis,
+        "--cidr-reservations",
+        v6.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// apply's progress line is for a person at a terminal (spinner::tests has the decision):
+/// on a pipe, in text or JSON, stderr gets no spinner frames or line clears.
+#[cfg(feature = "aws")]
+#[test]
+fn apply_draws_no_progress_line_on_a_pipe() {
+    let good = seed_config_file();
+    for output in ["text", "json"] {
+        let out = run_offline(&[
+            "apply",
+            "--config",
+            good.to_str().unwrap(),
+            "--yes",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--output",
+            output,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\r') && !stderr.contains("\u{1b}["),
+            "{output}: {stderr:?}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("reading the account"));
+    }
+}
+
+#[test]
+fn the_readme_capacity_sample_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    // The command as the README writes it (continuation lines joined), then its output block.
+    let open = "```sh\nfsxn-lattice capacity --subnets tests/fixtures/capacity/";
+    let start = readme.find(open).expect("the README has the capacity command") + "```sh\n".len();
+    let end = start + readme[start..].find("\n```").unwrap();
+    let command = readme[start..end].replace("\\\n", " ");
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(&args[..2], ["fsxn-lattice", "capacity"]);
+    let rest = &readme[end + "\n```".len()..];
+    let block = "\n\n```\n";
+    assert!(rest.starts_with(block), "the output follows the command");
+    let sample = &rest[block.len()..block.len() + rest[block.len()..].find("\n```").unwrap() + 1];
+    let out = run(&args[1..]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn the_readme_documents_every_error_type_the_cli_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("### Exit codes and errors").expect("README has the table");
+    let section = &readme[start..start + readme[start..].find("\n## ").unwrap()];
+    // A row of the types table (its first column) names it.
+    let documented = |t: &str| {
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .any(|l| l.split(" | ").next().unwrap().contains(&format!("`{t}`")))
+    };
+    // The CLI's own types: every `kind: "…"` of CliError's constructors.
+    let main = std::fs::read_to_string(root().join("cli/src/main.rs")).unwrap();
+    let own: Vec<&str> = main
+        .split("kind: \"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(own, ["InvalidInput", "Unsupported", "NotFound", "Internal"]);
+    // What an AWS call's error can be (fsxn_lattice_core::error::classify_code and the adapters).
+    use fsxn_lattice_core::error::ErrorKind::*;
+    let cloud = [
+        Transient,
+        Conflict,
+        NotFound,
+        CapacityExhausted,
+        QuotaExceeded,
+        AccessDenied,
+        InvalidInput,
+        Internal,
+    ];
+    for t in own.iter().copied().chain(cloud.iter().map(|k| k.as_str())) {
+        assert!(documented(t), "README \"Exit codes and errors\" lacks `{t}`");
+    }
+    for code in ["| 0 |", "| 1 |", "| 2 |"] {
+        assert!(section.contains(code), "{code}");
+    }
 }
