@@ -28,13 +28,13 @@ macro_rules! out {
     };
 }
 
+mod aws_json;
 mod live;
 mod map;
 mod out;
 mod spinner;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use fsxn_lattice_core::aws_json;
 use fsxn_lattice_core::capacity::{SubnetCapacity, analyze_subnet};
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::doctor::{self, GatherOptions, diagnose, gather};

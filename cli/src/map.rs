@@ -254,7 +254,7 @@ pub fn render(inputs: &SubnetInputs, capacity: &SubnetCapacity) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use fsxn_lattice_core::aws_json;
+    use crate::aws_json;
     use fsxn_lattice_core::capacity::analyze_subnet;
 
     fn fixture(name: &str) -> String {

@@ -19,12 +19,10 @@
 //! - [`step`]: one function's scoped reconcile as a Lambda runs it, shared by the Lambdas, the
 //!   demo and the simulation's Step Functions executions.
 //! - [`error`]: error kinds whose names are a stable API.
-//! - [`aws_json`]: reading the JSON the AWS CLI prints (offline capacity analysis).
 //! - [`time`]: RFC 3339 formatting without a clock.
 
 pub mod apply;
 pub mod audit;
-pub mod aws_json;
 pub mod capacity;
 pub mod config;
 pub mod desired;

@@ -2,8 +2,8 @@
 //! `ec2 describe-network-interfaces` and `ec2 get-subnet-cidr-reservations`, so the /28 analysis
 //! runs offline on a person's own data. Only the fields used are read; unknown ones are skipped.
 
-use crate::ids::*;
-use crate::model::*;
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
 use ipnet::Ipv4Net;
 use serde::Deserialize;
 use std::net::Ipv4Addr;
@@ -55,7 +55,7 @@ pub fn parse_subnets(what: &str, text: &str) -> Result<Vec<Subnet>, InvalidCliJs
         .into_iter()
         .map(|s| {
             // EC2 allows /16 to /28 for a subnet: anything else is not AWS output.
-            if !crate::capacity::SUBNET_PREFIX_LENS.contains(&s.cidr_block.prefix_len()) {
+            if !fsxn_lattice_core::capacity::SUBNET_PREFIX_LENS.contains(&s.cidr_block.prefix_len()) {
                 return Err(InvalidCliJson {
                     what: what.into(),
                     message: format!(
