@@ -13,7 +13,10 @@
 //! - [`config`], [`desired`]: the config file and tags → [`desired::Desired`].
 //! - [`naming`]: deterministic names, client tokens, ownership tags and records.
 //! - [`observe`]: reading the world through the ports → [`observe::Observed`].
-//! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic.
+//! - [`plan`]: `plan(config, desired, observed)`, pure and deterministic; its parts are
+//!   `plan/gateways.rs` (placement, /28 capacity, reservations, carving, routing),
+//!   `plan/exposure.rs` (configurations and endpoints), `plan/dns.rs` (alias records, the
+//!   Kerberos step) and `plan/cleanup.rs` (teardown in order).
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
 //! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
 //! - [`step`]: one function's scoped reconcile as a Lambda runs it, shared by the Lambdas, the
