@@ -257,9 +257,11 @@ pub enum DryRunAnswer {
         /// EC2's message.
         message: String,
     },
-    /// Another error: the parameters were refused before permissions were decided.
+    /// Another error: the parameters were refused before permissions were decided (or, code
+    /// `DryRunIgnored`, a stand-in carried the call out). Throttling and 5xx are not answers:
+    /// the adapter returns them as errors, to be retried.
     Inconclusive {
-        /// EC2's code.
+        /// EC2's error code (`InvalidSubnetID.NotFound`, …) or `DryRunIgnored`.
         code: String,
         /// EC2's message.
         message: String,
