@@ -1,8 +1,9 @@
 //! An Amazon States Language interpreter for the simulated cloud: it runs the deployed
 //! statemachine/fsxn-lattice.asl.json, after SAM's `DefinitionSubstitutions`, on virtual time,
-//! with every Task going to a caller-supplied handler (the real core `step` on a [`SimCloud`],
-//! or scripted results), so tests and the chaos harness exercise the Choice, Wait, Retry and
-//! Catch the deployment runs — not a re-implementation of its routing.
+//! with every Task going to a caller-supplied handler (the real core `step` on a
+//! [`SimCloud`](crate::SimCloud), or scripted results), so tests and the chaos harness exercise
+//! the Choice, Wait, Retry and Catch the deployment runs — not a re-implementation of its
+//! routing.
 //!
 //! It implements exactly what the definition uses, as the Step Functions developer guide
 //! describes it, and refuses anything else with [`AslError::Unsupported`] when the definition is
