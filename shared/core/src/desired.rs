@@ -52,7 +52,8 @@ pub struct Exposure {
     /// exposures refuses both.
     pub alias: Option<String>,
     /// The SMB endpoint's DNS name (the NetBIOS name for an AD-joined SVM): the AD computer
-    /// object that needs the SPN.
+    /// object that needs the SPN. `None` when the SVM has no SMB endpoint or it has no
+    /// `DNSName`; the manual step then names the SVM's name upper-cased.
     pub smb_computer_name: Option<String>,
     /// Where the protocol list came from; informational, the planner does not read it.
     pub source: Source,

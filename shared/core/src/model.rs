@@ -398,7 +398,7 @@ pub struct ResourceGateway {
     /// `ipv4AddressesPerEni`: immutable; 16 when AWS omits it (the service default). Anything
     /// else is replaced by the planner, as the /28 accounting assumes one /28 per ENI.
     pub ipv4_addresses_per_eni: u8,
-    /// `status`.
+    /// `status`; [`GatewayStatus`] says what the planner does in each.
     pub status: GatewayStatus,
     /// From the Resource Groups Tagging API (`GetResources`), else `ListTagsForResource` for a
     /// name with our prefix, else empty: an empty map means foreign, not "untagged".

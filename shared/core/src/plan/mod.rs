@@ -366,17 +366,21 @@ pub struct ManualStep {
 /// The result of planning.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    /// Actions in execution order.
+    /// Actions in execution order: sorted by phase (withdraw DNS, build, publish DNS, tear
+    /// down), stable within a phase. Empty does not mean converged; see `waiting`.
     pub actions: Vec<PlannedAction>,
-    /// What the plan waits for before more can be done.
+    /// What the plan waits for before more can be done (a resource in progress, an endpoint
+    /// not yet available), one sentence each, sorted and de-duplicated. The plan is converged
+    /// only when this and `actions` are both empty.
     pub waiting: Vec<String>,
     /// What is refused (resolution and preflight).
     pub refusals: Vec<Refusal>,
     /// What works but deserves a look.
     pub warnings: Vec<String>,
-    /// Capacity reports of the subnets a decision was based on.
+    /// Capacity reports of the subnets a decision was based on, each subnet once, by id.
     pub diagnoses: Vec<SubnetCapacity>,
-    /// Steps left to a person.
+    /// Steps left to a person: one per SMB exposure with an alias, adding the alias to the
+    /// SVM's AD computer object so Kerberos works under it (docs/design.md §5).
     pub manual_steps: Vec<ManualStep>,
 }
 
