@@ -42,7 +42,8 @@ fn envelope_time(env: &EventEnvelope) -> String {
 }
 
 /// What to re-read, classified from one EventBridge event by [`classify`]. Fields named after
-/// a CloudTrail record field come from the record in the event's `detail`. Serialized with a `"trigger"` field holding the snake-case variant name.
+/// a CloudTrail record field come from the record in the event's `detail`. Serialized with a
+/// `"trigger"` field holding the snake-case variant name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "trigger", rename_all = "snake_case")]
 pub enum Trigger {
