@@ -374,7 +374,8 @@ pub enum GatewayStatus {
     CreateFailed,
     /// `UPDATE_FAILED`: replaced.
     UpdateFailed,
-    /// `DELETE_FAILED`: replaced.
+    /// `DELETE_FAILED`: replaced when it is the current gateway; a superseded one is deleted
+    /// again.
     DeleteFailed,
 }
 
@@ -406,8 +407,10 @@ pub struct ResourceGateway {
 }
 
 /// VPC Lattice resource configuration `status`; each variant is the wire value in
-/// `SCREAMING_SNAKE_CASE`. The planner (`plan/exposure.rs`) deletes and re-creates one in
-/// `CREATE_FAILED`/`UPDATE_FAILED` and waits on every other state but `ACTIVE`.
+/// `SCREAMING_SNAKE_CASE`. For the current configuration of an SVM the planner
+/// (`plan/exposure.rs`) deletes and re-creates one in `CREATE_FAILED`/`UPDATE_FAILED` and waits
+/// on every other state but `ACTIVE`; superseded ones are deleted (`plan/cleanup.rs`) unless
+/// already `DELETE_IN_PROGRESS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConfigurationStatus {
@@ -423,7 +426,8 @@ pub enum ConfigurationStatus {
     CreateFailed,
     /// `UPDATE_FAILED`: deleted, then re-created; `failure_reason` says why.
     UpdateFailed,
-    /// `DELETE_FAILED`: waited on, not retried by the planner.
+    /// `DELETE_FAILED`: waited on when it is the current configuration; a superseded one is
+    /// deleted again.
     DeleteFailed,
 }
 
