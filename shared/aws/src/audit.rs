@@ -21,12 +21,14 @@ use fsxn_lattice_core::error::ErrorKind;
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::ports::CloudResult;
 
-/// Every client the doctor reads with.
+/// Every client the doctor reads with. The EC2 client here is a second one, used only for
+/// `DryRun`s; the Route 53 one only for a zone's VPC associations.
 #[derive(Debug, Clone)]
 pub struct AwsAudit {
-    /// CloudTrail.
+    /// Serves the trail reads and `LookupEvents` of [`AuditRead`].
     pub cloudtrail: AwsCloudTrail,
-    /// CloudFormation + IAM.
+    /// Serves `stack_roles` (CloudFormation `DescribeStackResources`) and
+    /// `simulate_principal_policy` (IAM `SimulatePrincipalPolicy`).
     pub policy: AwsPolicySimulator,
     ec2: aws_sdk_ec2::Client,
     route53: aws_sdk_route53::Client,

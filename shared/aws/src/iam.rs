@@ -98,7 +98,8 @@ pub struct Operation {
     pub service: &'static str,
     /// The API operation, PascalCase (`CreateVpcEndpoint`).
     pub name: &'static str,
-    /// Who uses it.
+    /// The capability whose functions call it: its actions go into the roles of exactly the
+    /// functions holding that capability.
     pub capability: Capability,
     /// Every IAM action the call needs, its own first.
     pub permissions: &'static [Permission],

@@ -19,16 +19,17 @@ use serde_json::Value;
 /// [DescribeTrails](https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_DescribeTrails.html)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trail {
-    /// `Name`
+    /// `Name`: for messages only (a shadow trail is addressed by `arn`).
     pub name: String,
     /// `TrailARN`: `GetTrailStatus` and `GetEventSelectors` of a shadow or organization trail
     /// need the ARN, not the name.
     pub arn: String,
-    /// `HomeRegion`
+    /// `HomeRegion`: the Region the trail was created in (`us-east-1`).
     pub home_region: String,
-    /// `IsMultiRegionTrail`
+    /// `IsMultiRegionTrail`: records every Region, so [`Trail::covers`] any.
     pub is_multi_region: bool,
-    /// `IsOrganizationTrail`
+    /// `IsOrganizationTrail`: created in the management account; seen from a member account it
+    /// cannot be changed there.
     pub is_organization_trail: bool,
 }
 
@@ -43,7 +44,7 @@ impl Trail {
 /// `GetTrailStatus`, reduced to what matters here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailStatus {
-    /// `IsLogging`
+    /// `IsLogging`: whether the trail is recording now (a stopped trail covers nothing).
     pub is_logging: bool,
 }
 
@@ -76,17 +77,17 @@ pub struct BasicEventSelector {
 pub struct FieldSelector {
     /// `Field`: `eventCategory`, `readOnly`, `eventSource`, …
     pub field: String,
-    /// `Equals`
+    /// `Equals`: the value must be one of these; empty means no such condition.
     pub equals: Vec<String>,
-    /// `NotEquals`
+    /// `NotEquals`: the value must be none of these.
     pub not_equals: Vec<String>,
-    /// `StartsWith`
+    /// `StartsWith`: the value must start with one of these; empty means no such condition.
     pub starts_with: Vec<String>,
-    /// `NotStartsWith`
+    /// `NotStartsWith`: the value must start with none of these.
     pub not_starts_with: Vec<String>,
-    /// `EndsWith`
+    /// `EndsWith`: the value must end with one of these; empty means no such condition.
     pub ends_with: Vec<String>,
-    /// `NotEndsWith`
+    /// `NotEndsWith`: the value must end with none of these.
     pub not_ends_with: Vec<String>,
 }
 
@@ -107,9 +108,10 @@ impl FieldSelector {
 /// matches any of its selectors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdvancedEventSelector {
-    /// `Name`
+    /// `Name`: a free label, not read by any check; `None` when unnamed.
     pub name: Option<String>,
-    /// `FieldSelectors`
+    /// `FieldSelectors`, ANDed; only `eventCategory`, `readOnly` and `eventSource` are
+    /// understood, and a selector with any other field is not counted as logging writes.
     pub field_selectors: Vec<FieldSelector>,
 }
 
@@ -195,36 +197,39 @@ pub struct LookupResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "call")]
 pub enum DryRunCall {
-    /// `CreateSubnet` (carving a gateway subnet).
+    /// `CreateSubnet` (carving a gateway subnet); only sent when
+    /// `gateway.allow_subnet_creation` is on.
     CreateSubnet {
-        /// VPC.
+        /// The exposed file system's VPC.
         vpc_id: VpcId,
-        /// AZ.
+        /// The AZ of one of the file system's subnets.
         availability_zone: String,
         /// A CIDR free in the VPC, so only permissions can fail.
         cidr: Ipv4Net,
     },
     /// `CreateSubnetCidrReservation` (reserving a /28).
     CreateSubnetCidrReservation {
-        /// Subnet.
+        /// A subnet of the file system's VPC with a free, unreserved aligned /28.
         subnet_id: SubnetId,
-        /// A /28 of it.
+        /// That /28.
         cidr: Ipv4Net,
     },
-    /// `CreateVpcEndpoint` with `VpcEndpointType=Resource`.
+    /// `CreateVpcEndpoint` with `VpcEndpointType=Resource`, one per configured consumer.
     CreateVpcEndpoint {
-        /// Consumer VPC.
+        /// The consumer's VPC (config).
         vpc_id: VpcId,
-        /// Consumer subnets.
+        /// The consumer's subnets (config).
         subnet_ids: Vec<SubnetId>,
-        /// An existing resource configuration's ARN.
+        /// An existing resource configuration's ARN (ours if any, else anyone's): the request
+        /// must name one for EC2 to get as far as the permission check.
         resource_configuration_arn: String,
     },
-    /// `AssociateRouteTable` (a carved subnet joins one of the file system's route tables).
+    /// `AssociateRouteTable` (a carved subnet joins one of the file system's route tables);
+    /// only sent when `gateway.allow_subnet_creation` is on.
     AssociateRouteTable {
         /// One of the file system's `RouteTableIds`.
         route_table_id: RouteTableId,
-        /// Subnet.
+        /// The file system's first subnet, standing in for a subnet not carved yet.
         subnet_id: SubnetId,
     },
 }
@@ -252,9 +257,11 @@ pub enum DryRunAnswer {
         /// EC2's message.
         message: String,
     },
-    /// Another error: the parameters were refused before permissions were decided.
+    /// Another error: the parameters were refused before permissions were decided (or, code
+    /// `DryRunIgnored`, a stand-in carried the call out). Throttling and 5xx are not answers:
+    /// the adapter returns them as errors, to be retried.
     Inconclusive {
-        /// EC2's code.
+        /// EC2's error code (`InvalidSubnetID.NotFound`, …) or `DryRunIgnored`.
         code: String,
         /// EC2's message.
         message: String,
@@ -262,24 +269,26 @@ pub enum DryRunAnswer {
 }
 
 /// `EvalDecision` of `SimulatePrincipalPolicy`
-/// ([EvaluationResult](https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)).
+/// ([EvaluationResult](https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html));
+/// the variants serialize as the API's camel-case strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Decision {
-    /// `allowed`
+    /// `allowed`: some statement allows it and none denies it.
     Allowed,
-    /// `explicitDeny`
+    /// `explicitDeny`: a policy statement explicitly denies it.
     ExplicitDeny,
-    /// `implicitDeny`
+    /// `implicitDeny`: no statement allows it (or one does only under context the simulation
+    /// lacked; see [`PolicyDecision::missing_context_values`]).
     ImplicitDeny,
 }
 
 /// One `EvaluationResult`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyDecision {
-    /// `EvalActionName`
+    /// `EvalActionName`: `service:Action`, one of the request's `ActionNames`.
     pub action: String,
-    /// `EvalDecision`
+    /// `EvalDecision`.
     pub decision: Decision,
     /// `MissingContextValues`: condition keys the policies use that the simulation lacked, so a
     /// deny may only mean "not granted without that context".
@@ -289,9 +298,9 @@ pub struct PolicyDecision {
 /// A `SimulatePrincipalPolicy` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimulationRequest {
-    /// `PolicySourceArn`: the role.
+    /// `PolicySourceArn`: the role's ARN ([`StackRole::arn`]).
     pub principal_arn: String,
-    /// `ActionNames`
+    /// `ActionNames`: what [`crate::doctor::role_actions`] says the role needs.
     pub actions: Vec<String>,
     /// `ContextEntries` (string or string-list keys): the tag and record-type conditions the
     /// stack's policies use, so a conditional allow can match.

@@ -53,9 +53,9 @@ pub enum BlockObstacle {
     AwsReserved,
     /// Overlaps a prefix already assigned to an ENI.
     AssignedPrefix {
-        /// The assigned prefix.
+        /// The assigned prefix (an entry of the ENI's `Ipv4Prefixes`).
         prefix: Ipv4Net,
-        /// Who holds it.
+        /// The ENI it is assigned to; for a gateway ENI, its description names the gateway.
         network_interface_id: NetworkInterfaceId,
     },
     /// Holds private IPs of ENIs.
@@ -67,7 +67,7 @@ pub enum BlockObstacle {
     },
     /// Overlaps an `explicit` CIDR reservation, where EC2 never places prefixes.
     ExplicitReservation {
-        /// The reservation.
+        /// The overlapping `explicit` reservation (anyone's; ours are all `prefix`).
         reservation_id: CidrReservationId,
     },
 }
@@ -102,14 +102,16 @@ pub struct BlockReport {
     pub obstacle: BlockObstacle,
 }
 
-/// The /28 capacity of one subnet.
+/// The /28 capacity of one subnet, computed by [`analyze_subnet`] from the observed ENIs and
+/// CIDR reservations (no AWS call of its own). The planner keeps one per observed subnet and
+/// copies those its decisions used into the plan's diagnoses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetCapacity {
-    /// The subnet.
+    /// Copied from [`Subnet::id`], so a report stands alone.
     pub subnet_id: SubnetId,
-    /// Its AZ.
+    /// Copied from [`Subnet::availability_zone`]: the planner wants one gateway subnet per AZ.
     pub availability_zone: String,
-    /// Its CIDR.
+    /// [`Subnet::cidr`]: the blocks below are its aligned /28s.
     pub cidr: Ipv4Net,
     /// Addresses not reserved by AWS, not an ENI's private IP and not inside an assigned prefix:
     /// the seed's `AvailableIpAddressCount` (212) had no reservations to tell how AWS counts

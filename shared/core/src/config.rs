@@ -77,31 +77,37 @@ pub struct Config {
     /// Required, no default: two deployments left on one shared default would delete each
     /// other's resources. 1–10 characters of `[a-z0-9-]` ([`crate::naming::validate_owner`]).
     pub owner: String,
-    /// Gateway placement.
+    /// `[gateway]`, required: at least `security_group_ids`.
     pub gateway: GatewaySettings,
-    /// DNS publishing.
+    /// `[dns]`; defaults to `sync` with a 300 s TTL.
     #[serde(default)]
     pub dns: DnsSettings,
-    /// Consumer VPCs.
+    /// `[[consumers]]`; names unique, hosted zones not shared. With none, nothing is exposed
+    /// anywhere (an exposure defaults to all consumers).
     #[serde(default)]
     pub consumers: Vec<Consumer>,
     /// Explicit exposures (in addition to tags; an entry here wins over tags for its SVM).
     #[serde(default)]
     pub exposures: Vec<ExposureConfig>,
-    /// Tag keys read on SVMs and file systems.
+    /// `[tags]`: which tag keys to read; defaults to the `fsxn-lattice:*` keys.
     #[serde(default)]
     pub tags: TagKeys,
 }
 
-/// `[tags]`: the keys read on SVMs and file systems (defaults in [`tag_keys`]).
+/// `[tags]`: the keys read on SVMs and file systems (defaults in [`tag_keys`]). Each key is
+/// 1–128 characters and may not start with `aws:`. Tags are only read when the SVM has no
+/// `[[exposures]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TagKeys {
-    /// Protocols to expose.
+    /// Key whose value lists the protocols to expose (SVM tag, else its file system's).
+    /// `true` means SMB only; `off`, `false`, `no`, `none` or empty opt out.
     pub expose: String,
-    /// Alias FQDN.
+    /// Key whose value is the alias FQDN. Read on the SVM only, never on its file system
+    /// (two SVMs cannot share one alias).
     pub alias: String,
-    /// Consumer names.
+    /// Key whose value lists consumer names (SVM tag, else its file system's); absent means
+    /// all consumers.
     pub consumers: String,
 }
 
@@ -115,24 +121,30 @@ impl Default for TagKeys {
     }
 }
 
-/// `[gateway]`
+/// `[gateway]`: where resource gateways go and how much /28 room they keep (docs/design.md §3,
+/// §11). Applies to the gateway of every file system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
     /// Security groups of the gateway ENIs (they must allow the protocol ports to the SVM).
+    /// At least one. Sorted by the planner; a change is applied in place with
+    /// `UpdateResourceGateway`, the gateway's one mutable field.
     pub security_group_ids: Vec<SecurityGroupId>,
     /// Pinned gateway subnets; empty means "choose by /28 capacity, one per AZ of the file
     /// system". When pinned subnets cannot get a /28 and `heal` is on, a replacement gateway
     /// goes where capacity is.
     #[serde(default)]
     pub subnet_ids: Vec<SubnetId>,
-    /// Replace a gateway whose subnets cannot get a /28.
+    /// Replace a gateway whose subnets cannot get a /28 or cannot route to the floating IPs
+    /// (default on); off, the file system is refused and its gateway left as it is.
     #[serde(default = "yes")]
     pub heal: bool,
-    /// Carve a new subnet when no subnet in an AZ has a free /28.
+    /// Carve a new subnet when no subnet in an AZ has a free /28 (default on). The carved
+    /// subnet is tagged ours and deleted once no gateway of ours uses it.
     #[serde(default = "yes")]
     pub allow_subnet_creation: bool,
-    /// Prefix length of carved subnets (16–26).
+    /// Prefix length of carved subnets, 16–26 (default 26, [`SMALLEST_GATEWAY_SUBNET_LEN`]: a
+    /// /27 cannot hold an aligned /28 clear of AWS's reserved addresses).
     #[serde(default = "default_new_subnet_len")]
     pub new_subnet_prefix_length: u8,
     /// Free /28 blocks kept under a `prefix` CIDR reservation in each gateway subnet, so Lattice
@@ -151,7 +163,7 @@ fn default_new_subnet_len() -> u8 {
     SMALLEST_GATEWAY_SUBNET_LEN
 }
 
-/// How DNS records are managed.
+/// How DNS records are managed (`dns.policy`, kebab-case in the file).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DnsPolicy {
@@ -162,11 +174,12 @@ pub enum DnsPolicy {
     UpsertOnly,
 }
 
-/// `[dns]`
+/// `[dns]`: how alias records are written in consumers' hosted zones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsSettings {
-    /// Policy.
+    /// `sync` (default) or `upsert-only`; under the latter an alias no longer desired is left
+    /// in place with a warning.
     #[serde(default)]
     pub policy: DnsPolicy,
     /// TTL of the CNAME and TXT records (seconds, 0–86400).
@@ -191,32 +204,40 @@ impl Default for DnsSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Consumer {
-    /// Short name (`[a-z0-9-]`, used in tags).
+    /// Short name, 1–63 characters of `[a-z0-9-]`, unique among consumers. Goes into the
+    /// endpoint's [`crate::naming::CONSUMER_TAG`], the ownership TXT and the client token, so
+    /// renaming a consumer replaces its endpoints.
     pub name: String,
-    /// VPC.
+    /// The consumer VPC. It must exist and have `enableDnsSupport` and `enableDnsHostnames`
+    /// on, else the consumer is refused.
     pub vpc_id: VpcId,
-    /// Endpoint subnets (one per AZ).
+    /// Endpoint subnets (one per AZ); not empty. Sorted by the planner.
     pub subnet_ids: Vec<SubnetId>,
     /// Endpoint security groups; empty means the VPC's default group (EC2's default).
     #[serde(default)]
     pub security_group_ids: Vec<SecurityGroupId>,
-    /// Private hosted zone where aliases for this consumer are published.
+    /// Private hosted zone where aliases for this consumer are published; no two consumers may
+    /// share one. `None`: endpoints only, no alias records.
     #[serde(default)]
     pub hosted_zone_id: Option<HostedZoneId>,
 }
 
-/// `[[exposures]]`
+/// `[[exposures]]`: an SVM exposed by the file rather than by tags. The entry replaces the
+/// SVM's tags entirely (protocols, consumers and alias are all taken from here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExposureConfig {
-    /// The SVM.
+    /// At most one entry per SVM. An id FSx does not list is refused (`NotFound`) at
+    /// resolution, not at parse time.
     pub svm_id: SvmId,
-    /// Protocols (see [`crate::model::Protocol`]).
+    /// Protocol names as [`crate::model::Protocol::parse`] reads them; not empty, checked when
+    /// the file is loaded.
     pub protocols: Vec<String>,
-    /// Consumer names; empty means all.
+    /// Consumer names, each one defined in `[[consumers]]`; empty means all.
     #[serde(default)]
     pub consumers: Vec<String>,
-    /// Alias FQDN.
+    /// Alias FQDN, checked by [`crate::model::validate_fqdn`] and unique across entries.
+    /// `None` means no alias, even if the SVM carries an alias tag.
     #[serde(default)]
     pub alias: Option<String>,
 }

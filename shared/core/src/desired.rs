@@ -13,50 +13,60 @@ use std::net::Ipv4Addr;
 // config must not depend on the resolution of desired state (which depends on config).
 pub use crate::model::{Protocol, validate_fqdn};
 
-/// Where an exposure came from.
+/// Where an exposure's protocol list came from: a config entry wins over tags, an SVM tag over
+/// its file system's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// `[[exposures]]` in the config file.
     Config,
-    /// The SVM's tags.
+    /// The `expose` tag on the SVM.
     SvmTag,
-    /// The file system's tags.
+    /// The `expose` tag on the SVM's file system (applies to each of its SVMs without one).
     FileSystemTag,
 }
 
-/// One SVM to expose.
+/// One SVM to expose, as [`resolve`] settled it: every field is already validated, so the
+/// planner only compares it with what it observes. Only SVMs whose lifecycle is ready get one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exposure {
-    /// The SVM.
+    /// Key of the exposure (one per SVM); goes into [`crate::naming::SVM_TAG`] and names.
     pub svm_id: SvmId,
-    /// Its name.
+    /// [`StorageVirtualMachine::name`], for plan reasons and messages only.
     pub svm_name: String,
-    /// Its file system.
+    /// The SVM's file system: decides which gateway (one per file system) carries it.
     pub file_system_id: FileSystemId,
-    /// The floating IP all chosen protocols answer on.
+    /// The floating IP all chosen protocols answer on: the first `IpAddresses` entry of each
+    /// protocol's SVM endpoint, required to be one and the same IP (else refused).
     pub target_ip: Ipv4Addr,
-    /// Protocols, sorted.
+    /// Protocols, sorted and de-duplicated. An `expose` tag of `true` means `[Smb]`.
     pub protocols: Vec<Protocol>,
-    /// TCP ports, sorted and de-duplicated.
+    /// TCP ports of `protocols`, one single-port range each, sorted and de-duplicated: what the
+    /// resource configuration's `portRanges` must equal.
     pub ports: Vec<PortRange>,
-    /// Consumer names, sorted.
+    /// Consumer names, sorted, each defined in the config; all consumers when the config entry
+    /// or tag named none.
     pub consumers: Vec<String>,
-    /// Alias FQDN, lower case.
+    /// Alias FQDN, lower case, no trailing dot. `None`: no alias (the config entry has none,
+    /// or there is no entry and the SVM itself has no alias tag). An alias claimed by two
+    /// exposures refuses both.
     pub alias: Option<String>,
     /// The SMB endpoint's DNS name (the NetBIOS name for an AD-joined SVM): the AD computer
-    /// object that needs the SPN.
+    /// object that needs the SPN. `None` when the SVM has no SMB endpoint or it has no
+    /// `DNSName`; the manual step then names the SVM's name upper-cased.
     pub smb_computer_name: Option<String>,
-    /// Where it came from.
+    /// Where the protocol list came from; informational, the planner does not read it.
     pub source: Source,
 }
 
-/// Something the tool will not do, and why.
+/// Something the tool will not do, and why. Made by [`resolve`] and by the planner. A refused
+/// SVM is absent from [`Desired::exposures`] and not held, so what was built for it before is
+/// torn down; a consumer refused by the planner's preflight keeps what it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     /// What it concerns (`svm-…`, `consumer clients`, `fs-…`).
     pub subject: String,
-    /// Stable error type.
+    /// Stable error type, the category a person or script branches on.
     pub kind: ErrorKind,
     /// A sentence a person can act on.
     pub reason: String,
@@ -65,12 +75,14 @@ pub struct Refusal {
 /// The resolved desired state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desired {
-    /// Exposures by SVM.
+    /// Exposures by SVM: everything that should be reachable. An SVM absent here (and not
+    /// held) has its resources torn down.
     pub exposures: BTreeMap<SvmId, Exposure>,
     /// SVMs whose resources must be left as they are (SVM still creating): neither built nor
     /// torn down.
     pub held: BTreeSet<SvmId>,
-    /// What was refused.
+    /// What was refused during resolution: unknown SVMs in the config, SVMs not ready, bad
+    /// tags, shared aliases. The planner adds its own to the plan.
     pub refusals: Vec<Refusal>,
 }
 

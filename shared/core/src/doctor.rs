@@ -92,53 +92,60 @@ impl Check {
     }
 }
 
-/// A trail and what its two per-trail reads said.
+/// A trail and what its two per-trail reads said. Made only for trails that
+/// [`Trail::covers`] the Region checked; both reads address the trail by ARN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrailReport {
-    /// The trail.
+    /// As `DescribeTrails` listed it.
     pub trail: Trail,
-    /// `GetTrailStatus`
+    /// `GetTrailStatus`, or the error it gave after retries.
     pub status: Attempt<TrailStatus>,
-    /// `GetEventSelectors`
+    /// `GetEventSelectors`, or the error it gave after retries.
     pub selectors: Attempt<EventSelectors>,
 }
 
-/// A stack role and its simulated decisions.
+/// A stack role and its simulated decisions. Roles for which [`role_actions`] knows no actions
+/// get no report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleReport {
-    /// The role.
+    /// From `DescribeStackResources` of the `--stack` given.
     pub role: StackRole,
-    /// What it must be allowed.
+    /// The `ActionNames` simulated: [`role_actions`] of the role's logical id.
     pub actions: Vec<String>,
-    /// `SimulatePrincipalPolicy`
+    /// `SimulatePrincipalPolicy`'s results, or the error it gave after retries.
     pub decisions: Attempt<Vec<PolicyDecision>>,
 }
 
 /// Everything [`gather`] read besides the planner's [`Observed`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditObservation {
-    /// The Region checked.
+    /// The Region checked ([`GatherOptions::region`]).
     pub region: String,
-    /// When (Unix seconds).
+    /// When the reads ended, Unix seconds from the `Clock` port.
     pub now: u64,
     /// `DescribeTrails` and, per trail covering the Region, status and selectors.
     pub trails: Attempt<Vec<TrailReport>>,
-    /// Each `DryRun`, or why it was not sent.
+    /// Each `DryRun` as (label such as `ec2:CreateSubnet`, answer), or as (label, why it was
+    /// not sent: no file system exposed, no free CIDR, no configuration to name). Empty when
+    /// the planner's reads failed.
     pub dry_runs: Vec<(String, Result<Attempt<DryRunAnswer>, String>)>,
-    /// `--stack`: the stack, and its roles' simulations.
+    /// `--stack`: the stack name, and its roles' simulations. `None` without `--stack`.
     pub stack: Option<(String, Attempt<Vec<RoleReport>>)>,
-    /// VPC associations of the consumers' private zones.
+    /// VPC associations (`GetHostedZone`'s `VPCs`) of the consumers' zones that were observed
+    /// and are private.
     pub zone_vpcs: BTreeMap<HostedZoneId, Attempt<Vec<VpcId>>>,
     /// The `LookupEvents` query made for failed gateways and endpoints, if any failed.
     pub lookup: Option<(LookupQuery, Attempt<LookupResult>)>,
 }
 
-/// Options of [`gather`].
+/// Options of [`gather`], set by the CLI's `doctor` flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatherOptions {
-    /// Region (for the trail check and messages).
+    /// Region the clients talk to: trails that do not cover it are skipped, and messages
+    /// name it.
     pub region: String,
-    /// The deployed stack, to simulate its roles' policies.
+    /// The deployed CloudFormation stack name, to simulate its roles' policies; `None` skips
+    /// the permission simulation (the `DryRun`s still run).
     pub stack: Option<String>,
     /// How far back `LookupEvents` looks for the cause of a failure (at most [`MAX_LOOKBACK`]).
     pub lookback: Duration,

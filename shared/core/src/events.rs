@@ -41,7 +41,9 @@ fn envelope_time(env: &EventEnvelope) -> String {
         .unwrap_or_default()
 }
 
-/// What to re-read.
+/// What to re-read, classified from one EventBridge event by [`classify`]. Fields named after
+/// a CloudTrail record field come from the record in the event's `detail`. Serialized with a
+/// `"trigger"` field holding the snake-case variant name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "trigger", rename_all = "snake_case")]
 pub enum Trigger {
@@ -53,36 +55,40 @@ pub enum Trigger {
         network_interface_id: Option<NetworkInterfaceId>,
         /// From the ENI description "Resource Gateway Interface rgw-…", when present.
         gateway_id: Option<GatewayId>,
-        /// `eventName`
+        /// `eventName`: `CreateNetworkInterface` or `AssignPrivateIpAddresses`.
         event_name: String,
-        /// `errorCode`
+        /// `errorCode` as recorded, a `Client.` prefix kept: `InsufficientCidrBlocks`, or
+        /// `InvalidParameterValue` with the insufficient-addresses message.
         error_code: String,
-        /// `errorMessage`
+        /// `errorMessage` (`""` when absent).
         error_message: String,
-        /// `eventTime`
+        /// `eventTime` (RFC 3339), else the envelope's `time`.
         event_time: String,
     },
-    /// An FSx file system or SVM changed (created, updated, deleted, tagged).
+    /// An FSx file system or SVM changed (created, updated, deleted, tagged). Failed calls are
+    /// [`Trigger::Ignored`]; at least one of the two ids is present.
     FsxChanged {
-        /// `eventName`
+        /// `eventName`: one of the FSx create, update, delete or tag calls watched.
         event_name: String,
-        /// The file system, when known.
+        /// From the tagged ARN, else `fileSystemId` in the request or response; `None` when
+        /// the record names only an SVM.
         file_system_id: Option<FileSystemId>,
-        /// The SVM, when known.
+        /// From the tagged ARN, else `storageVirtualMachineId` in the request or response;
+        /// `None` for file-system calls.
         svm_id: Option<SvmId>,
-        /// The ARN a tag call named.
+        /// `requestParameters.resourceARN`: set only for `TagResource`/`UntagResource`.
         resource_arn: Option<String>,
-        /// `eventTime`
+        /// `eventTime` (RFC 3339), else the envelope's `time`.
         event_time: String,
     },
-    /// Reconcile everything (schedule).
+    /// Reconcile everything: an EventBridge `Scheduled Event`.
     ReconcileAll {
-        /// Why.
+        /// `scheduled event <id> at <time>`, from the envelope.
         reason: String,
     },
     /// Nothing to do, and why.
     Ignored {
-        /// Why.
+        /// A sentence naming what was not watched or did not fail the right way.
         reason: String,
     },
 }

@@ -83,16 +83,18 @@ macro_rules! aws_id {
     };
 }
 
+// Every id below is its prefix followed by 1–32 lowercase hex digits (`parse` checks both);
+// AWS's current ids carry 8 or 17 digits.
 aws_id!(
-    /// `vpc-…`
+    /// `vpc-…`, an EC2 VPC: an FSx VPC or a consumer VPC.
     VpcId, "vpc-", "VPC id"
 );
 aws_id!(
-    /// `subnet-…`
+    /// `subnet-…`, an EC2 subnet (IPv4; the adapter skips IPv6-only ones).
     SubnetId, "subnet-", "subnet id"
 );
 aws_id!(
-    /// `eni-…`
+    /// `eni-…`, an EC2 network interface; also a route target.
     NetworkInterfaceId, "eni-", "network interface id"
 );
 aws_id!(
@@ -100,7 +102,7 @@ aws_id!(
     CidrReservationId, "scr-", "subnet CIDR reservation id"
 );
 aws_id!(
-    /// `sg-…`
+    /// `sg-…`, an EC2 security group (of gateway ENIs or of consumer endpoints).
     SecurityGroupId, "sg-", "security group id"
 );
 aws_id!(

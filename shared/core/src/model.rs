@@ -83,7 +83,11 @@ impl std::fmt::Display for DeploymentType {
     }
 }
 
-/// FSx `Lifecycle` of a file system or SVM.
+/// FSx `Lifecycle` of a file system or SVM, read from the upper-case string AWS sends. The FSx
+/// adapter maps `MISCONFIGURED_UNAVAILABLE` to [`FsxLifecycle::Misconfigured`] and any value it
+/// does not know to [`FsxLifecycle::Failed`], so an unknown lifecycle is never exposed.
+/// [`FsxLifecycle::is_ready`] decides whether an SVM is exposed; `CREATING`/`PENDING` SVMs are
+/// held (nothing of theirs is deleted), the other non-ready ones refused (see `desired.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FsxLifecycle {
@@ -91,17 +95,17 @@ pub enum FsxLifecycle {
     Available,
     /// `CREATED` (SVMs).
     Created,
-    /// `CREATING`
+    /// `CREATING`: not serving yet; an SVM in it is held, not refused.
     Creating,
-    /// `DELETING`
+    /// `DELETING`: going away; refused.
     Deleting,
-    /// `FAILED`
+    /// `FAILED`, and any lifecycle string this build does not know; refused.
     Failed,
-    /// `MISCONFIGURED`
+    /// `MISCONFIGURED` or `MISCONFIGURED_UNAVAILABLE`; refused.
     Misconfigured,
-    /// `PENDING`
+    /// `PENDING`: like `CREATING`, held.
     Pending,
-    /// `UPDATING`
+    /// `UPDATING`: still serves, so counts as ready.
     Updating,
 }
 
@@ -112,12 +116,14 @@ impl FsxLifecycle {
     }
 }
 
-/// An FSx for ONTAP file system.
+/// An FSx for ONTAP file system, from `DescribeFileSystems` (fields named after its AWS
+/// fields). File systems of other types, without `OntapConfiguration` or without `VpcId`, are
+/// left out by the adapter rather than failing the read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSystem {
-    /// `FileSystemId`
+    /// `FileSystemId` (`fs-…`).
     pub id: FileSystemId,
-    /// `Lifecycle`
+    /// `Lifecycle`; file systems report `AVAILABLE` when serving.
     pub lifecycle: FsxLifecycle,
     /// `OntapConfiguration.DeploymentType`
     pub deployment_type: DeploymentType,
@@ -125,7 +131,9 @@ pub struct FileSystem {
     pub vpc_id: VpcId,
     /// `SubnetIds`: one per AZ for Multi-AZ.
     pub subnet_ids: Vec<SubnetId>,
-    /// `OntapConfiguration.EndpointIpAddressRange`: where the floating IPs come from.
+    /// `OntapConfiguration.EndpointIpAddressRange`: where the floating IPs come from (outside
+    /// every subnet of the VPC for Multi-AZ). `None` when AWS sends none or it does not parse
+    /// as an IPv4 CIDR.
     pub endpoint_ip_address_range: Option<Ipv4Net>,
     /// `OntapConfiguration.RouteTableIds`: "the route tables in which Amazon FSx creates the rules
     /// for routing traffic to the correct file server … By default, Amazon FSx selects your VPC's
@@ -133,27 +141,32 @@ pub struct FileSystem {
     /// Whatever must reach a floating IP — the resource gateway's ENIs — must sit in a subnet
     /// using one of them.
     pub route_table_ids: Vec<RouteTableId>,
-    /// `Tags`
+    /// The file system's `Tags`, as FSx returns them with the description (a tag without a
+    /// value reads as `""`).
     pub tags: Tags,
 }
 
 /// One protocol endpoint of an SVM (`Endpoints.Smb`, `.Nfs`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SvmEndpoint {
-    /// `DNSName`: for an AD-joined SVM's SMB endpoint this is the NetBIOS name.
+    /// `DNSName`: for an AD-joined SVM's SMB endpoint this is the NetBIOS name. `None` when FSx
+    /// sends none.
     pub dns_name: Option<String>,
-    /// `IpAddresses`
+    /// `IpAddresses`, IPv4 only: the adapter drops IPv6 addresses of dual-stack SVMs (resource
+    /// configurations here are IPv4). For a Multi-AZ SVM's NFS/SMB/management endpoint this is
+    /// the floating IP the exposure targets.
     pub ip_addresses: Vec<Ipv4Addr>,
 }
 
-/// `StorageVirtualMachine.Endpoints`.
+/// `StorageVirtualMachine.Endpoints`. Each is `None` when FSx does not report it (an SVM not
+/// joined to AD has no SMB endpoint, for instance). [`Protocol`] picks which one serves it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SvmEndpoints {
-    /// `Management` (SSH for vsadmin, ONTAP REST).
+    /// `Management`: serves [`Protocol::Ssh`] (vsadmin) and [`Protocol::Rest`] (ONTAP REST).
     pub management: Option<SvmEndpoint>,
-    /// `Nfs`
+    /// `Nfs`: serves [`Protocol::Nfs`] and [`Protocol::Nfs3`].
     pub nfs: Option<SvmEndpoint>,
-    /// `Smb`
+    /// `Smb`: serves [`Protocol::Smb`].
     pub smb: Option<SvmEndpoint>,
     /// `Iscsi`: in-subnet IPs, one per node.
     pub iscsi: Option<SvmEndpoint>,
@@ -176,48 +189,54 @@ impl SvmEndpoints {
     }
 }
 
-/// An FSx for ONTAP storage virtual machine.
+/// An FSx for ONTAP storage virtual machine, from `DescribeStorageVirtualMachines` (fields
+/// named after its AWS fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageVirtualMachine {
-    /// `StorageVirtualMachineId`
+    /// `StorageVirtualMachineId` (`svm-…`).
     pub id: SvmId,
-    /// `Name`
+    /// `Name`, the ONTAP SVM name (`""` if FSx sends none); goes into resource names.
     pub name: String,
-    /// `FileSystemId`
+    /// `FileSystemId`: the file system it runs on.
     pub file_system_id: FileSystemId,
-    /// `Lifecycle`
+    /// `Lifecycle`; SVMs report `CREATED` when serving.
     pub lifecycle: FsxLifecycle,
-    /// `Endpoints`
+    /// `Endpoints`; all `None` when FSx sends no `Endpoints`.
     pub endpoints: SvmEndpoints,
-    /// `Tags`
+    /// The SVM's `Tags`, as FSx returns them with the description.
     pub tags: Tags,
 }
 
-/// A VPC and the attributes that matter here.
+/// A VPC and the attributes that matter here: `DescribeVpcs` plus two `DescribeVpcAttribute`
+/// calls. A VPC deleted between those reads is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vpc {
-    /// `VpcId`
+    /// `VpcId`.
     pub id: VpcId,
-    /// Associated IPv4 CIDR blocks.
+    /// `CidrBlockAssociationSet[].CidrBlock` in state `associated` (primary and secondary
+    /// blocks; ones being associated or disassociated are left out).
     pub cidr_blocks: Vec<Ipv4Net>,
-    /// `enableDnsSupport`
+    /// `enableDnsSupport` (`DescribeVpcAttribute`); `false` if AWS sends no value. A consumer
+    /// VPC needs it and `enable_dns_hostnames` on (private DNS of a Resource endpoint).
     pub enable_dns_support: bool,
-    /// `enableDnsHostnames`
+    /// `enableDnsHostnames` (`DescribeVpcAttribute`); `false` if AWS sends no value.
     pub enable_dns_hostnames: bool,
 }
 
-/// A subnet.
+/// An IPv4 subnet from `DescribeSubnets`; IPv6-only subnets (no `CidrBlock`) are skipped by the
+/// adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subnet {
-    /// `SubnetId`
+    /// `SubnetId`.
     pub id: SubnetId,
-    /// `VpcId`
+    /// `VpcId`: the VPC it belongs to.
     pub vpc_id: VpcId,
-    /// `AvailabilityZone`
+    /// `AvailabilityZone` name (`us-east-1a`), not the zone id; `""` if AWS sends none.
     pub availability_zone: String,
-    /// `CidrBlock`
+    /// `CidrBlock`: the subnet's primary IPv4 CIDR, what the /28 accounting of `capacity.rs`
+    /// works in.
     pub cidr: Ipv4Net,
-    /// `Tags`
+    /// The subnet's `Tags` (a tag without a value reads as `""`).
     pub tags: Tags,
 }
 
@@ -227,16 +246,18 @@ pub struct Subnet {
 pub struct RouteTable {
     /// `RouteTableId`
     pub id: RouteTableId,
-    /// `VpcId`
+    /// `VpcId`: the VPC whose subnets may use it.
     pub vpc_id: VpcId,
-    /// Whether it is the VPC's main route table (an association with `Main: true`): subnets
-    /// without an explicit association use it.
+    /// Whether it is the VPC's main route table (a current association with `Main: true`):
+    /// subnets without an explicit association use it.
     pub main: bool,
-    /// Explicit subnet associations (`Associations[]` with a `SubnetId`).
+    /// Explicit subnet associations (`Associations[]` with a `SubnetId`), current ones only:
+    /// those whose `AssociationState` is `associated` or absent.
     pub associations: Vec<RouteTableAssociation>,
-    /// IPv4 routes (`Routes[]` with a `DestinationCidrBlock`).
+    /// IPv4 routes (`Routes[]` with a `DestinationCidrBlock`); blackholed routes are left out,
+    /// as they carry no traffic.
     pub routes: Vec<Route>,
-    /// `Tags`
+    /// The route table's `Tags`.
     pub tags: Tags,
 }
 
@@ -245,16 +266,19 @@ pub struct RouteTable {
 pub struct RouteTableAssociation {
     /// `RouteTableAssociationId` (`rtbassoc-…`), what `DisassociateRouteTable` takes.
     pub id: String,
-    /// `SubnetId`
+    /// `SubnetId`: the subnet that uses this table instead of the main one.
     pub subnet_id: SubnetId,
 }
 
 /// One IPv4 route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
-    /// `DestinationCidrBlock`
+    /// `DestinationCidrBlock`. A Multi-AZ file system writes its routes to the endpoint IP
+    /// range only into its `RouteTableIds` (docs/design.md §10).
     pub destination: Ipv4Net,
-    /// The target's id (`local`, `eni-…`, `igw-…`, …): `GatewayId`, `NetworkInterfaceId`, … .
+    /// The target's id (`local`, `eni-…`, `igw-…`, …): the first of `GatewayId`,
+    /// `NetworkInterfaceId`, `TransitGatewayId`, `NatGatewayId`, `VpcPeeringConnectionId`,
+    /// `InstanceId` that is set; `""` for other target kinds.
     pub target: String,
 }
 
@@ -268,20 +292,25 @@ pub fn effective_route_table<'a>(tables: &'a [RouteTable], subnet: &Subnet) -> O
         .or_else(|| tables.iter().find(|t| t.main && t.vpc_id == subnet.vpc_id))
 }
 
-/// A network interface, reduced to what address accounting needs.
+/// A network interface, reduced to what address accounting needs. Read with
+/// `DescribeNetworkInterfaces` filtered by VPC and `IncludeManagedResources`, so service-managed
+/// ENIs (VPC Lattice's gateway ENIs among them) are included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInterface {
-    /// `NetworkInterfaceId`
+    /// `NetworkInterfaceId`.
     pub id: NetworkInterfaceId,
-    /// `SubnetId`
+    /// `SubnetId`: the subnet its addresses are taken from.
     pub subnet_id: SubnetId,
-    /// Primary and secondary private IPv4 addresses.
+    /// Primary and secondary private IPv4 addresses (`PrivateIpAddresses[]`), the primary
+    /// first; each occupies one address of the subnet.
     pub private_ips: Vec<Ipv4Addr>,
-    /// `Ipv4Prefixes`
+    /// `Ipv4Prefixes[].Ipv4Prefix`: /28 prefixes delegated to the ENI; each occupies one /28 of
+    /// the subnet (a gateway ENI with `ipv4AddressesPerEni` 16 holds one).
     pub ipv4_prefixes: Vec<Ipv4Net>,
-    /// `Description`: VPC Lattice writes "Resource Gateway Interface rgw-…".
+    /// `Description` (`""` if none): VPC Lattice writes "Resource Gateway Interface rgw-…",
+    /// which [`NetworkInterface::resource_gateway_id`] reads.
     pub description: String,
-    /// `TagSet`
+    /// `TagSet`.
     pub tags: Tags,
 }
 
@@ -309,83 +338,96 @@ pub enum ReservationType {
     Explicit,
 }
 
-/// A subnet CIDR reservation.
+/// A subnet CIDR reservation (`GetSubnetCidrReservations`), ours or anyone's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CidrReservation {
-    /// `SubnetCidrReservationId`
+    /// `SubnetCidrReservationId` (`scr-…`).
     pub id: CidrReservationId,
-    /// `SubnetId`
+    /// `SubnetId`: the subnet whose range it reserves.
     pub subnet_id: SubnetId,
-    /// `Cidr`
+    /// `Cidr`: the reserved block, inside the subnet's CIDR.
     pub cidr: Ipv4Net,
-    /// `ReservationType`
+    /// `ReservationType`; the adapter reads anything but `explicit` as `prefix`.
     pub reservation_type: ReservationType,
-    /// `Description`
+    /// `Description` (`""` if none); free text, never used for ownership.
     pub description: String,
-    /// `Tags`
+    /// `Tags`; ours carry the owner tag.
     pub tags: Tags,
 }
 
-/// VPC Lattice resource gateway `status`.
+/// VPC Lattice resource gateway `status`; each variant is the wire value in
+/// `SCREAMING_SNAKE_CASE`. The planner (`plan/gateways.rs`) waits on the in-progress states,
+/// replaces a gateway in any failed state (VPC Lattice gives no reason) and builds exposures
+/// only on an `ACTIVE` one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GatewayStatus {
-    /// `ACTIVE`
+    /// `ACTIVE`: the only state exposures are built on and security groups updated in.
     Active,
-    /// `CREATE_IN_PROGRESS`
+    /// `CREATE_IN_PROGRESS`: waited on.
     CreateInProgress,
-    /// `UPDATE_IN_PROGRESS`
+    /// `UPDATE_IN_PROGRESS`: waited on.
     UpdateInProgress,
-    /// `DELETE_IN_PROGRESS`
+    /// `DELETE_IN_PROGRESS`: already going; never deleted again nor chosen as current.
     DeleteInProgress,
-    /// `CREATE_FAILED`
+    /// `CREATE_FAILED`: replaced.
     CreateFailed,
-    /// `UPDATE_FAILED`
+    /// `UPDATE_FAILED`: replaced.
     UpdateFailed,
-    /// `DELETE_FAILED`
+    /// `DELETE_FAILED`: replaced when it is the current gateway; a superseded one is deleted
+    /// again.
     DeleteFailed,
 }
 
-/// A VPC Lattice resource gateway.
+/// A VPC Lattice resource gateway, from `ListResourceGateways` (fields named after its
+/// lower-camel API fields). The summary carries no tags; see `tags`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceGateway {
-    /// `id`
+    /// `id` (`rgw-…`); VPC Lattice also writes it into the description of the gateway's ENIs.
     pub id: GatewayId,
-    /// `arn`
+    /// `arn`: what tagging calls and the Tagging API key on.
     pub arn: String,
-    /// `name`
+    /// `name`: ours are built by `naming.rs` (the name prefix marks candidates for a
+    /// `ListTagsForResource` read); `""` if absent.
     pub name: String,
-    /// `vpcIdentifier`
+    /// `vpcIdentifier`: the file system's VPC for ours.
     pub vpc_id: VpcId,
-    /// `subnetIds`: immutable.
+    /// `subnetIds`: immutable, so a change of subnets means a new gateway (a new generation).
     pub subnet_ids: Vec<SubnetId>,
-    /// `securityGroupIds`: the only updatable field.
+    /// `securityGroupIds`: the only field `UpdateResourceGateway` changes.
     pub security_group_ids: Vec<SecurityGroupId>,
-    /// `ipv4AddressesPerEni`: immutable, 16 by default.
+    /// `ipv4AddressesPerEni`: immutable; 16 when AWS omits it (the service default). Anything
+    /// else is replaced by the planner, as the /28 accounting assumes one /28 per ENI.
     pub ipv4_addresses_per_eni: u8,
-    /// `status`
+    /// `status`; [`GatewayStatus`] says what the planner does in each.
     pub status: GatewayStatus,
-    /// Tags.
+    /// From the Resource Groups Tagging API (`GetResources`), else `ListTagsForResource` for a
+    /// name with our prefix, else empty: an empty map means foreign, not "untagged".
     pub tags: Tags,
 }
 
-/// VPC Lattice resource configuration `status`.
+/// VPC Lattice resource configuration `status`; each variant is the wire value in
+/// `SCREAMING_SNAKE_CASE`. For the current configuration of an SVM the planner
+/// (`plan/exposure.rs`) deletes and re-creates one in `CREATE_FAILED`/`UPDATE_FAILED` and waits
+/// on every other state but `ACTIVE`; superseded ones are deleted (`plan/cleanup.rs`) unless
+/// already `DELETE_IN_PROGRESS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConfigurationStatus {
-    /// `ACTIVE`
+    /// `ACTIVE`: usable by endpoints, and compared with the wanted target.
     Active,
-    /// `CREATE_IN_PROGRESS`
+    /// `CREATE_IN_PROGRESS`: waited on.
     CreateInProgress,
-    /// `UPDATE_IN_PROGRESS`
+    /// `UPDATE_IN_PROGRESS`: waited on.
     UpdateInProgress,
-    /// `DELETE_IN_PROGRESS`
+    /// `DELETE_IN_PROGRESS`: waited on; never deleted again.
     DeleteInProgress,
-    /// `CREATE_FAILED`
+    /// `CREATE_FAILED`: deleted, then re-created; `failure_reason` says why.
     CreateFailed,
-    /// `UPDATE_FAILED`
+    /// `UPDATE_FAILED`: deleted, then re-created; `failure_reason` says why.
     UpdateFailed,
-    /// `DELETE_FAILED`
+    /// `DELETE_FAILED`: waited on when it is the current configuration; a superseded one is
+    /// deleted again.
     DeleteFailed,
 }
 
@@ -393,14 +435,14 @@ pub enum ConfigurationStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PortRange {
-    /// First port.
+    /// First port, 1–65535 (0 is refused when parsing).
     pub from: u16,
     /// Last port (equal to `from` for a single port).
     pub to: u16,
 }
 
 impl PortRange {
-    /// A single port.
+    /// The range holding only `port`; printed as `"445"`, not `"445-445"`.
     pub const fn single(port: u16) -> Self {
         Self { from: port, to: port }
     }
@@ -446,26 +488,32 @@ impl From<PortRange> for String {
 }
 
 /// A VPC Lattice resource configuration of type SINGLE with an `ipResource` (the only kind this
-/// tool creates; others are observed only so they are never touched).
+/// tool creates; others are observed only so they are never touched). Listed with
+/// `ListResourceConfigurations`; groups and children (no `resourceGatewayId`) are skipped. For
+/// a foreign configuration only the summary is read, so its target fields stay empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceConfiguration {
-    /// `id`
+    /// `id` (`rcfg-…`).
     pub id: ResourceConfigurationId,
-    /// `arn`
+    /// `arn`: what a resource VPC endpoint's `ResourceConfigurationArn` points at.
     pub arn: String,
-    /// `name`
+    /// `name`: ours are built by `naming.rs`; `""` if absent.
     pub name: String,
-    /// `resourceGatewayId`: immutable.
+    /// `resourceGatewayId`: immutable, so a new gateway generation means new configurations.
     pub gateway_id: GatewayId,
-    /// `resourceConfigurationDefinition.ipResource.ipAddress`
+    /// `resourceConfigurationDefinition.ipResource.ipAddress`: the SVM's floating IP for ours.
+    /// Read from our `fsxn-lattice:target` tag, or from `GetResourceConfiguration` when that tag
+    /// is missing or the configuration failed. `None` for foreign configurations (not read) and
+    /// for definitions that are not an `ipResource`.
     pub ip_address: Option<Ipv4Addr>,
-    /// `portRanges`
+    /// `portRanges`, from the same source as `ip_address`; empty for foreign configurations.
     pub port_ranges: Vec<PortRange>,
-    /// `status`
+    /// `status`, from the listing (refreshed by `GetResourceConfiguration` when that is read).
     pub status: ConfigurationStatus,
-    /// `failureReason`
+    /// `failureReason`: only read with `GetResourceConfiguration`, so `None` unless the
+    /// configuration is ours and failed (or lacks its target tag), or just created.
     pub failure_reason: Option<String>,
-    /// Tags.
+    /// Read like [`ResourceGateway::tags`]: empty means foreign.
     pub tags: Tags,
 }
 
@@ -474,21 +522,21 @@ pub struct ResourceConfiguration {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointState {
-    /// `pending`
+    /// `pending`: live, waited on.
     Pending,
-    /// `pendingAcceptance`
+    /// `pendingAcceptance`: live, waited on.
     PendingAcceptance,
-    /// `available`
+    /// `available`: serves; the only state an alias may point at.
     Available,
-    /// `deleting`
+    /// `deleting`: not live; a replacement may be created beside it.
     Deleting,
-    /// `deleted`
+    /// `deleted`: not live.
     Deleted,
-    /// `rejected`
+    /// `rejected`: terminal; deleted and replaced.
     Rejected,
-    /// `failed`
+    /// `failed`: terminal; deleted and replaced (`failure_reason` says why).
     Failed,
-    /// `expired`
+    /// `expired`: terminal; deleted and replaced.
     Expired,
     /// `partial`: in botocore's EC2 `State` enum (PendingAcceptance | Pending | Available |
     /// Deleting | Deleted | Rejected | Failed | Expired | Partial) without documented meaning for
@@ -546,37 +594,41 @@ impl EndpointState {
     }
 }
 
-/// A Resource-type VPC endpoint with what `DescribeVpcEndpointAssociations` adds.
+/// A Resource-type VPC endpoint (`DescribeVpcEndpoints`) with what
+/// `DescribeVpcEndpointAssociations` adds (`dns_name`). It lives in a consumer VPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcEndpoint {
-    /// `VpcEndpointId`
+    /// `VpcEndpointId` (`vpce-…`).
     pub id: VpcEndpointId,
-    /// `VpcId`
+    /// `VpcId`: the consumer VPC.
     pub vpc_id: VpcId,
-    /// `SubnetIds`
+    /// `SubnetIds`: consumer subnets it has an ENI in.
     pub subnet_ids: Vec<SubnetId>,
     /// `Groups[].GroupId`
     pub security_group_ids: Vec<SecurityGroupId>,
-    /// `ResourceConfigurationArn`
+    /// `ResourceConfigurationArn`: the configuration it reaches ([`ResourceConfiguration::arn`]);
+    /// `""` if AWS sends none.
     pub resource_configuration_arn: String,
-    /// `State`
+    /// `State`, parsed case-insensitively (see [`EndpointState`]).
     pub state: EndpointState,
-    /// `FailureReason` or `LastError.Message`.
+    /// `FailureReason`, else `LastError.Message`; `None` when AWS gives neither.
     pub failure_reason: Option<String>,
-    /// `PrivateDnsEnabled`
+    /// `PrivateDnsEnabled`; `false` when absent.
     pub private_dns_enabled: bool,
-    /// `NetworkInterfaceIds`
+    /// `NetworkInterfaceIds`: the endpoint's ENIs in the consumer subnets.
     pub network_interface_ids: Vec<NetworkInterfaceId>,
-    /// The association's `DnsEntry.DnsName` once there is one.
+    /// The association's `DnsEntry.DnsName` (`DescribeVpcEndpointAssociations`), normalized by
+    /// [`normalize_dns_name`]: what our alias CNAME points at. `None` until the association has
+    /// a DNS entry.
     pub dns_name: Option<String>,
-    /// `Tags`
+    /// The endpoint's `Tags`; ours carry the owner tag.
     pub tags: Tags,
 }
 
-/// A Route 53 hosted zone.
+/// A Route 53 hosted zone (`GetHostedZone`), read for each consumer's `hosted_zone_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostedZone {
-    /// `Id`
+    /// `Id`, bare (`Z…`): the `/hostedzone/` prefix Route 53 prints is dropped.
     pub id: HostedZoneId,
     /// `Name`, without the trailing dot, lower case.
     pub name: String,
@@ -584,18 +636,18 @@ pub struct HostedZone {
     pub private: bool,
 }
 
-/// DNS record type used here.
+/// The `Type` of a Route 53 record set, as far as planning needs to tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordType {
-    /// `A`
+    /// `A`: someone else's address record; a CNAME cannot share its name.
     A,
-    /// `CNAME`
+    /// `CNAME`: the alias record this tool writes (name → endpoint DNS name).
     CNAME,
-    /// `TXT`
+    /// `TXT`: the ownership record written beside each alias CNAME (values quoted).
     TXT,
-    /// `NS`
+    /// `NS`: zone apex or delegation; never ours.
     NS,
-    /// `SOA`
+    /// `SOA`: zone apex; never ours.
     SOA,
     /// Any other type (`AAAA`, `MX`, …): never ours, and a CNAME cannot share a name with it.
     Other,
@@ -607,11 +659,12 @@ pub enum RecordType {
 pub struct RecordSet {
     /// Fully qualified name, lower case, no trailing dot.
     pub name: String,
-    /// `Type`
+    /// `Type`; types without a variant of their own read as [`RecordType::Other`].
     pub record_type: RecordType,
-    /// `TTL`
+    /// `TTL` in seconds; 0 when Route 53 sends none (alias records have no TTL).
     pub ttl: u32,
-    /// Values; TXT values carry their quotes as Route 53 expects.
+    /// `ResourceRecords[].Value`; TXT values carry their quotes as Route 53 expects. Empty for
+    /// alias records.
     pub values: Vec<String>,
     /// Not simple routing: `alias to <DNSName>` (an alias record) or `set identifier <id>`
     /// (weighted, latency, failover, … records). `None` for simple records.

@@ -36,9 +36,9 @@ pub const NAME_PREFIX: &str = "fsxnl";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid VPC Lattice name `{name}`: {why}")]
 pub struct InvalidName {
-    /// The name.
+    /// The refused name, verbatim.
     pub name: String,
-    /// The rule it breaks.
+    /// The first rule it breaks, in the order checked: length, characters, hyphens, prefix.
     pub why: &'static str,
 }
 

@@ -13,7 +13,9 @@ use std::net::Ipv4Addr;
 impl SimCloud {
     // ---- building a world (no faults, no API-call counting) ----
 
-    /// Adds a VPC.
+    /// Adds a VPC with these IPv4 CIDR blocks and its main route table `rtb-<the VPC's hex>`.
+    /// `dns` sets both `enableDnsSupport` and `enableDnsHostnames`. Panics on a malformed id
+    /// or CIDR (test input).
     pub fn add_vpc(&self, id: &str, cidrs: &[&str], dns: bool) -> VpcId {
         let id = VpcId::parse(id).expect("valid VPC id");
         let v = Vpc {
@@ -51,7 +53,9 @@ impl SimCloud {
         }
     }
 
-    /// Adds a subnet.
+    /// Adds an untagged subnet with no explicit route table association (it uses the VPC's
+    /// main table). The CIDR is taken as given: not checked against the VPC's blocks or other
+    /// subnets. Panics on a malformed id or CIDR.
     pub fn add_subnet(&self, id: &str, vpc: &VpcId, az: &str, cidr: &str) -> SubnetId {
         let id = SubnetId::parse(id).expect("valid subnet id");
         let s = Subnet {

@@ -21,13 +21,14 @@ use std::time::Duration;
 pub const FS_ID: &str = "fs-07f1088148f103e3a";
 /// The SVM (its id is not in the seed; this one is made up).
 pub const SVM_ID: &str = "svm-0a1b2c3d4e5f60718";
-/// The FSx VPC.
+/// The file system's VPC (10.0.0.0/16), where the resource gateway goes.
 pub const FSX_VPC: &str = "vpc-043c0858ea33e8ec2";
-/// The consumer VPC.
+/// The VPC of the demo's one consumer, `clients` (10.1.0.0/16, DNS attributes on).
 pub const CONSUMER_VPC: &str = "vpc-0764d7f66aa8fa58a";
 /// The FSx subnets (gateway subnets of the seed's first, failed attempt).
 pub const FSX_SUBNETS: [&str; 2] = ["subnet-0ddc1cafa116ba0dd", "subnet-062714f49313a0ea5"];
-/// The consumer subnets.
+/// The consumer's endpoint subnets in us-east-1a and us-east-1b (`subnet_ids` of
+/// [`SEED_CONFIG`]'s consumer).
 pub const CONSUMER_SUBNETS: [&str; 2] = ["subnet-0493d3cebba9cc691", "subnet-0bcd0a0fb136048db"];
 /// The private hosted zone standing in for the seed's AD-integrated zone.
 pub const ZONE_ID: &str = "Z0A1B2C3D4E5F6G7H8I9J";
@@ -70,7 +71,10 @@ fn ip(s: &str) -> std::net::Ipv4Addr {
     s.parse().expect("valid literal IP")
 }
 
-/// Builds the seed's world. `free_in_fsx_subnet_a` is 212 in the seed.
+/// Builds the seed's world: the first FSx subnet fragmented as the seed's was (212 free
+/// addresses, no free aligned /28), the second likewise with 219, the SVM not yet tagged for
+/// exposure. `seed` drives the
+/// simulator's randomness (generated ids, where fragmenting addresses land, faults).
 pub fn seed_world(seed: u64) -> SeedWorld {
     let cloud = SimCloud::new(seed);
     let fsx_vpc = cloud.add_vpc(FSX_VPC, &["10.0.0.0/16"], true);
@@ -162,56 +166,63 @@ pub struct Entry {
     pub data: Option<Value>,
 }
 
-/// A gateway subnet at the end.
+/// One subnet of the serving gateway at the end of the demo, read from the simulator's
+/// snapshot. Ids and CIDRs are strings because this is a printed report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GatewaySubnet {
-    /// Subnet.
+    /// One of the serving gateway's `subnetIds`.
     pub subnet_id: String,
-    /// CIDR.
+    /// The subnet's CIDR, e.g. `10.0.2.0/26` when it was carved.
     pub cidr: String,
-    /// AZ.
+    /// AZ name of the subnet.
     pub availability_zone: String,
-    /// Addresses the gateway's ENI takes there (primary IP + prefix).
+    /// Addresses the gateway's ENIs take there: private IPs plus prefix sizes, 17 for one ENI
+    /// ([`fsxn_lattice_core::capacity::ADDRESSES_PER_GATEWAY_ENI`]); 0 if it has no ENI yet.
     pub addresses_consumed: u32,
-    /// `AvailableIpAddressCount` now.
+    /// The simulated `AvailableIpAddressCount` of the subnet at the end (0 if unknown).
     pub free_addresses: u32,
-    /// The ENI's /28.
+    /// The /28 prefixes of the gateway's ENIs in this subnet, as CIDR strings.
     pub prefixes: Vec<String>,
 }
 
-/// The end state.
+/// The end state, read from the simulator's snapshot after the last reconcile. "The endpoint"
+/// is our endpoint chosen as the current one: an `available` one if any, else the highest id;
+/// the configuration and gateway are the ones it leads to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Final {
-    /// Our endpoint's state.
+    /// That endpoint's state as EC2 prints it (`available`, …), or `none` when there is none.
     pub endpoint_state: String,
-    /// Its id.
+    /// That endpoint's `vpce-…` id; `None` when there is none.
     pub endpoint_id: Option<String>,
-    /// Its DNS name.
+    /// That endpoint's association DNS name; `None` without an endpoint or before the
+    /// association has one.
     pub endpoint_dns_name: Option<String>,
-    /// The alias.
+    /// [`ALIAS`], normalized (lower case, no trailing dot).
     pub alias_fqdn: String,
-    /// What the alias CNAME points at.
+    /// The value of the alias CNAME found in any zone; `None` when none was published.
     pub alias_target: Option<String>,
-    /// The serving gateway.
+    /// The gateway of that endpoint's configuration; `None` without one.
     pub gateway_id: Option<String>,
-    /// Its subnets.
+    /// The subnets of that gateway; empty without one.
     pub gateway_subnets: Vec<GatewaySubnet>,
-    /// Our resources left over from the failed attempt (0 when healing cleaned up).
+    /// Our gateways, configurations and endpoints other than the current three: what the
+    /// failed attempt left behind (0 when healing cleaned up).
     pub leftover_failed_resources: usize,
     /// Reconciles run.
     pub reconciles: u32,
-    /// Port calls made, by operation.
+    /// Port calls made over the whole demo, by operation name.
     pub api_calls: std::collections::BTreeMap<String, u64>,
-    /// Addresses the alias resolved to, one query each.
+    /// Four resolutions of the alias: each answers one endpoint ENI IP at random, as the seed
+    /// saw; fewer entries if a resolution failed.
     pub resolved: Vec<String>,
-    /// Steps left to a person.
+    /// The last plan's manual steps (the Kerberos SPN), as instructions.
     pub manual_steps: Vec<String>,
 }
 
 /// The demo's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DemoReport {
-    /// The seed used.
+    /// [`DemoOptions::seed`], so the run can be repeated.
     pub seed: u64,
     /// What happened, in order.
     pub timeline: Vec<Entry>,
@@ -269,9 +280,10 @@ impl Recorder<'_> {
 /// Options of the demo.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
-    /// Seed.
+    /// Seeds the simulator ([`seed_world`]): same seed, same timeline.
     pub seed: u64,
-    /// Fault rate on every API (0 for the plain demo).
+    /// Probability (0.0–1.0) that any port call fails with an injected fault, set once the
+    /// world is described; 0 for the plain demo.
     pub fault_rate: f64,
 }
 

@@ -1,8 +1,9 @@
 //! An Amazon States Language interpreter for the simulated cloud: it runs the deployed
 //! statemachine/fsxn-lattice.asl.json, after SAM's `DefinitionSubstitutions`, on virtual time,
-//! with every Task going to a caller-supplied handler (the real core `step` on a [`SimCloud`],
-//! or scripted results), so tests and the chaos harness exercise the Choice, Wait, Retry and
-//! Catch the deployment runs — not a re-implementation of its routing.
+//! with every Task going to a caller-supplied handler (the real core `step` on a
+//! [`SimCloud`](crate::SimCloud), or scripted results), so tests and the chaos harness exercise
+//! the Choice, Wait, Retry and Catch the deployment runs — not a re-implementation of its
+//! routing.
 //!
 //! It implements exactly what the definition uses, as the Step Functions developer guide
 //! describes it, and refuses anything else with [`AslError::Unsupported`] when the definition is
@@ -953,7 +954,8 @@ impl StateMachine {
         out
     }
 
-    /// The state names.
+    /// The names of the top-level `States`, in byte order of the name (not the definition's
+    /// order).
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
         self.states.keys().map(String::as_str)
     }
@@ -977,7 +979,8 @@ impl StateMachine {
 pub struct TaskError {
     /// The error name `Retry`/`Catch` match.
     pub error: String,
-    /// The cause.
+    /// Free text, never matched: a catcher receives it as `Cause` beside `Error`, and an
+    /// uncaught error ends the execution with it as [`Execution::cause`].
     pub cause: String,
 }
 
@@ -1004,7 +1007,7 @@ pub enum ExecutionStatus {
 /// One Lambda invocation, with what it returned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invocation {
-    /// The Task state.
+    /// Name of the Task state that invoked.
     pub state: String,
     /// `FunctionName` as the definition gives it.
     pub function: String,
@@ -1019,15 +1022,16 @@ pub struct Invocation {
 /// A retry scheduled by a retrier.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Retried {
-    /// The state.
+    /// Name of the Task state retried.
     pub state: String,
-    /// The error retried.
+    /// The [`TaskError::error`] the retrier matched.
     pub error: String,
     /// The retrier's index in `Retry`.
     pub retrier: usize,
     /// The retrier's attempt (0 for the first retry).
     pub attempt: u32,
-    /// The delay waited.
+    /// The delay waited before the retry, virtual time ([`Retrier::delay`]); added to
+    /// [`Execution::elapsed`].
     pub delay: Duration,
 }
 
@@ -1036,11 +1040,14 @@ pub struct Retried {
 pub struct Execution {
     /// How it ended.
     pub status: ExecutionStatus,
-    /// The output when it succeeded.
+    /// The output when it succeeded; `None` when it failed.
     pub output: Option<Value>,
-    /// The error when it failed.
+    /// The error name when it failed: a Fail state's `Error`, an uncaught
+    /// [`TaskError::error`], or a `States.*` error of the interpreter (`States.Runtime`,
+    /// `States.NoChoiceMatched`, …). `None` when it succeeded, or when the Fail state names no
+    /// `Error`.
     pub error: Option<String>,
-    /// The cause when it failed.
+    /// The cause going with `error`; `None` when it succeeded or the Fail state gives none.
     pub cause: Option<String>,
     /// Every state entered, in order (a retry does not enter the state again).
     pub path: Vec<String>,

@@ -43,19 +43,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
-/// A verb with everything needed to carry it out.
+/// A verb with everything needed to carry it out: every id, name, token and tag set below is
+/// decided by the planner. Tag sets always hold [`crate::naming::OWNER_TAG`] with the
+/// configured owner plus the extra tags named per action. Serialized with an `"action"` field
+/// holding the variant name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action")]
 pub enum Action {
-    /// Carve a subnet for gateway ENIs.
+    /// Carve a subnet for gateway ENIs, when no subnet of the file system's VPC in an AZ has a
+    /// free aligned /28.
     CreateSubnet {
-        /// VPC.
+        /// The file system's VPC.
         vpc_id: VpcId,
-        /// AZ.
+        /// AZ name (`us-east-1b`) of the file system subnet that lacks a gateway subnet.
         availability_zone: String,
-        /// CIDR.
+        /// The lowest free block of the VPC's CIDRs of length `gateway.new_subnet_prefix_length`
+        /// (config), avoiding existing subnets, the endpoint IP range and blocks planned earlier.
         cidr: Ipv4Net,
-        /// Tags.
+        /// Owner, [`crate::naming::FILE_SYSTEM_TAG`], and `Name` = `fsxn-lattice-gateway-<az>`.
         tags: Tags,
     },
     /// Make a subnet we carved use one of the file system's route tables, the only ones FSx
@@ -68,80 +73,95 @@ pub enum Action {
         /// Our subnet.
         subnet_id: SubnetId,
     },
-    /// Reserve a free /28 with a `prefix` CIDR reservation.
+    /// Reserve a free /28 with a `prefix` CIDR reservation, so EC2's random placement of other
+    /// addresses cannot fragment the block a gateway ENI needs (docs/design.md §3), plus
+    /// `gateway.headroom_blocks` more.
     ReserveCidr {
-        /// Subnet.
+        /// A subnet the gateway uses or will use.
         subnet_id: SubnetId,
-        /// The /28.
+        /// A free, aligned /28 of that subnet not reserved by anyone yet (nor earlier in this
+        /// plan).
         cidr: Ipv4Net,
-        /// Description.
+        /// `fsxn-lattice: /28 for resource gateway ENIs of <fs-id>`; for people, not ownership.
         description: String,
-        /// Tags.
+        /// Owner and [`crate::naming::FILE_SYSTEM_TAG`].
         tags: Tags,
     },
     /// Create a resource gateway.
     CreateResourceGateway {
-        /// Name.
+        /// [`crate::naming::gateway_name`] of owner, file system and generation.
         name: String,
-        /// VPC.
+        /// The file system's VPC.
         vpc_id: VpcId,
-        /// Subnets.
+        /// One subnet per file-system AZ, each using one of the file system's route tables
+        /// (pinned by `gateway.subnet_ids` in the config when given).
         subnet_ids: Vec<SubnetId>,
-        /// Security groups.
+        /// `gateway.security_group_ids` from the config, sorted.
         security_group_ids: Vec<SecurityGroupId>,
-        /// 16.
+        /// Always 16: one /28 prefix per ENI, what the capacity analysis reserves for.
         ipv4_addresses_per_eni: u8,
-        /// Client token.
+        /// [`crate::naming::client_token`] of owner, name, VPC, subnets and security groups:
+        /// a replay of the same request is idempotent, a changed one is a new request.
         client_token: String,
-        /// Tags.
+        /// Owner, [`crate::naming::FILE_SYSTEM_TAG`] and [`crate::naming::GENERATION_TAG`].
         tags: Tags,
     },
-    /// Change a gateway's security groups (its only mutable field).
+    /// Change a gateway's security groups (its only mutable field); planned only for an
+    /// `ACTIVE` gateway.
     UpdateResourceGateway {
-        /// Gateway.
+        /// Our current gateway of the file system.
         gateway_id: GatewayId,
-        /// New security groups.
+        /// `gateway.security_group_ids` from the config, sorted; replaces the whole set.
         security_group_ids: Vec<SecurityGroupId>,
     },
-    /// Create a resource configuration.
+    /// Create a resource configuration (type SINGLE, `ipResource`) for one SVM on the current
+    /// gateway.
     CreateResourceConfiguration {
-        /// Name.
+        /// [`crate::naming::configuration_name`] of owner, SVM and the gateway's generation.
         name: String,
-        /// Gateway.
+        /// The file system's current gateway (must be `ACTIVE`).
         gateway_id: GatewayId,
-        /// Target IP.
+        /// The SVM's floating IP (the exposure's `target_ip`).
         ip_address: Ipv4Addr,
-        /// Ports.
+        /// The exposure's `ports`: one single-port range per TCP port of the exposed
+        /// protocols, sorted and de-duplicated (see [`Protocol::ports`]).
         port_ranges: Vec<PortRange>,
-        /// Client token.
+        /// [`crate::naming::client_token`] of owner, name, gateway, IP and ports.
         client_token: String,
-        /// Tags.
+        /// Owner, [`crate::naming::SVM_TAG`], [`crate::naming::FILE_SYSTEM_TAG`],
+        /// [`crate::naming::GENERATION_TAG`] and [`crate::naming::TARGET_TAG`] (IP and ports,
+        /// so later reads need no `GetResourceConfiguration`).
         tags: Tags,
     },
-    /// Change a configuration's target or ports.
+    /// Change a configuration's target or ports, when the SVM's IP or the exposed protocols
+    /// changed.
     UpdateResourceConfiguration {
-        /// Configuration.
+        /// Our configuration of the SVM on the current gateway.
         configuration_id: ResourceConfigurationId,
-        /// Target IP.
+        /// The SVM's floating IP now.
         ip_address: Ipv4Addr,
-        /// Ports.
+        /// The ports wanted now, as for the create.
         port_ranges: Vec<PortRange>,
         /// Tags set after the update: the owner and the new [`crate::naming::TARGET_TAG`].
         tags: Tags,
     },
-    /// Create a Resource VPC endpoint.
+    /// Create a Resource VPC endpoint of one consumer for one SVM's configuration.
     CreateVpcEndpoint {
-        /// Consumer VPC.
+        /// The consumer's VPC (config).
         vpc_id: VpcId,
-        /// Subnets.
+        /// The consumer's `subnet_ids` from the config, sorted.
         subnet_ids: Vec<SubnetId>,
-        /// Security groups.
+        /// The consumer's `security_group_ids` from the config, sorted.
         security_group_ids: Vec<SecurityGroupId>,
-        /// Configuration ARN.
+        /// [`ResourceConfiguration::arn`] of our configuration on the current gateway.
         resource_configuration_arn: String,
-        /// Client token.
+        /// [`crate::naming::client_token`] of owner, SVM, consumer, VPC, configuration ARN,
+        /// subnets, security groups and the ids of failed endpoints it replaces (so a
+        /// replacement is a new request, not a replay of the failed one).
         client_token: String,
-        /// Tags.
+        /// Owner, [`crate::naming::SVM_TAG`], [`crate::naming::CONSUMER_TAG`],
+        /// [`crate::naming::FILE_SYSTEM_TAG`] and [`crate::naming::HOSTED_ZONE_TAG`] (`""` when
+        /// the consumer has no zone).
         tags: Tags,
     },
     /// Publish or repoint the alias CNAME (and write its ownership TXT) in one all-or-nothing
@@ -149,9 +169,10 @@ pub enum Action {
     /// changes. Never UPSERT: a record written by someone else since it was read makes the
     /// batch fail instead of being overwritten.
     PublishAlias {
-        /// Zone.
+        /// The consumer's private hosted zone.
         hosted_zone_id: HostedZoneId,
-        /// The CNAME wanted.
+        /// The CNAME wanted: alias FQDN → the available endpoint's DNS name, simple routing,
+        /// the configured TTL.
         cname: RecordSet,
         /// Our CNAME as read, replaced by `cname` (None: created).
         replaces_cname: Option<RecordSet>,
@@ -162,31 +183,34 @@ pub enum Action {
     },
     /// DELETE the alias CNAME (exactly as observed) and its ownership TXT in one batch.
     DeleteAlias {
-        /// Zone.
+        /// The zone both records are in.
         hosted_zone_id: HostedZoneId,
-        /// The observed CNAME, if any.
+        /// The observed CNAME at the alias name; `None` when only our TXT is left.
         cname: Option<RecordSet>,
-        /// The observed TXT.
+        /// The observed ownership TXT naming us: what proves the CNAME is ours.
         txt: RecordSet,
     },
-    /// Delete one of our endpoints.
+    /// Delete one of our endpoints (superseded, failed, orphaned, or of a consumer no longer
+    /// configured).
     DeleteVpcEndpoint {
-        /// Endpoint.
+        /// An endpoint carrying our owner tag.
         vpc_endpoint_id: VpcEndpointId,
     },
-    /// Delete one of our configurations.
+    /// Delete one of our configurations (failed, superseded, or no longer desired), once no
+    /// endpoint uses it.
     DeleteResourceConfiguration {
-        /// Configuration.
+        /// A configuration carrying our owner tag.
         configuration_id: ResourceConfigurationId,
     },
-    /// Delete one of our gateways.
+    /// Delete one of our gateways once nothing is on it; never one already
+    /// `DELETE_IN_PROGRESS`.
     DeleteResourceGateway {
-        /// Gateway.
+        /// A gateway carrying our owner tag.
         gateway_id: GatewayId,
     },
     /// Delete one of our CIDR reservations.
     ReleaseCidr {
-        /// Reservation.
+        /// A reservation carrying our owner tag, in a subnet no gateway of ours uses any more.
         reservation_id: CidrReservationId,
     },
     /// End the route table association of a subnet we carved, before deleting it.
@@ -198,7 +222,8 @@ pub enum Action {
     },
     /// Delete a subnet we carved.
     DeleteSubnet {
-        /// Subnet.
+        /// A subnet carrying our owner tag that no gateway of ours uses any more and that no
+        /// ENI or reservation is left in.
         subnet_id: SubnetId,
     },
 }
@@ -223,7 +248,8 @@ impl Action {
         }
     }
 
-    /// Whether the action creates or changes (as opposed to deleting).
+    /// Whether the action deletes ([`Action::DeleteAlias`] and everything from
+    /// [`Action::DeleteVpcEndpoint`] on), as opposed to creating or changing.
     pub fn is_delete(&self) -> bool {
         self.phase() == 0 || self.phase() >= 7
     }
@@ -316,13 +342,15 @@ fn join<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// An action and the reason it is in the plan.
+/// An action and the reason it is in the plan. Serialized flat: the action's fields and its
+/// `"action"` tag sit beside `why`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedAction {
-    /// The action.
+    /// What to do; flattened into this object when serialized.
     #[serde(flatten)]
     pub action: Action,
-    /// Why.
+    /// One sentence for the operator, written by the planner; printed with the plan and
+    /// carried into the step's record of each applied action.
     pub why: String,
 }
 
@@ -338,17 +366,21 @@ pub struct ManualStep {
 /// The result of planning.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    /// Actions in execution order.
+    /// Actions in execution order: sorted by phase (withdraw DNS, build, publish DNS, tear
+    /// down), stable within a phase. Empty does not mean converged; see `waiting`.
     pub actions: Vec<PlannedAction>,
-    /// What the plan waits for before more can be done.
+    /// What the plan waits for before more can be done (a resource in progress, an endpoint
+    /// not yet available), one sentence each, sorted and de-duplicated. The plan is converged
+    /// only when this and `actions` are both empty.
     pub waiting: Vec<String>,
     /// What is refused (resolution and preflight).
     pub refusals: Vec<Refusal>,
     /// What works but deserves a look.
     pub warnings: Vec<String>,
-    /// Capacity reports of the subnets a decision was based on.
+    /// Capacity reports of the subnets a decision was based on, each subnet once, by id.
     pub diagnoses: Vec<SubnetCapacity>,
-    /// Steps left to a person.
+    /// Steps left to a person: one per SMB exposure with an alias, adding the alias to the
+    /// SVM's AD computer object so Kerberos works under it (docs/design.md §5).
     pub manual_steps: Vec<ManualStep>,
 }
 
