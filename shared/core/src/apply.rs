@@ -10,6 +10,7 @@ use crate::error::{CloudError, ErrorKind};
 use crate::plan::{Action, Plan, PlannedAction};
 use crate::ports::*;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// How many times one `CreateVpcEndpoint` action derives a new client token because the last one
@@ -154,8 +155,6 @@ pub struct ApplyReport {
     pub applied: Vec<Applied>,
     /// The action that stopped the run, and its error.
     pub failed: Option<(PlannedAction, CloudError)>,
-    /// Whether the run stopped early because `stop_after` was reached (a simulated crash).
-    pub interrupted: bool,
 }
 
 /// Options of one apply run.
@@ -163,23 +162,20 @@ pub struct ApplyReport {
 pub struct ApplyOptions {
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// Stop after this many actions, as if the process died (fault-injection tests).
-    pub stop_after: Option<usize>,
 }
 
-/// Applies `plan`, calling `on_applied` after each action.
+/// Applies `plan`, calling `on_applied` after each action. `on_applied` returning
+/// [`ControlFlow::Break`] ends the run there, before the next action, as a process dying
+/// between two actions would (the simulation injects crashes so); the report then holds what
+/// was applied.
 pub async fn apply<C: Cloud + ?Sized>(
     cloud: &C,
     plan: &Plan,
     options: &ApplyOptions,
-    on_applied: &mut (dyn FnMut(&Applied) + Send),
+    on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
-    for (i, planned) in plan.actions.iter().enumerate() {
-        if options.stop_after.is_some_and(|n| i >= n) {
-            report.interrupted = true;
-            return report;
-        }
+    for planned in &plan.actions {
         let (result, attempts) = with_retry_counted(cloud, &options.retry, &planned.action.summary(), || {
             run(cloud, &planned.action)
         })
@@ -209,8 +205,11 @@ pub async fn apply<C: Cloud + ?Sized>(
                     outcome,
                     attempts,
                 };
-                on_applied(&applied);
+                let flow = on_applied(&applied);
                 report.applied.push(applied);
+                if flow.is_break() {
+                    return report;
+                }
             }
             Err(e) => {
                 report.failed = Some((planned.clone(), e));

@@ -8,6 +8,7 @@ use crate::observe::observe;
 use crate::plan::{Action, Plan, PlannedAction, plan};
 use crate::ports::Cloud;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// Which actions a reconcile may carry out. Separate Lambdas own separate scopes: the
@@ -92,8 +93,6 @@ pub enum ReconcileStatus {
     Failed,
     /// The pass budget ran out with actions still planned.
     PassBudgetExhausted,
-    /// A simulated crash stopped it (fault injection).
-    Interrupted,
 }
 
 /// Progress, reported as it happens.
@@ -145,15 +144,13 @@ pub struct ReconcileReport {
 impl ReconcileReport {
     /// The stable error type a function returns for this report, if it fails: the error
     /// that ended it; `Transient` when the pass budget ran out (the next attempt goes on);
-    /// `Internal` for a stop without an error. Converged and waiting are not failures (the
+    /// `Internal` for a failure without an error. Converged and waiting are not failures (the
     /// state machine polls a waiting step). `core::step` maps reports with this, so the
     /// functions and everything that reads a report agree.
     pub fn error_type(&self) -> Option<ErrorKind> {
         match self.status {
             ReconcileStatus::Converged | ReconcileStatus::Waiting => None,
-            ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
-                Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind))
-            }
+            ReconcileStatus::Failed => Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind)),
             ReconcileStatus::PassBudgetExhausted => Some(ErrorKind::Transient),
         }
     }
@@ -224,7 +221,8 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             progress(Progress::Applied {
                 pass,
                 applied: Box::new(a.clone()),
-            })
+            });
+            ControlFlow::Continue(())
         })
         .await;
         // A pass where nothing was done (every delete deferred, every create already there)
@@ -234,9 +232,6 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             .iter()
             .any(|a| matches!(a.outcome, Outcome::Done { .. }));
         report.applied.extend(applied.applied);
-        if applied.interrupted {
-            return end(report, ReconcileStatus::Interrupted, None);
-        }
         if let Some((_, e)) = applied.failed {
             return end(report, ReconcileStatus::Failed, Some(e));
         }
@@ -294,7 +289,7 @@ mod tests {
             Some(ErrorKind::QuotaExceeded)
         );
         assert_eq!(
-            report(ReconcileStatus::Interrupted, None).error_type(),
+            report(ReconcileStatus::Failed, None).error_type(),
             Some(ErrorKind::Internal)
         );
         assert_eq!(
