@@ -1,7 +1,9 @@
 //! observe → plan → apply, repeated until the plan is empty, something is refused, or the
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
-use crate::apply::{Applied, ApplyOptions, Outcome, apply};
+use crate::apply::{
+    AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_in,
+};
 use crate::config::Config;
 use crate::error::{CloudError, ErrorKind};
 use crate::observe::observe;
@@ -156,13 +158,30 @@ impl ReconcileReport {
     }
 }
 
-/// Runs passes until converged, waiting, failed or out of budget.
+/// Runs passes until converged, waiting, failed or out of budget, in `options.scope`, on a cloud
+/// with every port: [`reconcile_in`] for the scope's type.
 pub async fn reconcile<C: Cloud + ?Sized>(
     cloud: &C,
     config: &Config,
     options: &ReconcileOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> ReconcileReport {
+    match options.scope {
+        Scope::All => reconcile_in::<AllScope, C>(cloud, config, options, progress).await,
+        Scope::Infrastructure => reconcile_in::<InfrastructureScope, C>(cloud, config, options, progress).await,
+        Scope::Dns => reconcile_in::<DnsScope, C>(cloud, config, options, progress).await,
+    }
+}
+
+/// Runs passes until converged, waiting, failed or out of budget, in scope `S` (which takes the
+/// place of `options.scope`), on a cloud with the reads and only the writes of `S`.
+pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    options: &ReconcileOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> ReconcileReport {
+    let scope = S::SCOPE;
     let mut report = ReconcileReport {
         status: ReconcileStatus::PassBudgetExhausted,
         passes: 0,
@@ -189,7 +208,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             plan: Box::new(p.clone()),
         });
         let before = p.actions.len();
-        let teardown_held = options.scope.retain(&mut p.actions);
+        let teardown_held = scope.retain(&mut p.actions);
         report.deferred = before - p.actions.len();
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
@@ -200,7 +219,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             // of polling from here applies — the state machine runs Provision again when
             // PublishAlias reports `deferred` (chaos at fault rate 0 found PublishAlias retrying
             // `NotReady` for five minutes on "waits for its endpoints to go", then failing).
-            let infrastructure_left = options.scope == Scope::Dns && report.deferred > 0;
+            let infrastructure_left = scope == Scope::Dns && report.deferred > 0;
             if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left {
                 return end(report, ReconcileStatus::Converged, None);
             }
@@ -217,7 +236,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             waited += options.poll_interval;
             continue;
         }
-        let applied = apply(cloud, &report.last_plan, &options.apply, &mut |a| {
+        let applied = apply_in::<S, C>(cloud, &report.last_plan, &options.apply, &mut |a| {
             progress(Progress::Applied {
                 pass,
                 applied: Box::new(a.clone()),
