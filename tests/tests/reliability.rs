@@ -395,7 +395,7 @@ fn two_reconcilers_racing_on_one_svm_make_exactly_one_of_everything() {
                                 ..Plan::default()
                             },
                             &ApplyOptions::default(),
-                            &mut |_| {},
+                            &mut |_| std::ops::ControlFlow::Continue(()),
                         ));
                         assert!(r.failed.is_none(), "seed {seed}: {:?}", r.failed);
                     }

@@ -19,6 +19,7 @@ use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileReport, 
 use fsxn_lattice_sim::scenario::{ALIAS, FSX_SUBNETS, SEED_CONFIG, SVM_ID, SeedWorld, seed_world};
 use fsxn_lattice_sim::{Faults, SimCloud};
 use pollster::block_on;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// The seed config without pinned subnets: choose by /28 capacity from the start.
@@ -248,17 +249,22 @@ fn run_until_crash(cloud: &SimCloud, config: &Config, k: usize) {
             cloud.advance(Duration::from_secs(15));
             continue;
         }
-        let report = block_on(apply(
-            cloud,
-            &p,
-            &ApplyOptions {
-                stop_after: Some(budget),
-                ..ApplyOptions::default()
-            },
-            &mut |_| {},
-        ));
+        if budget == 0 {
+            return;
+        }
+        // The crash comes between two actions: after the budget's last one, if more follow.
+        let mut done = 0;
+        let mut crashed = false;
+        let report = block_on(apply(cloud, &p, &ApplyOptions::default(), &mut |_| {
+            done += 1;
+            if done == budget && done < p.actions.len() {
+                crashed = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }));
         budget -= report.applied.len();
-        if report.interrupted {
+        if crashed {
             return;
         }
     }
@@ -691,7 +697,9 @@ fn a_foreign_cname_written_between_listing_and_publishing_is_never_overwritten()
         {
             break p;
         }
-        block_on(apply(&w.cloud, &p, &ApplyOptions::default(), &mut |_| {}));
+        block_on(apply(&w.cloud, &p, &ApplyOptions::default(), &mut |_| {
+            ControlFlow::Continue(())
+        }));
         w.cloud.advance(Duration::from_secs(30));
     };
     // Someone else writes the name after our read and before our write.
@@ -704,7 +712,9 @@ fn a_foreign_cname_written_between_listing_and_publishing_is_never_overwritten()
         routing: None,
     };
     w.cloud.add_record(&zone, theirs.clone());
-    let report = block_on(apply(&w.cloud, &pending, &ApplyOptions::default(), &mut |_| {}));
+    let report = block_on(apply(&w.cloud, &pending, &ApplyOptions::default(), &mut |_| {
+        ControlFlow::Continue(())
+    }));
     let (_, e) = report.failed.expect("the batch fails whole");
     assert_eq!(e.kind, ErrorKind::Conflict, "{e:?}");
     let snap = w.cloud.snapshot();

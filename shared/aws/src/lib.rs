@@ -130,123 +130,67 @@ impl Clock for AwsCloud {
     }
 }
 
-#[async_trait]
-impl FsxRead for AwsCloud {
-    async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
-        self.fsx.describe_file_systems().await
-    }
-    async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
-        self.fsx.describe_storage_virtual_machines().await
-    }
+/// Implements each port for [`AwsCloud`] by handing every call to the adapter that implements
+/// it (in its service's file). Rust has no trait delegation, and the core takes one `&C` that
+/// holds every port it needs, so the bundle must implement them itself: this names each method
+/// once, and the compiler checks each line against its port trait.
+macro_rules! delegate {
+    ($($port:ident => $adapter:ident { $(fn $method:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)* })*) => {$(
+        #[async_trait]
+        impl $port for AwsCloud {
+            $(async fn $method(&self, $($arg: $ty),*) -> CloudResult<$ok> {
+                $port::$method(&self.$adapter, $($arg),*).await
+            })*
+        }
+    )*};
 }
 
-#[async_trait]
-impl NetworkRead for AwsCloud {
-    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
-        self.ec2.describe_vpcs(ids).await
+delegate! {
+    FsxRead => fsx {
+        fn describe_file_systems() -> Vec<FileSystem>;
+        fn describe_storage_virtual_machines() -> Vec<StorageVirtualMachine>;
     }
-    async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
-        self.ec2.describe_subnets(vpc_id).await
+    NetworkRead => ec2 {
+        fn describe_vpcs(ids: &[VpcId]) -> Vec<Vpc>;
+        fn describe_subnets(vpc_id: &VpcId) -> Vec<Subnet>;
+        fn describe_network_interfaces(vpc_id: &VpcId) -> Vec<NetworkInterface>;
+        fn describe_route_tables(vpc_id: &VpcId) -> Vec<RouteTable>;
+        fn get_subnet_cidr_reservations(subnet_id: &SubnetId) -> Vec<CidrReservation>;
+        fn describe_resource_endpoints(filters: &[EndpointFilter]) -> Vec<VpcEndpoint>;
     }
-    async fn describe_network_interfaces(&self, vpc_id: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
-        self.ec2.describe_network_interfaces(vpc_id).await
+    NetworkWrite => ec2 {
+        fn create_subnet(req: &CreateSubnetRequest) -> Subnet;
+        fn delete_subnet(id: &SubnetId) -> ();
+        fn create_subnet_cidr_reservation(req: &CreateCidrReservationRequest) -> CidrReservation;
+        fn delete_subnet_cidr_reservation(id: &CidrReservationId) -> ();
+        fn create_vpc_endpoint(req: &CreateVpcEndpointRequest) -> VpcEndpoint;
+        fn delete_vpc_endpoint(id: &VpcEndpointId) -> ();
+        fn associate_route_table(route_table_id: &RouteTableId, subnet_id: &SubnetId) -> String;
+        fn disassociate_route_table(association_id: &str) -> ();
     }
-    async fn describe_route_tables(&self, vpc_id: &VpcId) -> CloudResult<Vec<RouteTable>> {
-        self.ec2.describe_route_tables(vpc_id).await
+    LatticeRead => lattice {
+        fn list_resource_gateways() -> Vec<ResourceGateway>;
+        fn list_resource_configurations() -> Vec<ResourceConfiguration>;
     }
-    async fn get_subnet_cidr_reservations(&self, subnet_id: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
-        self.ec2.get_subnet_cidr_reservations(subnet_id).await
+    LatticeWrite => lattice {
+        fn create_resource_gateway(req: &CreateResourceGatewayRequest) -> ResourceGateway;
+        fn update_resource_gateway(id: &GatewayId, security_group_ids: &[SecurityGroupId]) -> ();
+        fn delete_resource_gateway(id: &GatewayId) -> ();
+        fn create_resource_configuration(req: &CreateResourceConfigurationRequest) -> ResourceConfiguration;
+        fn update_resource_configuration(
+            id: &ResourceConfigurationId,
+            ip_address: Ipv4Addr,
+            port_ranges: &[PortRange],
+            tags: &Tags
+        ) -> ();
+        fn delete_resource_configuration(id: &ResourceConfigurationId) -> ();
     }
-    async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
-        self.ec2.describe_resource_endpoints(filters).await
+    DnsRead => route53 {
+        fn get_hosted_zone(id: &HostedZoneId) -> HostedZone;
+        fn list_resource_record_sets(zone: &HostedZoneId) -> Vec<RecordSet>;
     }
-}
-
-#[async_trait]
-impl NetworkWrite for AwsCloud {
-    async fn create_subnet(&self, req: &CreateSubnetRequest) -> CloudResult<Subnet> {
-        self.ec2.create_subnet(req).await
-    }
-    async fn delete_subnet(&self, id: &SubnetId) -> CloudResult<()> {
-        self.ec2.delete_subnet(id).await
-    }
-    async fn create_subnet_cidr_reservation(&self, req: &CreateCidrReservationRequest) -> CloudResult<CidrReservation> {
-        self.ec2.create_subnet_cidr_reservation(req).await
-    }
-    async fn delete_subnet_cidr_reservation(&self, id: &CidrReservationId) -> CloudResult<()> {
-        self.ec2.delete_subnet_cidr_reservation(id).await
-    }
-    async fn create_vpc_endpoint(&self, req: &CreateVpcEndpointRequest) -> CloudResult<VpcEndpoint> {
-        self.ec2.create_vpc_endpoint(req).await
-    }
-    async fn delete_vpc_endpoint(&self, id: &VpcEndpointId) -> CloudResult<()> {
-        self.ec2.delete_vpc_endpoint(id).await
-    }
-    async fn associate_route_table(&self, route_table_id: &RouteTableId, subnet_id: &SubnetId) -> CloudResult<String> {
-        self.ec2.associate_route_table(route_table_id, subnet_id).await
-    }
-    async fn disassociate_route_table(&self, association_id: &str) -> CloudResult<()> {
-        self.ec2.disassociate_route_table(association_id).await
-    }
-}
-
-#[async_trait]
-impl LatticeRead for AwsCloud {
-    async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
-        self.lattice.list_resource_gateways().await
-    }
-    async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
-        self.lattice.list_resource_configurations().await
-    }
-}
-
-#[async_trait]
-impl LatticeWrite for AwsCloud {
-    async fn create_resource_gateway(&self, req: &CreateResourceGatewayRequest) -> CloudResult<ResourceGateway> {
-        self.lattice.create_resource_gateway(req).await
-    }
-    async fn update_resource_gateway(&self, id: &GatewayId, sgs: &[SecurityGroupId]) -> CloudResult<()> {
-        self.lattice.update_resource_gateway(id, sgs).await
-    }
-    async fn delete_resource_gateway(&self, id: &GatewayId) -> CloudResult<()> {
-        self.lattice.delete_resource_gateway(id).await
-    }
-    async fn create_resource_configuration(
-        &self,
-        req: &CreateResourceConfigurationRequest,
-    ) -> CloudResult<ResourceConfiguration> {
-        self.lattice.create_resource_configuration(req).await
-    }
-    async fn update_resource_configuration(
-        &self,
-        id: &ResourceConfigurationId,
-        ip: Ipv4Addr,
-        ports: &[PortRange],
-        tags: &Tags,
-    ) -> CloudResult<()> {
-        self.lattice.update_resource_configuration(id, ip, ports, tags).await
-    }
-    async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
-        self.lattice.delete_resource_configuration(id).await
-    }
-}
-
-#[async_trait]
-impl DnsRead for AwsCloud {
-    async fn get_hosted_zone(&self, id: &HostedZoneId) -> CloudResult<HostedZone> {
-        self.route53.get_hosted_zone(id).await
-    }
-    async fn list_resource_record_sets(&self, zone: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
-        self.route53.list_resource_record_sets(zone).await
-    }
-}
-
-#[async_trait]
-impl DnsWrite for AwsCloud {
-    async fn change_resource_record_sets(&self, zone: &HostedZoneId, changes: &[RecordChange]) -> CloudResult<String> {
-        self.route53.change_resource_record_sets(zone, changes).await
-    }
-    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
-        self.route53.get_change(change_id).await
+    DnsWrite => route53 {
+        fn change_resource_record_sets(zone: &HostedZoneId, changes: &[RecordChange]) -> String;
+        fn get_change(change_id: &str) -> ChangeStatus;
     }
 }

@@ -9,7 +9,10 @@
 use crate::error::{CloudError, ErrorKind};
 use crate::plan::{Action, Plan, PlannedAction};
 use crate::ports::*;
+use crate::reconcile::Scope;
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// How many times one `CreateVpcEndpoint` action derives a new client token because the last one
@@ -154,8 +157,6 @@ pub struct ApplyReport {
     pub applied: Vec<Applied>,
     /// The action that stopped the run, and its error.
     pub failed: Option<(PlannedAction, CloudError)>,
-    /// Whether the run stopped early because `stop_after` was reached (a simulated crash).
-    pub interrupted: bool,
 }
 
 /// Options of one apply run.
@@ -163,25 +164,94 @@ pub struct ApplyReport {
 pub struct ApplyOptions {
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// Stop after this many actions, as if the process died (fault-injection tests).
-    pub stop_after: Option<usize>,
 }
 
-/// Applies `plan`, calling `on_applied` after each action.
+/// A [`Scope`] as a type, so that what a function may write is checked by the compiler: a
+/// cloud carries out the actions of scope `S` if it implements [`Executes<S>`], which asks for
+/// the reads and only the write ports of that scope.
+pub trait ScopeType: Send + Sync + 'static {
+    /// The scope at run time.
+    const SCOPE: Scope;
+}
+
+/// [`Scope::All`]: needs every port ([`Cloud`]).
+#[derive(Debug)]
+pub enum AllScope {}
+/// [`Scope::Infrastructure`]: needs the reads and [`InfraWrites`], no [`DnsWrite`].
+#[derive(Debug)]
+pub enum InfrastructureScope {}
+/// [`Scope::Dns`]: needs the reads and [`DnsWrite`], no [`InfraWrites`].
+#[derive(Debug)]
+pub enum DnsScope {}
+
+impl ScopeType for AllScope {
+    const SCOPE: Scope = Scope::All;
+}
+impl ScopeType for InfrastructureScope {
+    const SCOPE: Scope = Scope::Infrastructure;
+}
+impl ScopeType for DnsScope {
+    const SCOPE: Scope = Scope::Dns;
+}
+
+/// Carries out the actions of scope `S` through the write ports that scope needs. Implemented
+/// for every cloud that has them; nothing implements it by hand.
+#[async_trait]
+pub trait Executes<S: ScopeType>: Reads {
+    /// Makes the call(s) of `action` once (no retry). An action outside `S` is an `Internal`
+    /// error (a reconcile never passes one: [`Scope::retain`] keeps them out).
+    async fn execute(&self, action: &Action) -> CloudResult<String>;
+}
+
+#[async_trait]
+impl<C: Cloud + ?Sized> Executes<AllScope> for C {
+    async fn execute(&self, action: &Action) -> CloudResult<String> {
+        if Scope::Dns.allows(action) {
+            run_dns(self, action).await
+        } else {
+            run_infrastructure(self, action).await
+        }
+    }
+}
+
+#[async_trait]
+impl<C: Reads + InfraWrites + ?Sized> Executes<InfrastructureScope> for C {
+    async fn execute(&self, action: &Action) -> CloudResult<String> {
+        run_infrastructure(self, action).await
+    }
+}
+
+#[async_trait]
+impl<C: Reads + DnsWrite + ?Sized> Executes<DnsScope> for C {
+    async fn execute(&self, action: &Action) -> CloudResult<String> {
+        run_dns(self, action).await
+    }
+}
+
+/// Applies `plan` (any action) on a cloud with every port: [`apply_in`] for [`AllScope`].
 pub async fn apply<C: Cloud + ?Sized>(
     cloud: &C,
     plan: &Plan,
     options: &ApplyOptions,
-    on_applied: &mut (dyn FnMut(&Applied) + Send),
+    on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
+) -> ApplyReport {
+    apply_in::<AllScope, C>(cloud, plan, options, on_applied).await
+}
+
+/// Applies `plan`, whose actions are all in scope `S`, calling `on_applied` after each action.
+/// `on_applied` returning [`ControlFlow::Break`] ends the run there, before the next action, as
+/// a process dying between two actions would (the simulation injects crashes so); the report
+/// then holds what was applied.
+pub async fn apply_in<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    plan: &Plan,
+    options: &ApplyOptions,
+    on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
-    for (i, planned) in plan.actions.iter().enumerate() {
-        if options.stop_after.is_some_and(|n| i >= n) {
-            report.interrupted = true;
-            return report;
-        }
+    for planned in &plan.actions {
         let (result, attempts) = with_retry_counted(cloud, &options.retry, &planned.action.summary(), || {
-            run(cloud, &planned.action)
+            Executes::<S>::execute(cloud, &planned.action)
         })
         .await;
         let outcome = match result {
@@ -209,8 +279,11 @@ pub async fn apply<C: Cloud + ?Sized>(
                     outcome,
                     attempts,
                 };
-                on_applied(&applied);
+                let flow = on_applied(&applied);
                 report.applied.push(applied);
+                if flow.is_break() {
+                    return report;
+                }
             }
             Err(e) => {
                 report.failed = Some((planned.clone(), e));
@@ -224,7 +297,7 @@ pub async fn apply<C: Cloud + ?Sized>(
 /// For the writes that carry no client token (`CreateSubnet`, `CreateSubnetCidrReservation`,
 /// `AssociateRouteTable`, the alias's Route 53 CREATE): whether what the action asks for exists
 /// already, exactly as asked.
-async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &CloudError, policy: &RetryPolicy) -> bool {
+async fn already_applied<C: Reads + ?Sized>(cloud: &C, action: &Action, e: &CloudError, policy: &RetryPolicy) -> bool {
     if !matches!(e.kind, ErrorKind::Conflict | ErrorKind::InvalidInput) {
         return false;
     }
@@ -272,7 +345,52 @@ async fn already_applied<C: Cloud + ?Sized>(cloud: &C, action: &Action, e: &Clou
     }
 }
 
-async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+/// An action that `run_*` does not carry out: outside the scope asked for.
+fn outside_scope(action: &Action) -> CloudError {
+    CloudError::new(
+        ErrorKind::Internal,
+        "Apply",
+        "OutsideScope",
+        format!("{} is outside the scope being applied", action.summary()),
+    )
+}
+
+/// Carries out a DNS action (the alias's records) through [`DnsWrite`].
+async fn run_dns<C: DnsWrite + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+    Ok(match action {
+        Action::PublishAlias {
+            hosted_zone_id,
+            cname,
+            replaces_cname,
+            txt,
+            replaces_txt,
+        } => {
+            let mut changes: Vec<RecordChange> = replaces_cname.iter().cloned().map(RecordChange::Delete).collect();
+            changes.push(RecordChange::Create(cname.clone()));
+            if let Some(txt) = txt {
+                changes.extend(replaces_txt.iter().cloned().map(RecordChange::Delete));
+                changes.push(RecordChange::Create(txt.clone()));
+            }
+            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
+            format!("change {change} submitted")
+        }
+        Action::DeleteAlias {
+            hosted_zone_id,
+            cname,
+            txt,
+        } => {
+            let mut changes: Vec<RecordChange> = cname.iter().cloned().map(RecordChange::Delete).collect();
+            changes.push(RecordChange::Delete(txt.clone()));
+            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
+            format!("change {change} submitted")
+        }
+        _ => return Err(outside_scope(action)),
+    })
+}
+
+/// Carries out an infrastructure action (subnets, reservations, route tables, gateways,
+/// configurations, endpoints) through [`NetworkWrite`] and [`LatticeWrite`].
+async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
     Ok(match action {
         Action::CreateSubnet {
             vpc_id,
@@ -422,32 +540,6 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
                 req.client_token = client_token_after_dead(client_token, &e.id);
             }
         }
-        Action::PublishAlias {
-            hosted_zone_id,
-            cname,
-            replaces_cname,
-            txt,
-            replaces_txt,
-        } => {
-            let mut changes: Vec<RecordChange> = replaces_cname.iter().cloned().map(RecordChange::Delete).collect();
-            changes.push(RecordChange::Create(cname.clone()));
-            if let Some(txt) = txt {
-                changes.extend(replaces_txt.iter().cloned().map(RecordChange::Delete));
-                changes.push(RecordChange::Create(txt.clone()));
-            }
-            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
-            format!("change {change} submitted")
-        }
-        Action::DeleteAlias {
-            hosted_zone_id,
-            cname,
-            txt,
-        } => {
-            let mut changes: Vec<RecordChange> = cname.iter().cloned().map(RecordChange::Delete).collect();
-            changes.push(RecordChange::Delete(txt.clone()));
-            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
-            format!("change {change} submitted")
-        }
         Action::DeleteVpcEndpoint { vpc_endpoint_id } => {
             cloud.delete_vpc_endpoint(vpc_endpoint_id).await?;
             format!("deleting {vpc_endpoint_id}")
@@ -468,6 +560,7 @@ async fn run<C: Cloud + ?Sized>(cloud: &C, action: &Action) -> CloudResult<Strin
             cloud.delete_subnet(subnet_id).await?;
             format!("deleted {subnet_id}")
         }
+        Action::PublishAlias { .. } | Action::DeleteAlias { .. } => return Err(outside_scope(action)),
     })
 }
 

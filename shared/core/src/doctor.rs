@@ -16,7 +16,7 @@ use crate::ids::*;
 use crate::model::*;
 use crate::naming::{OWNER_TAG, is_owned};
 use crate::observe::{Observed, observe};
-use crate::ports::Cloud;
+use crate::ports::Reads;
 use crate::time::rfc3339;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
@@ -355,7 +355,7 @@ pub async fn gather<C, A>(
     options: &GatherOptions,
 ) -> (Attempt<(Observed, Desired)>, AuditObservation)
 where
-    C: Cloud + ?Sized,
+    C: Reads + ?Sized,
     A: AuditRead + ?Sized,
 {
     let policy = &options.retry;

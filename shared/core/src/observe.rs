@@ -8,7 +8,7 @@ use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
-use crate::ports::{Cloud, EndpointFilter};
+use crate::ports::{EndpointFilter, Reads};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,7 +42,7 @@ pub struct Observed {
 }
 
 /// Reads everything the planner needs, retrying each read on transient errors.
-pub async fn observe<C: Cloud + ?Sized>(
+pub async fn observe<C: Reads + ?Sized>(
     cloud: &C,
     config: &Config,
     policy: &RetryPolicy,

@@ -285,9 +285,15 @@ pub trait Clock: Send + Sync {
     fn jitter(&self) -> f64;
 }
 
-/// Everything a full reconcile uses.
-pub trait Cloud:
-    FsxRead + NetworkRead + NetworkWrite + LatticeRead + LatticeWrite + DnsRead + DnsWrite + Clock
-{
-}
-impl<T: FsxRead + NetworkRead + NetworkWrite + LatticeRead + LatticeWrite + DnsRead + DnsWrite + Clock> Cloud for T {}
+/// Every read, and the clock: what observing needs ([`crate::observe::observe`]).
+pub trait Reads: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock {}
+impl<T: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + ?Sized> Reads for T {}
+
+/// The infrastructure writes (EC2 and VPC Lattice): what Provision and Heal change.
+pub trait InfraWrites: NetworkWrite + LatticeWrite {}
+impl<T: NetworkWrite + LatticeWrite + ?Sized> InfraWrites for T {}
+
+/// Everything a full reconcile uses: every read and every write. A function reconciling one
+/// scope needs less: [`crate::apply::Executes`].
+pub trait Cloud: Reads + InfraWrites + DnsWrite {}
+impl<T: Reads + InfraWrites + DnsWrite + ?Sized> Cloud for T {}

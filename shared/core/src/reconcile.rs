@@ -1,13 +1,16 @@
 //! observe → plan → apply, repeated until the plan is empty, something is refused, or the
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
-use crate::apply::{Applied, ApplyOptions, Outcome, apply};
+use crate::apply::{
+    AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_in,
+};
 use crate::config::Config;
 use crate::error::{CloudError, ErrorKind};
 use crate::observe::observe;
 use crate::plan::{Action, Plan, PlannedAction, plan};
 use crate::ports::Cloud;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// Which actions a reconcile may carry out. Separate Lambdas own separate scopes: the
@@ -92,8 +95,6 @@ pub enum ReconcileStatus {
     Failed,
     /// The pass budget ran out with actions still planned.
     PassBudgetExhausted,
-    /// A simulated crash stopped it (fault injection).
-    Interrupted,
 }
 
 /// Progress, reported as it happens.
@@ -145,27 +146,42 @@ pub struct ReconcileReport {
 impl ReconcileReport {
     /// The stable error type a function returns for this report, if it fails: the error
     /// that ended it; `Transient` when the pass budget ran out (the next attempt goes on);
-    /// `Internal` for a stop without an error. Converged and waiting are not failures (the
+    /// `Internal` for a failure without an error. Converged and waiting are not failures (the
     /// state machine polls a waiting step). `core::step` maps reports with this, so the
     /// functions and everything that reads a report agree.
     pub fn error_type(&self) -> Option<ErrorKind> {
         match self.status {
             ReconcileStatus::Converged | ReconcileStatus::Waiting => None,
-            ReconcileStatus::Failed | ReconcileStatus::Interrupted => {
-                Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind))
-            }
+            ReconcileStatus::Failed => Some(self.error.as_ref().map_or(ErrorKind::Internal, |e| e.kind)),
             ReconcileStatus::PassBudgetExhausted => Some(ErrorKind::Transient),
         }
     }
 }
 
-/// Runs passes until converged, waiting, failed or out of budget.
+/// Runs passes until converged, waiting, failed or out of budget, in `options.scope`, on a cloud
+/// with every port: [`reconcile_in`] for the scope's type.
 pub async fn reconcile<C: Cloud + ?Sized>(
     cloud: &C,
     config: &Config,
     options: &ReconcileOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> ReconcileReport {
+    match options.scope {
+        Scope::All => reconcile_in::<AllScope, C>(cloud, config, options, progress).await,
+        Scope::Infrastructure => reconcile_in::<InfrastructureScope, C>(cloud, config, options, progress).await,
+        Scope::Dns => reconcile_in::<DnsScope, C>(cloud, config, options, progress).await,
+    }
+}
+
+/// Runs passes until converged, waiting, failed or out of budget, in scope `S` (which takes the
+/// place of `options.scope`), on a cloud with the reads and only the writes of `S`.
+pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    options: &ReconcileOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> ReconcileReport {
+    let scope = S::SCOPE;
     let mut report = ReconcileReport {
         status: ReconcileStatus::PassBudgetExhausted,
         passes: 0,
@@ -192,7 +208,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             plan: Box::new(p.clone()),
         });
         let before = p.actions.len();
-        let teardown_held = options.scope.retain(&mut p.actions);
+        let teardown_held = scope.retain(&mut p.actions);
         report.deferred = before - p.actions.len();
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
@@ -203,7 +219,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             // of polling from here applies — the state machine runs Provision again when
             // PublishAlias reports `deferred` (chaos at fault rate 0 found PublishAlias retrying
             // `NotReady` for five minutes on "waits for its endpoints to go", then failing).
-            let infrastructure_left = options.scope == Scope::Dns && report.deferred > 0;
+            let infrastructure_left = scope == Scope::Dns && report.deferred > 0;
             if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left {
                 return end(report, ReconcileStatus::Converged, None);
             }
@@ -220,11 +236,12 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             waited += options.poll_interval;
             continue;
         }
-        let applied = apply(cloud, &report.last_plan, &options.apply, &mut |a| {
+        let applied = apply_in::<S, C>(cloud, &report.last_plan, &options.apply, &mut |a| {
             progress(Progress::Applied {
                 pass,
                 applied: Box::new(a.clone()),
-            })
+            });
+            ControlFlow::Continue(())
         })
         .await;
         // A pass where nothing was done (every delete deferred, every create already there)
@@ -234,9 +251,6 @@ pub async fn reconcile<C: Cloud + ?Sized>(
             .iter()
             .any(|a| matches!(a.outcome, Outcome::Done { .. }));
         report.applied.extend(applied.applied);
-        if applied.interrupted {
-            return end(report, ReconcileStatus::Interrupted, None);
-        }
         if let Some((_, e)) = applied.failed {
             return end(report, ReconcileStatus::Failed, Some(e));
         }
@@ -294,7 +308,7 @@ mod tests {
             Some(ErrorKind::QuotaExceeded)
         );
         assert_eq!(
-            report(ReconcileStatus::Interrupted, None).error_type(),
+            report(ReconcileStatus::Failed, None).error_type(),
             Some(ErrorKind::Internal)
         );
         assert_eq!(

@@ -8,14 +8,14 @@
 //! demo and the simulation's Step Functions executions run the same code: none of them
 //! re-implements routing or diagnosis.
 
-use crate::apply::{Outcome, RetryPolicy};
+use crate::apply::{AllScope, DnsScope, Executes, InfrastructureScope, Outcome, RetryPolicy, ScopeType};
 use crate::capacity::{SubnetCapacity, analyze_subnet};
 use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::events::{Trigger, classify};
 use crate::observe::observe;
 use crate::ports::Cloud;
-use crate::reconcile::{Progress, ReconcileOptions, ReconcileStatus, Scope, reconcile};
+use crate::reconcile::{Progress, ReconcileOptions, ReconcileStatus, Scope, reconcile_in};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -234,6 +234,44 @@ pub async fn step_observed<C: Cloud + ?Sized>(
     payload: &Value,
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<StepOutput, FunctionError> {
+    match function.scope() {
+        Scope::All => step_in::<AllScope, C>(cloud, config, function, payload, progress).await,
+        Scope::Infrastructure => step_in::<InfrastructureScope, C>(cloud, config, function, payload, progress).await,
+        Scope::Dns => step_in::<DnsScope, C>(cloud, config, function, payload, progress).await,
+    }
+}
+
+/// [`step_observed`] for a function of scope `S`, on a cloud with the reads and only the writes
+/// of `S`: PublishAlias needs no EC2 or VPC Lattice writes, Provision and Heal no Route 53
+/// writes, as their IAM roles in template.yaml. A `function` of another scope is an `Internal`
+/// error.
+///
+/// ```no_run
+/// # use fsxn_lattice_core::{apply::DnsScope, config::Config, ports::*, step::*};
+/// async fn publish_alias<C: Reads + DnsWrite>(cloud: &C, config: &Config) {
+///     let _ = step_in::<DnsScope, C>(cloud, config, Function::PublishAlias, &serde_json::json!({}), &mut |_| {}).await;
+/// }
+/// ```
+/// Provision needs the infrastructure writes, which that cloud lacks:
+/// ```compile_fail,E0277
+/// # use fsxn_lattice_core::{apply::InfrastructureScope, config::Config, ports::*, step::*};
+/// async fn provision<C: Reads + DnsWrite>(cloud: &C, config: &Config) {
+///     let _ = step_in::<InfrastructureScope, C>(cloud, config, Function::Provision, &serde_json::json!({}), &mut |_| {}).await;
+/// }
+/// ```
+pub async fn step_in<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    function: Function,
+    payload: &Value,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<StepOutput, FunctionError> {
+    if function.scope() != S::SCOPE {
+        return Err(FunctionError {
+            kind: ErrorKind::Internal,
+            message: format!("{function:?} reconciles {:?}, not {:?}", function.scope(), S::SCOPE),
+        });
+    }
     let trigger = decode(payload)?;
     let mut out = StepOutput::new(function, StepStatus::Converged, trigger.clone());
     if let Some(t) = &trigger
@@ -275,7 +313,7 @@ pub async fn step_observed<C: Cloud + ?Sized>(
         ..Default::default()
     };
     options.apply.retry = retry_policy(function);
-    let report = reconcile(cloud, config, &options, &mut |p| {
+    let report = reconcile_in::<S, C>(cloud, config, &options, &mut |p| {
         if let Progress::Applied { applied, .. } = &p {
             info!(action = %applied.action.action.summary(), why = %applied.action.why, outcome = ?applied.outcome, attempts = applied.attempts, "applied");
         }
@@ -351,6 +389,129 @@ pub async fn step_observed<C: Cloud + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CloudError;
+    use crate::ids::*;
+    use crate::model::*;
+    use crate::ports::*;
+    use async_trait::async_trait;
+
+    /// A cloud with every read and the Route 53 writes, but no EC2 or VPC Lattice writes: what
+    /// PublishAlias's IAM role allows. An empty account; its hosted zone is missing.
+    struct DnsOnly;
+
+    #[async_trait]
+    impl FsxRead for DnsOnly {
+        async fn describe_file_systems(&self) -> CloudResult<Vec<FileSystem>> {
+            Ok(vec![])
+        }
+        async fn describe_storage_virtual_machines(&self) -> CloudResult<Vec<StorageVirtualMachine>> {
+            Ok(vec![])
+        }
+    }
+
+    #[async_trait]
+    impl NetworkRead for DnsOnly {
+        async fn describe_vpcs(&self, _: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+            Ok(vec![])
+        }
+        async fn describe_subnets(&self, _: &VpcId) -> CloudResult<Vec<Subnet>> {
+            Ok(vec![])
+        }
+        async fn describe_network_interfaces(&self, _: &VpcId) -> CloudResult<Vec<NetworkInterface>> {
+            Ok(vec![])
+        }
+        async fn describe_route_tables(&self, _: &VpcId) -> CloudResult<Vec<RouteTable>> {
+            Ok(vec![])
+        }
+        async fn get_subnet_cidr_reservations(&self, _: &SubnetId) -> CloudResult<Vec<CidrReservation>> {
+            Ok(vec![])
+        }
+        async fn describe_resource_endpoints(&self, _: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
+            Ok(vec![])
+        }
+    }
+
+    #[async_trait]
+    impl LatticeRead for DnsOnly {
+        async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
+            Ok(vec![])
+        }
+        async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
+            Ok(vec![])
+        }
+    }
+
+    #[async_trait]
+    impl DnsRead for DnsOnly {
+        async fn get_hosted_zone(&self, _: &HostedZoneId) -> CloudResult<HostedZone> {
+            Err(CloudError::new(
+                ErrorKind::NotFound,
+                "GetHostedZone",
+                "NoSuchHostedZone",
+                "none",
+            ))
+        }
+        async fn list_resource_record_sets(&self, _: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
+            Ok(vec![])
+        }
+    }
+
+    #[async_trait]
+    impl DnsWrite for DnsOnly {
+        async fn change_resource_record_sets(&self, _: &HostedZoneId, _: &[RecordChange]) -> CloudResult<String> {
+            Ok("C1".into())
+        }
+        async fn get_change(&self, _: &str) -> CloudResult<ChangeStatus> {
+            Ok(ChangeStatus::Insync)
+        }
+    }
+
+    #[async_trait]
+    impl Clock for DnsOnly {
+        fn now(&self) -> u64 {
+            0
+        }
+        async fn sleep(&self, _: Duration) {}
+        fn jitter(&self) -> f64 {
+            0.0
+        }
+    }
+
+    /// The ports split means something: PublishAlias runs on a cloud that cannot write EC2 or
+    /// VPC Lattice (Provision on it does not compile: the `compile_fail` example of
+    /// [`step_in`]), and a function is refused by the entry point of another scope.
+    #[test]
+    fn publish_alias_runs_on_a_cloud_without_infrastructure_writes() {
+        let config = Config::from_toml(
+            r#"
+owner = "t"
+[gateway]
+security_group_ids = ["sg-1"]
+[[consumers]]
+name = "c"
+vpc_id = "vpc-2"
+subnet_ids = ["subnet-c1"]
+hosted_zone_id = "ZONE1"
+"#,
+        )
+        .expect("config");
+        let run = |f| {
+            pollster::block_on(step_in::<DnsScope, _>(
+                &DnsOnly,
+                &config,
+                f,
+                &Value::from(serde_json::Map::new()),
+                &mut |_| {},
+            ))
+        };
+        let out = run(Function::PublishAlias).expect("an empty account converges");
+        assert_eq!(
+            (out.function, out.status, out.passes),
+            (Function::PublishAlias, StepStatus::Converged, 1)
+        );
+        let err = run(Function::Provision).expect_err("Provision is not of the DNS scope");
+        assert_eq!(err.kind, ErrorKind::Internal);
+    }
 
     #[test]
     fn only_the_scheduled_reconcile_retries_calls_with_the_full_budget() {
