@@ -73,7 +73,12 @@ impl<'a> Planner<'a> {
         };
         match cfg.status {
             ConfigurationStatus::Active => {}
-            ConfigurationStatus::CreateFailed | ConfigurationStatus::UpdateFailed => {
+            // DELETE_FAILED too: a configuration we had begun to delete (an opt-out) whose SVM
+            // is wanted again would otherwise be waited on for ever; a gateway in that state is
+            // replaced, and a superseded configuration is deleted again by the cleanup.
+            ConfigurationStatus::CreateFailed
+            | ConfigurationStatus::UpdateFailed
+            | ConfigurationStatus::DeleteFailed => {
                 self.push(
                     Action::DeleteResourceConfiguration {
                         configuration_id: cfg.id.clone(),
@@ -284,6 +289,45 @@ mod tests {
         assert!(!creates_endpoint(&p) && deletes(&p).is_empty(), "{:#?}", p.actions);
         assert!(!p.is_converged());
         assert!(p.waiting.iter().any(|w| w.contains("vpce-0dead")), "{:?}", p.waiting);
+    }
+
+    /// A reviewer reading the planner: the current configuration in DELETE_FAILED was only
+    /// waited on ("is DeleteFailed"), for ever; CREATE_FAILED and UPDATE_FAILED were deleted
+    /// and re-created.
+    #[test]
+    fn a_current_configuration_that_failed_to_delete_is_deleted_again_not_waited_on() {
+        for status in [
+            ConfigurationStatus::CreateFailed,
+            ConfigurationStatus::UpdateFailed,
+            ConfigurationStatus::DeleteFailed,
+        ] {
+            let (config, mut o) = world();
+            with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+            o.configurations[0].status = status;
+            let p = planned(&config, &o);
+            assert!(
+                p.actions.iter().any(|a| matches!(
+                    &a.action,
+                    Action::DeleteResourceConfiguration { configuration_id } if configuration_id.as_str() == "rcfg-1"
+                )),
+                "{status:?}: {:#?} {:?}",
+                p.actions,
+                p.waiting
+            );
+        }
+        // In progress is waited on, not deleted.
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        o.configurations[0].status = ConfigurationStatus::DeleteInProgress;
+        let p = planned(&config, &o);
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::DeleteResourceConfiguration { .. })),
+            "{:#?}",
+            p.actions
+        );
+        assert!(p.waiting.iter().any(|w| w.contains("rcfg-1")), "{:?}", p.waiting);
     }
 
     #[test]
