@@ -5,9 +5,9 @@
 //! InvalidInput, Conflict, NotFound, CapacityExhausted, QuotaExceeded, AccessDenied, Internal.
 //! Configuration: `FSXN_LATTICE_CONFIG` (TOML, docs/config.md), validated at cold start.
 
-use fsxn_lattice_lambda::{Function, serve};
+use fsxn_lattice_lambda::{Function, InfrastructureScope, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    serve(Function::Heal).await
+    serve::<InfrastructureScope>(Function::Heal).await
 }

@@ -28,9 +28,11 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use fsxn_lattice_core::apply::{AllScope, DnsScope, InfrastructureScope, ScopeType};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
+use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -76,22 +78,76 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
-/// All four adapters and a real clock.
-#[derive(Debug, Clone)]
-pub struct AwsCloud {
+/// All four adapters and a real clock, allowed the writes of scope `S`: it implements every
+/// read port, and the write ports `S` needs ([`WritesInfrastructure`], [`WritesDns`]), so a function built on
+/// `AwsCloud<DnsScope>` (PublishAlias) cannot call an EC2 or VPC Lattice write, as its IAM role
+/// in template.yaml cannot: the compiler checks what the role grants. `AwsCloud` alone is
+/// `AwsCloud<AllScope>`, every port (the CLI and the scheduled Reconcile).
+///
+/// ```
+/// # use fsxn_lattice_core::{apply::DnsScope, ports::*};
+/// fn publishes<C: Reads + DnsWrite>() {}
+/// publishes::<fsxn_lattice_aws::AwsCloud<DnsScope>>();
+/// ```
+/// PublishAlias's clients have no EC2 write:
+/// ```compile_fail,E0277
+/// # use fsxn_lattice_core::{apply::DnsScope, ports::*};
+/// fn carves<C: NetworkWrite>() {}
+/// carves::<fsxn_lattice_aws::AwsCloud<DnsScope>>();
+/// ```
+/// nor Provision's a Route 53 one:
+/// ```compile_fail,E0277
+/// # use fsxn_lattice_core::{apply::InfrastructureScope, ports::*};
+/// fn publishes<C: DnsWrite>() {}
+/// publishes::<fsxn_lattice_aws::AwsCloud<InfrastructureScope>>();
+/// ```
+pub struct AwsCloud<S: ScopeType = AllScope> {
     /// EC2.
     pub ec2: AwsEc2,
-    /// VPC Lattice.
+    /// VPC Lattice and the Resource Groups Tagging API.
     pub lattice: AwsLattice,
     /// Route 53.
     pub route53: AwsRoute53,
     /// FSx.
     pub fsx: AwsFsx,
+    scope: PhantomData<S>,
+}
+
+impl<S: ScopeType> std::fmt::Debug for AwsCloud<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCloud")
+            .field("scope", &S::SCOPE)
+            .field("ec2", &self.ec2)
+            .field("lattice", &self.lattice)
+            .field("route53", &self.route53)
+            .field("fsx", &self.fsx)
+            .finish()
+    }
+}
+
+impl<S: ScopeType> Clone for AwsCloud<S> {
+    fn clone(&self) -> Self {
+        Self {
+            ec2: self.ec2.clone(),
+            lattice: self.lattice.clone(),
+            route53: self.route53.clone(),
+            fsx: self.fsx.clone(),
+            scope: PhantomData,
+        }
+    }
 }
 
 impl AwsCloud {
-    /// Builds every client from one configuration.
+    /// Builds every client from one configuration, with every port.
     pub fn new(config: &SdkConfig) -> Self {
+        Self::scoped(config)
+    }
+}
+
+impl<S: ScopeType> AwsCloud<S> {
+    /// Builds every client from one configuration, with the write ports of scope `S` only:
+    /// `AwsCloud::<DnsScope>::scoped(&sdk)`.
+    pub fn scoped(config: &SdkConfig) -> Self {
         Self {
             ec2: AwsEc2::new(aws_sdk_ec2::Client::new(config)),
             lattice: AwsLattice::new(
@@ -100,12 +156,23 @@ impl AwsCloud {
             ),
             route53: AwsRoute53::new(aws_sdk_route53::Client::new(config)),
             fsx: AwsFsx::new(aws_sdk_fsx::Client::new(config)),
+            scope: PhantomData,
         }
     }
 }
 
+/// The scopes that write EC2 and VPC Lattice ([`NetworkWrite`], [`LatticeWrite`]): All and
+/// Infrastructure.
+pub trait WritesInfrastructure: ScopeType {}
+/// The scopes that write Route 53 ([`DnsWrite`]): All and Dns.
+pub trait WritesDns: ScopeType {}
+impl WritesInfrastructure for AllScope {}
+impl WritesInfrastructure for InfrastructureScope {}
+impl WritesDns for AllScope {}
+impl WritesDns for DnsScope {}
+
 #[async_trait]
-impl Clock for AwsCloud {
+impl<S: ScopeType> Clock for AwsCloud<S> {
     fn now(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -130,14 +197,15 @@ impl Clock for AwsCloud {
     }
 }
 
-/// Implements each port for [`AwsCloud`] by handing every call to the adapter that implements
+/// Implements each port for [`AwsCloud<S>`] (the write ports for the scopes `S` that write
+/// them) by handing every call to the adapter that implements
 /// it (in its service's file). Rust has no trait delegation, and the core takes one `&C` that
 /// holds every port it needs, so the bundle must implement them itself: this names each method
 /// once, and the compiler checks each line against its port trait.
 macro_rules! delegate {
-    ($($port:ident => $adapter:ident { $(fn $method:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)* })*) => {$(
+    ($($port:ident for $bound:ident => $adapter:ident { $(fn $method:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)* })*) => {$(
         #[async_trait]
-        impl $port for AwsCloud {
+        impl<S: $bound> $port for AwsCloud<S> {
             $(async fn $method(&self, $($arg: $ty),*) -> CloudResult<$ok> {
                 $port::$method(&self.$adapter, $($arg),*).await
             })*
@@ -146,11 +214,11 @@ macro_rules! delegate {
 }
 
 delegate! {
-    FsxRead => fsx {
+    FsxRead for ScopeType => fsx {
         fn describe_file_systems() -> Vec<FileSystem>;
         fn describe_storage_virtual_machines() -> Vec<StorageVirtualMachine>;
     }
-    NetworkRead => ec2 {
+    NetworkRead for ScopeType => ec2 {
         fn describe_vpcs(ids: &[VpcId]) -> Vec<Vpc>;
         fn describe_subnets(vpc_id: &VpcId) -> Vec<Subnet>;
         fn describe_network_interfaces(vpc_id: &VpcId) -> Vec<NetworkInterface>;
@@ -158,7 +226,7 @@ delegate! {
         fn get_subnet_cidr_reservations(subnet_id: &SubnetId) -> Vec<CidrReservation>;
         fn describe_resource_endpoints(filters: &[EndpointFilter]) -> Vec<VpcEndpoint>;
     }
-    NetworkWrite => ec2 {
+    NetworkWrite for WritesInfrastructure => ec2 {
         fn create_subnet(req: &CreateSubnetRequest) -> Subnet;
         fn delete_subnet(id: &SubnetId) -> ();
         fn create_subnet_cidr_reservation(req: &CreateCidrReservationRequest) -> CidrReservation;
@@ -168,11 +236,11 @@ delegate! {
         fn associate_route_table(route_table_id: &RouteTableId, subnet_id: &SubnetId) -> String;
         fn disassociate_route_table(association_id: &str) -> ();
     }
-    LatticeRead => lattice {
+    LatticeRead for ScopeType => lattice {
         fn list_resource_gateways() -> Vec<ResourceGateway>;
         fn list_resource_configurations() -> Vec<ResourceConfiguration>;
     }
-    LatticeWrite => lattice {
+    LatticeWrite for WritesInfrastructure => lattice {
         fn create_resource_gateway(req: &CreateResourceGatewayRequest) -> ResourceGateway;
         fn update_resource_gateway(id: &GatewayId, security_group_ids: &[SecurityGroupId]) -> ();
         fn delete_resource_gateway(id: &GatewayId) -> ();
@@ -185,11 +253,11 @@ delegate! {
         ) -> ();
         fn delete_resource_configuration(id: &ResourceConfigurationId) -> ();
     }
-    DnsRead => route53 {
+    DnsRead for ScopeType => route53 {
         fn get_hosted_zone(id: &HostedZoneId) -> HostedZone;
         fn list_resource_record_sets(zone: &HostedZoneId) -> Vec<RecordSet>;
     }
-    DnsWrite => route53 {
+    DnsWrite for WritesDns => route53 {
         fn change_resource_record_sets(zone: &HostedZoneId, changes: &[RecordChange]) -> String;
         fn get_change(change_id: &str) -> ChangeStatus;
     }

@@ -266,25 +266,64 @@ pub async fn step_in<S: ScopeType, C: Executes<S> + ?Sized>(
     payload: &Value,
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<StepOutput, FunctionError> {
-    if function.scope() != S::SCOPE {
-        return Err(FunctionError {
-            kind: ErrorKind::Internal,
-            message: format!("{function:?} reconciles {:?}, not {:?}", function.scope(), S::SCOPE),
-        });
+    check_scope::<S>(function)?;
+    match triage(function, payload)? {
+        Triage::Ignored(out) => Ok(out),
+        Triage::Run(trigger) => run_in::<S, C>(cloud, config, function, trigger, progress).await,
     }
+}
+
+fn check_scope<S: ScopeType>(function: Function) -> Result<(), FunctionError> {
+    if function.scope() == S::SCOPE {
+        return Ok(());
+    }
+    Err(FunctionError {
+        kind: ErrorKind::Internal,
+        message: format!("{function:?} reconciles {:?}, not {:?}", function.scope(), S::SCOPE),
+    })
+}
+
+/// What a payload asks of a function, decided without any AWS call: a Lambda answers
+/// [`Triage::Ignored`] before it has loaded the SDK configuration or built a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Triage {
+    /// The function does not handle this trigger: the output to return (status `ignored`, the
+    /// reason in `warnings`).
+    Ignored(StepOutput),
+    /// Run [`run_in`] for this trigger (`None`: a Step Functions input, reconcile the scope).
+    Run(Option<Trigger>),
+}
+
+/// Decodes `payload` and decides whether `function` handles it. `InvalidInput` for a payload
+/// that is neither an EventBridge event nor a Step Functions input object.
+pub fn triage(function: Function, payload: &Value) -> Result<Triage, FunctionError> {
     let trigger = decode(payload)?;
-    let mut out = StepOutput::new(function, StepStatus::Converged, trigger.clone());
     if let Some(t) = &trigger
         && !function.accepts(t)
     {
-        out.status = StepStatus::Ignored;
+        let mut out = StepOutput::new(function, StepStatus::Ignored, trigger.clone());
         out.warnings.push(match t {
             Trigger::Ignored { reason } => reason.clone(),
             other => format!("{:?} does not handle {} triggers", function, other.name()),
         });
         info!(function = ?function, trigger = t.name(), "ignored");
-        return Ok(out);
+        return Ok(Triage::Ignored(out));
     }
+    Ok(Triage::Run(trigger))
+}
+
+/// The rest of [`step_in`] once [`triage`] said [`Triage::Run`]: (heal: diagnose), one scoped
+/// reconcile, and the output or typed error. A `function` of another scope than `S` is an
+/// `Internal` error.
+pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    function: Function,
+    trigger: Option<Trigger>,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<StepOutput, FunctionError> {
+    check_scope::<S>(function)?;
+    let mut out = StepOutput::new(function, StepStatus::Converged, trigger.clone());
     if let (
         Function::Heal,
         Some(Trigger::GatewayCapacityExhausted {

@@ -1,5 +1,6 @@
 //! What every fsxn-lattice Lambda shares: the configuration read from the environment once per
-//! cold start, the SDK clients, and [`step`] — one scoped reconcile that a function runs for its
+//! cold start, the SDK clients (built on first use, allowed only the writes of the function's
+//! scope), and [`step`] — one scoped reconcile that a function runs for its
 //! trigger, returning a typed output for the next state or an error whose `error_type` is one of
 //! the stable names Step Functions' `Retry`/`Catch` match
 //! ([`fsxn_lattice_core::error::ErrorKind::as_str`]). The step itself lives in the SDK-free core
@@ -7,9 +8,12 @@
 
 use fsxn_lattice_aws::iam::Capability;
 use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
+pub use fsxn_lattice_core::apply::{AllScope, DnsScope, Executes, InfrastructureScope, ScopeType};
 use fsxn_lattice_core::config::{Config, ConfigError};
 use fsxn_lattice_core::reconcile::Scope;
-pub use fsxn_lattice_core::step::{AppliedAction, Function, FunctionError, StepOutput, StepStatus, decode, step};
+pub use fsxn_lattice_core::step::{
+    AppliedAction, Function, FunctionError, StepOutput, StepStatus, Triage, decode, run_in, step, triage,
+};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
@@ -45,26 +49,51 @@ pub fn config_from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, I
     })
 }
 
-/// What a function holds across invocations, built once per cold start: its SDK clients and
-/// its configuration. (Not the Lambda runtime — that is `lambda_runtime`, which [`serve`]
-/// runs.)
+/// What a function holds across invocations, built once per cold start: its configuration
+/// and, on first use, its SDK clients allowed the writes of scope `S` (not the Lambda runtime —
+/// that is `lambda_runtime`, which [`serve`] runs). The clients are built lazily: an invocation
+/// that [`triage`] answers without AWS (an event the function ignores) never loads the SDK
+/// configuration.
 #[derive(Debug)]
-pub struct FunctionContext {
-    /// The SDK clients, behind the core's ports.
-    pub cloud: AwsCloud,
+pub struct FunctionContext<S: ScopeType> {
     /// The configuration from `FSXN_LATTICE_CONFIG`.
     pub config: Config,
+    cloud: tokio::sync::OnceCell<AwsCloud<S>>,
 }
 
-impl FunctionContext {
-    /// Reads the configuration and builds the SDK clients, once per cold start.
-    pub async fn from_env() -> Result<Self, InitError> {
-        let config = config_from_env(|k| std::env::var(k).ok())?;
-        let sdk = load_sdk_config(&AwsOptions::default()).await;
-        Ok(Self {
-            cloud: AwsCloud::new(&sdk),
+impl<S: ScopeType> FunctionContext<S> {
+    /// Reads and validates the configuration, once per cold start; no AWS call, no SDK.
+    pub fn from_env() -> Result<Self, InitError> {
+        Ok(Self::new(config_from_env(|k| std::env::var(k).ok())?))
+    }
+
+    /// A context for `config` whose clients are built on first use.
+    pub fn new(config: Config) -> Self {
+        Self {
             config,
-        })
+            cloud: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The SDK clients, built on the first call (the standard credential and region chain).
+    pub async fn cloud(&self) -> &AwsCloud<S> {
+        self.cloud
+            .get_or_init(|| async { AwsCloud::scoped(&load_sdk_config(&AwsOptions::default()).await) })
+            .await
+    }
+
+    /// Runs `function` (of scope `S`) for `payload`: [`triage`] first, then, if there is work,
+    /// [`run_in`] on the clients.
+    pub async fn handle(&self, function: Function, payload: &Value) -> Result<StepOutput, FunctionError>
+    where
+        AwsCloud<S>: Executes<S>,
+    {
+        match triage(function, payload)? {
+            Triage::Ignored(out) => Ok(out),
+            Triage::Run(trigger) => {
+                run_in::<S, AwsCloud<S>>(self.cloud().await, &self.config, function, trigger, &mut |_| {}).await
+            }
+        }
     }
 }
 
@@ -95,18 +124,25 @@ pub fn diagnostic(e: FunctionError) -> Diagnostic {
     }
 }
 
-/// Serves a function under the Lambda runtime: JSON logs, configuration and clients built once.
-pub async fn serve(function: Function) -> Result<(), lambda_runtime::Error> {
+/// Serves `function` under the Lambda runtime with clients allowed only the writes of its
+/// scope `S` (`serve::<DnsScope>(Function::PublishAlias)`): JSON logs; the configuration read
+/// and validated at cold start, a function of another scope refused there; the clients built
+/// on first use.
+pub async fn serve<S: ScopeType>(function: Function) -> Result<(), lambda_runtime::Error>
+where
+    AwsCloud<S>: Executes<S>,
+{
     lambda_runtime::tracing::init_default_subscriber();
-    let context = FunctionContext::from_env()
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    if function.scope() != S::SCOPE {
+        let message = format!("{function:?} reconciles {:?}, not {:?}", function.scope(), S::SCOPE);
+        tracing::error!(%message, "cold start failed");
+        return Err(message.into());
+    }
+    let context = FunctionContext::<S>::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     let context = &context;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            step(&context.cloud, &context.config, function, &event.payload)
-                .await
-                .map_err(diagnostic)
+            context.handle(function, &event.payload).await.map_err(diagnostic)
         },
     ))
     .await
@@ -247,6 +283,26 @@ mod tests {
             nothing.applied.is_empty() && nothing.status == StepStatus::Converged,
             "{nothing:?}"
         );
+    }
+
+    #[test]
+    fn an_ignored_event_is_answered_without_building_a_client() {
+        let config = config_from_env(|_| Some(fsxn_lattice_sim::scenario::SEED_CONFIG.into())).unwrap();
+        let context = FunctionContext::<InfrastructureScope>::new(config);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let out = rt
+            .block_on(context.handle(Function::Provision, &event("fsx-create-backup.json")))
+            .unwrap();
+        assert_eq!(out.status, StepStatus::Ignored, "{out:?}");
+        assert!(
+            context.cloud.get().is_none(),
+            "no SDK configuration loaded for an ignored event"
+        );
+        let err = rt
+            .block_on(context.handle(Function::Provision, &serde_json::json!("not an object")))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(context.cloud.get().is_none());
     }
 
     #[test]
