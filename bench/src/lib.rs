@@ -6,4 +6,6 @@
 pub mod api_calls;
 pub mod artifacts;
 pub mod cold_start;
+pub mod cost;
 pub mod fleet;
+pub mod wall;

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! fsxn-lattice-bench api-calls [--svms 1,10,50] [--consumers 3] [--output text|json]
+//! fsxn-lattice-bench wall-time [--svms 1,10,50] [--consumers 3] [--output text|json]
+//! fsxn-lattice-bench cost [--schedule-minutes 15] [--events-per-day 20] [--output text|json]
 //! fsxn-lattice-bench cold-start --bin-dir target/release [--runs 10] [--python python3]
 //! fsxn-lattice-bench artifacts --bin-dir target/release
 //! ```
@@ -50,6 +52,28 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         svms_per_file_system: usize,
     },
+    /// Round trips and simulated wall time per reconcile, serial against concurrent; fails if
+    /// steady state takes more than 4 round trips.
+    WallTime {
+        /// Fleet sizes (SVMs).
+        #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
+        svms: Vec<usize>,
+        /// Consumer VPCs.
+        #[arg(long, default_value_t = 3)]
+        consumers: usize,
+        /// SVMs per file system.
+        #[arg(long, default_value_t = 10)]
+        svms_per_file_system: usize,
+    },
+    /// Billed Lambda time, Step Functions transitions and their price per month.
+    Cost {
+        /// Minutes between scheduled reconciles (template.yaml `ReconcileSchedule`).
+        #[arg(long, default_value_t = 15.0)]
+        schedule_minutes: f64,
+        /// Events a day that reach the state machine and change nothing.
+        #[arg(long, default_value_t = 20.0)]
+        events_per_day: f64,
+    },
     /// Cold start and peak RSS of the release Lambda binaries vs a Python 3 / boto3 baseline.
     ColdStart {
         /// Where the release binaries are.
@@ -88,6 +112,15 @@ fn main() -> ExitCode {
             consumers,
             svms_per_file_system,
         } => api_calls_cmd(&svms, consumers, svms_per_file_system, cli.output),
+        Cmd::WallTime {
+            svms,
+            consumers,
+            svms_per_file_system,
+        } => wall_time_cmd(&svms, consumers, svms_per_file_system, cli.output),
+        Cmd::Cost {
+            schedule_minutes,
+            events_per_day,
+        } => cost_cmd(schedule_minutes, events_per_day, cli.output),
         Cmd::ColdStart { bin_dir, runs, python } => cold_start_cmd(&bin_dir, runs, &python, cli.output),
         Cmd::Artifacts { bin_dir } => artifacts_cmd(&bin_dir, cli.output),
     };
@@ -103,6 +136,128 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn cost_cmd(schedule_minutes: f64, events_per_day: f64, output: Output) -> Result<bool, String> {
+    use fsxn_lattice_bench::cost;
+    if !(schedule_minutes >= 1.0 && events_per_day >= 0.0 && events_per_day.is_finite()) {
+        return Err("--schedule-minutes must be at least 1 and --events-per-day not negative".into());
+    }
+    let m = cost::measure()?;
+    let month = cost::month(&m, schedule_minutes, events_per_day);
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"measured": m, "month": month})).map_err(|e| e.to_string())?
+        );
+        return Ok(true);
+    }
+    println!(
+        "What running fsxn-lattice costs (simulated cloud with the latency model; 256 MB arm64 Lambdas, us-east-1 prices of 2026-11-27)"
+    );
+    println!(
+        "{:<46} {:>11} {:>11} {:>10} {:>10} {:>11}",
+        "execution", "transitions", "invocations", "Lambda ms", "elapsed", "USD"
+    );
+    for e in [&m.provisioning, &m.no_op_event] {
+        println!(
+            "{:<46} {:>11} {:>11} {:>10} {:>8.0} s {:>11.7}",
+            e.what,
+            e.transitions,
+            e.invocations,
+            e.lambda_ms,
+            e.elapsed_s,
+            e.usd()
+        );
+    }
+    println!(
+        "{:<46} {:>11} {:>11} {:>10}",
+        "scheduled Reconcile, steady state", 0, 1, m.scheduled_ms
+    );
+    println!();
+    println!(
+        "a month, a reconcile every {schedule_minutes} min and {events_per_day} events a day: {:.0} reconciles, {:.0} executions, {:.1} GB-s, {:.0} requests, {:.0} transitions = ${:.4} before the free tier (400,000 GB-s, 1M requests, 4,000 transitions a month)",
+        month.scheduled, month.events, month.gb_seconds, month.requests, month.transitions, month.usd
+    );
+    println!(
+        "what it builds, per SVM and consumer VPC: a Resource VPC endpoint (hourly price: not in our sources, see aws.amazon.com/privatelink/pricing) and $0.01/GB processed; the Transit Gateway it replaces: $0.05 per attachment-hour ({:.2} USD a month for each VPC attached: the FSx VPC and every consumer VPC) and $0.02/GB",
+        0.05 * cost::DAYS_PER_MONTH * 24.0
+    );
+    Ok(true)
+}
+
+fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Output) -> Result<bool, String> {
+    use fsxn_lattice_bench::wall::{self, Mode};
+    if sizes.is_empty() || sizes.contains(&0) || consumers == 0 || per_fs == 0 {
+        return Err("--svms, --consumers and --svms-per-file-system must be positive".into());
+    }
+    let mut rows = Vec::new();
+    for &svms in sizes {
+        for mode in [Mode::Serial, Mode::Concurrent] {
+            eprintln!("timing {svms} SVM(s) × {consumers} consumer VPC(s), {mode:?} …");
+            let size = FleetSize {
+                svms,
+                svms_per_file_system: per_fs,
+                consumers,
+            };
+            rows.push(wall::measure(size, mode)?);
+        }
+    }
+    let failures = wall::check(&rows);
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"rows": rows, "failures": failures})).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "Wall time per reconcile (simulated cloud; latency per call: EC2 60 ms, VPC Lattice 50 ms, Route 53 40 ms, FSx 80 ms, assumed)"
+        );
+        println!(
+            "{:>5}  {:<18} {:<10} {:>6} {:>11} {:>12} {:>10} {:>6}",
+            "SVMs", "phase", "mode", "calls", "round trips", "in calls", "wall", "passes"
+        );
+        for r in &rows {
+            for (phase, f) in [("first provisioning", &r.first), ("steady state", &r.steady)] {
+                println!(
+                    "{:>5}  {:<18} {:<10} {:>6} {:>11} {:>9.0} ms {:>8.1} s {:>6}",
+                    r.svms,
+                    phase,
+                    format!("{:?}", r.mode).to_lowercase(),
+                    f.calls,
+                    f.round_trips,
+                    f.in_calls_ms,
+                    f.wall_s,
+                    f.passes
+                );
+            }
+        }
+        println!();
+        for pair in rows.chunks(2) {
+            if let [s, c] = pair {
+                println!(
+                    "{:>3} SVMs: steady state {} → {} round trips ({:.1}× less time in calls); first provisioning {:.0} → {:.0} ms in calls",
+                    s.svms,
+                    s.steady.round_trips,
+                    c.steady.round_trips,
+                    s.steady.in_calls_ms / c.steady.in_calls_ms.max(f64::EPSILON),
+                    s.first.in_calls_ms,
+                    c.first.in_calls_ms
+                );
+            }
+        }
+        if failures.is_empty() {
+            println!(
+                "check: steady state within {} round trips — held",
+                wall::STEADY_ROUND_TRIPS_GOAL
+            );
+        } else {
+            for f in &failures {
+                println!("FAILED: {f}");
+            }
+        }
+    }
+    Ok(failures.is_empty())
 }
 
 fn api_calls_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Output) -> Result<bool, String> {

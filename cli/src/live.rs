@@ -158,7 +158,7 @@ mod imp {
             // DescribeSubnets filtered by an unknown VPC answers an empty list: ask for the VPC.
             let vpc_exists = match &vpc {
                 Some(v) => !cloud
-                    .describe_vpcs(std::slice::from_ref(v))
+                    .describe_vpcs(std::slice::from_ref(v), fsxn_lattice_core::ports::VpcAttributes::None)
                     .await
                     .map_err(CliError::cloud)?
                     .is_empty(),

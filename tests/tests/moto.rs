@@ -74,14 +74,20 @@ async fn ec2_subnets_enis_and_cidr_reservations_round_trip_through_the_adapter()
             .await
             .unwrap();
     }
-    let vpcs = cloud.describe_vpcs(std::slice::from_ref(&vpc)).await.unwrap();
+    let vpcs = cloud
+        .describe_vpcs(std::slice::from_ref(&vpc), VpcAttributes::Dns)
+        .await
+        .unwrap();
     assert_eq!(vpcs[0].cidr_blocks[0].to_string(), "10.0.0.0/16");
     // A VPC that does not exist (a consumer deleted, a typo in the config) is left out, not an
     // error for the whole read: EC2 fails `VpcIds` with InvalidVpcID.NotFound.
     let gone = VpcId::parse("vpc-0000000000000dead").unwrap();
     let raw = ec2.describe_vpcs().vpc_ids(gone.as_str()).send().await;
     assert!(raw.is_err(), "moto, as EC2, refuses an unknown id in VpcIds: {raw:?}");
-    let both = cloud.describe_vpcs(&[vpc.clone(), gone]).await.unwrap();
+    let both = cloud
+        .describe_vpcs(&[vpc.clone(), gone], VpcAttributes::Dns)
+        .await
+        .unwrap();
     assert_eq!(both.iter().map(|v| &v.id).collect::<Vec<_>>(), [&vpc]);
     let subnets = cloud.describe_subnets(&vpc).await.unwrap();
     assert_eq!(subnets.len(), 1);

@@ -183,7 +183,7 @@ fn endpoint_from(op: &str, e: &aws_sdk_ec2::types::VpcEndpoint) -> Result<VpcEnd
 
 #[async_trait]
 impl NetworkRead for AwsEc2 {
-    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+    async fn describe_vpcs(&self, ids: &[VpcId], attributes: VpcAttributes) -> CloudResult<Vec<Vpc>> {
         const OP: &str = "DescribeVpcs";
         // A `vpc-id` filter, not `VpcIds`: with `VpcIds`, one VPC that does not exist (a
         // consumer deleted, a typo in the config) fails the whole call with
@@ -201,7 +201,7 @@ impl NetworkRead for AwsEc2 {
             .into_iter()
             .collect::<Result<_, _>>()
             .map_err(|e| translate(OP, e))?;
-        let mut vpcs = Vec::new();
+        let mut listed = Vec::new();
         for v in pages.iter().flat_map(|p| p.vpcs()) {
             let id: VpcId = id_of(OP, "VpcId", v.vpc_id())?;
             let cidr_blocks = v
@@ -215,35 +215,46 @@ impl NetworkRead for AwsEc2 {
                 .filter_map(|a| a.cidr_block())
                 .map(|c| parse(OP, "CidrBlock", c.parse::<Ipv4Net>()))
                 .collect::<Result<Vec<_>, _>>()?;
-            let attr = |name: VpcAttributeName| {
-                self.client
-                    .describe_vpc_attribute()
-                    .vpc_id(id.as_str())
-                    .attribute(name)
-                    .send()
-            };
-            // A VPC deleted between the list and these reads is gone: left out, like one
-            // the list never had.
-            let support = match attr(VpcAttributeName::EnableDnsSupport).await {
-                Ok(a) => a.enable_dns_support().and_then(|a| a.value()).unwrap_or(false),
-                Err(e) => match translate("DescribeVpcAttribute", e) {
-                    e if e.kind == ErrorKind::NotFound => continue,
-                    e => return Err(e),
-                },
-            };
-            let hostnames = match attr(VpcAttributeName::EnableDnsHostnames).await {
-                Ok(a) => a.enable_dns_hostnames().and_then(|a| a.value()).unwrap_or(false),
-                Err(e) => match translate("DescribeVpcAttribute", e) {
-                    e if e.kind == ErrorKind::NotFound => continue,
-                    e => return Err(e),
-                },
-            };
-            vpcs.push(Vpc {
+            listed.push(Vpc {
                 id,
                 cidr_blocks,
-                enable_dns_support: support,
-                enable_dns_hostnames: hostnames,
+                enable_dns_support: false,
+                enable_dns_hostnames: false,
             });
+        }
+        if attributes == VpcAttributes::None {
+            return Ok(listed);
+        }
+        // Both attributes of every VPC at once: one round trip, not two per VPC.
+        let attr = |id: &VpcId, name: VpcAttributeName| {
+            self.client
+                .describe_vpc_attribute()
+                .vpc_id(id.as_str())
+                .attribute(name)
+                .send()
+        };
+        let read = futures_util::future::join_all(listed.iter().map(|v| async move {
+            futures_util::join!(
+                attr(&v.id, VpcAttributeName::EnableDnsSupport),
+                attr(&v.id, VpcAttributeName::EnableDnsHostnames)
+            )
+        }))
+        .await;
+        let mut vpcs = Vec::new();
+        for (mut vpc, (support, hostnames)) in listed.into_iter().zip(read) {
+            // A VPC deleted between the list and these reads is gone: left out, like one
+            // the list never had.
+            match (support, hostnames) {
+                (Ok(s), Ok(h)) => {
+                    vpc.enable_dns_support = s.enable_dns_support().and_then(|a| a.value()).unwrap_or(false);
+                    vpc.enable_dns_hostnames = h.enable_dns_hostnames().and_then(|a| a.value()).unwrap_or(false);
+                    vpcs.push(vpc);
+                }
+                (Err(e), _) | (_, Err(e)) => match translate("DescribeVpcAttribute", e) {
+                    e if e.kind == ErrorKind::NotFound => continue,
+                    e => return Err(e),
+                },
+            }
         }
         Ok(vpcs)
     }
@@ -365,10 +376,9 @@ impl NetworkRead for AwsEc2 {
 
     async fn describe_resource_endpoints(&self, filters: &[EndpointFilter]) -> CloudResult<Vec<VpcEndpoint>> {
         const OP: &str = "DescribeVpcEndpoints";
-        let mut by_id: BTreeMap<String, VpcEndpoint> = BTreeMap::new();
-        for filter in filters {
-            let items: Vec<_> = self
-                .client
+        // Each filter's query at once (one round trip), merged by id in filter order.
+        let pages = futures_util::future::join_all(filters.iter().map(|filter| {
+            self.client
                 .describe_vpc_endpoints()
                 .filters(match filter {
                     EndpointFilter::Vpcs(vpcs) => filter_of("vpc-id", vpcs.iter().map(|v| v.to_string())),
@@ -379,10 +389,12 @@ impl NetworkRead for AwsEc2 {
                 .into_paginator()
                 .items()
                 .send()
-                .collect::<Result<_, _>>()
-                .await
-                .map_err(|e| translate(OP, e))?;
-            for e in &items {
+                .collect::<Result<Vec<_>, _>>()
+        }))
+        .await;
+        let mut by_id: BTreeMap<String, VpcEndpoint> = BTreeMap::new();
+        for items in pages {
+            for e in &items.map_err(|e| translate(OP, e))? {
                 let e = endpoint_from(OP, e)?;
                 by_id.insert(e.id.to_string(), e);
             }
@@ -393,8 +405,9 @@ impl NetworkRead for AwsEc2 {
         }
         // The DNS name lives on the association. No paginator in the Rust SDK: page by hand.
         const ASSOC: &str = "DescribeVpcEndpointAssociations";
-        let mut dns: BTreeMap<String, String> = BTreeMap::new();
-        for chunk in endpoints.chunks(page::ASSOCIATION_IDS) {
+        // Each batch of ids at once (one round trip, plus any further pages of a batch).
+        let batches = futures_util::future::join_all(endpoints.chunks(page::ASSOCIATION_IDS).map(|chunk| async move {
+            let mut dns: Vec<(String, String)> = Vec::new();
             let mut token: Option<String> = None;
             loop {
                 let page = self
@@ -408,14 +421,19 @@ impl NetworkRead for AwsEc2 {
                     .map_err(|e| translate(ASSOC, e))?;
                 for a in page.vpc_endpoint_associations() {
                     if let (Some(ep), Some(name)) = (a.vpc_endpoint_id(), a.dns_entry().and_then(|d| d.dns_name())) {
-                        dns.insert(ep.to_string(), normalize_dns_name(name));
+                        dns.push((ep.to_string(), normalize_dns_name(name)));
                     }
                 }
                 match page.next_token() {
                     Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
+                    _ => return Ok::<_, CloudError>(dns),
                 }
             }
+        }))
+        .await;
+        let mut dns: BTreeMap<String, String> = BTreeMap::new();
+        for batch in batches {
+            dns.extend(batch?);
         }
         for e in &mut endpoints {
             e.dns_name = dns.get(e.id.as_str()).cloned();

@@ -166,17 +166,19 @@ fn port_strings(p: &[PortRange]) -> Vec<String> {
 impl LatticeRead for AwsLattice {
     async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
         const OP: &str = "ListResourceGateways";
-        let items: Vec<_> = self
-            .client
-            .list_resource_gateways()
-            .max_results(page::LATTICE)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| translate(OP, e))?;
-        let tagged = self.tagged("vpc-lattice:resourcegateway").await?;
+        // The list and the tags (by resource type, not by ARN) at once: one round trip.
+        let (items, tagged) = futures_util::join!(
+            self.client
+                .list_resource_gateways()
+                .max_results(page::LATTICE)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>(),
+            self.tagged("vpc-lattice:resourcegateway")
+        );
+        let items = items.map_err(|e| translate(OP, e))?;
+        let tagged = tagged?;
         let mut out = Vec::new();
         for g in items {
             let arn = g.arn().unwrap_or_default().to_string();
@@ -215,17 +217,19 @@ impl LatticeRead for AwsLattice {
 
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
         const OP: &str = "ListResourceConfigurations";
-        let items: Vec<_> = self
-            .client
-            .list_resource_configurations()
-            .max_results(page::LATTICE)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| translate(OP, e))?;
-        let tagged = self.tagged("vpc-lattice:resourceconfiguration").await?;
+        // The list and the tags (by resource type, not by ARN) at once: one round trip.
+        let (items, tagged) = futures_util::join!(
+            self.client
+                .list_resource_configurations()
+                .max_results(page::LATTICE)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>(),
+            self.tagged("vpc-lattice:resourceconfiguration")
+        );
+        let items = items.map_err(|e| translate(OP, e))?;
+        let tagged = tagged?;
         let mut out = Vec::new();
         for c in items {
             // Groups and children have no gateway of their own; nothing of ours is among them.

@@ -179,6 +179,12 @@ impl<S: ScopeType> Clock for AwsCloud<S> {
             .map(|d| d.as_secs())
             .unwrap_or(0)
     }
+    fn now_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
@@ -219,7 +225,7 @@ delegate! {
         fn describe_storage_virtual_machines() -> Vec<StorageVirtualMachine>;
     }
     NetworkRead for ScopeType => ec2 {
-        fn describe_vpcs(ids: &[VpcId]) -> Vec<Vpc>;
+        fn describe_vpcs(ids: &[VpcId], attributes: VpcAttributes) -> Vec<Vpc>;
         fn describe_subnets(vpc_id: &VpcId) -> Vec<Subnet>;
         fn describe_network_interfaces(vpc_id: &VpcId) -> Vec<NetworkInterface>;
         fn describe_route_tables(vpc_id: &VpcId) -> Vec<RouteTable>;

@@ -627,7 +627,7 @@ mod ec2 {
             });
         let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&vpcs, &support, &hostnames]);
         let v = AwsEc2::new(client)
-            .describe_vpcs(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()])
+            .describe_vpcs(&[VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap()], VpcAttributes::Dns)
             .await
             .unwrap();
         assert_eq!(

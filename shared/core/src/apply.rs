@@ -1,4 +1,6 @@
-//! Apply: carry out a plan's actions through the ports, in order, idempotently.
+//! Apply: carry out a plan's actions through the ports, idempotently: in order, in waves of
+//! same-kind actions that run at once under per-service gates and client-side rate limits
+//! ([`crate::concurrency`]).
 //!
 //! Every action is safe to repeat: creates carry client tokens derived from the desired object,
 //! DNS uses CREATE and DELETE of exact records (never UPSERT), "not found" on delete counts as done. Transient errors (and
@@ -6,6 +8,7 @@
 //! capped exponential backoff and full jitter, honouring a server's `Retry-After`. The first
 //! other error stops the run cleanly; the report says what was done before it.
 
+use crate::concurrency::{Concurrency, Gates, RateLimiter, RateLimits, operation, service_of};
 use crate::error::{CloudError, ErrorKind};
 use crate::plan::{Action, Plan, PlannedAction};
 use crate::ports::*;
@@ -132,7 +135,8 @@ pub enum Outcome {
         /// Why.
         detail: String,
     },
-    /// Not possible yet (still in use); the next pass retries.
+    /// Not possible yet (a delete of something still in use, a write past the client-side
+    /// rate limit); the next pass retries.
     Deferred {
         /// Why.
         detail: String,
@@ -160,10 +164,30 @@ pub struct ApplyReport {
 }
 
 /// Options of one apply run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ApplyOptions {
     /// Retry policy.
     pub retry: RetryPolicy,
+    /// Calls in flight per service (reads and writes).
+    pub concurrency: Concurrency,
+    /// Client-side write rate limits.
+    pub rates: RateLimits,
+    /// The longest an apply run waits for rate-limit tokens; an action whose token comes later
+    /// is [`Outcome::Deferred`] to the next pass (or, in a Lambda, the next poll), so a run
+    /// never outlives its function's timeout waiting (150 endpoints at 0.3 per second would
+    /// take 8 minutes).
+    pub rate_wait: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            concurrency: Concurrency::default(),
+            rates: RateLimits::default(),
+            rate_wait: Duration::from_secs(20),
+        }
+    }
 }
 
 /// A [`Scope`] as a type, so that what a function may write is checked by the compiler: a
@@ -248,50 +272,107 @@ pub async fn apply_in<S: ScopeType, C: Executes<S> + ?Sized>(
     options: &ApplyOptions,
     on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
+    let gates = Gates::new(options.concurrency);
+    let limiter = RateLimiter::new(options.rates, cloud.now_millis(), options.rate_wait);
     let mut report = ApplyReport::default();
-    for planned in &plan.actions {
-        let (result, attempts) = with_retry_counted(cloud, &options.retry, &planned.action.summary(), || {
-            Executes::<S>::execute(cloud, &planned.action)
-        })
-        .await;
-        let outcome = match result {
-            Ok(detail) => Ok(Outcome::Done { detail }),
-            Err(e) if e.kind == ErrorKind::NotFound && planned.action.is_delete() => Ok(Outcome::AlreadyDone {
-                detail: format!("already gone ({})", e.code),
-            }),
-            Err(e) if e.kind == ErrorKind::Conflict && planned.action.is_delete() => Ok(Outcome::Deferred {
-                detail: format!("still in use: {}", e.message),
-            }),
-            Err(e) if already_applied(cloud, &planned.action, &e, &options.retry).await => {
-                // An earlier attempt took effect but its response was lost (5xx/timeout after
-                // the write), or another reconciler made the same object first: operations
-                // without a client token then fail on overlap, and the object is ours.
-                Ok(Outcome::AlreadyDone {
-                    detail: format!("already exists, made by us ({})", e.code),
-                })
+    for wave in waves(&plan.actions) {
+        // The wave's calls run at once (under the gates and buckets); their outcomes are
+        // reported in plan order, and the first failure ends the run after the wave.
+        let outcomes = futures_util::future::join_all(wave.iter().map(|planned| {
+            let (gates, limiter) = (&gates, &limiter);
+            async move {
+                let op = operation(&planned.action);
+                let _permit = gates.enter(service_of(op)).await;
+                if let Err(wait) = limiter.take(cloud, op).await {
+                    let detail = format!(
+                        "client-side rate limit of {op}: next token in {} ms, after this run's {} s; left to the next pass",
+                        wait.as_millis(),
+                        options.rate_wait.as_secs()
+                    );
+                    return (Ok(Outcome::Deferred { detail }), 0);
+                }
+                apply_one::<S, C>(cloud, planned, options).await
             }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(outcome) => {
-                let applied = Applied {
-                    action: planned.clone(),
-                    outcome,
-                    attempts,
-                };
-                let flow = on_applied(&applied);
-                report.applied.push(applied);
-                if flow.is_break() {
+        }))
+        .await;
+        for (planned, (outcome, attempts)) in wave.iter().zip(outcomes) {
+            match outcome {
+                Ok(outcome) => {
+                    let applied = Applied {
+                        action: (*planned).clone(),
+                        outcome,
+                        attempts,
+                    };
+                    let flow = on_applied(&applied);
+                    report.applied.push(applied);
+                    if flow.is_break() {
+                        return report;
+                    }
+                }
+                Err(e) => {
+                    report.failed = Some(((*planned).clone(), e));
                     return report;
                 }
-            }
-            Err(e) => {
-                report.failed = Some((planned.clone(), e));
-                return report;
             }
         }
     }
     report
+}
+
+/// Splits `actions` into waves: runs of consecutive actions of the same kind, which the planner
+/// never makes depend on each other (one configuration per SVM, one endpoint per SVM and
+/// consumer, one reservation per block). Route 53 takes one change at a time per hosted zone
+/// (`PriorRequestNotComplete`), so a DNS wave holds each zone at most once.
+pub fn waves(actions: &[PlannedAction]) -> Vec<Vec<&PlannedAction>> {
+    let zone = |a: &Action| match a {
+        Action::PublishAlias { hosted_zone_id, .. } | Action::DeleteAlias { hosted_zone_id, .. } => {
+            Some(hosted_zone_id.clone())
+        }
+        _ => None,
+    };
+    let mut waves: Vec<Vec<&PlannedAction>> = Vec::new();
+    for planned in actions {
+        let joins = waves.last().is_some_and(|w| {
+            std::mem::discriminant(&w[0].action) == std::mem::discriminant(&planned.action)
+                && zone(&planned.action).is_none_or(|z| w.iter().all(|p| zone(&p.action).as_ref() != Some(&z)))
+        });
+        match waves.last_mut() {
+            Some(w) if joins => w.push(planned),
+            _ => waves.push(vec![planned]),
+        }
+    }
+    waves
+}
+
+/// One action, retried, with its outcome and the attempts it took.
+async fn apply_one<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    planned: &PlannedAction,
+    options: &ApplyOptions,
+) -> (Result<Outcome, CloudError>, u32) {
+    let (result, attempts) = with_retry_counted(cloud, &options.retry, &planned.action.summary(), || {
+        Executes::<S>::execute(cloud, &planned.action)
+    })
+    .await;
+    let outcome = match result {
+        Ok(detail) => Ok(Outcome::Done { detail }),
+        Err(e) if e.kind == ErrorKind::NotFound && planned.action.is_delete() => Ok(Outcome::AlreadyDone {
+            detail: format!("already gone ({})", e.code),
+        }),
+        Err(e) if e.kind == ErrorKind::Conflict && planned.action.is_delete() => Ok(Outcome::Deferred {
+            detail: format!("still in use: {}", e.message),
+        }),
+        Err(e) if already_applied(cloud, &planned.action, &e, &options.retry).await => {
+            // An earlier attempt took effect but its response was lost (5xx/timeout after
+            // the write), or another reconciler made the same object first: operations
+            // without a client token then fail on overlap, and the object is ours.
+            Ok(Outcome::AlreadyDone {
+                detail: format!("already exists, made by us ({})", e.code),
+            })
+        }
+        Err(e) => Err(e),
+    };
+    (outcome, attempts)
 }
 
 /// For the writes that carry no client token (`CreateSubnet`, `CreateSubnetCidrReservation`,
@@ -566,6 +647,51 @@ async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action)
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn waves_are_runs_of_one_kind_and_hold_each_hosted_zone_once() {
+        use crate::ids::*;
+        use crate::model::{RecordSet, RecordType};
+        let p = |action| PlannedAction {
+            action,
+            why: String::new(),
+        };
+        let endpoint = |n: u32| {
+            p(Action::DeleteVpcEndpoint {
+                vpc_endpoint_id: VpcEndpointId::parse(format!("vpce-{n:017x}")).unwrap(),
+            })
+        };
+        let alias = |zone: &str| {
+            p(Action::DeleteAlias {
+                hosted_zone_id: HostedZoneId::parse(zone).unwrap(),
+                cname: None,
+                txt: RecordSet {
+                    name: format!("_fsxn-lattice.a.{zone}"),
+                    record_type: RecordType::TXT,
+                    ttl: 300,
+                    values: vec!["\"x\"".into()],
+                    routing: None,
+                },
+            })
+        };
+        let actions = vec![
+            alias("Z1"),
+            alias("Z2"),
+            alias("Z1"),
+            endpoint(1),
+            endpoint(2),
+            endpoint(3),
+            p(Action::DeleteSubnet {
+                subnet_id: SubnetId::parse("subnet-0123456789abcdef0").unwrap(),
+            }),
+            endpoint(4),
+        ];
+        let sizes: Vec<usize> = waves(&actions).iter().map(Vec::len).collect();
+        // Z1 twice: two waves; three endpoints together; the subnet alone; the last endpoint
+        // after it (order across kinds is the planner's dependency order).
+        assert_eq!(sizes, [2, 1, 3, 1, 1]);
+        assert_eq!(waves(&actions).concat().len(), actions.len());
+    }
     use super::*;
 
     #[test]

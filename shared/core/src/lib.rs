@@ -27,6 +27,7 @@
 pub mod apply;
 pub mod audit;
 pub mod capacity;
+pub mod concurrency;
 pub mod config;
 pub mod desired;
 pub mod doctor;

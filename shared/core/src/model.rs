@@ -216,10 +216,12 @@ pub struct Vpc {
     /// `CidrBlockAssociationSet[].CidrBlock` in state `associated` (primary and secondary
     /// blocks; ones being associated or disassociated are left out).
     pub cidr_blocks: Vec<Ipv4Net>,
-    /// `enableDnsSupport` (`DescribeVpcAttribute`); `false` if AWS sends no value. A consumer
-    /// VPC needs it and `enable_dns_hostnames` on (private DNS of a Resource endpoint).
+    /// `enableDnsSupport` (`DescribeVpcAttribute`), read only when asked for
+    /// ([`crate::ports::VpcAttributes::Dns`]: consumer VPCs); `false` when not read or if AWS
+    /// sends no value. A consumer VPC needs it and `enable_dns_hostnames` on (private DNS of a
+    /// Resource endpoint).
     pub enable_dns_support: bool,
-    /// `enableDnsHostnames` (`DescribeVpcAttribute`); `false` if AWS sends no value.
+    /// `enableDnsHostnames` (`DescribeVpcAttribute`), as `enable_dns_support`.
     pub enable_dns_hostnames: bool,
 }
 

@@ -2,13 +2,14 @@
 //! which reads it through the ports (retrying each read) and resolves the desired state from it.
 
 use crate::apply::{RetryPolicy, with_retry};
+use crate::concurrency::{Concurrency, Gates, Service};
 use crate::config::Config;
 use crate::desired::{Desired, resolve};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
-use crate::ports::{EndpointFilter, Reads};
+use crate::ports::{EndpointFilter, Reads, VpcAttributes};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,23 +42,135 @@ pub struct Observed {
     pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
 }
 
-/// Reads everything the planner needs, retrying each read on transient errors.
+/// At most this many calls of one kind in flight at once (per-VPC, per-subnet and per-zone
+/// reads): well under EC2's non-mutating bucket (100 requests, refilled at 20 per second:
+/// docs/design.md §4) and Route 53's 5 requests per second after its burst.
+pub const READS_IN_FLIGHT: usize = 8;
+
+/// Reads everything the planner needs, retrying each read on transient errors. Independent
+/// reads run concurrently, each as soon as what it depends on is read, so a pass costs the
+/// round trips of its longest chain rather than one per call:
+///
+/// - FSx (file systems, SVMs) and VPC Lattice (gateways, configurations) → per FSx VPC, at once:
+///   the VPC, its route tables, its ENIs, and its subnets → each subnet's CIDR reservations;
+/// - the endpoints → hosted zones named only by our endpoints' tags (a consumer removed from
+///   the config);
+/// - the consumers' VPCs with their DNS attributes; the consumers' hosted zones.
+///
+/// Results are assembled in a fixed order, whatever order the calls finish in.
 pub async fn observe<C: Reads + ?Sized>(
     cloud: &C,
     config: &Config,
     policy: &RetryPolicy,
 ) -> Result<(Observed, Desired), CloudError> {
-    let file_systems = with_retry(cloud, policy, "DescribeFileSystems", || cloud.describe_file_systems()).await?;
-    let svms = with_retry(cloud, policy, "DescribeStorageVirtualMachines", || {
-        cloud.describe_storage_virtual_machines()
-    })
-    .await?;
+    let gates = Gates::new(Concurrency::default());
+    observe_cached(cloud, config, policy, &gates, &mut ZoneCache::default()).await
+}
+
+/// What cannot change within an invocation, kept between its passes: a hosted zone's name and
+/// privacy are fixed at its creation (Route 53 `CreateHostedZone`; no API changes them), so
+/// `GetHostedZone` is read once per zone per invocation. Whether the zone still exists is
+/// still checked every pass, by its `ListResourceRecordSets` (`NoSuchHostedZone`).
+#[derive(Debug, Clone, Default)]
+pub struct ZoneCache {
+    zones: BTreeMap<HostedZoneId, HostedZone>,
+}
+
+/// [`observe`], reusing (and filling) `cache` for what cannot change within an invocation,
+/// under `gates`.
+pub async fn observe_cached<C: Reads + ?Sized>(
+    cloud: &C,
+    config: &Config,
+    policy: &RetryPolicy,
+    gates: &Gates,
+    cache: &mut ZoneCache,
+) -> Result<(Observed, Desired), CloudError> {
+    let r = &Reader { cloud, policy, gates };
+    let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
+    let configured_zones: BTreeSet<HostedZoneId> = config
+        .consumers
+        .iter()
+        .filter_map(|c| c.hosted_zone_id.clone())
+        .collect();
+    // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
+    // consumer removed from the config still has endpoints to delete.
+    let mut filters = Vec::new();
+    if !consumer_vpcs.is_empty() {
+        filters.push(EndpointFilter::Vpcs(consumer_vpcs.iter().cloned().collect()));
+    }
+    filters.push(EndpointFilter::Tag {
+        key: OWNER_TAG.to_string(),
+        value: config.owner.clone(),
+    });
+    let consumer_list: Vec<VpcId> = consumer_vpcs.iter().cloned().collect();
+    let (mut cache_configured, mut cache_tagged) = (cache.clone(), cache.clone());
+
+    let (fsx_side, endpoint_side, consumer_vpc_list, configured) = futures_util::join!(
+        fsx_side(r, config, &consumer_vpcs),
+        async {
+            let endpoints = r
+                .read(Service::Ec2, "DescribeVpcEndpoints", || {
+                    cloud.describe_resource_endpoints(&filters)
+                })
+                .await?;
+            let tagged: BTreeSet<HostedZoneId> = endpoints
+                .iter()
+                .filter(|e| is_owned(&e.tags, &config.owner))
+                .filter_map(|e| e.tags.get(HOSTED_ZONE_TAG))
+                .filter_map(|z| HostedZoneId::parse(z.as_str()).ok())
+                .filter(|z| !configured_zones.contains(z))
+                .collect();
+            let zones = read_zones(r, &tagged, &mut cache_tagged).await?;
+            Ok::<_, CloudError>((endpoints, zones))
+        },
+        async {
+            if consumer_list.is_empty() {
+                return Ok(Vec::new());
+            }
+            r.read(Service::Ec2, "DescribeVpcs", || {
+                cloud.describe_vpcs(&consumer_list, VpcAttributes::Dns)
+            })
+            .await
+        },
+        read_zones(r, &configured_zones, &mut cache_configured),
+    );
+    let (mut observed, desired) = fsx_side?;
+    let (endpoints, tagged_zones) = endpoint_side?;
+    let configured = configured?;
+    cache.zones.extend(cache_configured.zones);
+    cache.zones.extend(cache_tagged.zones);
+    observed.endpoints = endpoints;
+    observed.vpcs.extend(consumer_vpc_list?);
+    observed.vpcs.sort_by(|a, b| a.id.cmp(&b.id));
+    for (zone, records) in configured.into_iter().chain(tagged_zones) {
+        observed.records.insert(zone.id.clone(), records);
+        observed.hosted_zones.push(zone);
+    }
+    observed.hosted_zones.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((observed, desired))
+}
+
+/// FSx and VPC Lattice, then what they point at in the FSx VPCs: everything of [`Observed`]
+/// but the endpoints, the consumers' VPCs and the hosted zones.
+async fn fsx_side<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    config: &Config,
+    consumer_vpcs: &BTreeSet<VpcId>,
+) -> Result<(Observed, Desired), CloudError> {
+    let cloud = r.cloud;
+    let (file_systems, svms, gateways, configurations) = futures_util::join!(
+        r.read(Service::Fsx, "DescribeFileSystems", || cloud.describe_file_systems()),
+        r.read(Service::Fsx, "DescribeStorageVirtualMachines", || {
+            cloud.describe_storage_virtual_machines()
+        }),
+        r.read(Service::Lattice, "ListResourceGateways", || cloud
+            .list_resource_gateways()),
+        r.read(Service::Lattice, "ListResourceConfigurations", || {
+            cloud.list_resource_configurations()
+        }),
+    );
+    let (file_systems, svms, gateways, configurations) = (file_systems?, svms?, gateways?, configurations?);
     let desired = resolve(config, &file_systems, &svms);
-    let gateways = with_retry(cloud, policy, "ListResourceGateways", || cloud.list_resource_gateways()).await?;
-    let configurations = with_retry(cloud, policy, "ListResourceConfigurations", || {
-        cloud.list_resource_configurations()
-    })
-    .await?;
     // Every FSx VPC, not only those of exposed file systems: after an opt-out, the reservations
     // and carved subnets left to clean up are found there.
     let mut fsx_vpcs: BTreeSet<VpcId> = file_systems.iter().map(|f| f.vpc_id.clone()).collect();
@@ -67,100 +180,148 @@ pub async fn observe<C: Reads + ?Sized>(
             .filter(|g| is_owned(&g.tags, &config.owner) && g.tags.contains_key(FILE_SYSTEM_TAG))
             .map(|g| g.vpc_id.clone()),
     );
-    let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
-    let all_vpcs: Vec<VpcId> = fsx_vpcs.union(&consumer_vpcs).cloned().collect();
-    let vpcs = if all_vpcs.is_empty() {
-        Vec::new()
-    } else {
-        with_retry(cloud, policy, "DescribeVpcs", || cloud.describe_vpcs(&all_vpcs)).await?
-    };
+    // FSx VPCs that are also consumers are read with their DNS attributes beside.
+    let fsx_only: Vec<VpcId> = fsx_vpcs.difference(consumer_vpcs).cloned().collect();
+    let (vpcs, per_vpc) = futures_util::join!(
+        async {
+            if fsx_only.is_empty() {
+                return Ok(Vec::new());
+            }
+            r.read(Service::Ec2, "DescribeVpcs", || {
+                cloud.describe_vpcs(&fsx_only, VpcAttributes::None)
+            })
+            .await
+        },
+        bounded(fsx_vpcs.iter().map(|vpc| async move {
+            let (subnets, route_tables, enis) = futures_util::join!(
+                subnets_with_reservations(r, vpc),
+                r.read(Service::Ec2, "DescribeRouteTables", || cloud.describe_route_tables(vpc)),
+                r.read(Service::Ec2, "DescribeNetworkInterfaces", || {
+                    cloud.describe_network_interfaces(vpc)
+                }),
+            );
+            Ok::<_, CloudError>((subnets?, route_tables?, enis?))
+        })),
+    );
     let mut observed = Observed {
         file_systems,
         svms,
-        vpcs,
+        vpcs: vpcs?,
         gateways,
         configurations,
         ..Observed::default()
     };
-    for vpc in &fsx_vpcs {
-        let subnets = with_retry(cloud, policy, "DescribeSubnets", || cloud.describe_subnets(vpc)).await?;
-        observed.route_tables.extend(
-            with_retry(cloud, policy, "DescribeRouteTables", || {
-                cloud.describe_route_tables(vpc)
-            })
-            .await?,
-        );
-        observed.network_interfaces.extend(
-            with_retry(cloud, policy, "DescribeNetworkInterfaces", || {
-                cloud.describe_network_interfaces(vpc)
-            })
-            .await?,
-        );
-        for s in subnets {
-            match with_retry(cloud, policy, "GetSubnetCidrReservations", || {
+    for ((subnets, reservations), route_tables, enis) in per_vpc? {
+        observed.subnets.extend(subnets);
+        observed.cidr_reservations.extend(reservations);
+        observed.route_tables.extend(route_tables);
+        observed.network_interfaces.extend(enis);
+    }
+    Ok((observed, desired))
+}
+
+/// A VPC's subnets, then each one's CIDR reservations at once. A subnet deleted between the
+/// list and its reservations' read (a racing execution tearing down a subnet we carved; found
+/// by chaos at fault rate 0) is gone, as if never listed.
+async fn subnets_with_reservations<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    vpc: &VpcId,
+) -> Result<(Vec<Subnet>, Vec<CidrReservation>), CloudError> {
+    let cloud = r.cloud;
+    let subnets = r
+        .read(Service::Ec2, "DescribeSubnets", || cloud.describe_subnets(vpc))
+        .await?;
+    let reservations = bounded(subnets.iter().map(|s| async move {
+        match r
+            .read(Service::Ec2, "GetSubnetCidrReservations", || {
                 cloud.get_subnet_cidr_reservations(&s.id)
             })
             .await
-            {
-                Ok(r) => {
-                    observed.cidr_reservations.extend(r);
-                    observed.subnets.push(s);
-                }
-                // Deleted between the list and this read (a racing execution tearing down a
-                // subnet we carved; found by chaos at fault rate 0): gone, as if never listed.
-                Err(e) if e.kind == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
-    // consumer removed from the config still has endpoints to delete.
-    let consumer_vpcs: Vec<VpcId> = consumer_vpcs.into_iter().collect();
-    let mut filters = Vec::new();
-    if !consumer_vpcs.is_empty() {
-        filters.push(EndpointFilter::Vpcs(consumer_vpcs));
-    }
-    filters.push(EndpointFilter::Tag {
-        key: OWNER_TAG.to_string(),
-        value: config.owner.clone(),
-    });
-    observed.endpoints = with_retry(cloud, policy, "DescribeVpcEndpoints", || {
-        cloud.describe_resource_endpoints(&filters)
-    })
-    .await?;
-    let mut zones: BTreeSet<HostedZoneId> = config
-        .consumers
-        .iter()
-        .filter_map(|c| c.hosted_zone_id.clone())
-        .collect();
-    zones.extend(
-        observed
-            .endpoints
-            .iter()
-            .filter(|e| is_owned(&e.tags, &config.owner))
-            .filter_map(|e| e.tags.get(HOSTED_ZONE_TAG))
-            .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
-    );
-    for z in &zones {
-        let zone = match with_retry(cloud, policy, "GetHostedZone", || cloud.get_hosted_zone(z)).await {
-            Ok(zone) => zone,
-            // A missing zone is reported by the planner as a refusal, not a failed reconcile.
-            Err(e) if e.kind == ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        match with_retry(cloud, policy, "ListResourceRecordSets", || {
-            cloud.list_resource_record_sets(z)
-        })
-        .await
         {
-            Ok(records) => {
-                observed.hosted_zones.push(zone);
-                observed.records.insert(z.clone(), records);
-            }
-            // Deleted between the two reads: missing, as above.
-            Err(e) if e.kind == ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }))
+    .await?;
+    let mut kept = Vec::new();
+    let mut all = Vec::new();
+    for (s, found) in subnets.into_iter().zip(reservations) {
+        if let Some(found) = found {
+            all.extend(found);
+            kept.push(s);
         }
     }
-    Ok((observed, desired))
+    Ok((kept, all))
+}
+
+/// A read through its service's gate, retried by the policy.
+struct Reader<'a, C: ?Sized> {
+    cloud: &'a C,
+    policy: &'a RetryPolicy,
+    gates: &'a Gates,
+}
+
+impl<C: Reads + ?Sized> Reader<'_, C> {
+    async fn read<T, F, Fut>(&self, service: Service, op: &str, call: F) -> Result<T, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        let _permit = self.gates.enter(service).await;
+        with_retry(self.cloud, self.policy, op, call).await
+    }
+}
+
+/// Runs `reads` with at most [`READS_IN_FLIGHT`] in flight, returning their results in the
+/// order given, or the first error in that order.
+async fn bounded<T, F>(reads: impl IntoIterator<Item = F>) -> Result<Vec<T>, CloudError>
+where
+    F: Future<Output = Result<T, CloudError>>,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::iter(reads)
+        .buffered(READS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Each zone with its records (`GetHostedZone`, from `cache` when read earlier in this
+/// invocation, and `ListResourceRecordSets` at once). A zone that is missing or deleted
+/// between its two reads is left out: the planner reports it as a refusal.
+async fn read_zones<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    zones: &BTreeSet<HostedZoneId>,
+    cache: &mut ZoneCache,
+) -> Result<Vec<(HostedZone, Vec<RecordSet>)>, CloudError> {
+    let (cached, cloud) = (&cache.zones, r.cloud);
+    let read = bounded(zones.iter().map(|z| async move {
+        let (zone, records) = futures_util::join!(
+            async {
+                match cached.get(z) {
+                    Some(zone) => Ok(zone.clone()),
+                    None => {
+                        r.read(Service::Route53, "GetHostedZone", || cloud.get_hosted_zone(z))
+                            .await
+                    }
+                }
+            },
+            r.read(Service::Route53, "ListResourceRecordSets", || {
+                cloud.list_resource_record_sets(z)
+            }),
+        );
+        match (zone, records) {
+            (Ok(zone), Ok(records)) => Ok(Some((zone, records))),
+            (Err(e), _) | (_, Err(e)) if e.kind == ErrorKind::NotFound => Ok(None),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }))
+    .await?;
+    let read: Vec<_> = read.into_iter().flatten().collect();
+    for (zone, _) in &read {
+        cache.zones.insert(zone.id.clone(), zone.clone());
+    }
+    Ok(read)
 }

@@ -54,8 +54,9 @@ pub trait FsxRead: Send + Sync {
 /// Reading EC2 networking.
 #[async_trait]
 pub trait NetworkRead: Send + Sync {
-    /// `DescribeVpcs` plus the two DNS attributes of each.
-    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>>;
+    /// `DescribeVpcs`, plus the two DNS attributes of each (`DescribeVpcAttribute` ×2 per
+    /// VPC, concurrently) when `attributes` asks for them.
+    async fn describe_vpcs(&self, ids: &[VpcId], attributes: VpcAttributes) -> CloudResult<Vec<Vpc>>;
     /// `DescribeSubnets` filtered by VPC.
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>>;
     /// `DescribeNetworkInterfaces` filtered by VPC.
@@ -273,11 +274,26 @@ pub trait DnsWrite: Send + Sync {
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus>;
 }
 
+/// Whether [`NetworkRead::describe_vpcs`] reads each VPC's DNS attributes: only consumer VPCs
+/// need them (private DNS of their Resource endpoints); for an FSx VPC they would cost two
+/// calls per VPC per pass for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpcAttributes {
+    /// `enableDnsSupport` and `enableDnsHostnames`.
+    Dns,
+    /// Neither: both fields are `false`.
+    None,
+}
+
 /// Time, so the core never reads the clock itself and the simulation can run on virtual time.
 #[async_trait]
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+    /// Milliseconds since the Unix epoch, for rate limits ([`crate::concurrency::RateLimiter`]).
+    fn now_millis(&self) -> u64 {
+        self.now() * 1000
+    }
     /// Waits (virtual time in the simulation).
     async fn sleep(&self, duration: Duration);
     /// A uniform draw from [0, 1) for backoff jitter: random on AWS, so reconcilers that fail

@@ -4,9 +4,10 @@
 use crate::apply::{
     AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_in,
 };
+use crate::concurrency::Gates;
 use crate::config::Config;
 use crate::error::{CloudError, ErrorKind};
-use crate::observe::observe;
+use crate::observe::{ZoneCache, observe_cached};
 use crate::plan::{Action, Plan, PlannedAction, plan};
 use crate::ports::Cloud;
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,7 @@ impl Scope {
 }
 
 /// Options of a reconcile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReconcileOptions {
     /// At most this many observe → plan → apply passes.
     pub max_passes: u32,
@@ -196,9 +197,11 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
         r.error = error;
         r
     };
+    let gates = Gates::new(options.apply.concurrency);
+    let mut zones = ZoneCache::default();
     for pass in 1..=options.max_passes {
         report.passes = pass;
-        let (observed, desired) = match observe(cloud, config, &options.apply.retry).await {
+        let (observed, desired) = match observe_cached(cloud, config, &options.apply.retry, &gates, &mut zones).await {
             Ok(o) => o,
             Err(e) => return end(report, ReconcileStatus::Failed, Some(e)),
         };

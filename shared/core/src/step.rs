@@ -450,7 +450,7 @@ mod tests {
 
     #[async_trait]
     impl NetworkRead for DnsOnly {
-        async fn describe_vpcs(&self, _: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+        async fn describe_vpcs(&self, _: &[VpcId], _: VpcAttributes) -> CloudResult<Vec<Vpc>> {
             Ok(vec![])
         }
         async fn describe_subnets(&self, _: &VpcId) -> CloudResult<Vec<Subnet>> {

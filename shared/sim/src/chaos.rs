@@ -325,8 +325,8 @@ impl FsxRead for Actor<'_> {
 
 #[async_trait]
 impl NetworkRead for Actor<'_> {
-    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
-        call!(self, self.cloud.describe_vpcs(ids))
+    async fn describe_vpcs(&self, ids: &[VpcId], attributes: VpcAttributes) -> CloudResult<Vec<Vpc>> {
+        call!(self, self.cloud.describe_vpcs(ids, attributes))
     }
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
         call!(self, self.cloud.describe_subnets(vpc_id))
@@ -2050,8 +2050,9 @@ mod tests {
     fn the_oracle_fails_a_reconciler_that_exposes_nothing() {
         let r = run_campaign_with(ChaosOptions::new(7, 3, 0.0), Some(expose_nothing));
         assert!(!r.clean());
-        // Every run whose world ends with an SVM exposed (two of these three).
-        assert_eq!(r.failed_runs, 2, "{:#?}", r.failures);
+        // Every run whose world ends with an SVM exposed (all three of these since reads run
+        // concurrently: the order of calls, and so what the runs draw, changed).
+        assert_eq!(r.failed_runs, 3, "{:#?}", r.failures);
         assert!(
             r.failures.iter().all(|f| f.what.contains("no configuration targets")),
             "{:#?}",

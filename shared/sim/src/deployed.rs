@@ -109,6 +109,10 @@ pub struct DeployedRun {
     pub execution: Execution,
     /// The faults injected.
     pub faults: Vec<InjectedFault>,
+    /// How long each invocation ran, in ms of the cloud's clock, in order: Lambda's billed
+    /// duration but for the runtime's own overhead, on a cloud whose calls take time
+    /// ([`crate::Timed`]); on a bare [`SimCloud`] only its sleeps count (whole seconds).
+    pub invocation_ms: Vec<u64>,
 }
 
 /// The deployed state machine, parsed once, with the functions' timeouts.
@@ -162,6 +166,7 @@ impl DeployedStateMachine {
             options,
             rng: ChaCha8Rng::seed_from_u64(options.seed ^ 0x1a3b_daf4_0017),
             faults: Vec::new(),
+            invocation_ms: Vec::new(),
             n: 0,
             died,
             progress,
@@ -180,6 +185,7 @@ impl DeployedStateMachine {
         DeployedRun {
             execution,
             faults: host.faults,
+            invocation_ms: host.invocation_ms,
         }
     }
 
@@ -262,6 +268,7 @@ struct Host<'a, C: ?Sized> {
     options: &'a RunOptions,
     rng: ChaCha8Rng,
     faults: Vec<InjectedFault>,
+    invocation_ms: Vec<u64>,
     n: usize,
     died: &'a dyn Fn() -> bool,
     progress: &'a mut (dyn FnMut(&Progress) + Send),
@@ -295,7 +302,9 @@ impl<C: Cloud + ?Sized> TaskHost for Host<'_, C> {
                 fault,
             });
         }
-        self.machine
+        let started = self.cloud.now_millis();
+        let out = self
+            .machine
             .invoke_with(
                 self.cloud,
                 self.config,
@@ -305,7 +314,9 @@ impl<C: Cloud + ?Sized> TaskHost for Host<'_, C> {
                 self.died,
                 self.progress,
             )
-            .await
+            .await;
+        self.invocation_ms.push(self.cloud.now_millis() - started);
+        out
     }
 }
 

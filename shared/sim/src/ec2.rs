@@ -345,12 +345,21 @@ impl SimCloud {
 
 #[async_trait]
 impl NetworkRead for SimCloud {
-    async fn describe_vpcs(&self, ids: &[VpcId]) -> CloudResult<Vec<Vpc>> {
+    async fn describe_vpcs(&self, ids: &[VpcId], attributes: VpcAttributes) -> CloudResult<Vec<Vpc>> {
         let mut w = self.w();
         w.enter("DescribeVpcs")?;
-        let vpcs: Vec<Vpc> = ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect();
-        // The adapter reads enableDnsSupport and enableDnsHostnames, one call each.
-        w.more("DescribeVpcAttribute", 2 * vpcs.len() as u64);
+        let mut vpcs: Vec<Vpc> = ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect();
+        match attributes {
+            // The adapter reads enableDnsSupport and enableDnsHostnames, one call each, all
+            // at once: one more round trip.
+            VpcAttributes::Dns => w.more_concurrent("DescribeVpcAttribute", 2 * vpcs.len() as u64),
+            VpcAttributes::None => {
+                for v in &mut vpcs {
+                    v.enable_dns_support = false;
+                    v.enable_dns_hostnames = false;
+                }
+            }
+        }
         Ok(vpcs)
     }
     async fn describe_subnets(&self, vpc_id: &VpcId) -> CloudResult<Vec<Subnet>> {
@@ -428,13 +437,15 @@ impl NetworkRead for SimCloud {
                 .map(|e| e.ep.clone())
                 .collect();
             matching.retain(|e| !w.hidden(e.id.as_str()));
-            // One query per filter (the first was counted by `enter`), paged.
-            w.more(OP, page::calls(matching.len(), page::EC2 as usize) - u64::from(i == 0));
+            // One query per filter (the first was counted by `enter`), paged; the adapter
+            // runs the filters' queries at once.
+            let pages = page::calls(matching.len(), page::EC2 as usize);
+            w.beside(OP, pages - u64::from(i == 0), pages);
             found.extend(matching.into_iter().map(|e| (e.id.clone(), e)));
         }
-        // One association per Resource endpoint, asked for in batches of ids.
+        // One association per Resource endpoint, asked for in batches of ids, all at once.
         let batches = found.len().div_ceil(page::ASSOCIATION_IDS) as u64;
-        w.more("DescribeVpcEndpointAssociations", batches);
+        w.more_concurrent("DescribeVpcEndpointAssociations", batches);
         Ok(found.into_values().collect())
     }
 }

@@ -87,9 +87,11 @@ impl CloudState {
         }
     }
 
-    /// Counts the Tagging API `GetResources` pages for one resource type.
+    /// Counts the Tagging API `GetResources` pages for one resource type, which the adapter
+    /// reads at the same time as the list.
     fn tagging_pages(&mut self, tagged: usize) {
-        self.more("GetResources", page::calls(tagged, page::TAGGED_RESOURCES as usize));
+        let pages = page::calls(tagged, page::TAGGED_RESOURCES as usize);
+        self.beside("GetResources", pages, pages);
     }
 }
 

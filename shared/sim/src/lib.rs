@@ -39,7 +39,8 @@
 //!   API-call counting);
 //! - [`audit`]: the doctor's account-level reads; [`scenario`]: the seed's world and the demo;
 //!   [`stepfunctions`] and [`deployed`]: the deployed state machine run on a [`SimCloud`];
-//!   [`chaos`]: randomized campaigns.
+//!   [`chaos`]: randomized campaigns; [`latency`]: calls that take virtual time ([`Timed`]) and
+//!   the executor that runs them.
 
 pub mod audit;
 mod builders;
@@ -47,6 +48,7 @@ pub mod chaos;
 pub mod deployed;
 mod ec2;
 mod fsx;
+pub mod latency;
 mod lattice;
 mod route53;
 pub mod scenario;
@@ -57,6 +59,7 @@ pub mod trail;
 mod world;
 
 pub use ec2::{ENDPOINT_DELETE_AFTER, ENDPOINT_READY_AFTER, ENDPOINTS_PER_VPC, ENI_ATTEMPT_AFTER, LATTICE_RSC_ZONE};
+pub use latency::{Latency, Timed};
 pub use lattice::{Connection, GATEWAY_DELETE_AFTER};
 pub use route53::CHANGE_INSYNC_AFTER;
 pub use world::{CONSISTENCY_WINDOW, EPOCH, FaultKind, FaultMix, Faults, SimCloud, Snapshot};

@@ -227,6 +227,11 @@ pub(crate) struct CloudState {
     pub(crate) task_seq: u64,
     pub(crate) events: VecDeque<Value>,
     pub(crate) calls: BTreeMap<String, u64>,
+    /// Round trips of the port call in progress: 1, plus its further pages and per-item calls
+    /// made one after another; calls the adapter makes at once count 1 ([`crate::Timed`]).
+    pub(crate) rounds: u64,
+    /// Microseconds past `now` ([`crate::Timed`] moves time in less than a second).
+    pub(crate) micros: u64,
     pub(crate) faults_injected: u64,
     pub(crate) audit: audit::AuditState,
     pub(crate) faults_by_kind: BTreeMap<FaultKind, u64>,
@@ -333,6 +338,7 @@ impl CloudState {
     /// read's own filtering.
     pub(crate) fn enter(&mut self, op: &str) -> Result<(), CloudError> {
         *self.calls.entry(op.to_string()).or_default() += 1;
+        self.rounds = 1;
         if let Some(id) = self.vanish.remove(op) {
             self.vanish_now(&id);
         }
@@ -409,6 +415,24 @@ impl CloudState {
     pub(crate) fn more(&mut self, op: &str, n: u64) {
         if n > 0 {
             *self.calls.entry(op.to_string()).or_default() += n;
+            self.rounds += n;
+        }
+    }
+
+    /// Counts `n` more calls of `op` made beside the port call's own, in parallel with it,
+    /// `rounds` round trips long: the port call takes the longer of the two.
+    pub(crate) fn beside(&mut self, op: &str, n: u64, rounds: u64) {
+        if n > 0 {
+            *self.calls.entry(op.to_string()).or_default() += n;
+            self.rounds = self.rounds.max(rounds);
+        }
+    }
+
+    /// [`CloudState::more`] for `n` calls the adapter makes at once: one round trip.
+    pub(crate) fn more_concurrent(&mut self, op: &str, n: u64) {
+        if n > 0 {
+            *self.calls.entry(op.to_string()).or_default() += n;
+            self.rounds += 1;
         }
     }
 
@@ -616,6 +640,8 @@ impl SimCloud {
                 task_seq: 0,
                 events: VecDeque::new(),
                 calls: BTreeMap::new(),
+                rounds: 0,
+                micros: 0,
                 faults_injected: 0,
                 audit: audit::AuditState::new("us-east-1", "123456789012"),
                 faults_by_kind: BTreeMap::new(),
@@ -650,11 +676,36 @@ impl SimCloud {
         self.w().region.clone()
     }
 
+    /// Virtual now, in microseconds since the Unix epoch.
+    pub fn now_micros(&self) -> u64 {
+        let w = self.w();
+        w.now * 1_000_000 + w.micros
+    }
+
+    /// Advances virtual time to `micros` (since the epoch; never backwards), to the
+    /// microsecond, running whatever AWS would do meanwhile ([`crate::Timed`]).
+    pub fn advance_to_micros(&self, micros: u64) {
+        let mut w = self.w();
+        let secs = micros / 1_000_000;
+        if secs > w.now {
+            w.run_due(secs);
+            w.micros = micros % 1_000_000;
+        } else if secs == w.now {
+            w.micros = w.micros.max(micros % 1_000_000);
+        }
+    }
+
+    /// The round trips of the last port call (see [`crate::Timed`]).
+    pub(crate) fn last_rounds(&self) -> u64 {
+        self.w().rounds
+    }
+
     /// Advances virtual time, running whatever AWS would do meanwhile.
     pub fn advance(&self, d: Duration) {
         let mut w = self.w();
         let until = w.now + d.as_secs().max(1);
         w.run_due(until);
+        w.micros = 0;
     }
 
     /// Takes the EventBridge events emitted so far.
@@ -723,6 +774,9 @@ impl SimCloud {
 impl Clock for SimCloud {
     fn now(&self) -> u64 {
         self.w().now
+    }
+    fn now_millis(&self) -> u64 {
+        self.now_micros() / 1000
     }
     async fn sleep(&self, d: Duration) {
         self.advance(d);

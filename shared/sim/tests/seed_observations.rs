@@ -539,7 +539,7 @@ fn faults_are_injected_at_the_chosen_rate_and_are_transient() {
     });
     let mut failures = 0;
     for _ in 0..1000 {
-        if let Err(e) = block_on(cloud.describe_vpcs(&[VpcId::parse("vpc-0aaa").unwrap()])) {
+        if let Err(e) = block_on(cloud.describe_vpcs(&[VpcId::parse("vpc-0aaa").unwrap()], VpcAttributes::Dns)) {
             assert_eq!(e.kind, ErrorKind::Transient);
             failures += 1;
         }

@@ -1,0 +1,146 @@
+//! Wall time per reconcile on the simulated cloud's latency model ([`fsxn_lattice_sim::Timed`]):
+//! calls, round trips on the critical path, and simulated time, serial (every call after the
+//! previous one, no client-side rate limit: how fsxn-lattice ran before) against concurrent
+//! (reads in three rounds, writes in waves under per-service gates and token buckets), side by
+//! side in one run.
+//!
+//! Round trips are measured, not derived: the same reconcile runs once with 1 ms per call
+//! ([`Latency::UNIT`]), where the time spent in calls, in ms, is the number of round trips on
+//! the critical path; and once with the assumed per-service figures ([`Latency::ASSUMED`]) for
+//! the times. "In calls" is the time with at least one call in flight ([`Timed::busy`]): it
+//! leaves out sleeps (polling AWS's asynchronous work, backoff, rate-limit waits) while no call
+//! runs; "wall" includes them. The simulated cloud does not throttle by rate: the serial
+//! first provisioning's figures are what it would take if AWS never throttled it, which it
+//! would (150 `CreateVpcEndpoint` in 10 s against a bucket of 4 refilled at 0.3 per second).
+
+use crate::fleet::{self, FleetSize};
+use fsxn_lattice_core::apply::ApplyOptions;
+use fsxn_lattice_core::concurrency::{Concurrency, RateLimits};
+use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileStatus, reconcile};
+use fsxn_lattice_sim::latency::run;
+use fsxn_lattice_sim::{Latency, Timed};
+use serde::Serialize;
+use std::time::Duration;
+
+/// How calls are issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// One call at a time, no client-side rate limit (before).
+    Serial,
+    /// Concurrent reads and waves of writes (now).
+    Concurrent,
+}
+
+/// One reconcile's figures.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Figures {
+    /// API calls (every page and per-item call).
+    pub calls: u64,
+    /// Round trips on the critical path (time in calls at 1 ms per call).
+    pub round_trips: u64,
+    /// Time in calls with the assumed latencies, ms.
+    pub in_calls_ms: f64,
+    /// Wall time with the assumed latencies (polling and waits included), s.
+    pub wall_s: f64,
+    /// Passes.
+    pub passes: u32,
+}
+
+/// One fleet size and mode, both phases.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// SVMs.
+    pub svms: usize,
+    /// Mode.
+    pub mode: Mode,
+    /// First provisioning.
+    pub first: Figures,
+    /// Steady state.
+    pub steady: Figures,
+}
+
+fn options(mode: Mode) -> ReconcileOptions {
+    ReconcileOptions {
+        max_passes: 200,
+        max_wait: Duration::from_secs(4 * 60 * 60),
+        apply: match mode {
+            Mode::Serial => ApplyOptions {
+                concurrency: Concurrency::SERIAL,
+                rates: RateLimits::Unlimited,
+                ..ApplyOptions::default()
+            },
+            Mode::Concurrent => ApplyOptions::default(),
+        },
+        ..ReconcileOptions::default()
+    }
+}
+
+struct Phase {
+    calls: u64,
+    in_calls: Duration,
+    wall: Duration,
+    passes: u32,
+}
+
+/// Provisions a fleet from nothing and reconciles it once more, on `latency`.
+fn phases(size: FleetSize, mode: Mode, latency: Latency) -> Result<(Phase, Phase), String> {
+    let f = fleet::build(size, 7);
+    let timed = Timed::new(&f.cloud, latency);
+    let options = options(mode);
+    let total = |c: &std::collections::BTreeMap<String, u64>| c.values().sum::<u64>();
+    let once = || {
+        let (calls, t0, b0) = (total(&f.cloud.api_calls()), f.cloud.now_micros(), timed.busy());
+        let report = run(&timed, reconcile(&timed, &f.config, &options, &mut |_| {}));
+        if report.status != ReconcileStatus::Converged {
+            return Err(format!(
+                "{} SVMs {mode:?}: ended {:?} after {} passes: {:?}",
+                size.svms, report.status, report.passes, report.error
+            ));
+        }
+        let wall = Duration::from_micros(f.cloud.now_micros() - t0);
+        Ok(Phase {
+            calls: total(&f.cloud.api_calls()) - calls,
+            in_calls: timed.busy() - b0,
+            wall,
+            passes: report.passes,
+        })
+    };
+    let first = once()?;
+    let steady = once()?;
+    Ok((first, steady))
+}
+
+/// Measures `size` in `mode`.
+pub fn measure(size: FleetSize, mode: Mode) -> Result<Row, String> {
+    let (unit_first, unit_steady) = phases(size, mode, Latency::UNIT)?;
+    let (first, steady) = phases(size, mode, Latency::ASSUMED)?;
+    let figures = |unit: &Phase, timed: &Phase| Figures {
+        calls: timed.calls,
+        round_trips: unit.in_calls.as_millis() as u64,
+        in_calls_ms: timed.in_calls.as_secs_f64() * 1000.0,
+        wall_s: timed.wall.as_secs_f64(),
+        passes: timed.passes,
+    };
+    Ok(Row {
+        svms: size.svms,
+        mode,
+        first: figures(&unit_first, &first),
+        steady: figures(&unit_steady, &steady),
+    })
+}
+
+/// The goal: steady state within this many round trips on the critical path.
+pub const STEADY_ROUND_TRIPS_GOAL: u64 = 4;
+
+/// The goals missed.
+pub fn check(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r.mode == Mode::Concurrent && r.steady.round_trips > STEADY_ROUND_TRIPS_GOAL)
+        .map(|r| {
+            format!(
+                "{} SVMs: steady state takes {} round trips on its critical path (goal ≤ {STEADY_ROUND_TRIPS_GOAL})",
+                r.svms, r.steady.round_trips
+            )
+        })
+        .collect()
+}
