@@ -103,7 +103,10 @@ fn golden() -> Result<(), String> {
     GOLDEN
         .get_or_init(|| {
             let marker = golden_dir().join(".version");
-            if fs::read_to_string(&marker).is_ok_and(|v| v == GOLDEN_VERSION) {
+            // The harness's recipe and Samba's version: either changing provisions anew.
+            let samba = Command::new("samba").arg("--version").output().map_err(|e| e.to_string())?;
+            let version = format!("{GOLDEN_VERSION}; {}", String::from_utf8_lossy(&samba.stdout).trim());
+            if fs::read_to_string(&marker).is_ok_and(|v| v == version) {
                 log("provision: golden copy reused from an earlier run");
                 return Ok(());
             }
@@ -180,7 +183,7 @@ fn golden() -> Result<(), String> {
             );
             fs::write(&conf, s).map_err(|e| e.to_string())?;
             fs::rename(&d, golden_dir()).map_err(|e| e.to_string())?;
-            fs::write(&marker, GOLDEN_VERSION).map_err(|e| e.to_string())?;
+            fs::write(&marker, version).map_err(|e| e.to_string())?;
             log(&format!("provision (domain + certificates): {:.1} s", t.elapsed().as_secs_f64()));
             Ok(())
         })
