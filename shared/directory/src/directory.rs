@@ -549,11 +549,22 @@ impl Directory {
 
     /// DNs other than `except` that hold `attr = value` (SPNs: in the global catalog when
     /// available, and in the domain; host names: as `dNSHostName` or
-    /// `msDS-AdditionalDnsHostName`). Matching is the attributes' own, case-insensitive.
+    /// `msDS-AdditionalDnsHostName`). Matching is the attributes' own, case-insensitive. A
+    /// `HOST/<name>` SPN also counts as held where another account has `cifs/<name>`: the KDC
+    /// maps `cifs` onto `HOST` (the forest's `sPNMappings`), so an SMB client asking for
+    /// `cifs/<name>` would find two accounts.
     pub async fn holders(&self, attr: &str, value: &str, except: &str) -> Result<Vec<String>, DirectoryError> {
         let v = escape_filter(value);
         let filter = if attr == ATTR_SPN {
-            format!("(servicePrincipalName={v})")
+            match value.get(..5) {
+                Some(p) if p.eq_ignore_ascii_case("HOST/") => {
+                    format!(
+                        "(|(servicePrincipalName={v})(servicePrincipalName=cifs/{}))",
+                        escape_filter(&value[5..])
+                    )
+                }
+                _ => format!("(servicePrincipalName={v})"),
+            }
         } else {
             format!("(|(dNSHostName={v})(msDS-AdditionalDnsHostName={v}))")
         };
@@ -633,9 +644,12 @@ impl Directory {
             }
             self.modify(op, &comp.dn, mods).await.map_err(|mut e| {
                 if e.kind == K::Conflict {
-                    e.kind = K::SpnTaken;
+                    // No holder was found before writing: a duplicate we could not see (another
+                    // domain without a global catalog, or written meanwhile), or, on Windows, an
+                    // SPN the validated write does not allow (its host must be one of the
+                    // computer's names, [MS-ADTS] 3.1.1.5.3.1.1.4).
                     e.message = format!(
-                        "the DC refused the SPNs of {}: {} (a duplicate elsewhere?); nothing was written",
+                        "the DC refused the values for {}: {} (a duplicate SPN we could not see, or an SPN the account's validated write does not allow); nothing was written",
                         want.fqdn, e.message
                     );
                 }

@@ -34,7 +34,8 @@
 //! (<https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-adts/28ca4eca-0e0b-4666-9175-a37ccb8edada>),
 //! which is why the host name goes in first. Before writing, each value is searched for on other
 //! accounts (the global catalog, port 3269, when reachable, and the domain; matching is
-//! case-insensitive as the attributes' syntax is): one held elsewhere refuses the change with
+//! case-insensitive as the attributes' syntax is; `cifs/<name>` elsewhere counts against
+//! `HOST/<name>`, which the KDC maps it onto): one held elsewhere refuses the change with
 //! that account's DN ([`DirectoryErrorKind::SpnTaken`]) — never stolen, since a duplicate SPN
 //! breaks Kerberos for both. What was added is returned as an [`SpnRecord`] for the caller to
 //! keep (a tag on the SVM); [`Directory::remove_spn`] removes only what the record names, so a
@@ -46,7 +47,14 @@
 //! The bind account needs no Domain Admin rights, only:
 //! - on the SVM's computer object: *Validated write to service principal name* (or write
 //!   `servicePrincipalName`) and write `msDS-AdditionalDnsHostName` (the *Validated write to MS DS
-//!   Additional DNS Host Name* right, or write on the *DNS Host Name Attributes* property set);
+//!   Additional DNS Host Name* right, or write on the *DNS Host Name Attributes* property set).
+//!   A *validated* SPN write only admits SPNs whose host is one of the computer's names
+//!   ([MS-ADTS] §3.1.1.5.3.1.1.4): `HOST/<alias fqdn>` qualifies once the alias is in
+//!   `msDS-AdditionalDnsHostName`; `HOST/<SHORT>` qualifies only where the DC counts the short
+//!   name (or it is in `msDS-AdditionalSamAccountName`), so on Windows the short SPN may need
+//!   plain *Write servicePrincipalName* (UNCONFIRMED: Samba, where the tests run, does not
+//!   enforce the validated write for the domain's administrator). A refusal is reported as
+//!   `Conflict` with nothing written;
 //! - on the zone's container (`DC=<zone>,CN=MicrosoftDNS,DC=DomainDnsZones,…`): *Create dnsNode
 //!   objects* and *Delete dnsNode objects* (the creator owns, and so may modify, the nodes it
 //!   creates).

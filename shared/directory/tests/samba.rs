@@ -206,6 +206,19 @@ impl Dc {
         let flock = fs::File::create(base().join("lock")).unwrap();
         flock.lock().unwrap();
         golden().unwrap();
+        // No DC (ours from an earlier test, or anyone's) may still hold the ports: readiness is
+        // judged by them.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while [389u16, 636, 3269, 53]
+            .iter()
+            .any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "something else listens on 127.0.0.1:389/636/3269/53"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let t = Instant::now();
         let d = dc_dir();
         let _ = fs::remove_dir_all(&d);
@@ -465,6 +478,15 @@ async fn an_spn_held_by_another_account_is_refused_with_its_dn() {
     assert!(!before.contains("msDS-AdditionalDnsHostName"));
     let other = samba_tool(&["spn", "list", "OTHER-SVM$"]);
     assert!(other.to_lowercase().contains(&format!("host/{ALIAS}")), "{other}");
+
+    // cifs/<short name> elsewhere holds HOST/<SHORT> too (the KDC maps cifs onto HOST).
+    samba_tool(&["spn", "delete", &format!("host/{}", ALIAS.to_uppercase()), "OTHER-SVM$"]);
+    samba_tool(&["spn", "add", "cifs/non-97-svm-alias", "OTHER-SVM$"]);
+    let e = dir.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap_err();
+    assert_eq!(e.kind, DirectoryErrorKind::SpnTaken, "{e}");
+    assert!(e.message.contains("HOST/NON-97-SVM-ALIAS"), "{e}");
+    assert!(e.holder_dn.unwrap().to_ascii_uppercase().starts_with("CN=OTHER-SVM,"));
+    assert_eq!(computer_attrs(SVM), before);
     dir.close().await;
 }
 
