@@ -1,0 +1,228 @@
+//! Where the directory is, how to trust it, and who we are to it.
+
+use crate::error::{DirectoryError, DirectoryErrorKind};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The directory settings (configuration; no secret in them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySettings {
+    /// The AD domain's DNS name (`corp.example.com`).
+    pub domain: String,
+    /// Domain controllers to use, in order. Empty: located through DNS SRV
+    /// `_ldap._tcp.<domain>` (lowest priority first, then highest weight).
+    #[serde(default)]
+    pub domain_controllers: Vec<DomainController>,
+    /// DNS servers for the SRV lookup and for the SRV targets' addresses (AD DCs are DNS
+    /// servers; an AWS Managed Microsoft AD lists its DNS addresses). Empty: the system's
+    /// resolver configuration (`/etc/resolv.conf`).
+    #[serde(default)]
+    pub dns_servers: Vec<IpAddr>,
+    /// TLS to the DCs.
+    #[serde(default)]
+    pub tls: TlsSettings,
+    /// Also search the global catalog (TLS, port 3269, same DC) for SPN holders across the
+    /// forest; when it cannot be reached, the domain alone is searched (reported by `check`).
+    #[serde(default = "yes")]
+    pub global_catalog: bool,
+    /// Connect and per-operation timeout, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+impl DirectorySettings {
+    /// Settings for `domain` with its DCs located through DNS, LDAPS verified against the
+    /// system's roots.
+    pub fn new(domain: impl Into<String>) -> Self {
+        Self {
+            domain: domain.into(),
+            domain_controllers: Vec::new(),
+            dns_servers: Vec::new(),
+            tls: TlsSettings::default(),
+            global_catalog: true,
+            timeout_seconds: default_timeout(),
+        }
+    }
+
+    /// The timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+}
+
+/// One domain controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainController {
+    /// Its name, which its certificate must carry (`dc1.corp.example.com`), or an IP address
+    /// when the certificate carries that.
+    pub host: String,
+    /// The port; default 636 for LDAPS, 389 for StartTLS.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The address to connect to when `host` does not resolve where this runs; TLS still
+    /// verifies `host`.
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+}
+
+impl DomainController {
+    /// A DC by name (or address).
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port: None,
+            address: None,
+        }
+    }
+}
+
+/// How TLS is set up. There is no plain-LDAP mode: the bind sends a password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// TLS from the first byte (`ldaps://`, port 636).
+    #[default]
+    Ldaps,
+    /// LDAP on port 389 upgraded with the StartTLS extended operation before the bind.
+    StartTls,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// LDAPS or StartTLS.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// PEM bundle of the CA certificates that issue the DCs' certificates (an enterprise CA's,
+    /// or AWS Managed Microsoft AD's). Absent: the system's root store.
+    #[serde(default)]
+    pub ca_bundle_pem: Option<String>,
+    /// Accept any certificate. Named so that nobody turns it on by accident; the password is
+    /// then exposed to whoever can sit between us and the DC.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+/// Who we bind as. The password is never printed: `Debug` redacts it and nothing logs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The bind name: a user principal name (`svc-fsxnl@corp.example.com`), `DOMAIN\user`, or
+    /// a DN.
+    pub username: String,
+    password: String,
+}
+
+impl Credentials {
+    /// New credentials.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The password, for the bind.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Reads a Secrets Manager secret string `{"username": "…", "password": "…"}` (the form
+    /// AWS documents for directory service accounts). Errors never quote the secret.
+    pub fn from_secret_json(secret: &str) -> Result<Self, DirectoryError> {
+        let bad =
+            |why: &str| DirectoryError::new(DirectoryErrorKind::InvalidInput, "read credentials", why.to_string());
+        let v: serde_json::Value = serde_json::from_str(secret).map_err(|_| bad("the secret is not a JSON object"))?;
+        let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+        let username = field("username").ok_or_else(|| bad("the secret has no string field \"username\""))?;
+        let password = field("password").ok_or_else(|| bad("the secret has no string field \"password\""))?;
+        let c = Self::new(username, password);
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Refuses credentials that LDAP would take for an anonymous or unauthenticated bind (an
+    /// empty password binds "successfully" as nobody, RFC 4513 §5.1.2).
+    pub fn validate(&self) -> Result<(), DirectoryError> {
+        if self.username.trim().is_empty() {
+            return Err(DirectoryError::new(
+                DirectoryErrorKind::InvalidInput,
+                "bind",
+                "empty user name",
+            ));
+        }
+        if self.password.is_empty() {
+            return Err(DirectoryError::new(
+                DirectoryErrorKind::InvalidInput,
+                "bind",
+                "empty password (LDAP would bind without authenticating)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let c = Credentials::new("svc@corp.example", "hunter2-Secret!");
+        let d = format!("{c:?} {c:#?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("svc@corp.example") && d.contains("<redacted>"));
+    }
+
+    #[test]
+    fn secret_json_errors_do_not_quote_the_secret() {
+        let c = Credentials::from_secret_json(r#"{"username":"svc@corp.example","password":"p@ss"}"#).unwrap();
+        assert_eq!(c.password(), "p@ss");
+        for bad in [
+            r#"{"username":"svc","password":12345678}"#,
+            r#"{"username":"svc","pass":"topsecret-value"}"#,
+            r#"topsecret-value"#,
+            r#"{"username":"svc","password":""}"#,
+        ] {
+            let e = Credentials::from_secret_json(bad).unwrap_err();
+            assert_eq!(e.kind, DirectoryErrorKind::InvalidInput);
+            assert!(
+                !e.to_string().contains("topsecret") && !e.to_string().contains("12345678"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_read_from_config_with_defaults() {
+        let s: DirectorySettings = serde_json::from_str(
+            r#"{"domain":"corp.example.com","domain_controllers":[{"host":"dc1.corp.example.com"}],
+                "tls":{"mode":"start-tls","ca_bundle_pem":"-----BEGIN CERTIFICATE-----"}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.tls.mode, TlsMode::StartTls);
+        assert!(!s.tls.insecure_skip_verify && s.global_catalog);
+        assert_eq!(s.timeout(), Duration::from_secs(10));
+        assert!(serde_json::from_str::<DirectorySettings>(r#"{"domain":"x","password":"no"}"#).is_err());
+    }
+}
