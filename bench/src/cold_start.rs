@@ -181,14 +181,72 @@ pub fn summarize(
     })
 }
 
+/// How many times `floor`'s median start time and peak RSS `s` takes: for the functions against
+/// the `lambda_runtime` hello-world, what they add to the runtime's own cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ratio {
+    /// Median spawn → first response, as a multiple of the floor's.
+    pub ready: f64,
+    /// Median peak RSS, as a multiple of the floor's.
+    pub peak_rss: f64,
+}
+
+impl Ratio {
+    /// `s` against `floor`.
+    pub fn of(s: &Summary, floor: &Summary) -> Self {
+        Self {
+            ready: s.ready_ms_median / floor.ready_ms_median,
+            peak_rss: s.peak_rss_mib_median / floor.peak_rss_mib_median,
+        }
+    }
+
+    /// The largest time ratio and the largest RSS ratio (each its own worst program); `None`
+    /// for no ratios.
+    pub fn worst(ratios: &[Ratio]) -> Option<Ratio> {
+        ratios.iter().copied().reduce(|a, b| Ratio {
+            ready: a.ready.max(b.ready),
+            peak_rss: a.peak_rss.max(b.peak_rss),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{Ratio, Summary, median};
 
     #[test]
     fn medians() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    fn summary(ready_ms_median: f64, peak_rss_mib_median: f64) -> Summary {
+        Summary {
+            name: "p".into(),
+            runs: 1,
+            ready_ms_median,
+            ready_ms_min: ready_ms_median,
+            ready_ms_max: ready_ms_median,
+            peak_rss_mib_median,
+        }
+    }
+
+    #[test]
+    fn ratios_to_the_floor_and_the_worst_of_each() {
+        let floor = summary(4.0, 2.0);
+        let a = Ratio::of(&summary(6.0, 2.5), &floor);
+        let b = Ratio::of(&summary(5.0, 5.0), &floor);
+        assert_eq!((a.ready, a.peak_rss), (1.5, 1.25));
+        assert_eq!((b.ready, b.peak_rss), (1.25, 2.5));
+        assert_eq!(
+            Ratio::worst(&[a, b]),
+            Some(Ratio {
+                ready: 1.5,
+                peak_rss: 2.5
+            }),
+            "the slowest and the largest, each on its own"
+        );
+        assert_eq!(Ratio::worst(&[]), None);
     }
 }

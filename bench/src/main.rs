@@ -5,6 +5,7 @@
 //! fsxn-lattice-bench wall-time [--svms 1,10,50] [--consumers 3] [--output text|json]
 //! fsxn-lattice-bench cost [--schedule-minutes 15] [--events-per-day 20] [--output text|json]
 //! fsxn-lattice-bench cold-start --bin-dir target/release [--runs 10] [--python python3]
+//!                               (the four functions, the hello-world floor, Python 3/boto3)
 //! fsxn-lattice-bench artifacts --bin-dir target/release
 //! ```
 //!
@@ -14,7 +15,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use fsxn_lattice_bench::api_calls::{self, Measurement};
 use fsxn_lattice_bench::artifacts;
-use fsxn_lattice_bench::cold_start::{self, Summary};
+use fsxn_lattice_bench::cold_start::{self, Ratio, Summary};
 use fsxn_lattice_bench::fleet::FleetSize;
 // The functions' test configuration (owner, one consumer): both sides parse and check it.
 use fsxn_lattice_tests::function::CONFIG;
@@ -74,7 +75,8 @@ enum Cmd {
         #[arg(long, default_value_t = 20.0)]
         events_per_day: f64,
     },
-    /// Cold start and peak RSS of the release Lambda binaries vs a Python 3 / boto3 baseline.
+    /// Cold start and peak RSS of the release Lambda binaries vs a `lambda_runtime` hello-world
+    /// (the floor) and a Python 3 / boto3 baseline.
     ColdStart {
         /// Where the release binaries are.
         #[arg(long)]
@@ -100,6 +102,13 @@ const FUNCTIONS: [&str; 4] = [
     "fsxn-lattice-publish-alias",
     "fsxn-lattice-reconcile",
 ];
+
+/// The floor the functions are compared with: `lambda_runtime` and a handler that does nothing
+/// (`bench/hello-world`, built with the same release profile; never deployed).
+const HELLO_WORLD: &str = "fsxn-lattice-hello-world";
+
+/// The largest ratio to the hello-world aimed at, time and peak RSS; printed, not yet enforced.
+const HELLO_WORLD_GOAL: f64 = 1.5;
 
 /// The event both sides answer `ignored` (an FSx backup: not a trigger).
 const EVENT: &str = include_str!("../../events/fsx-create-backup.json");
@@ -343,7 +352,7 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
     let ignored = |v: &Value| v["status"] == "ignored";
     let here = std::env::current_dir().map_err(|e| e.to_string())?;
     let mut rust: Vec<Summary> = Vec::new();
-    for f in FUNCTIONS {
+    for f in FUNCTIONS.into_iter().chain([HELLO_WORLD]) {
         let bin = bin_dir.join(f);
         if !bin.is_file() {
             return Err(format!(
@@ -366,6 +375,10 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
             .map_err(|e| e.to_string())?,
         );
     }
+    let hello = rust.pop().ok_or("no hello-world measurement")?;
+    // Each function against the floor: what it adds to the runtime's own cold start.
+    let to_hello: Vec<Ratio> = rust.iter().map(|r| Ratio::of(r, &hello)).collect();
+    let worst_to_hello = Ratio::worst(&to_hello).ok_or("no function measured")?;
     let handler_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
     let py = cold_start::summarize("python3 + boto3 (awslambdaric)", runs, || {
         cold_start::measure_once(
@@ -395,13 +408,16 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
         .map(|r| py.peak_rss_mib_median / r.peak_rss_mib_median)
         .fold(f64::INFINITY, f64::min);
     let goals = fastest_ratio >= 10.0 && memory_ratio >= 3.0;
+    let hello_goal_met = worst_to_hello.ready <= HELLO_WORLD_GOAL && worst_to_hello.peak_rss <= HELLO_WORLD_GOAL;
     if output == Output::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "rust": rust, "python": py, "python_versions": versions,
+                "rust": rust, "hello_world": hello, "python": py, "python_versions": versions,
                 "worst_speedup": fastest_ratio, "worst_memory_ratio": memory_ratio,
                 "goals_met": goals,
+                "ratios_to_hello_world": to_hello, "worst_ratio_to_hello_world": worst_to_hello,
+                "hello_world_goal": {"max_ratio": HELLO_WORLD_GOAL, "met": hello_goal_met, "enforced": false},
             }))
             .map_err(|e| e.to_string())?
         );
@@ -409,28 +425,47 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
         println!("Cold start → first event handled, and peak RSS ({runs} starts each after one warm-up; medians)");
         println!("Python {versions} (python, boto3, botocore, awslambdaric)");
         println!(
-            "{:<32} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
-            "program", "ready ms", "min", "max", "RSS MiB", "× faster", "× less mem"
+            "{:<32} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>11}",
+            "program", "ready ms", "min", "max", "RSS MiB", "× faster", "× less mem", "× hello", "× hello mem"
         );
-        for r in &rust {
+        let row = |name: &str, r: &Summary, vs_python: Option<(f64, f64)>| {
+            let h = Ratio::of(r, &hello);
+            let (faster, less_mem) = vs_python.map_or(("1.0".into(), "1.0".into()), |(t, m)| {
+                (format!("{t:.1}"), format!("{m:.1}"))
+            });
             println!(
-                "{:<32} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9.1} {:>9.1}",
-                r.name,
+                "{:<32} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9} {:>9} {:>11.2} {:>11.2}",
+                name,
                 r.ready_ms_median,
                 r.ready_ms_min,
                 r.ready_ms_max,
                 r.peak_rss_mib_median,
-                py.ready_ms_median / r.ready_ms_median,
-                py.peak_rss_mib_median / r.peak_rss_mib_median
+                faster,
+                less_mem,
+                h.ready,
+                h.peak_rss
             );
+        };
+        let vs_python = |r: &Summary| {
+            Some((
+                py.ready_ms_median / r.ready_ms_median,
+                py.peak_rss_mib_median / r.peak_rss_mib_median,
+            ))
+        };
+        for r in &rust {
+            row(&r.name, r, vs_python(r));
         }
-        println!(
-            "{:<32} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9} {:>9}",
-            py.name, py.ready_ms_median, py.ready_ms_min, py.ready_ms_max, py.peak_rss_mib_median, "1.0", "1.0"
-        );
+        row(&format!("{} (floor)", hello.name), &hello, vs_python(&hello));
+        row(&py.name, &py, None);
         println!(
             "\ngoals (≥10× faster, ≥3× less memory): worst {fastest_ratio:.1}× faster, {memory_ratio:.1}× less memory — {}",
             if goals { "met" } else { "NOT met" }
+        );
+        println!(
+            "goal ≤ {HELLO_WORLD_GOAL}× hello-world (not yet enforced), time and peak RSS: worst {:.2}× and {:.2}× — {}",
+            worst_to_hello.ready,
+            worst_to_hello.peak_rss,
+            if hello_goal_met { "met" } else { "not met" }
         );
     }
     Ok(goals)

@@ -29,7 +29,7 @@ mod gateways;
 #[cfg(test)]
 mod tests_support;
 
-use crate::capacity::{SubnetCapacity, analyze_subnet};
+use crate::capacity::{SubnetCapacity, analyze_subnets};
 use crate::config::Config;
 use crate::desired::{Desired, Exposure, Refusal};
 use crate::error::ErrorKind;
@@ -426,12 +426,8 @@ impl<'a> Planner<'a> {
         let capacity = obs
             .subnets
             .iter()
-            .map(|s| {
-                (
-                    s.id.clone(),
-                    analyze_subnet(s, &obs.network_interfaces, &obs.cidr_reservations),
-                )
-            })
+            .map(|s| s.id.clone())
+            .zip(analyze_subnets(&obs.subnets, &obs.network_interfaces, &obs.cidr_reservations))
             .collect();
         let mut endpoints_by_arn: HashMap<&str, Vec<&VpcEndpoint>> = HashMap::new();
         for e in obs.endpoints.iter().filter(|e| e.state != EndpointState::Deleted) {
