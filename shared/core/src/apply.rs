@@ -273,17 +273,32 @@ pub async fn apply_in<S: ScopeType, C: Executes<S> + ?Sized>(
     on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
     let gates = Gates::new(options.concurrency);
-    let limiter = RateLimiter::new(options.rates, cloud.now_millis(), options.rate_wait);
+    let limiter = RateLimiter::new(options.rates, cloud.now_millis());
+    apply_with::<S, C>(cloud, plan, options, &gates, &limiter, on_applied).await
+}
+
+/// [`apply_in`] under `gates` and `limiter`, which a reconcile keeps across its passes (the
+/// buckets drained by one pass are not full again at the next). Rate-limit waits end
+/// `options.rate_wait` after this run starts.
+pub async fn apply_with<S: ScopeType, C: Executes<S> + ?Sized>(
+    cloud: &C,
+    plan: &Plan,
+    options: &ApplyOptions,
+    gates: &Gates,
+    limiter: &RateLimiter,
+    on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
+) -> ApplyReport {
+    let deadline_ms = cloud.now_millis().saturating_add(options.rate_wait.as_millis() as u64);
     let mut report = ApplyReport::default();
     for wave in waves(&plan.actions) {
         // The wave's calls run at once (under the gates and buckets); their outcomes are
         // reported in plan order, and the first failure ends the run after the wave.
         let outcomes = futures_util::future::join_all(wave.iter().map(|planned| {
-            let (gates, limiter) = (&gates, &limiter);
+            let (gates, limiter) = (gates, limiter);
             async move {
                 let op = operation(&planned.action);
                 let _permit = gates.enter(service_of(op)).await;
-                if let Err(wait) = limiter.take(cloud, op).await {
+                if let Err(wait) = limiter.take(cloud, op, deadline_ms).await {
                     let detail = format!(
                         "client-side rate limit of {op}: next token in {} ms, after this run's {} s; left to the next pass",
                         wait.as_millis(),

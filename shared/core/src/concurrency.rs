@@ -156,33 +156,36 @@ pub fn bucket(operation: &str) -> Bucket {
 }
 
 /// Token buckets on a [`Clock`]: [`RateLimiter::take`] waits until a token of the operation is
-/// there, but never past the run's deadline. Full at the start of a run (AWS's buckets are full
-/// for a caller that was idle; a Lambda invocation that follows a busy one may meet AWS
-/// throttling, which the retry loop handles).
+/// there, but never past a deadline. One per reconcile, so its passes share the buckets; full
+/// when it starts, as AWS's are for a caller that was idle (a Lambda's polls are 30 s apart,
+/// enough to refill even `CreateVpcEndpoint`'s 4 tokens; executions running at once share the
+/// account's buckets, and what AWS then throttles is retried).
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
     start_ms: u64,
-    /// No waiting past this time (ms): what is left goes to the next pass or invocation.
-    deadline_ms: u64,
     /// Tokens and the time (ms) they were counted at, per operation.
     state: Mutex<BTreeMap<&'static str, (f64, u64)>>,
 }
 
 impl RateLimiter {
-    /// Full buckets, counted from `now_ms`; waits end by `now_ms + budget`.
-    pub fn new(limits: RateLimits, now_ms: u64, budget: Duration) -> Self {
+    /// Full buckets, counted from `now_ms`.
+    pub fn new(limits: RateLimits, now_ms: u64) -> Self {
         Self {
             limits,
             start_ms: now_ms,
-            deadline_ms: now_ms.saturating_add(budget.as_millis() as u64),
             state: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Takes a token of `operation`, sleeping on `clock` until there is one; returns the time
-    /// waited. `Err(wait)` when the next token comes after the deadline: nothing was taken.
-    pub async fn take<C: Clock + ?Sized>(&self, clock: &C, operation: &'static str) -> Result<Duration, Duration> {
+    /// waited. `Err(wait)` when the next token comes after `deadline_ms`: nothing was taken.
+    pub async fn take<C: Clock + ?Sized>(
+        &self,
+        clock: &C,
+        operation: &'static str,
+        deadline_ms: u64,
+    ) -> Result<Duration, Duration> {
         if self.limits == RateLimits::Unlimited {
             return Ok(Duration::ZERO);
         }
@@ -202,7 +205,7 @@ impl RateLimiter {
                 }
                 let missing = 1.0 - *tokens;
                 let wait = Duration::from_millis(((missing / bucket.per_second) * 1000.0).ceil().max(1.0) as u64);
-                if now.saturating_add(wait.as_millis() as u64) > self.deadline_ms {
+                if now.saturating_add(wait.as_millis() as u64) > deadline_ms {
                     return Err(wait);
                 }
                 wait
@@ -240,8 +243,8 @@ mod tests {
     #[test]
     fn a_bucket_gives_its_burst_then_its_refill_rate_and_never_waits_past_the_deadline() {
         let clock = Fake(AtomicU64::new(0));
-        let limiter = RateLimiter::new(RateLimits::Documented, 0, Duration::from_secs(10));
-        let take = || pollster::block_on(limiter.take(&clock, "CreateVpcEndpoint"));
+        let limiter = RateLimiter::new(RateLimits::Documented, 0);
+        let take = || pollster::block_on(limiter.take(&clock, "CreateVpcEndpoint", 10_000));
         // CreateVpcEndpoint's bucket: 4 at once, then one per 1/0.3 s.
         for _ in 0..4 {
             assert_eq!(take(), Ok(Duration::ZERO));
@@ -256,13 +259,13 @@ mod tests {
         assert_eq!(clock.now_millis(), 10_000);
         // Other operations have their own buckets (AWS keeps one per API action).
         assert_eq!(
-            pollster::block_on(limiter.take(&clock, "DeleteVpcEndpoints")),
+            pollster::block_on(limiter.take(&clock, "DeleteVpcEndpoints", 10_000)),
             Ok(Duration::ZERO)
         );
-        let unlimited = RateLimiter::new(RateLimits::Unlimited, 0, Duration::ZERO);
+        let unlimited = RateLimiter::new(RateLimits::Unlimited, 0);
         for _ in 0..100 {
             assert_eq!(
-                pollster::block_on(unlimited.take(&clock, "CreateVpcEndpoint")),
+                pollster::block_on(unlimited.take(&clock, "CreateVpcEndpoint", 0)),
                 Ok(Duration::ZERO)
             );
         }

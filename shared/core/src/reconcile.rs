@@ -2,9 +2,9 @@
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
 use crate::apply::{
-    AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_in,
+    AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_with,
 };
-use crate::concurrency::Gates;
+use crate::concurrency::{Gates, RateLimiter};
 use crate::config::Config;
 use crate::error::{CloudError, ErrorKind};
 use crate::observe::{ZoneCache, observe_cached};
@@ -198,6 +198,7 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
         r
     };
     let gates = Gates::new(options.apply.concurrency);
+    let limiter = RateLimiter::new(options.apply.rates, cloud.now_millis());
     let mut zones = ZoneCache::default();
     for pass in 1..=options.max_passes {
         report.passes = pass;
@@ -239,7 +240,7 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             waited += options.poll_interval;
             continue;
         }
-        let applied = apply_in::<S, C>(cloud, &report.last_plan, &options.apply, &mut |a| {
+        let applied = apply_with::<S, C>(cloud, &report.last_plan, &options.apply, &gates, &limiter, &mut |a| {
             progress(Progress::Applied {
                 pass,
                 applied: Box::new(a.clone()),

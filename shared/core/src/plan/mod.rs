@@ -427,7 +427,11 @@ impl<'a> Planner<'a> {
             .subnets
             .iter()
             .map(|s| s.id.clone())
-            .zip(analyze_subnets(&obs.subnets, &obs.network_interfaces, &obs.cidr_reservations))
+            .zip(analyze_subnets(
+                &obs.subnets,
+                &obs.network_interfaces,
+                &obs.cidr_reservations,
+            ))
             .collect();
         let mut endpoints_by_arn: HashMap<&str, Vec<&VpcEndpoint>> = HashMap::new();
         for e in obs.endpoints.iter().filter(|e| e.state != EndpointState::Deleted) {
