@@ -202,7 +202,7 @@ fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Outpu
     }
     let mut rows = Vec::new();
     for &svms in sizes {
-        for mode in [Mode::Serial, Mode::Concurrent] {
+        for mode in Mode::ALL {
             eprintln!("timing {svms} SVM(s) × {consumers} consumer VPC(s), {mode:?} …");
             let size = FleetSize {
                 svms,
@@ -223,16 +223,16 @@ fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Outpu
             "Wall time per reconcile (simulated cloud; latency per call: EC2 60 ms, VPC Lattice 50 ms, Route 53 40 ms, FSx 80 ms, assumed)"
         );
         println!(
-            "{:>5}  {:<18} {:<10} {:>6} {:>11} {:>12} {:>10} {:>6}",
+            "{:>5}  {:<18} {:<13} {:>6} {:>11} {:>12} {:>10} {:>6}",
             "SVMs", "phase", "mode", "calls", "round trips", "in calls", "wall", "passes"
         );
         for r in &rows {
             for (phase, f) in [("first provisioning", &r.first), ("steady state", &r.steady)] {
                 println!(
-                    "{:>5}  {:<18} {:<10} {:>6} {:>11} {:>9.0} ms {:>8.1} s {:>6}",
+                    "{:>5}  {:<18} {:<13} {:>6} {:>11} {:>9.0} ms {:>8.1} s {:>6}",
                     r.svms,
                     phase,
-                    format!("{:?}", r.mode).to_lowercase(),
+                    r.mode.name(),
                     f.calls,
                     f.round_trips,
                     f.in_calls_ms,
@@ -242,16 +242,17 @@ fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Outpu
             }
         }
         println!();
-        for pair in rows.chunks(2) {
-            if let [s, c] = pair {
+        for triple in rows.chunks(3) {
+            if let [s, p, c] = triple {
                 println!(
-                    "{:>3} SVMs: steady state {} → {} round trips ({:.1}× less time in calls); first provisioning {:.0} → {:.0} ms in calls",
+                    "{:>3} SVMs: steady state {} → {} round trips ({:.1}× less time in calls); first provisioning {:.0} s serial paced → {:.0} s concurrent ({:.0} s serial unpaced, which AWS would throttle)",
                     s.svms,
                     s.steady.round_trips,
                     c.steady.round_trips,
                     s.steady.in_calls_ms / c.steady.in_calls_ms.max(f64::EPSILON),
-                    s.first.in_calls_ms,
-                    c.first.in_calls_ms
+                    p.first.wall_s,
+                    c.first.wall_s,
+                    s.first.wall_s
                 );
             }
         }

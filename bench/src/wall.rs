@@ -1,8 +1,8 @@
 //! Wall time per reconcile on the simulated cloud's latency model ([`fsxn_lattice_sim::Timed`]):
-//! calls, round trips on the critical path, and simulated time, serial (every call after the
-//! previous one, no client-side rate limit: how fsxn-lattice ran before) against concurrent
-//! (reads in three rounds, writes in waves under per-service gates and token buckets), side by
-//! side in one run.
+//! calls, round trips on the critical path, and simulated time, in three modes side by side in
+//! one run: serial (every call after the previous one, no client-side rate limit: how
+//! fsxn-lattice ran before), serial paced (the same within AWS's request rates), and concurrent
+//! (reads in dependency order, writes in waves, within the rates).
 //!
 //! Round trips are measured, not derived: the same reconcile runs once with 1 ms per call
 //! ([`Latency::UNIT`]), where the time spent in calls, in ms, is the number of round trips on
@@ -27,8 +27,24 @@ use std::time::Duration;
 pub enum Mode {
     /// One call at a time, no client-side rate limit (before).
     Serial,
-    /// Concurrent reads and waves of writes (now).
+    /// One call at a time, within AWS's documented request rates: what the serial apply would
+    /// take if it were not to be throttled.
+    SerialPaced,
+    /// Concurrent reads and waves of writes within AWS's request rates (now).
     Concurrent,
+}
+
+impl Mode {
+    /// Every mode, in table order.
+    pub const ALL: [Mode; 3] = [Mode::Serial, Mode::SerialPaced, Mode::Concurrent];
+    /// Its name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Serial => "serial",
+            Mode::SerialPaced => "serial, paced",
+            Mode::Concurrent => "concurrent",
+        }
+    }
 }
 
 /// One reconcile's figures.
@@ -67,6 +83,10 @@ fn options(mode: Mode) -> ReconcileOptions {
             Mode::Serial => ApplyOptions {
                 concurrency: Concurrency::SERIAL,
                 rates: RateLimits::Unlimited,
+                ..ApplyOptions::default()
+            },
+            Mode::SerialPaced => ApplyOptions {
+                concurrency: Concurrency::SERIAL,
                 ..ApplyOptions::default()
             },
             Mode::Concurrent => ApplyOptions::default(),
