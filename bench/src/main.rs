@@ -107,7 +107,8 @@ const FUNCTIONS: [&str; 4] = [
 /// (`bench/hello-world`, built with the same release profile; never deployed).
 const HELLO_WORLD: &str = "fsxn-lattice-hello-world";
 
-/// The largest ratio to the hello-world aimed at, time and peak RSS; printed, not yet enforced.
+/// The largest ratio of a function's cold start to the hello-world's, in time, on the path
+/// that makes no AWS call (the run fails beyond it). Peak RSS is reported beside it.
 const HELLO_WORLD_GOAL: f64 = 1.5;
 
 /// The event both sides answer `ignored` (an FSx backup: not a trigger).
@@ -409,16 +410,16 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
         .map(|r| py.peak_rss_mib_median / r.peak_rss_mib_median)
         .fold(f64::INFINITY, f64::min);
     let goals = fastest_ratio >= 10.0 && memory_ratio >= 3.0;
-    let hello_goal_met = worst_to_hello.ready <= HELLO_WORLD_GOAL && worst_to_hello.peak_rss <= HELLO_WORLD_GOAL;
+    let hello_goal_met = worst_to_hello.ready <= HELLO_WORLD_GOAL;
     if output == Output::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "rust": rust, "hello_world": hello, "python": py, "python_versions": versions,
                 "worst_speedup": fastest_ratio, "worst_memory_ratio": memory_ratio,
-                "goals_met": goals,
+                "goals_met": goals && hello_goal_met,
                 "ratios_to_hello_world": to_hello, "worst_ratio_to_hello_world": worst_to_hello,
-                "hello_world_goal": {"max_ratio": HELLO_WORLD_GOAL, "met": hello_goal_met, "enforced": false},
+                "hello_world_goal": {"max_time_ratio": HELLO_WORLD_GOAL, "met": hello_goal_met},
             }))
             .map_err(|e| e.to_string())?
         );
@@ -463,13 +464,13 @@ fn cold_start_cmd(bin_dir: &Path, runs: usize, python: &str, output: Output) -> 
             if goals { "met" } else { "NOT met" }
         );
         println!(
-            "goal ≤ {HELLO_WORLD_GOAL}× hello-world (not yet enforced), time and peak RSS: worst {:.2}× and {:.2}× — {}",
+            "goal ≤ {HELLO_WORLD_GOAL}× hello-world in time: worst {:.2}× — {} (peak RSS: worst {:.2}×, reported, no goal)",
             worst_to_hello.ready,
+            if hello_goal_met { "met" } else { "NOT met" },
             worst_to_hello.peak_rss,
-            if hello_goal_met { "met" } else { "not met" }
         );
     }
-    Ok(goals)
+    Ok(goals && hello_goal_met)
 }
 
 fn artifacts_cmd(bin_dir: &Path, output: Output) -> Result<bool, String> {
