@@ -23,6 +23,10 @@ use fsxn_lattice_core::ports::*;
 use ipnet::Ipv4Net;
 use std::collections::BTreeMap;
 
+/// At most this many calls of one port call in flight at once (the core's bound per service,
+/// `fsxn_lattice_core::observe::READS_IN_FLIGHT`): a bound on what one read fans out to.
+const IN_FLIGHT: usize = fsxn_lattice_core::observe::READS_IN_FLIGHT;
+
 /// The EC2 adapter.
 #[derive(Debug, Clone)]
 pub struct AwsEc2 {
@@ -233,13 +237,20 @@ impl NetworkRead for AwsEc2 {
                 .attribute(name)
                 .send()
         };
-        let read = futures_util::future::join_all(listed.iter().map(|v| async move {
-            futures_util::join!(
-                attr(&v.id, VpcAttributeName::EnableDnsSupport),
-                attr(&v.id, VpcAttributeName::EnableDnsHostnames)
-            )
-        }))
-        .await;
+        // At most IN_FLIGHT calls at once, a chunk of VPCs after another. (A stream over a
+        // borrowing closure would not be `Send` for every lifetime, as async_trait requires.)
+        let mut read = Vec::with_capacity(listed.len());
+        for chunk in listed.chunks(IN_FLIGHT / 2) {
+            read.extend(
+                futures_util::future::join_all(chunk.iter().map(|v| async move {
+                    futures_util::join!(
+                        attr(&v.id, VpcAttributeName::EnableDnsSupport),
+                        attr(&v.id, VpcAttributeName::EnableDnsHostnames)
+                    )
+                }))
+                .await,
+            );
+        }
         let mut vpcs = Vec::new();
         for (mut vpc, (support, hostnames)) in listed.into_iter().zip(read) {
             // A VPC deleted between the list and these reads is gone: left out, like one
@@ -406,31 +417,39 @@ impl NetworkRead for AwsEc2 {
         // The DNS name lives on the association. No paginator in the Rust SDK: page by hand.
         const ASSOC: &str = "DescribeVpcEndpointAssociations";
         // Each batch of ids at once (one round trip, plus any further pages of a batch).
-        let batches = futures_util::future::join_all(endpoints.chunks(page::ASSOCIATION_IDS).map(|chunk| async move {
-            let mut dns: Vec<(String, String)> = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .describe_vpc_endpoint_associations()
-                    .set_vpc_endpoint_ids(Some(chunk.iter().map(|e| e.id.to_string()).collect()))
-                    .max_results(page::ASSOCIATIONS)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| translate(ASSOC, e))?;
-                for a in page.vpc_endpoint_associations() {
-                    if let (Some(ep), Some(name)) = (a.vpc_endpoint_id(), a.dns_entry().and_then(|d| d.dns_name())) {
-                        dns.push((ep.to_string(), normalize_dns_name(name)));
+        let chunks: Vec<&[VpcEndpoint]> = endpoints.chunks(page::ASSOCIATION_IDS).collect();
+        let mut batches = Vec::with_capacity(chunks.len());
+        for wave in chunks.chunks(IN_FLIGHT) {
+            batches.extend(
+                futures_util::future::join_all(wave.iter().map(|chunk| async move {
+                    let mut dns: Vec<(String, String)> = Vec::new();
+                    let mut token: Option<String> = None;
+                    loop {
+                        let page = self
+                            .client
+                            .describe_vpc_endpoint_associations()
+                            .set_vpc_endpoint_ids(Some(chunk.iter().map(|e| e.id.to_string()).collect()))
+                            .max_results(page::ASSOCIATIONS)
+                            .set_next_token(token.take())
+                            .send()
+                            .await
+                            .map_err(|e| translate(ASSOC, e))?;
+                        for a in page.vpc_endpoint_associations() {
+                            if let (Some(ep), Some(name)) =
+                                (a.vpc_endpoint_id(), a.dns_entry().and_then(|d| d.dns_name()))
+                            {
+                                dns.push((ep.to_string(), normalize_dns_name(name)));
+                            }
+                        }
+                        match page.next_token() {
+                            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                            _ => return Ok::<_, CloudError>(dns),
+                        }
                     }
-                }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => return Ok::<_, CloudError>(dns),
-                }
-            }
-        }))
-        .await;
+                }))
+                .await,
+            );
+        }
         let mut dns: BTreeMap<String, String> = BTreeMap::new();
         for batch in batches {
             dns.extend(batch?);

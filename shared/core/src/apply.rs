@@ -172,10 +172,11 @@ pub struct ApplyOptions {
     pub concurrency: Concurrency,
     /// Client-side write rate limits.
     pub rates: RateLimits,
-    /// The longest an apply run waits for rate-limit tokens; an action whose token comes later
-    /// is [`Outcome::Deferred`] to the next pass (or, in a Lambda, the next poll), so a run
-    /// never outlives its function's timeout waiting (150 endpoints at 0.3 per second would
-    /// take 8 minutes).
+    /// The longest an apply run waits for rate-limit tokens, and a Lambda step (a reconcile
+    /// without polling) all its passes together; an action whose token comes later is
+    /// [`Outcome::Deferred`] to the next pass (or, in a Lambda, the next poll), so a step never
+    /// outlives its function's timeout waiting (150 endpoints at 0.3 per second would take 8
+    /// minutes).
     pub rate_wait: Duration,
 }
 
@@ -273,22 +274,24 @@ pub async fn apply_in<S: ScopeType, C: Executes<S> + ?Sized>(
     on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
     let gates = Gates::new(options.concurrency);
-    let limiter = RateLimiter::new(options.rates, cloud.now_millis());
-    apply_with::<S, C>(cloud, plan, options, &gates, &limiter, on_applied).await
+    let now = cloud.now_millis();
+    let limiter = RateLimiter::new(options.rates, now);
+    let deadline_ms = now.saturating_add(options.rate_wait.as_millis() as u64);
+    apply_with::<S, C>(cloud, plan, options, &gates, &limiter, deadline_ms, on_applied).await
 }
 
 /// [`apply_in`] under `gates` and `limiter`, which a reconcile keeps across its passes (the
-/// buckets drained by one pass are not full again at the next). Rate-limit waits end
-/// `options.rate_wait` after this run starts.
+/// buckets drained by one pass are not full again at the next). No rate-limit wait goes past
+/// `deadline_ms`: an action whose token comes later is deferred.
 pub async fn apply_with<S: ScopeType, C: Executes<S> + ?Sized>(
     cloud: &C,
     plan: &Plan,
     options: &ApplyOptions,
     gates: &Gates,
     limiter: &RateLimiter,
+    deadline_ms: u64,
     on_applied: &mut (dyn FnMut(&Applied) -> ControlFlow<()> + Send),
 ) -> ApplyReport {
-    let deadline_ms = cloud.now_millis().saturating_add(options.rate_wait.as_millis() as u64);
     let mut report = ApplyReport::default();
     for wave in waves(&plan.actions) {
         // The wave's calls run at once (under the gates and buckets); their outcomes are

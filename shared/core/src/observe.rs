@@ -44,7 +44,7 @@ pub struct Observed {
 
 /// At most this many calls of one kind in flight at once (per-VPC, per-subnet and per-zone
 /// reads): well under EC2's non-mutating bucket (100 requests, refilled at 20 per second:
-/// docs/design.md §4) and Route 53's 5 requests per second after its burst.
+/// docs/design.md §4) and Route 53's (50, refilled at 10 per second).
 pub const READS_IN_FLIGHT: usize = 8;
 
 /// Reads everything the planner needs, retrying each read on transient errors. Independent

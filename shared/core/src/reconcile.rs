@@ -198,7 +198,17 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
         r
     };
     let gates = Gates::new(options.apply.concurrency);
-    let limiter = RateLimiter::new(options.apply.rates, cloud.now_millis());
+    let started_ms = cloud.now_millis();
+    let limiter = RateLimiter::new(options.apply.rates, started_ms);
+    let rate_wait_ms = options.apply.rate_wait.as_millis() as u64;
+    // A Lambda step (no polling here: Step Functions polls) has one rate-wait budget for all its
+    // passes, or ten passes of 20 s each would outlive its 120 s timeout (found by review: the
+    // passes share the buckets, so each one waited its full budget for a few tokens). A
+    // polling reconcile (the CLI) gives each pass its own.
+    let step_deadline = options
+        .poll_interval
+        .is_zero()
+        .then(|| started_ms.saturating_add(rate_wait_ms));
     let mut zones = ZoneCache::default();
     for pass in 1..=options.max_passes {
         report.passes = pass;
@@ -240,13 +250,22 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             waited += options.poll_interval;
             continue;
         }
-        let applied = apply_with::<S, C>(cloud, &report.last_plan, &options.apply, &gates, &limiter, &mut |a| {
-            progress(Progress::Applied {
-                pass,
-                applied: Box::new(a.clone()),
-            });
-            ControlFlow::Continue(())
-        })
+        let deadline_ms = step_deadline.unwrap_or_else(|| cloud.now_millis().saturating_add(rate_wait_ms));
+        let applied = apply_with::<S, C>(
+            cloud,
+            &report.last_plan,
+            &options.apply,
+            &gates,
+            &limiter,
+            deadline_ms,
+            &mut |a| {
+                progress(Progress::Applied {
+                    pass,
+                    applied: Box::new(a.clone()),
+                });
+                ControlFlow::Continue(())
+            },
+        )
         .await;
         // A pass where nothing was done (every delete deferred, every create already there)
         // would repeat forever: wait for the world to move, as for a plan that only waits.

@@ -350,9 +350,13 @@ impl NetworkRead for SimCloud {
         w.enter("DescribeVpcs")?;
         let mut vpcs: Vec<Vpc> = ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect();
         match attributes {
-            // The adapter reads enableDnsSupport and enableDnsHostnames, one call each, all
-            // at once: one more round trip.
-            VpcAttributes::Dns => w.more_concurrent("DescribeVpcAttribute", 2 * vpcs.len() as u64),
+            // The adapter reads enableDnsSupport and enableDnsHostnames, one call each, 8 at
+            // once: one more round trip per 4 VPCs.
+            VpcAttributes::Dns => w.more_concurrent(
+                "DescribeVpcAttribute",
+                2 * vpcs.len() as u64,
+                fsxn_lattice_core::observe::READS_IN_FLIGHT as u64,
+            ),
             VpcAttributes::None => {
                 for v in &mut vpcs {
                     v.enable_dns_support = false;
@@ -443,9 +447,13 @@ impl NetworkRead for SimCloud {
             w.beside(OP, pages - u64::from(i == 0), pages);
             found.extend(matching.into_iter().map(|e| (e.id.clone(), e)));
         }
-        // One association per Resource endpoint, asked for in batches of ids, all at once.
+        // One association per Resource endpoint, asked for in batches of ids, 8 batches at once.
         let batches = found.len().div_ceil(page::ASSOCIATION_IDS) as u64;
-        w.more_concurrent("DescribeVpcEndpointAssociations", batches);
+        w.more_concurrent(
+            "DescribeVpcEndpointAssociations",
+            batches,
+            fsxn_lattice_core::observe::READS_IN_FLIGHT as u64,
+        );
         Ok(found.into_values().collect())
     }
 }

@@ -428,11 +428,12 @@ impl CloudState {
         }
     }
 
-    /// [`CloudState::more`] for `n` calls the adapter makes at once: one round trip.
-    pub(crate) fn more_concurrent(&mut self, op: &str, n: u64) {
+    /// [`CloudState::more`] for `n` calls the adapter makes `at_once` at a time: one round trip
+    /// per group.
+    pub(crate) fn more_concurrent(&mut self, op: &str, n: u64, at_once: u64) {
         if n > 0 {
             *self.calls.entry(op.to_string()).or_default() += n;
-            self.rounds += 1;
+            self.rounds += n.div_ceil(at_once.max(1));
         }
     }
 

@@ -155,6 +155,37 @@ impl<'a> Planner<'a> {
             .filter(|ep| ep.state.is_live())
             .min_by_key(|ep| (ep.state != EndpointState::Available, ep.id.clone()));
         if let Some(ep) = live {
+            // A second live endpoint of ours for the same SVM and consumer (racing executions,
+            // one with a stale view, each made one; found by chaos at fault rate 0.15) is
+            // deleted: every reconciler keeps the same one (the order above), so they agree.
+            // Not while an alias of ours still points at it: the DNS scope repoints the alias
+            // to the kept one first, and a later pass deletes it.
+            for dup in ours.iter().filter(|d| d.state.is_live() && d.id != ep.id) {
+                let aliased = dup.dns_name.as_ref().is_some_and(|dns| {
+                    self.obs.records.values().flatten().any(|r| {
+                        r.record_type == RecordType::CNAME
+                            && r.values
+                                .iter()
+                                .any(|v| v.trim_end_matches('.').eq_ignore_ascii_case(dns))
+                    })
+                });
+                if aliased {
+                    self.wait(format!(
+                        "{} is a duplicate of {} still named by an alias",
+                        dup.id, ep.id
+                    ));
+                    continue;
+                }
+                self.push(
+                    Action::DeleteVpcEndpoint {
+                        vpc_endpoint_id: dup.id.clone(),
+                    },
+                    format!(
+                        "a second endpoint of {} in {} beside {}: one is kept",
+                        e.svm_id, consumer.vpc_id, ep.id
+                    ),
+                );
+            }
             match ep.state {
                 EndpointState::Available => match &ep.dns_name {
                     Some(dns) => {
@@ -340,6 +371,41 @@ mod tests {
         assert_eq!(deletes(&p), ["vpce-bad"]);
         assert!(!creates_endpoint(&p));
         assert!(!p.is_converged());
+    }
+
+    #[test]
+    fn a_second_live_endpoint_is_deleted_but_not_while_an_alias_names_it() {
+        let (config, mut o) = world();
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        our_endpoint(&mut o, "vpce-0b", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-0a", EndpointState::Available);
+        our_endpoint(&mut o, "vpce-0c", EndpointState::Pending);
+        // Every reconciler keeps the same one (available first, then the lowest id).
+        let p = planned(&config, &o);
+        let mut gone = deletes(&p);
+        gone.sort();
+        assert_eq!(gone, ["vpce-0b", "vpce-0c"], "{:#?}", p.actions);
+        assert!(!creates_endpoint(&p));
+        // An alias of ours still names vpce-0b (published by the other racer): it is repointed
+        // to vpce-0a first, and vpce-0b is deleted by a later pass.
+        o.records.insert(
+            id("ZONE1"),
+            vec![record(
+                "files.corp.example",
+                RecordType::CNAME,
+                "VPCE-0B.rcfg-1.x.on.aws.",
+                None,
+            )],
+        );
+        let p = planned(&config, &o);
+        assert_eq!(deletes(&p), ["vpce-0c"], "{:#?}", p.actions);
+        assert!(
+            p.waiting
+                .iter()
+                .any(|w| w.contains("vpce-0b is a duplicate of vpce-0a")),
+            "{:?}",
+            p.waiting
+        );
     }
 
     #[test]
