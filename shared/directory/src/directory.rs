@@ -91,7 +91,7 @@ pub struct AliasOwner {
 impl AliasOwner {
     /// The marker's TXT string.
     pub fn marker(&self) -> String {
-        format!("heritage=fsxn-lattice,owner={},svm={}", self.owner, self.svm)
+        fsxn_lattice_core::directory::marker(&self.owner, &self.svm)
     }
 
     fn validate(&self) -> Result<(), DirectoryError> {
@@ -108,21 +108,7 @@ impl AliasOwner {
     }
 }
 
-/// Reads a marker TXT string: `(owner, svm)`.
-pub fn parse_marker(text: &str) -> Option<(String, String)> {
-    let mut owner = None;
-    let mut svm = None;
-    let mut heritage = false;
-    for kv in text.trim().trim_matches('"').split(',') {
-        match kv.split_once('=') {
-            Some(("heritage", "fsxn-lattice")) => heritage = true,
-            Some(("owner", v)) => owner = Some(v.to_string()),
-            Some(("svm", v)) => svm = Some(v.to_string()),
-            _ => {}
-        }
-    }
-    if heritage { Some((owner?, svm?)) } else { None }
-}
+pub use fsxn_lattice_core::directory::parse_marker;
 
 /// What `ensure_alias_cname` / `remove_alias_cname` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
