@@ -1077,6 +1077,49 @@ impl Directory {
         })
     }
 
+    /// The alias's name and its marker in `zone` as the planner reads them
+    /// ([`fsxn_lattice_core::directory::AliasDnsState`]): CNAME targets, other record types
+    /// (never ours), and the marker's TXT strings.
+    pub async fn read_alias(
+        &self,
+        zone: &str,
+        alias: &str,
+    ) -> Result<fsxn_lattice_core::directory::AliasDnsState, DirectoryError> {
+        let fqdn = alias_fqdn(alias)?;
+        let rel = relative_name(&fqdn, zone)?;
+        let zone_dn = self.find_zone(zone).await?;
+        let node = self
+            .read_node(&format!("DC={},{zone_dn}", escape_dn_value(&rel)))
+            .await?;
+        let marker = self
+            .read_node(&format!(
+                "DC={},{zone_dn}",
+                escape_dn_value(&format!("{MARKER_LABEL}.{rel}"))
+            ))
+            .await?;
+        let mut state = fsxn_lattice_core::directory::AliasDnsState::default();
+        for (_, r) in &node.live {
+            match r.as_ref().map(|r| &r.data) {
+                Some(RecordData::Cname(t)) => state.cname_targets.push(t.clone()),
+                Some(RecordData::Txt(_)) => state.other_types.push("TXT".into()),
+                Some(RecordData::A(_)) => state.other_types.push("A".into()),
+                Some(_) => state.other_types.push(format!(
+                    "type {}",
+                    r.as_ref().map(|r| r.record_type()).unwrap_or_default()
+                )),
+                None => state.other_types.push("unreadable".into()),
+            }
+        }
+        state.other_types.sort();
+        state.other_types.dedup();
+        state.markers = marker.txts();
+        // Anything else at the marker's name (not TXT) makes it foreign.
+        if marker.live.len() > state.markers.len() {
+            state.markers.push("(a record that is not a marker)".into());
+        }
+        Ok(state)
+    }
+
     /// Whether the bound account may create `dnsNode` objects in the zone (the DC's
     /// `allowedChildClassesEffective`, computed for the caller).
     pub async fn can_create_nodes(&self, zone_dn: &str) -> Result<bool, DirectoryError> {
