@@ -580,6 +580,19 @@ alias = "non-97-svm-alias.corp.non-97.net"
     }
 
     #[test]
+    fn the_documented_example_parses_directory_included() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.md")).unwrap();
+        let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+        let end = start + doc[start..].find("```").unwrap();
+        let c = Config::from_toml(&doc[start..end]).unwrap();
+        let d = c.directory.unwrap();
+        assert_eq!(
+            (d.dns_zone().as_str(), d.domain_controllers.len()),
+            ("corp.non-97.net", 1)
+        );
+    }
+
+    #[test]
     fn a_good_file_parses_with_defaults() {
         let c = Config::from_toml(GOOD).unwrap();
         assert_eq!(c.owner, "prod");
