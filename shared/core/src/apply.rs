@@ -477,8 +477,13 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
             computer,
             alias,
             previous,
+            missing,
         } => {
-            let record = dir.ensure_spn(computer, alias, previous).await?;
+            // What was missing when planned is claimed with the record: if an earlier attempt
+            // wrote it and its response was lost, the values are ours all the same.
+            let mut claim = previous.clone();
+            claim.added.extend(missing.iter().copied());
+            let record = dir.ensure_spn(computer, alias, &claim).await?;
             // The values are written first, the record after: a crash between the two leaves
             // values that the next pass takes for an administrator's (kept, never removed).
             tags.tag_svm(svm_id, DIRECTORY_TAG, &record.to_tag_value()).await?;

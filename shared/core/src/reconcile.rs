@@ -225,9 +225,14 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             pass,
             plan: Box::new(p.clone()),
         });
-        let before = p.actions.len();
+        // Directory actions left by another scope are not counted: no function of the state
+        // machine's Provision/PublishAlias loop does them (the directory's function, or the
+        // scheduled reconcile, does), so counting them would send the execution back to
+        // Provision for nothing until its poll budget ran out.
+        let counted = |v: &[PlannedAction]| v.iter().filter(|a| !Scope::Directory.allows(&a.action)).count();
+        let before = counted(&p.actions);
         let teardown_held = scope.retain(&mut p.actions);
-        report.deferred = before - p.actions.len();
+        report.deferred = before - counted(&p.actions);
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
             // Teardown held for the DNS function: this scope is done; polling would only wait

@@ -159,6 +159,7 @@ impl<'a> Planner<'a> {
                         svm_id: e.svm_id.clone(),
                         computer,
                         previous: record.unwrap_or_else(|| SpnRecord::empty(alias.clone())),
+                        missing: missing.into_iter().collect(),
                         alias,
                     },
                     why,
@@ -361,6 +362,7 @@ mod tests {
             computer,
             alias,
             previous,
+            missing,
             ..
         } = &a.action
         else {
@@ -368,6 +370,7 @@ mod tests {
         };
         assert_eq!((computer.as_str(), alias.as_str()), ("SVM1", ALIAS));
         assert_eq!(previous, &SpnRecord::empty(ALIAS));
+        assert_eq!(missing.len(), 3);
         assert!(a.why.contains("NTLMv2"), "{}", a.why);
         // Registered and recorded: the AD DNS CNAME follows, at the available endpoint.
         let mut all = SpnRecord::empty(ALIAS);

@@ -240,6 +240,10 @@ pub enum Action {
         alias: String,
         /// The record kept so far ([`SpnRecord::empty`] when none).
         previous: SpnRecord,
+        /// The values missing when planned: what this action adds. They are claimed as ours
+        /// with `previous`, so a replay after a lost response (the values now present) still
+        /// records them, rather than taking them for an administrator's and leaving them for ever.
+        missing: BTreeSet<SpnValue>,
     },
     /// Remove from the computer object exactly the values the SVM's record names, then remove
     /// the record tag: an administrator's values are not in it and stay.
@@ -770,6 +774,7 @@ mod tests {
                     computer: "SVM1".into(),
                     alias: "a.corp.example".into(),
                     previous: SpnRecord::empty("a.corp.example"),
+                    missing: BTreeSet::new(),
                 },
                 false,
                 7,
