@@ -684,6 +684,40 @@ mod tests {
     }
 
     #[test]
+    fn a_new_endpoint_gets_the_ad_record_before_the_old_one_goes() {
+        let w = seed_world_with_directory(3);
+        let c = &w.cloud;
+        c.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+        c.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        assert!(converge(c, &w.config, Scope::All).last_plan.is_converged());
+        let alias = normalize_alias(ALIAS);
+        let [AdRecord::Cname(first)] = &c.ad_records(&alias)[..] else {
+            panic!("{:?}", c.ad_records(&alias))
+        };
+        // The consumer's subnets change: a new endpoint replaces the old one.
+        let mut config = w.config.clone();
+        config.consumers[0].subnet_ids.truncate(1);
+        let mut order: Vec<String> = Vec::new();
+        let options = ReconcileOptions::default();
+        let r = block_on(reconcile(c, &config, &options, &mut |p| {
+            if let fsxn_lattice_core::reconcile::Progress::Applied { applied, .. } = p {
+                order.push(applied.action.action.summary());
+            }
+        }));
+        assert!(r.last_plan.is_converged(), "{r:#?}");
+        let repoint = order
+            .iter()
+            .position(|a| a.starts_with("REPOINT AD DNS CNAME") && a.contains(&format!("(was {first})")));
+        let old_gone = order.iter().position(|a| a.starts_with("delete VPC endpoint"));
+        assert!(matches!((repoint, old_gone), (Some(r), Some(d)) if r < d), "{order:#?}");
+        let [AdRecord::Cname(now)] = &c.ad_records(&alias)[..] else {
+            panic!("{:?}", c.ad_records(&alias))
+        };
+        assert_ne!(now, first);
+        assert!(c.resolve_as_domain_member(&alias).is_some());
+    }
+
+    #[test]
     fn a_replay_after_a_lost_response_still_records_our_values() {
         use fsxn_lattice_core::apply::{DirectoryScope, Executes};
         let w = seed_world_with_directory(1);

@@ -509,6 +509,58 @@ mod tests {
     }
 
     #[test]
+    fn the_old_endpoint_keeps_serving_until_the_ad_record_points_at_the_new_one() {
+        use crate::model::{RecordSet, RecordType};
+        use crate::naming::{ownership_txt_name, ownership_txt_value};
+        let mut all = SpnRecord::empty(ALIAS);
+        all.added.extend(SpnValue::ALL);
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        record(&mut o, &all);
+        // The superseded endpoint (other subnets), still what AD DNS points at.
+        our_endpoint(&mut o, "vpce-0b", EndpointState::Available);
+        o.endpoints.last_mut().unwrap().subnet_ids = vec![id("subnet-c9")];
+        let dns = ours(&o, &["vpce-0b.rcfg-1.x.on.aws"]);
+        o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
+        // Route 53 already points at the new one.
+        let rec = |name: String, t: RecordType, v: String| RecordSet {
+            name,
+            record_type: t,
+            ttl: 300,
+            values: vec![v],
+            routing: None,
+        };
+        o.records.insert(
+            id("ZONE1"),
+            vec![
+                rec(ALIAS.into(), RecordType::CNAME, "vpce-0a.rcfg-1.x.on.aws".into()),
+                rec(
+                    ownership_txt_name(ALIAS),
+                    RecordType::TXT,
+                    ownership_txt_value("t", &id("svm-1"), "c"),
+                ),
+            ],
+        );
+        let deletes_old = |p: &Plan| {
+            p.actions.iter().any(
+                |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0b"),
+            )
+        };
+        let p = planned(&config, &o);
+        assert!(
+            directory_actions(&p).iter().any(|a| matches!(&a.action,
+                Action::PublishDirectoryAlias { replaces: Some(old), .. } if old == "vpce-0b.rcfg-1.x.on.aws")),
+            "{:#?}",
+            p.actions
+        );
+        assert!(!deletes_old(&p), "{:#?}", p.actions);
+        // Repointed: now the old endpoint goes.
+        let dns = ours(&o, &["vpce-0a.rcfg-1.x.on.aws"]);
+        o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
+        let p = planned(&config, &o);
+        assert!(deletes_old(&p), "{:#?}", p.actions);
+    }
+
+    #[test]
     fn heal_repoints_our_ad_record_and_a_foreign_one_is_refused() {
         let mut all = SpnRecord::empty(ALIAS);
         all.added.extend(SpnValue::ALL);
