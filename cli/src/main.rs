@@ -87,6 +87,11 @@ enum Command {
         /// where the fragmented subnets' used addresses fall and every generated id change.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// With the seed's Active Directory and a `[directory]` section: fsxn-lattice adds the
+        /// alias's SPNs and its AD DNS record itself (no manual step), and SMB through the alias
+        /// goes from NTLMv2 to Kerberos.
+        #[arg(long)]
+        directory: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -520,8 +525,16 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Demo { seed, output } => {
-            let report = pollster::block_on(run_seed_demo(DemoOptions { seed, fault_rate: 0.0 }));
+        Command::Demo {
+            seed,
+            directory,
+            output,
+        } => {
+            let report = pollster::block_on(run_seed_demo(DemoOptions {
+                seed,
+                fault_rate: 0.0,
+                directory,
+            }));
             match output {
                 Output::Json => print_json(&report)?,
                 Output::Text => print_demo(&report),

@@ -69,6 +69,42 @@ fn demo_text_is_a_readable_timeline() {
     }
 }
 
+#[test]
+fn demo_with_the_directory_does_the_kerberos_step_itself() {
+    let out = run(&["demo", "--directory", "--output", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    let kinds: Vec<(&str, &str)> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    let ntlm = kinds.iter().position(|(k, m)| *k == "smb" && m.contains("NTLMv2"));
+    let spn = kinds
+        .iter()
+        .position(|(k, m)| *k == "action" && m.contains("to AD computer NON-97-SVM"));
+    let kerberos = kinds.iter().position(|(k, m)| *k == "smb" && m.contains("Kerberos"));
+    assert!(
+        matches!((ntlm, spn, kerberos), (Some(a), Some(b), Some(c)) if a < b && b < c),
+        "{kinds:#?}"
+    );
+    assert!(!kinds.iter().any(|(k, _)| *k == "manual_step"), "{kinds:#?}");
+    assert_eq!(v["final"]["manual_steps"], serde_json::json!([]));
+    assert!(
+        v["final"]["kerberos"]
+            .as_str()
+            .unwrap()
+            .contains("SMB authenticates with Kerberos")
+    );
+    // The default demo's JSON has no `kerberos` field: unchanged without the directory.
+    assert!(
+        json(&run(&["demo", "--output", "json"]))["final"]
+            .get("kerberos")
+            .is_none()
+    );
+}
+
 const CAP: &str = "tests/fixtures/capacity";
 
 #[test]

@@ -129,7 +129,11 @@ fn check_world(cloud: &SimCloud, config: &Config, exposed: bool) -> Vec<String> 
 fn seed_demo_converges_for_many_seeds_with_17_addresses_per_gateway_subnet_and_nothing_left_over() {
     for seed in 1..=8 {
         let r = block_on(fsxn_lattice_sim::scenario::run_seed_demo(
-            fsxn_lattice_sim::scenario::DemoOptions { seed, fault_rate: 0.0 },
+            fsxn_lattice_sim::scenario::DemoOptions {
+                seed,
+                fault_rate: 0.0,
+                directory: false,
+            },
         ));
         let f = &r.final_state;
         assert_eq!(f.endpoint_state, "available", "seed {seed}");
@@ -168,7 +172,11 @@ fn seed_demo_converges_for_many_seeds_with_17_addresses_per_gateway_subnet_and_n
 fn seed_demo_is_deterministic_for_a_seed() {
     let run = |seed| {
         serde_json::to_string(&block_on(fsxn_lattice_sim::scenario::run_seed_demo(
-            fsxn_lattice_sim::scenario::DemoOptions { seed, fault_rate: 0.0 },
+            fsxn_lattice_sim::scenario::DemoOptions {
+                seed,
+                fault_rate: 0.0,
+                directory: false,
+            },
         )))
         .unwrap()
     };

@@ -171,6 +171,12 @@ impl WritesInfrastructure for InfrastructureScope {}
 impl WritesDns for AllScope {}
 impl WritesDns for DnsScope {}
 
+/// No directory access yet: with `[directory]`, observing skips Active Directory (the plan warns)
+/// and a directory action fails with `NoDirectoryAccess`. Wiring the LDAP adapter
+/// (`fsxn-lattice-directory`) and an FSx `TagResource` for the SPN record is the directory
+/// function's part.
+impl<S: ScopeType> DirectoryAccess for AwsCloud<S> {}
+
 #[async_trait]
 impl<S: ScopeType> Clock for AwsCloud<S> {
     fn now(&self) -> u64 {

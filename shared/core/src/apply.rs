@@ -208,6 +208,11 @@ pub enum InfrastructureScope {}
 /// [`Scope::Dns`]: needs the reads and [`DnsWrite`], no [`InfraWrites`].
 #[derive(Debug)]
 pub enum DnsScope {}
+/// [`Scope::Directory`]: needs the reads only (the directory and the SVM tag write come from
+/// [`DirectoryAccess::directory`], which only the function given `[directory]` has); no
+/// [`InfraWrites`], no [`DnsWrite`].
+#[derive(Debug)]
+pub enum DirectoryScope {}
 
 impl ScopeType for AllScope {
     const SCOPE: Scope = Scope::All;
@@ -217,6 +222,9 @@ impl ScopeType for InfrastructureScope {
 }
 impl ScopeType for DnsScope {
     const SCOPE: Scope = Scope::Dns;
+}
+impl ScopeType for DirectoryScope {
+    const SCOPE: Scope = Scope::Directory;
 }
 
 /// Carries out the actions of scope `S` through the write ports that scope needs. Implemented
@@ -233,6 +241,8 @@ impl<C: Cloud + ?Sized> Executes<AllScope> for C {
     async fn execute(&self, action: &Action) -> CloudResult<String> {
         if Scope::Dns.allows(action) {
             run_dns(self, action).await
+        } else if Scope::Directory.allows(action) {
+            run_directory(self, action).await
         } else {
             run_infrastructure(self, action).await
         }
@@ -250,6 +260,13 @@ impl<C: Reads + InfraWrites + ?Sized> Executes<InfrastructureScope> for C {
 impl<C: Reads + DnsWrite + ?Sized> Executes<DnsScope> for C {
     async fn execute(&self, action: &Action) -> CloudResult<String> {
         run_dns(self, action).await
+    }
+}
+
+#[async_trait]
+impl<C: Reads + ?Sized> Executes<DirectoryScope> for C {
+    async fn execute(&self, action: &Action) -> CloudResult<String> {
+        run_directory(self, action).await
     }
 }
 
@@ -452,6 +469,80 @@ fn outside_scope(action: &Action) -> CloudError {
         "OutsideScope",
         format!("{} is outside the scope being applied", action.summary()),
     )
+}
+
+/// Carries out a directory action through the ports of [`DirectoryAccess::directory`]; without
+/// them, an `InvalidInput` error says so.
+async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+    use crate::naming::DIRECTORY_TAG;
+    if !Scope::Directory.allows(action) {
+        return Err(outside_scope(action));
+    }
+    let Some((dir, tags)) = cloud.directory() else {
+        return Err(CloudError::new(
+            ErrorKind::InvalidInput,
+            "Directory",
+            "NoDirectoryAccess",
+            format!(
+                "{}: this run has no access to Active Directory (no [directory] credentials given to it)",
+                action.summary()
+            ),
+        ));
+    };
+    Ok(match action {
+        Action::RegisterSpn {
+            svm_id,
+            computer,
+            alias,
+            previous,
+            missing,
+        } => {
+            // What was missing when planned is claimed with the record: if an earlier attempt
+            // wrote it and its response was lost, the values are ours all the same.
+            let mut claim = previous.clone();
+            claim.added.extend(missing.iter().copied());
+            let record = dir.ensure_spn(computer, alias, &claim).await?;
+            // The values are written first, the record after: a crash between the two leaves
+            // values that the next pass takes for an administrator's (kept, never removed).
+            tags.tag_svm(svm_id, DIRECTORY_TAG, &record.to_tag_value()).await?;
+            format!(
+                "{computer} carries them; ours recorded on {svm_id}: {}",
+                record.to_tag_value()
+            )
+        }
+        Action::UnregisterSpn {
+            svm_id,
+            computer,
+            record,
+        } => {
+            let removed = dir.remove_spn(computer, record).await?;
+            tags.untag_svm(svm_id, DIRECTORY_TAG).await?;
+            if removed.is_empty() {
+                format!("nothing of ours left on {computer}; record removed from {svm_id}")
+            } else {
+                format!(
+                    "removed {} from {computer}; record removed from {svm_id}",
+                    removed.join(", ")
+                )
+            }
+        }
+        Action::PublishDirectoryAlias {
+            svm_id,
+            owner,
+            zone,
+            alias,
+            target,
+            ttl,
+            ..
+        } => dir.ensure_alias_cname(zone, alias, target, *ttl, owner, svm_id).await?,
+        Action::WithdrawDirectoryAlias {
+            svm_id,
+            owner,
+            zone,
+            alias,
+        } => dir.remove_alias_cname(zone, alias, owner, svm_id).await?,
+        _ => return Err(outside_scope(action)),
+    })
 }
 
 /// Carries out a DNS action (the alias's records) through [`DnsWrite`].
@@ -659,7 +750,12 @@ async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action)
             cloud.delete_subnet(subnet_id).await?;
             format!("deleted {subnet_id}")
         }
-        Action::PublishAlias { .. } | Action::DeleteAlias { .. } => return Err(outside_scope(action)),
+        Action::PublishAlias { .. }
+        | Action::DeleteAlias { .. }
+        | Action::RegisterSpn { .. }
+        | Action::UnregisterSpn { .. }
+        | Action::PublishDirectoryAlias { .. }
+        | Action::WithdrawDirectoryAlias { .. } => return Err(outside_scope(action)),
     })
 }
 

@@ -27,6 +27,8 @@ pub enum Service {
     Route53,
     /// Amazon FSx.
     Fsx,
+    /// Active Directory (LDAP), with `[directory]`.
+    Directory,
 }
 
 /// How many calls may run at once.
@@ -68,7 +70,7 @@ pub struct Gates {
 impl Gates {
     /// Gates for `c`.
     pub fn new(c: Concurrency) -> Self {
-        let n = if c.serial { 1 } else { 4 };
+        let n = if c.serial { 1 } else { 5 };
         Self {
             gates: (0..n).map(|_| Semaphore::new(c.in_flight.max(1))).collect(),
         }
@@ -120,6 +122,8 @@ pub fn operation(action: &Action) -> &'static str {
         Action::ReleaseCidr { .. } => "DeleteSubnetCidrReservation",
         Action::DisassociateRouteTable { .. } => "DisassociateRouteTable",
         Action::DeleteSubnet { .. } => "DeleteSubnet",
+        Action::RegisterSpn { .. } | Action::UnregisterSpn { .. } => "ModifyComputerSpn",
+        Action::PublishDirectoryAlias { .. } | Action::WithdrawDirectoryAlias { .. } => "ModifyDnsNode",
     }
 }
 
@@ -127,6 +131,7 @@ pub fn operation(action: &Action) -> &'static str {
 pub fn service_of(operation: &str) -> Service {
     match operation {
         "ChangeResourceRecordSets" => Service::Route53,
+        "ModifyComputerSpn" | "ModifyDnsNode" => Service::Directory,
         "CreateResourceGateway"
         | "UpdateResourceGateway"
         | "DeleteResourceGateway"

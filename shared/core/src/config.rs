@@ -92,6 +92,179 @@ pub struct Config {
     /// `[tags]`: which tag keys to read; defaults to the `fsxn-lattice:*` keys.
     #[serde(default)]
     pub tags: TagKeys,
+    /// `[directory]`, optional: with it, fsxn-lattice writes the alias's SPNs on the SVM's AD
+    /// computer object and its CNAME in AD-integrated DNS itself; without it, the SPN is a
+    /// manual step (as before).
+    #[serde(default)]
+    pub directory: Option<DirectoryConfig>,
+}
+
+/// `[directory]`: where the Active Directory is, how to trust it, and which Secrets Manager
+/// secret holds the bind account (`{"username": …, "password": …}`). Never a password here:
+/// unknown keys are refused, `password` included. The connection fields are those of
+/// `fsxn_lattice_directory::DirectorySettings`, which is built from this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// The AD domain's DNS name (`corp.example.com`).
+    pub domain: String,
+    /// ARN of the Secrets Manager secret with the bind account's user name and password.
+    pub secret_arn: String,
+    /// The AD-integrated DNS zone the alias CNAMEs go into; default: the domain. An alias not
+    /// below it gets its SPNs but no AD DNS record (with a warning).
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Domain controllers to use, in order. Empty: located through DNS SRV `_ldap._tcp.<domain>`.
+    #[serde(default)]
+    pub domain_controllers: Vec<DomainController>,
+    /// DNS servers for the SRV lookup. Empty: the system's resolver configuration.
+    #[serde(default)]
+    pub dns_servers: Vec<std::net::IpAddr>,
+    /// TLS to the DCs (LDAPS by default; never plain LDAP).
+    #[serde(default)]
+    pub tls: TlsSettings,
+    /// Also search the global catalog for SPN holders across the forest (default on).
+    #[serde(default = "yes")]
+    pub global_catalog: bool,
+    /// Connect and per-operation timeout, 1–120 seconds (default 10).
+    #[serde(default = "default_directory_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_directory_timeout() -> u64 {
+    10
+}
+
+impl DirectoryConfig {
+    /// A configuration for `domain` with the bind secret `secret_arn` and every default.
+    pub fn new(domain: impl Into<String>, secret_arn: impl Into<String>) -> Self {
+        Self {
+            domain: domain.into(),
+            secret_arn: secret_arn.into(),
+            zone: None,
+            domain_controllers: Vec::new(),
+            dns_servers: Vec::new(),
+            tls: TlsSettings::default(),
+            global_catalog: true,
+            timeout_seconds: default_directory_timeout(),
+        }
+    }
+
+    /// The zone alias CNAMEs are written in: `zone`, else the domain (normalized).
+    pub fn dns_zone(&self) -> String {
+        crate::model::normalize_dns_name(self.zone.as_deref().unwrap_or(&self.domain))
+    }
+
+    /// Checks what types cannot.
+    pub fn validate(&self) -> Result<(), DirectoryConfigError> {
+        use DirectoryConfigError as E;
+        crate::model::validate_fqdn(&self.domain).map_err(|why| E::Domain(self.domain.clone(), why))?;
+        if let Some(z) = &self.zone {
+            crate::model::validate_fqdn(z).map_err(|why| E::Zone(z.clone(), why))?;
+        }
+        let arn: Vec<&str> = self.secret_arn.splitn(7, ':').collect();
+        if !(arn.len() == 7
+            && arn[0] == "arn"
+            && arn[2] == "secretsmanager"
+            && arn[5] == "secret"
+            && !arn[3].is_empty()
+            && !arn[6].is_empty())
+        {
+            return Err(E::SecretArn(self.secret_arn.clone()));
+        }
+        if !(1..=120).contains(&self.timeout_seconds) {
+            return Err(E::Timeout(self.timeout_seconds));
+        }
+        if let Some(dc) = self.domain_controllers.iter().find(|d| d.host.trim().is_empty()) {
+            return Err(E::Controller(format!("{dc:?}")));
+        }
+        if let Some(pem) = &self.tls.ca_bundle_pem
+            && !pem.contains("-----BEGIN CERTIFICATE-----")
+        {
+            return Err(E::CaBundle);
+        }
+        Ok(())
+    }
+}
+
+/// A `[directory]` section that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryConfigError {
+    /// `domain` is not a DNS name.
+    #[error("directory.domain `{0}`: {1}")]
+    Domain(String, String),
+    /// `zone` is not a DNS name.
+    #[error("directory.zone `{0}`: {1}")]
+    Zone(String, String),
+    /// `secret_arn` is not a Secrets Manager secret ARN.
+    #[error(
+        "directory.secret_arn `{0}`: must be a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>); the password is never in the config"
+    )]
+    SecretArn(String),
+    /// `timeout_seconds` out of range.
+    #[error("directory.timeout_seconds = {0}: must be 1..=120")]
+    Timeout(u64),
+    /// A domain controller without a host.
+    #[error("directory.domain_controllers: a controller needs a host ({0})")]
+    Controller(String),
+    /// `tls.ca_bundle_pem` holds no certificate.
+    #[error("directory.tls.ca_bundle_pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    CaBundle,
+}
+
+/// One domain controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainController {
+    /// Its name, which its certificate must carry (`dc1.corp.example.com`), or an IP address
+    /// when the certificate carries that.
+    pub host: String,
+    /// The port; default 636 for LDAPS, 389 for StartTLS.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The address to connect to when `host` does not resolve where this runs; TLS still
+    /// verifies `host`.
+    #[serde(default)]
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl DomainController {
+    /// A DC by name (or address).
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port: None,
+            address: None,
+        }
+    }
+}
+
+/// How TLS is set up. There is no plain-LDAP mode: the bind sends a password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// TLS from the first byte (`ldaps://`, port 636).
+    #[default]
+    Ldaps,
+    /// LDAP on port 389 upgraded with the StartTLS extended operation before the bind.
+    StartTls,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// LDAPS or StartTLS.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// PEM bundle of the CA certificates that issue the DCs' certificates. Absent: the
+    /// system's root store.
+    #[serde(default)]
+    pub ca_bundle_pem: Option<String>,
+    /// Accept any certificate. Named so that nobody turns it on by accident; the password is
+    /// then exposed to whoever can sit between us and the DC.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 /// `[tags]`: the keys read on SVMs and file systems (defaults in [`tag_keys`]). Each key is
@@ -323,6 +496,9 @@ impl Config {
                 )));
             }
         }
+        if let Some(d) = &self.directory {
+            d.validate().map_err(|e| ConfigError(e.to_string()))?;
+        }
         let mut svms = BTreeSet::new();
         let mut aliases: std::collections::BTreeMap<String, &SvmId> = std::collections::BTreeMap::new();
         for e in &self.exposures {
@@ -380,6 +556,41 @@ svm_id = "svm-0a1b2c3d4e5f60718"
 protocols = ["smb", "ssh"]
 alias = "non-97-svm-alias.corp.non-97.net"
 "#;
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxnl-ad-AbCdEf";
+
+    #[test]
+    fn a_directory_section_is_optional_and_typed() {
+        assert_eq!(Config::from_toml(GOOD).unwrap().directory, None);
+        let c = Config::from_toml(&format!(
+            "{GOOD}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"{SECRET}\"\n[[directory.domain_controllers]]\nhost = \"dc1.corp.non-97.net\"\n[directory.tls]\nmode = \"start-tls\"\n"
+        ))
+        .unwrap();
+        let d = c.directory.unwrap();
+        assert_eq!(d.dns_zone(), "corp.non-97.net");
+        assert_eq!(d.tls.mode, TlsMode::StartTls);
+        assert!(d.global_catalog && d.timeout_seconds == 10);
+        assert_eq!(d.domain_controllers, [DomainController::new("dc1.corp.non-97.net")]);
+        let mut bad = DirectoryConfig::new("corp.non-97.net", SECRET);
+        bad.tls.ca_bundle_pem = Some("not a pem".into());
+        assert_eq!(bad.validate(), Err(DirectoryConfigError::CaBundle));
+        bad.tls.ca_bundle_pem = None;
+        bad.domain_controllers.push(DomainController::new(" "));
+        assert!(matches!(bad.validate(), Err(DirectoryConfigError::Controller(_))));
+    }
+
+    #[test]
+    fn the_documented_example_parses_directory_included() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.md")).unwrap();
+        let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+        let end = start + doc[start..].find("```").unwrap();
+        let c = Config::from_toml(&doc[start..end]).unwrap();
+        let d = c.directory.unwrap();
+        assert_eq!(
+            (d.dns_zone().as_str(), d.domain_controllers.len()),
+            ("corp.non-97.net", 1)
+        );
+    }
 
     #[test]
     fn a_good_file_parses_with_defaults() {
@@ -447,6 +658,26 @@ alias = "non-97-svm-alias.corp.non-97.net"
             ),
             (format!("{GOOD}\n[tags]\nexpose = \"aws:x\"\n"), "tags.expose"),
             ("not toml at all [".to_string(), "invalid configuration"),
+            (
+                format!(
+                    "{GOOD}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"{SECRET}\"\npassword = \"x\"\n"
+                ),
+                "unknown field `password`",
+            ),
+            (
+                format!("{GOOD}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"arn:aws:s3:::bucket\"\n"),
+                "directory.secret_arn",
+            ),
+            (
+                format!("{GOOD}\n[directory]\ndomain = \"corp\"\nsecret_arn = \"{SECRET}\"\n"),
+                "directory.domain",
+            ),
+            (
+                format!(
+                    "{GOOD}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"{SECRET}\"\ntimeout_seconds = 0\n"
+                ),
+                "directory.timeout_seconds",
+            ),
         ];
         for (text, needle) in cases {
             let err = Config::from_toml(&text).unwrap_err().to_string();

@@ -219,6 +219,14 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
             }
             let req = d.get("requestParameters").unwrap_or(&Value::Null);
             let resp = d.get("responseElements").unwrap_or(&Value::Null);
+            if only_our_record_tag(event_name, req) {
+                return Ok(Trigger::Ignored {
+                    reason: format!(
+                        "FSx {event_name} of {} only: fsxn-lattice's own SPN record, nothing exposed changed",
+                        crate::naming::DIRECTORY_TAG
+                    ),
+                });
+            }
             let resource_arn = str_at(req, &["resourceARN"]).map(str::to_string);
             let (mut fs, mut svm) = match &resource_arn {
                 Some(arn) => ids_from_fsx_arn(arn)?,
@@ -254,6 +262,25 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
             reason: format!("event source `{other}` is not watched"),
         }),
     }
+}
+
+/// Whether an FSx `TagResource` / `UntagResource` touches only [`crate::naming::DIRECTORY_TAG`]:
+/// the SPN record fsxn-lattice keeps on an SVM, which changes nothing to reconcile.
+fn only_our_record_tag(event_name: &str, req: &Value) -> bool {
+    let keys: Vec<&str> = match event_name {
+        "TagResource" => req
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|ts| ts.iter().filter_map(|t| t.get("key").and_then(Value::as_str)).collect())
+            .unwrap_or_default(),
+        "UntagResource" => req
+            .get("tagKeys")
+            .and_then(Value::as_array)
+            .map(|ks| ks.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default(),
+        _ => return false,
+    };
+    !keys.is_empty() && keys.iter().all(|k| *k == crate::naming::DIRECTORY_TAG)
 }
 
 fn id_field<T, E: std::fmt::Display>(
@@ -365,6 +392,23 @@ mod tests {
         }
         // Without the field at all, too.
         v["detail"]["userIdentity"].as_object_mut().unwrap().remove("invokedBy");
+        assert_eq!(classify(&v).unwrap().name(), "ignored");
+    }
+
+    #[test]
+    fn our_own_spn_record_tag_triggers_nothing_and_any_other_tag_does() {
+        let mut v: Value = serde_json::from_slice(&fixture("fsx-tag-resource-svm.json")).unwrap();
+        let tag = |key: &str| serde_json::json!([{"key": key, "value": "a.corp.example -"}]);
+        v["detail"]["requestParameters"]["tags"] = tag(crate::naming::DIRECTORY_TAG);
+        let t = classify(&v).unwrap();
+        assert!(
+            matches!(&t, Trigger::Ignored { reason } if reason.contains("own SPN record")),
+            "{t:?}"
+        );
+        v["detail"]["requestParameters"]["tags"] = tag(crate::config::tag_keys::ALIAS);
+        assert_eq!(classify(&v).unwrap().name(), "fsx_changed");
+        v["detail"]["eventName"] = "UntagResource".into();
+        v["detail"]["requestParameters"]["tagKeys"] = serde_json::json!([crate::naming::DIRECTORY_TAG]);
         assert_eq!(classify(&v).unwrap().name(), "ignored");
     }
 

@@ -17,6 +17,7 @@
 //!   `plan/gateways.rs` (placement, /28 capacity, reservations, carving, routing),
 //!   `plan/exposure.rs` (configurations and endpoints), `plan/dns.rs` (alias records, the
 //!   Kerberos step) and `plan/cleanup.rs` (teardown in order).
+//! - [`directory`]: Active Directory as the planner sees it (SPNs, AD DNS, the SPN record).
 //! - [`ports`], [`apply`], [`reconcile`]: carrying a plan out, idempotently.
 //! - [`audit`], [`doctor`]: the read-only account port and the doctor's checks.
 //! - [`step`]: one function's scoped reconcile as a Lambda runs it, shared by the Lambdas, the
@@ -30,6 +31,7 @@ pub mod capacity;
 pub mod concurrency;
 pub mod config;
 pub mod desired;
+pub mod directory;
 pub mod doctor;
 pub mod error;
 pub mod events;

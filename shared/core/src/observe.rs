@@ -4,11 +4,13 @@
 use crate::apply::{RetryPolicy, with_retry};
 use crate::concurrency::{Concurrency, Gates, Service};
 use crate::config::Config;
+use crate::desired::Protocol;
 use crate::desired::{Desired, resolve};
+use crate::directory::{DirectoryObserved, SpnRecord, computer_name, normalize_alias};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
-use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
+use crate::naming::{DIRECTORY_TAG, FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
 use crate::ports::{EndpointFilter, Reads, VpcAttributes};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +42,10 @@ pub struct Observed {
     pub hosted_zones: Vec<HostedZone>,
     /// Their records.
     pub records: BTreeMap<HostedZoneId, Vec<RecordSet>>,
+    /// Active Directory, read only with `[directory]` and a cloud that can reach it
+    /// ([`crate::ports::DirectoryAccess`]); `None` otherwise.
+    #[serde(default)]
+    pub directory: Option<DirectoryObserved>,
 }
 
 /// At most this many calls of one kind in flight at once (per-VPC, per-subnet and per-zone
@@ -147,7 +153,62 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         observed.hosted_zones.push(zone);
     }
     observed.hosted_zones.sort_by(|a, b| a.id.cmp(&b.id));
+    observed.directory = read_directory(r, config, &desired, &observed).await?;
     Ok((observed, desired))
+}
+
+/// With `[directory]` and a cloud that reaches it: for each SMB exposure with an alias, its
+/// computer object (and who holds the alias's values elsewhere) and the alias in AD DNS; for
+/// each SVM whose [`crate::naming::DIRECTORY_TAG`] names another alias (or that is no longer
+/// exposed), that alias in AD DNS, to withdraw.
+async fn read_directory<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    config: &Config,
+    desired: &Desired,
+    observed: &Observed,
+) -> Result<Option<DirectoryObserved>, CloudError> {
+    let (Some(settings), Some((dir, _))) = (&config.directory, r.cloud.directory()) else {
+        return Ok(None);
+    };
+    let zone = settings.dns_zone();
+    let mut computers: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut aliases: BTreeSet<String> = BTreeSet::new();
+    for e in desired.exposures.values() {
+        let (Some(alias), true) = (&e.alias, e.protocols.contains(&Protocol::Smb)) else {
+            continue;
+        };
+        let alias = normalize_alias(alias);
+        let computer = computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name));
+        computers.insert((computer, alias.clone()));
+        aliases.insert(alias);
+    }
+    for svm in &observed.svms {
+        if let Some(rec) = svm.tags.get(DIRECTORY_TAG).and_then(|v| SpnRecord::parse_tag_value(v)) {
+            aliases.insert(rec.alias);
+        }
+    }
+    let in_zone = |a: &String| a.ends_with(&format!(".{zone}"));
+    let computer_reads = bounded(computers.iter().map(|(computer, alias)| async move {
+        let state = r
+            .read(Service::Directory, "ReadComputer", || {
+                dir.read_computer(computer, alias)
+            })
+            .await?;
+        Ok(((computer.clone(), alias.clone()), state))
+    }))
+    .await?;
+    let zone = &zone;
+    let alias_reads = bounded(aliases.iter().filter(|a| in_zone(a)).map(|alias| async move {
+        let state = r
+            .read(Service::Directory, "ReadAlias", || dir.read_alias(zone, alias))
+            .await?;
+        Ok((alias.clone(), state))
+    }))
+    .await?;
+    Ok(Some(DirectoryObserved {
+        computers: computer_reads.into_iter().collect(),
+        aliases: alias_reads.into_iter().collect(),
+    }))
 }
 
 /// FSx and VPC Lattice, then what they point at in the FSx VPCs: everything of [`Observed`]

@@ -2,6 +2,7 @@
 //! return the core's own types; adapters (the AWS SDK in `shared/aws`, the simulated cloud in
 //! `shared/sim`) translate. Split by capability so a function asks only for what it uses.
 
+use crate::directory::{AliasDnsState, ComputerState, SpnRecord};
 use crate::error::CloudError;
 use crate::ids::*;
 use crate::model::*;
@@ -274,6 +275,66 @@ pub trait DnsWrite: Send + Sync {
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus>;
 }
 
+/// Active Directory: the alias's SPNs on the SVM's computer object and its CNAME in the
+/// AD-integrated zone (LDAP over TLS in `fsxn-lattice-directory`; in memory in the simulation).
+/// Errors are [`CloudError`]s: a foreign SPN holder or a record not ours is `Conflict` (its
+/// message names the holder's DN), a refused bind `AccessDenied`, an unreachable DC
+/// `Transient`, a missing computer or zone `NotFound`.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// The computer object of NetBIOS name `computer` (`None`: no such object), with, for each
+    /// value `alias` needs that it lacks, the account holding that value elsewhere
+    /// ([`crate::directory::ComputerState::held_elsewhere`]).
+    async fn read_computer(&self, computer: &str, alias: &str) -> CloudResult<Option<ComputerState>>;
+    /// Adds the values `alias` needs (`msDS-AdditionalDnsHostName`, `HOST/<fqdn>`,
+    /// `HOST/<SHORT>`), each only when missing, in one write; one held by another account refuses
+    /// the whole change (`Conflict`, naming its DN): never stolen. `previous` is the record kept
+    /// so far; the returned one is what is ours now (values already present and not in
+    /// `previous` are an administrator's and stay out of it).
+    async fn ensure_spn(&self, computer: &str, alias: &str, previous: &SpnRecord) -> CloudResult<SpnRecord>;
+    /// Removes exactly the values `record` names (those still present). Returns the values
+    /// removed, as `attribute: value`.
+    async fn remove_spn(&self, computer: &str, record: &SpnRecord) -> CloudResult<Vec<String>>;
+    /// The alias's name and marker in the AD-integrated `zone`.
+    async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState>;
+    /// Publishes (or repoints) `alias` → `target` with the marker of `owner` and `svm` beside
+    /// it; a name holding anything without our marker is refused (`Conflict`), never
+    /// overwritten. Returns what was done (`created`, `repointed from …`, `unchanged`).
+    async fn ensure_alias_cname(
+        &self,
+        zone: &str,
+        alias: &str,
+        target: &str,
+        ttl: u32,
+        owner: &str,
+        svm: &SvmId,
+    ) -> CloudResult<String>;
+    /// Removes `alias` and its marker if the marker is ours (`owner`, `svm`); a name that is not
+    /// ours is left alone. Returns what was done.
+    async fn remove_alias_cname(&self, zone: &str, alias: &str, owner: &str, svm: &SvmId) -> CloudResult<String>;
+}
+
+/// FSx `TagResource` / `UntagResource` on an SVM: where the [`SpnRecord`] is kept
+/// ([`crate::naming::DIRECTORY_TAG`]).
+#[async_trait]
+pub trait SvmTagWrite: Send + Sync {
+    /// `TagResource` on the SVM's ARN.
+    async fn tag_svm(&self, svm: &SvmId, key: &str, value: &str) -> CloudResult<()>;
+    /// `UntagResource` of `key` on the SVM's ARN (absent: done).
+    async fn untag_svm(&self, svm: &SvmId, key: &str) -> CloudResult<()>;
+}
+
+/// Whether this cloud can reach Active Directory: the ports for the directory steps, handed out
+/// at run time because only the function (and credentials) given `[directory]` has them. Every
+/// [`Reads`] implements it; the default is "no directory", so observing skips it and its actions
+/// fail with an error saying so.
+pub trait DirectoryAccess: Send + Sync {
+    /// The directory and the SVM tag writes, when this cloud has them.
+    fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {
+        None
+    }
+}
+
 /// Whether [`NetworkRead::describe_vpcs`] reads each VPC's DNS attributes: only consumer VPCs
 /// need them (private DNS of their Resource endpoints); for an FSx VPC they would cost two
 /// calls per VPC per pass for nothing.
@@ -301,9 +362,10 @@ pub trait Clock: Send + Sync {
     fn jitter(&self) -> f64;
 }
 
-/// Every read, and the clock: what observing needs ([`crate::observe::observe`]).
-pub trait Reads: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock {}
-impl<T: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + ?Sized> Reads for T {}
+/// Every read, the clock, and the directory when there is one: what observing needs
+/// ([`crate::observe::observe`]).
+pub trait Reads: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess {}
+impl<T: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess + ?Sized> Reads for T {}
 
 /// The infrastructure writes (EC2 and VPC Lattice): what Provision and Heal change.
 pub trait InfraWrites: NetworkWrite + LatticeWrite {}

@@ -2,7 +2,8 @@
 //! pass budget is spent. A reconcile ignores *why* it was called: every trigger leads here.
 
 use crate::apply::{
-    AllScope, Applied, ApplyOptions, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType, apply_with,
+    AllScope, Applied, ApplyOptions, DirectoryScope, DnsScope, Executes, InfrastructureScope, Outcome, ScopeType,
+    apply_with,
 };
 use crate::concurrency::{Gates, RateLimiter};
 use crate::config::Config;
@@ -27,16 +28,26 @@ pub enum Scope {
     Infrastructure,
     /// Alias CNAMEs and their ownership records.
     Dns,
+    /// Active Directory (with `[directory]`): the alias's SPNs and its AD DNS record.
+    Directory,
 }
 
 impl Scope {
     /// Whether the scope covers this action.
     pub fn allows(self, action: &Action) -> bool {
         let dns = matches!(action, Action::PublishAlias { .. } | Action::DeleteAlias { .. });
+        let directory = matches!(
+            action,
+            Action::RegisterSpn { .. }
+                | Action::UnregisterSpn { .. }
+                | Action::PublishDirectoryAlias { .. }
+                | Action::WithdrawDirectoryAlias { .. }
+        );
         match self {
             Self::All => true,
-            Self::Infrastructure => !dns,
+            Self::Infrastructure => !dns && !directory,
             Self::Dns => dns,
+            Self::Directory => directory,
         }
     }
 
@@ -48,10 +59,13 @@ impl Scope {
     /// Returns whether teardown was held back so: what waits on it (a configuration for its
     /// endpoints, a gateway for its configurations) waits on the DNS function, not on AWS.
     pub fn retain(self, actions: &mut Vec<PlannedAction>) -> bool {
-        let withdrawal_left = actions
-            .iter()
-            .any(|a| matches!(a.action, Action::DeleteAlias { .. }) && !self.allows(&a.action));
-        actions.retain(|a| self.allows(&a.action) && !(withdrawal_left && a.action.is_delete()));
+        let withdrawal_left = actions.iter().any(|a| {
+            matches!(
+                a.action,
+                Action::DeleteAlias { .. } | Action::WithdrawDirectoryAlias { .. }
+            ) && !self.allows(&a.action)
+        });
+        actions.retain(|a| self.allows(&a.action) && !(withdrawal_left && a.action.is_teardown()));
         withdrawal_left
     }
 }
@@ -171,6 +185,7 @@ pub async fn reconcile<C: Cloud + ?Sized>(
         Scope::All => reconcile_in::<AllScope, C>(cloud, config, options, progress).await,
         Scope::Infrastructure => reconcile_in::<InfrastructureScope, C>(cloud, config, options, progress).await,
         Scope::Dns => reconcile_in::<DnsScope, C>(cloud, config, options, progress).await,
+        Scope::Directory => reconcile_in::<DirectoryScope, C>(cloud, config, options, progress).await,
     }
 }
 
@@ -221,9 +236,14 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             pass,
             plan: Box::new(p.clone()),
         });
-        let before = p.actions.len();
+        // Directory actions left by another scope are not counted: no function of the state
+        // machine's Provision/PublishAlias loop does them (the directory's function, or the
+        // scheduled reconcile, does), so counting them would send the execution back to
+        // Provision for nothing until its poll budget ran out.
+        let counted = |v: &[PlannedAction]| v.iter().filter(|a| !Scope::Directory.allows(&a.action)).count();
+        let before = counted(&p.actions);
         let teardown_held = scope.retain(&mut p.actions);
-        report.deferred = before - p.actions.len();
+        report.deferred = before - counted(&p.actions);
         report.last_plan = p;
         if report.last_plan.actions.is_empty() {
             // Teardown held for the DNS function: this scope is done; polling would only wait

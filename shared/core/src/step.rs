@@ -8,7 +8,9 @@
 //! demo and the simulation's Step Functions executions run the same code: none of them
 //! re-implements routing or diagnosis.
 
-use crate::apply::{AllScope, DnsScope, Executes, InfrastructureScope, Outcome, RetryPolicy, ScopeType};
+use crate::apply::{
+    AllScope, DirectoryScope, DnsScope, Executes, InfrastructureScope, Outcome, RetryPolicy, ScopeType,
+};
 use crate::capacity::{SubnetCapacity, analyze_subnet};
 use crate::config::Config;
 use crate::error::ErrorKind;
@@ -238,6 +240,7 @@ pub async fn step_observed<C: Cloud + ?Sized>(
         Scope::All => step_in::<AllScope, C>(cloud, config, function, payload, progress).await,
         Scope::Infrastructure => step_in::<InfrastructureScope, C>(cloud, config, function, payload, progress).await,
         Scope::Dns => step_in::<DnsScope, C>(cloud, config, function, payload, progress).await,
+        Scope::Directory => step_in::<DirectoryScope, C>(cloud, config, function, payload, progress).await,
     }
 }
 
@@ -504,6 +507,8 @@ mod tests {
             Ok(ChangeStatus::Insync)
         }
     }
+
+    impl DirectoryAccess for DnsOnly {}
 
     #[async_trait]
     impl Clock for DnsOnly {

@@ -91,7 +91,7 @@ pub struct AliasOwner {
 impl AliasOwner {
     /// The marker's TXT string.
     pub fn marker(&self) -> String {
-        format!("heritage=fsxn-lattice,owner={},svm={}", self.owner, self.svm)
+        fsxn_lattice_core::directory::marker(&self.owner, &self.svm)
     }
 
     fn validate(&self) -> Result<(), DirectoryError> {
@@ -108,21 +108,7 @@ impl AliasOwner {
     }
 }
 
-/// Reads a marker TXT string: `(owner, svm)`.
-pub fn parse_marker(text: &str) -> Option<(String, String)> {
-    let mut owner = None;
-    let mut svm = None;
-    let mut heritage = false;
-    for kv in text.trim().trim_matches('"').split(',') {
-        match kv.split_once('=') {
-            Some(("heritage", "fsxn-lattice")) => heritage = true,
-            Some(("owner", v)) => owner = Some(v.to_string()),
-            Some(("svm", v)) => svm = Some(v.to_string()),
-            _ => {}
-        }
-    }
-    if heritage { Some((owner?, svm?)) } else { None }
-}
+pub use fsxn_lattice_core::directory::parse_marker;
 
 /// What `ensure_alias_cname` / `remove_alias_cname` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1089,6 +1075,49 @@ impl Directory {
                     .join(" / ")
             ),
         })
+    }
+
+    /// The alias's name and its marker in `zone` as the planner reads them
+    /// ([`fsxn_lattice_core::directory::AliasDnsState`]): CNAME targets, other record types
+    /// (never ours), and the marker's TXT strings.
+    pub async fn read_alias(
+        &self,
+        zone: &str,
+        alias: &str,
+    ) -> Result<fsxn_lattice_core::directory::AliasDnsState, DirectoryError> {
+        let fqdn = alias_fqdn(alias)?;
+        let rel = relative_name(&fqdn, zone)?;
+        let zone_dn = self.find_zone(zone).await?;
+        let node = self
+            .read_node(&format!("DC={},{zone_dn}", escape_dn_value(&rel)))
+            .await?;
+        let marker = self
+            .read_node(&format!(
+                "DC={},{zone_dn}",
+                escape_dn_value(&format!("{MARKER_LABEL}.{rel}"))
+            ))
+            .await?;
+        let mut state = fsxn_lattice_core::directory::AliasDnsState::default();
+        for (_, r) in &node.live {
+            match r.as_ref().map(|r| &r.data) {
+                Some(RecordData::Cname(t)) => state.cname_targets.push(t.clone()),
+                Some(RecordData::Txt(_)) => state.other_types.push("TXT".into()),
+                Some(RecordData::A(_)) => state.other_types.push("A".into()),
+                Some(_) => state.other_types.push(format!(
+                    "type {}",
+                    r.as_ref().map(|r| r.record_type()).unwrap_or_default()
+                )),
+                None => state.other_types.push("unreadable".into()),
+            }
+        }
+        state.other_types.sort();
+        state.other_types.dedup();
+        state.markers = marker.txts();
+        // Anything else at the marker's name (not TXT) makes it foreign.
+        if marker.live.len() > state.markers.len() {
+            state.markers.push("(a record that is not a marker)".into());
+        }
+        Ok(state)
     }
 
     /// Whether the bound account may create `dnsNode` objects in the zone (the DC's

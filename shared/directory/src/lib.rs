@@ -71,6 +71,12 @@
 //! unreachable DC `Transient`, a foreign SPN or record `Conflict`. Each write is one LDAP
 //! operation (all or nothing) or is taken back on failure: nothing is left half-written.
 //!
+//! # The core's port
+//!
+//! [`port::LdapDirectory`] implements `fsxn_lattice_core::ports::Directory` over a bound
+//! [`Directory`], so the planner's `RegisterSpn`, `UnregisterSpn`, `PublishDirectoryAlias` and
+//! `WithdrawDirectoryAlias` run against a real DC.
+//!
 //! # Doctor
 //!
 //! [`check::check`] reports, read-only: DC reachable, TLS verifies, bind works, global catalog,
@@ -83,10 +89,12 @@ pub mod dnsp;
 pub mod error;
 pub mod locate;
 pub mod names;
+pub mod port;
 pub mod settings;
 
 pub use check::{CheckTarget, check};
 pub use directory::{AliasOwner, CnameChange, Computer, Directory, SpnChange, parse_marker};
 pub use error::{DirectoryError, DirectoryErrorKind};
 pub use names::{SpnRecord, SpnValue};
+pub use port::LdapDirectory;
 pub use settings::{Credentials, DirectorySettings, DomainController, TlsMode, TlsSettings};

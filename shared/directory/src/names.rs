@@ -3,8 +3,6 @@
 
 use crate::dnsp::normalize_name;
 use crate::error::{DirectoryError, DirectoryErrorKind};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// Longest NetBIOS computer name (the `sAMAccountName` without its `$`).
 pub const MAX_NETBIOS: usize = 15;
@@ -50,29 +48,9 @@ pub fn alias_fqdn(alias: &str) -> Result<String, DirectoryError> {
     Ok(fqdn)
 }
 
-/// One of the values [`crate::Directory::ensure_spn`] may add for an alias.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SpnValue {
-    /// `msDS-AdditionalDnsHostName: <alias fqdn>`.
-    AdditionalDnsHostName,
-    /// `servicePrincipalName: HOST/<alias fqdn>`.
-    HostFqdn,
-    /// `servicePrincipalName: HOST/<ALIAS SHORT NAME>`: the first label, upper case, as a client
-    /// that types the short name asks for it (not limited to NetBIOS's 15 characters: the field
-    /// report's `HOST/NON-97-SVM-ALIAS` has 16).
-    HostShort,
-}
-
-impl SpnValue {
-    fn token(self) -> &'static str {
-        match self {
-            Self::AdditionalDnsHostName => "dns",
-            Self::HostFqdn => "fqdn",
-            Self::HostShort => "short",
-        }
-    }
-}
+// The values and the record are the core's (`fsxn_lattice_core::directory`): the planner reads
+// the record from the SVM's tag, this crate writes what it names.
+pub use fsxn_lattice_core::directory::{SpnRecord, SpnValue};
 
 /// The values an alias needs on the computer object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,59 +98,6 @@ impl AliasValues {
 pub const ATTR_ADDITIONAL_DNS: &str = "msDS-AdditionalDnsHostName";
 /// `servicePrincipalName`.
 pub const ATTR_SPN: &str = "servicePrincipalName";
-
-/// What fsxn-lattice added to a computer object for one alias, and so may remove: values an
-/// administrator set are never in it. The caller keeps it (a tag on the SVM, see
-/// [`SpnRecord::to_tag_value`]) and hands it back to the next `ensure_spn` / `remove_spn`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpnRecord {
-    /// The alias FQDN the values belong to.
-    pub alias: String,
-    /// The values we added.
-    pub added: BTreeSet<SpnValue>,
-}
-
-impl SpnRecord {
-    /// Nothing added for `alias`.
-    pub fn empty(alias: impl Into<String>) -> Self {
-        Self {
-            alias: alias.into(),
-            added: BTreeSet::new(),
-        }
-    }
-
-    /// A compact form that fits an AWS tag value (letters, digits, space and `.:/=+-@_`):
-    /// `<alias> <value>+<value>…`, e.g. `svm-alias.corp.example dns+fqdn+short`; `<alias> -`
-    /// when nothing was added. At most 253 + 16 characters: an alias longer than 239 characters
-    /// does not fit AWS's 256 and the caller must keep the record elsewhere.
-    pub fn to_tag_value(&self) -> String {
-        let values: Vec<&str> = self.added.iter().map(|v| v.token()).collect();
-        let values = if values.is_empty() {
-            "-".to_string()
-        } else {
-            values.join("+")
-        };
-        format!("{} {values}", self.alias)
-    }
-
-    /// Reads [`SpnRecord::to_tag_value`] back; `None` for anything else.
-    pub fn parse_tag_value(s: &str) -> Option<Self> {
-        let (alias, values) = s.trim().split_once(' ')?;
-        let alias = alias_fqdn(alias).ok()?;
-        let mut added = BTreeSet::new();
-        if values != "-" {
-            for t in values.split('+') {
-                added.insert(match t {
-                    "dns" => SpnValue::AdditionalDnsHostName,
-                    "fqdn" => SpnValue::HostFqdn,
-                    "short" => SpnValue::HostShort,
-                    _ => return None,
-                });
-            }
-        }
-        Some(Self { alias, added })
-    }
-}
 
 /// Escapes a value for an LDAP search filter (RFC 4515 §3): `*`, `(`, `)`, `\`, NUL and every
 /// non-ASCII byte as `\XX`.

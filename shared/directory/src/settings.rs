@@ -60,59 +60,24 @@ impl DirectorySettings {
     }
 }
 
-/// One domain controller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DomainController {
-    /// Its name, which its certificate must carry (`dc1.corp.example.com`), or an IP address
-    /// when the certificate carries that.
-    pub host: String,
-    /// The port; default 636 for LDAPS, 389 for StartTLS.
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// The address to connect to when `host` does not resolve where this runs; TLS still
-    /// verifies `host`.
-    #[serde(default)]
-    pub address: Option<IpAddr>,
-}
+// The connection details are read from core's `[directory]` section
+// (`fsxn_lattice_core::config::DirectoryConfig`); the types live there so that the core needs no
+// LDAP or TLS library to parse and validate them.
+pub use fsxn_lattice_core::config::{DomainController, TlsMode, TlsSettings};
 
-impl DomainController {
-    /// A DC by name (or address).
-    pub fn new(host: impl Into<String>) -> Self {
+impl From<&fsxn_lattice_core::config::DirectoryConfig> for DirectorySettings {
+    /// The connection settings of a `[directory]` section (its `secret_arn` and `zone` are the
+    /// caller's: credentials come from Secrets Manager, the zone goes to each DNS call).
+    fn from(c: &fsxn_lattice_core::config::DirectoryConfig) -> Self {
         Self {
-            host: host.into(),
-            port: None,
-            address: None,
+            domain: c.domain.clone(),
+            domain_controllers: c.domain_controllers.clone(),
+            dns_servers: c.dns_servers.clone(),
+            tls: c.tls.clone(),
+            global_catalog: c.global_catalog,
+            timeout_seconds: c.timeout_seconds,
         }
     }
-}
-
-/// How TLS is set up. There is no plain-LDAP mode: the bind sends a password.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TlsMode {
-    /// TLS from the first byte (`ldaps://`, port 636).
-    #[default]
-    Ldaps,
-    /// LDAP on port 389 upgraded with the StartTLS extended operation before the bind.
-    StartTls,
-}
-
-/// TLS settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSettings {
-    /// LDAPS or StartTLS.
-    #[serde(default)]
-    pub mode: TlsMode,
-    /// PEM bundle of the CA certificates that issue the DCs' certificates (an enterprise CA's,
-    /// or AWS Managed Microsoft AD's). Absent: the system's root store.
-    #[serde(default)]
-    pub ca_bundle_pem: Option<String>,
-    /// Accept any certificate. Named so that nobody turns it on by accident; the password is
-    /// then exposed to whoever can sit between us and the DC.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
 }
 
 /// Who we bind as. The password is never printed: `Debug` redacts it and nothing logs it.
@@ -224,5 +189,19 @@ mod tests {
         assert!(!s.tls.insecure_skip_verify && s.global_catalog);
         assert_eq!(s.timeout(), Duration::from_secs(10));
         assert!(serde_json::from_str::<DirectorySettings>(r#"{"domain":"x","password":"no"}"#).is_err());
+    }
+
+    #[test]
+    fn settings_come_from_the_config_section() {
+        let mut c = fsxn_lattice_core::config::DirectoryConfig::new(
+            "corp.example.com",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:ad-AbCdEf",
+        );
+        c.domain_controllers.push(DomainController::new("dc1.corp.example.com"));
+        c.timeout_seconds = 7;
+        let s = DirectorySettings::from(&c);
+        assert_eq!(s.domain, "corp.example.com");
+        assert_eq!(s.domain_controllers, c.domain_controllers);
+        assert_eq!(s.timeout(), Duration::from_secs(7));
     }
 }

@@ -760,3 +760,66 @@ async fn dcs_located_through_srv_with_starttls_and_the_doctor_checks() {
     use fsxn_lattice_core::doctor::Status::*;
     assert_eq!(got, vec![("dc reachable", Pass), ("tls", Pass), ("bind", Fail)]);
 }
+
+/// The core's port over LDAP ([`LdapDirectory`]), called as the applier and `observe` call it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_port_reads_and_writes_what_the_planner_asks_for() {
+    use fsxn_lattice_core::ids::SvmId;
+    use fsxn_lattice_core::ports::Directory as _;
+    if skip("the_core_port_reads_and_writes_what_the_planner_asks_for") {
+        return;
+    }
+    let _dc = Dc::start("the_core_port_reads_and_writes_what_the_planner_asks_for");
+    samba_tool(&["computer", "add", SVM]);
+    samba_tool(&["computer", "add", "OTHER-SVM"]);
+    let port = LdapDirectory::new(Directory::connect(&settings(), &admin()).await.unwrap());
+    let svm = SvmId::parse("svm-0123456789abcdef0").unwrap();
+
+    assert_eq!(port.read_computer("NOBODY", ALIAS).await.unwrap(), None);
+    let before = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
+    assert!(
+        before.dn.to_ascii_uppercase().starts_with("CN=NON-97-SVM,"),
+        "{}",
+        before.dn
+    );
+    assert!(before.held_elsewhere.is_empty(), "{before:?}");
+    let record = port.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap();
+    assert_eq!(record.to_tag_value(), format!("{ALIAS} dns+fqdn+short"));
+    let after = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
+    assert!(SpnValue::ALL.iter().all(|v| after.has(*v, ALIAS)), "{after:?}");
+
+    // AD DNS: free, then ours at the endpoint, then repointed, then withdrawn.
+    assert!(port.read_alias(DOMAIN, ALIAS).await.unwrap().is_empty());
+    let made = port
+        .ensure_alias_cname(DOMAIN, ALIAS, TARGET, 300, "default", &svm)
+        .await
+        .unwrap();
+    assert_eq!(made, "created, with its marker");
+    let state = port.read_alias(DOMAIN, ALIAS).await.unwrap();
+    assert!(
+        state.owned_by("default", svm.as_str()) && state.cname_targets == [TARGET],
+        "{state:?}"
+    );
+    assert!(dig(ALIAS, "CNAME").contains(TARGET));
+    let moved = port
+        .ensure_alias_cname(DOMAIN, ALIAS, TARGET2, 300, "default", &svm)
+        .await
+        .unwrap();
+    assert_eq!(moved, format!("repointed from {TARGET}"));
+    assert_eq!(
+        port.remove_alias_cname(DOMAIN, ALIAS, "default", &svm).await.unwrap(),
+        "removed, with its marker"
+    );
+    assert!(port.read_alias(DOMAIN, ALIAS).await.unwrap().is_empty());
+
+    // Opt-out removes exactly the record; then a value held elsewhere is seen and refused.
+    assert_eq!(port.remove_spn(SVM, &record).await.unwrap().len(), 3);
+    samba_tool(&["spn", "add", "cifs/non-97-svm-alias", "OTHER-SVM$"]);
+    let held = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
+    let holder = held.held_elsewhere.get(&SpnValue::HostShort).expect("held elsewhere");
+    assert!(holder.to_ascii_uppercase().starts_with("CN=OTHER-SVM,"), "{holder}");
+    let e = port.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert!(e.message.contains(holder.as_str()), "{e}");
+    port.into_inner().close().await;
+}

@@ -111,6 +111,11 @@ impl FunctionCapabilities for Function {
             Scope::Infrastructure => &[Capability::Read, Capability::Infrastructure],
             Scope::Dns => &[Capability::Read, Capability::Dns],
             Scope::All => &[Capability::Read, Capability::Infrastructure, Capability::Dns],
+            // No function reconciles the directory yet (`Function::scope` never returns it):
+            // the directory function's own capabilities (FSx TagResource on SVMs for the SPN
+            // record, secretsmanager:GetSecretValue of `directory.secret_arn`) come with its
+            // wiring. Until then, reading only.
+            Scope::Directory => &[Capability::Read],
         }
     }
 }

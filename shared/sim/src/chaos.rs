@@ -63,6 +63,7 @@ use crate::stepfunctions::{ExecutionStatus, TaskError};
 use crate::{FaultMix, Faults, SimCloud, Snapshot};
 use async_trait::async_trait;
 use fsxn_lattice_core::config::{Config, tag_keys};
+use fsxn_lattice_core::directory::{AliasDnsState, ComputerState, SpnRecord};
 use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
@@ -435,6 +436,57 @@ impl DnsWrite for Actor<'_> {
     }
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
         call!(self, self.cloud.get_change(change_id))
+    }
+}
+
+#[async_trait]
+impl Directory for Actor<'_> {
+    async fn read_computer(&self, computer: &str, alias: &str) -> CloudResult<Option<ComputerState>> {
+        call!(self, self.cloud.read_computer(computer, alias))
+    }
+    async fn ensure_spn(&self, computer: &str, alias: &str, previous: &SpnRecord) -> CloudResult<SpnRecord> {
+        call!(self, self.cloud.ensure_spn(computer, alias, previous))
+    }
+    async fn remove_spn(&self, computer: &str, record: &SpnRecord) -> CloudResult<Vec<String>> {
+        call!(self, self.cloud.remove_spn(computer, record))
+    }
+    async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState> {
+        call!(self, self.cloud.read_alias(zone, alias))
+    }
+    async fn ensure_alias_cname(
+        &self,
+        zone: &str,
+        alias: &str,
+        target: &str,
+        ttl: u32,
+        owner: &str,
+        svm: &SvmId,
+    ) -> CloudResult<String> {
+        call!(
+            self,
+            self.cloud.ensure_alias_cname(zone, alias, target, ttl, owner, svm)
+        )
+    }
+    async fn remove_alias_cname(&self, zone: &str, alias: &str, owner: &str, svm: &SvmId) -> CloudResult<String> {
+        call!(self, self.cloud.remove_alias_cname(zone, alias, owner, svm))
+    }
+}
+
+#[async_trait]
+impl SvmTagWrite for Actor<'_> {
+    async fn tag_svm(&self, svm: &SvmId, key: &str, value: &str) -> CloudResult<()> {
+        call!(self, self.cloud.tag_svm(svm, key, value))
+    }
+    async fn untag_svm(&self, svm: &SvmId, key: &str) -> CloudResult<()> {
+        call!(self, self.cloud.untag_svm(svm, key))
+    }
+}
+
+impl DirectoryAccess for Actor<'_> {
+    fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {
+        self.cloud
+            .directory()
+            .map(|_| (self as &dyn Directory, self as &dyn SvmTagWrite))
     }
 }
 

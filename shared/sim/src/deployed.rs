@@ -392,6 +392,62 @@ mod tests {
     }
 
     #[test]
+    fn with_the_directory_the_execution_still_finishes_and_the_reconcile_does_the_kerberos_step() {
+        use crate::scenario::{COMPUTER, seed_world_with_directory};
+        let w = seed_world_with_directory(24);
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+        w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        let tag = w.cloud.drain_events().remove(0);
+        let sm = DeployedStateMachine::from_repository().unwrap();
+        let r = sm.run(&w.cloud, &w.config, tag, &RunOptions::default());
+        let x = &r.execution;
+        // Provision and PublishAlias leave the directory's actions alone and do not loop on them.
+        assert_eq!(
+            x.status,
+            ExecutionStatus::Succeeded,
+            "{:?} {:?} {:?}",
+            x.error,
+            x.cause,
+            x.path
+        );
+        assert_eq!(
+            x.entered["PublishAlias"], 1,
+            "published once, no loop back: {:?}",
+            x.path
+        );
+        assert_eq!(x.path.last().map(String::as_str), Some("Done"));
+        assert!(w.cloud.kerberos_for(ALIAS).is_err());
+        // The scheduled reconcile (every scope) does the SPN and AD DNS steps.
+        let out = pollster::block_on(invoke(
+            &w.cloud,
+            &w.config,
+            Function::Reconcile,
+            &json!({}),
+            &|| false,
+            &mut |_| {},
+        ))
+        .unwrap();
+        assert_eq!(out["status"], "converged", "{out}");
+        let applied: Vec<&str> = out["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        assert!(
+            applied.iter().any(|a| a.contains("to AD computer NON-97-SVM")),
+            "{applied:?}"
+        );
+        assert!(
+            applied.iter().any(|a| a.starts_with("CREATE AD DNS CNAME")),
+            "{applied:?}"
+        );
+        assert!(w.cloud.kerberos_for(ALIAS).is_ok());
+        assert!(w.cloud.ad_values(COMPUTER).unwrap().1.len() == 1);
+        assert_eq!(out["manual_steps"], json!([]));
+    }
+
+    #[test]
     fn the_seed_eni_failure_event_heals_first_then_provisions_and_publishes() {
         let (w, tag) = tagged(22);
         // The first execution gives up at once (MaxPolls 0), before the ENI fails.

@@ -17,6 +17,7 @@
 use crate::SimCloud;
 use async_trait::async_trait;
 use fsxn_lattice_core::concurrency::Service;
+use fsxn_lattice_core::directory::{AliasDnsState, ComputerState, SpnRecord};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
@@ -39,16 +40,19 @@ pub struct Latency {
     pub route53: Duration,
     /// FSx.
     pub fsx: Duration,
+    /// Active Directory (LDAP to a DC in the VPC).
+    pub directory: Duration,
 }
 
 impl Latency {
     /// Assumed same-region figures (see the module docs): EC2 60 ms, VPC Lattice 50 ms,
-    /// Route 53 40 ms (its API is served from us-east-1), FSx 80 ms.
+    /// Route 53 40 ms (its API is served from us-east-1), FSx 80 ms, a DC in the VPC 5 ms.
     pub const ASSUMED: Latency = Latency {
         ec2: Duration::from_millis(60),
         lattice: Duration::from_millis(50),
         route53: Duration::from_millis(40),
         fsx: Duration::from_millis(80),
+        directory: Duration::from_millis(5),
     };
     /// 1 ms for every call: wall time in ms = round trips on the critical path.
     pub const UNIT: Latency = Latency {
@@ -56,6 +60,7 @@ impl Latency {
         lattice: Duration::from_millis(1),
         route53: Duration::from_millis(1),
         fsx: Duration::from_millis(1),
+        directory: Duration::from_millis(1),
     };
 
     fn of(&self, s: Service) -> Duration {
@@ -64,6 +69,7 @@ impl Latency {
             Service::Lattice => self.lattice,
             Service::Route53 => self.route53,
             Service::Fsx => self.fsx,
+            Service::Directory => self.directory,
         }
     }
 }
@@ -361,6 +367,64 @@ impl DnsWrite for Timed<'_> {
     }
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
         timed!(self, Service::Route53, self.cloud.get_change(change_id))
+    }
+}
+
+#[async_trait]
+impl Directory for Timed<'_> {
+    async fn read_computer(&self, computer: &str, alias: &str) -> CloudResult<Option<ComputerState>> {
+        timed!(self, Service::Directory, self.cloud.read_computer(computer, alias))
+    }
+    async fn ensure_spn(&self, computer: &str, alias: &str, previous: &SpnRecord) -> CloudResult<SpnRecord> {
+        timed!(
+            self,
+            Service::Directory,
+            self.cloud.ensure_spn(computer, alias, previous)
+        )
+    }
+    async fn remove_spn(&self, computer: &str, record: &SpnRecord) -> CloudResult<Vec<String>> {
+        timed!(self, Service::Directory, self.cloud.remove_spn(computer, record))
+    }
+    async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState> {
+        timed!(self, Service::Directory, self.cloud.read_alias(zone, alias))
+    }
+    async fn ensure_alias_cname(
+        &self,
+        zone: &str,
+        alias: &str,
+        target: &str,
+        ttl: u32,
+        owner: &str,
+        svm: &SvmId,
+    ) -> CloudResult<String> {
+        timed!(
+            self,
+            Service::Directory,
+            self.cloud.ensure_alias_cname(zone, alias, target, ttl, owner, svm)
+        )
+    }
+    async fn remove_alias_cname(&self, zone: &str, alias: &str, owner: &str, svm: &SvmId) -> CloudResult<String> {
+        timed!(
+            self,
+            Service::Directory,
+            self.cloud.remove_alias_cname(zone, alias, owner, svm)
+        )
+    }
+}
+#[async_trait]
+impl SvmTagWrite for Timed<'_> {
+    async fn tag_svm(&self, svm: &SvmId, key: &str, value: &str) -> CloudResult<()> {
+        timed!(self, Service::Fsx, self.cloud.tag_svm(svm, key, value))
+    }
+    async fn untag_svm(&self, svm: &SvmId, key: &str) -> CloudResult<()> {
+        timed!(self, Service::Fsx, self.cloud.untag_svm(svm, key))
+    }
+}
+impl DirectoryAccess for Timed<'_> {
+    fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {
+        self.cloud
+            .directory()
+            .map(|_| (self as &dyn Directory, self as &dyn SvmTagWrite))
     }
 }
 

@@ -33,6 +33,9 @@
 //!   a client's [`Connection`] through them;
 //! - `route53.rs`: hosted zones, records, changes (`DnsRead`, `DnsWrite`), and name resolution;
 //! - `fsx.rs`: file systems and SVMs (`FsxRead`), and an administrator's SVM and tag actions;
+//! - `directory.rs`: Active Directory (`Directory`, and `SvmTagWrite` for the SPN record): computer
+//!   accounts and their SPNs with duplicate refusal, the AD-integrated zone with our markers, a
+//!   domain member's resolver and the KDC's answer ([`SimCloud::kerberos_for`]);
 //! - `cloudtrail.rs`, module [`trail`]: CloudTrail records in EventBridge envelopes, and their
 //!   emission;
 //! - `builders.rs`: `add_vpc`, `add_subnet`, `fragment`, … to build a world (no faults, no
@@ -46,6 +49,7 @@ pub mod audit;
 mod builders;
 pub mod chaos;
 pub mod deployed;
+mod directory;
 mod ec2;
 mod fsx;
 pub mod latency;
@@ -58,6 +62,7 @@ pub mod stepfunctions;
 pub mod trail;
 mod world;
 
+pub use directory::AdRecord;
 pub use ec2::{ENDPOINT_DELETE_AFTER, ENDPOINT_READY_AFTER, ENDPOINTS_PER_VPC, ENI_ATTEMPT_AFTER, LATTICE_RSC_ZONE};
 pub use latency::{Latency, Timed};
 pub use lattice::{Connection, GATEWAY_DELETE_AFTER};

@@ -10,7 +10,7 @@ use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::naming::is_owned;
-use fsxn_lattice_core::plan::Plan;
+use fsxn_lattice_core::plan::{Action, Plan};
 use fsxn_lattice_core::reconcile::{Progress, ReconcileOptions, ReconcileStatus, reconcile};
 use fsxn_lattice_core::time::rfc3339;
 use serde::Serialize;
@@ -66,6 +66,35 @@ subnet_ids = ["subnet-0493d3cebba9cc691", "subnet-0bcd0a0fb136048db"]
 security_group_ids = ["sg-0414e809a306108ed"]
 hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
 "#;
+
+/// The seed's Active Directory: the domain, the SVM's computer account, and the `[directory]`
+/// section that opts in to the SPN and AD DNS steps (`SEED_CONFIG` plus this).
+pub const DIRECTORY_CONFIG: &str = r#"
+[directory]
+domain = "corp.non-97.net"
+secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd"
+[[directory.domain_controllers]]
+host = "dc1.corp.non-97.net"
+address = "10.0.0.139"
+"#;
+/// The AD domain (and AD-integrated zone) of the seed.
+pub const AD_DOMAIN: &str = "corp.non-97.net";
+/// The SVM's computer account, as FSx joined it to the domain.
+pub const COMPUTER: &str = "NON-97-SVM";
+
+/// [`seed_world`] with the seed's Active Directory (the domain, the SVM's computer account
+/// `NON-97-SVM$` with its own SPNs, its A record in AD DNS) and `[directory]` in the config.
+pub fn seed_world_with_directory(seed: u64) -> SeedWorld {
+    let mut w = seed_world(seed);
+    w.cloud.add_ad_domain(AD_DOMAIN);
+    w.cloud.add_ad_computer(COMPUTER);
+    w.cloud.add_ad_record(
+        &format!("{}.{AD_DOMAIN}", COMPUTER.to_ascii_lowercase()),
+        crate::AdRecord::A(ip(SVM_IP)),
+    );
+    w.config = Config::from_toml(&format!("{SEED_CONFIG}{DIRECTORY_CONFIG}")).expect("the seed config is valid");
+    w
+}
 
 fn ip(s: &str) -> std::net::Ipv4Addr {
     s.parse().expect("valid literal IP")
@@ -217,6 +246,10 @@ pub struct Final {
     pub resolved: Vec<String>,
     /// The last plan's manual steps (the Kerberos SPN), as instructions.
     pub manual_steps: Vec<String>,
+    /// With the directory ([`DemoOptions::directory`]): what a domain member gets for the alias
+    /// (its AD DNS answer and the KDC's ticket, or why not). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kerberos: Option<String>,
 }
 
 /// The demo's result.
@@ -285,11 +318,19 @@ pub struct DemoOptions {
     /// Probability (0.0–1.0) that any port call fails with an injected fault, set once the
     /// world is described; 0 for the plain demo.
     pub fault_rate: f64,
+    /// With the seed's Active Directory and `[directory]` ([`seed_world_with_directory`]):
+    /// fsxn-lattice adds the alias's SPNs and its AD DNS record itself, and the timeline shows
+    /// SMB going from NTLMv2 to Kerberos. Without it (the default), the SPN is a manual step.
+    pub directory: bool,
 }
 
 /// Runs the seed scenario end to end. Deterministic for a given seed.
 pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
-    let SeedWorld { cloud, config } = seed_world(opts.seed);
+    let SeedWorld { cloud, config } = if opts.directory {
+        seed_world_with_directory(opts.seed)
+    } else {
+        seed_world(opts.seed)
+    };
     let mut rec = Recorder {
         cloud: &cloud,
         timeline: Vec::new(),
@@ -320,6 +361,18 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
         );
     }
     rec.add("world", format!("{FS_ID} (MULTI_AZ_1) serves SMB/NFS on {SVM_IP} from 10.0.15.192/26, outside every subnet: unreachable over peering"), None);
+    if opts.directory
+        && let Some((spns, _)) = cloud.ad_values(COMPUTER)
+    {
+        rec.add(
+            "world",
+            format!(
+                "AD domain {AD_DOMAIN}: the SVM's computer account {COMPUTER}$ carries {}; nothing for the alias ([directory] is configured: fsxn-lattice will add it)",
+                spns.join(", ")
+            ),
+            None,
+        );
+    }
     cloud.set_faults(Faults {
         rate: opts.fault_rate,
         ..Faults::default()
@@ -460,6 +513,17 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
                     ),
                     Some(json!({"action": applied.action, "attempts": applied.attempts})),
                 ));
+                // The seed's story: through the alias, SMB first authenticates with NTLMv2.
+                if opts.directory
+                    && matches!(applied.action.action, Action::PublishAlias { .. })
+                    && let Err(why) = cloud.kerberos_for(&normalize_dns_name(ALIAS))
+                {
+                    progress_entries.push((
+                        "smb".into(),
+                        format!("a client opens \\\\{ALIAS}\\share through Route 53: {why}"),
+                        None,
+                    ));
+                }
             }
             Progress::Planned { plan, .. } => {
                 for w in &plan.warnings {
@@ -513,6 +577,9 @@ pub async fn run_seed_demo(opts: DemoOptions) -> DemoReport {
     }
     for m in &fin.manual_steps {
         rec.add("manual_step", m.clone(), None);
+    }
+    if let Some(k) = &fin.kerberos {
+        rec.add("smb", k.clone(), None);
     }
     rec.add(
         "done",
@@ -615,7 +682,7 @@ fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) 
             .unwrap_or_else(|| "none".into()),
         endpoint_id: ep.map(|e| e.id.to_string()),
         endpoint_dns_name: ep.and_then(|e| e.dns_name.clone()),
-        alias_fqdn: alias,
+        alias_fqdn: alias.clone(),
         alias_target: target,
         gateway_id: gw.map(|g| g.id.to_string()),
         gateway_subnets,
@@ -624,6 +691,17 @@ fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) 
         api_calls: cloud.api_calls(),
         resolved,
         manual_steps: plan.manual_steps.iter().map(|m| m.instruction.clone()).collect(),
+        kerberos: config.directory.as_ref().map(|_| {
+            let answer = cloud
+                .resolve_as_domain_member(&alias)
+                .map_or_else(|| "AD DNS does not know it".to_string(), |ip| format!("AD DNS answers {ip}"));
+            match cloud.kerberos_for(&alias) {
+                Ok(dn) => format!(
+                    "a domain member opens \\\\{ALIAS}\\share: {answer}; the KDC issues a ticket for cifs/{alias} (held by {dn}): SMB authenticates with Kerberos"
+                ),
+                Err(why) => format!("a domain member opens \\\\{ALIAS}\\share: {answer}; {why}"),
+            }
+        }),
     }
 }
 
@@ -639,10 +717,55 @@ mod tests {
     }
 
     #[test]
+    fn with_the_directory_smb_goes_from_ntlm_to_kerberos_and_nothing_is_left_to_a_person() {
+        let r = pollster::block_on(run_seed_demo(DemoOptions {
+            seed: 1,
+            fault_rate: 0.0,
+            directory: true,
+        }));
+        let at = |pred: &dyn Fn(&Entry) -> bool| r.timeline.iter().position(pred);
+        let ntlm = at(&|e| e.kind == "smb" && e.message.contains("NTLMv2")).expect("NTLMv2 first");
+        let spn = at(&|e| e.kind == "action" && e.message.contains("HOST/NON-97-SVM-ALIAS to AD computer NON-97-SVM"))
+            .expect("the SPN step, done");
+        let ad_dns = at(&|e| e.kind == "action" && e.message.starts_with("CREATE AD DNS CNAME non-97-svm-alias"))
+            .expect("the AD DNS step, done");
+        let kerberos = at(&|e| e.kind == "smb" && e.message.contains("Kerberos")).expect("Kerberos at the end");
+        assert!(ntlm < spn && spn < ad_dns && ad_dns < kerberos, "{:#?}", r.timeline);
+        assert!(r.final_state.manual_steps.is_empty());
+        assert!(!r.timeline.iter().any(|e| e.kind == "manual_step"));
+        let k = r.final_state.kerberos.as_deref().unwrap();
+        assert!(
+            k.contains("CN=NON-97-SVM,CN=Computers,DC=corp,DC=non-97,DC=net") && k.contains("AD DNS answers 10.1."),
+            "{k}"
+        );
+        // Our own record tag does not trigger a reconcile of its own.
+        assert!(
+            !r.timeline.iter().skip(spn).any(|e| e.kind == "trigger"),
+            "{:#?}",
+            r.timeline
+        );
+        // Without the directory, the demo is as it was: the manual step, no SMB lines.
+        let plain = pollster::block_on(run_seed_demo(DemoOptions {
+            seed: 1,
+            fault_rate: 0.0,
+            directory: false,
+        }));
+        assert_eq!(plain.final_state.manual_steps.len(), 1);
+        assert!(plain.final_state.kerberos.is_none());
+        assert!(
+            !plain
+                .timeline
+                .iter()
+                .any(|e| e.kind == "smb" || e.message.contains("AD DNS"))
+        );
+    }
+
+    #[test]
     fn the_demo_says_each_thing_once() {
         let r = pollster::block_on(run_seed_demo(DemoOptions {
             seed: 1,
             fault_rate: 0.0,
+            directory: false,
         }));
         let lines: Vec<&str> = r.timeline.iter().map(|e| e.message.as_str()).collect();
         // The full capacity explanation of a subnet appears once; every later mention refers to it.

@@ -137,13 +137,18 @@ fn op_class(op: &str) -> OpClass {
         "UpdateResourceGateway"
         | "UpdateResourceConfiguration"
         | "ChangeResourceRecordSets"
-        | "AssociateRouteTable" => OpClass::Change,
+        | "AssociateRouteTable"
+        | "TagResource"
+        | "LdapModifyComputer"
+        | "LdapModifyDnsNode" => OpClass::Change,
         "DeleteSubnet"
         | "DeleteSubnetCidrReservation"
         | "DeleteVpcEndpoints"
         | "DeleteResourceGateway"
         | "DeleteResourceConfiguration"
-        | "DisassociateRouteTable" => OpClass::Delete,
+        | "DisassociateRouteTable"
+        | "UntagResource"
+        | "LdapDeleteDnsNode" => OpClass::Delete,
         _ => OpClass::Read,
     }
 }
@@ -249,6 +254,8 @@ pub(crate) struct CloudState {
     pub(crate) deny: BTreeMap<String, u32>,
     /// Ids to delete when an operation is next entered (see [`SimCloud::delete_before_next`]).
     pub(crate) vanish: BTreeMap<String, String>,
+    /// Active Directory (`directory.rs`); no domain until one is added.
+    pub(crate) ad: crate::directory::AdState,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -305,7 +312,9 @@ fn service_of(op: &str) -> &'static str {
         | "DeleteResourceConfiguration"
         | "ListResourceConfigurations" => "vpc-lattice",
         "ChangeResourceRecordSets" | "GetChange" | "GetHostedZone" | "ListResourceRecordSets" => "route53",
-        "DescribeFileSystems" | "DescribeStorageVirtualMachines" => "fsx",
+        "DescribeFileSystems" | "DescribeStorageVirtualMachines" | "TagResource" | "UntagResource" => "fsx",
+        "LdapSearchComputer" | "LdapModifyComputer" | "LdapSearchDnsNode" | "LdapModifyDnsNode"
+        | "LdapDeleteDnsNode" => "ldap",
         _ => "ec2",
     }
 }
@@ -653,6 +662,7 @@ impl SimCloud {
                 created: BTreeMap::new(),
                 deny: BTreeMap::new(),
                 vanish: BTreeMap::new(),
+                ad: crate::directory::AdState::default(),
             }),
         }
     }

@@ -68,9 +68,9 @@ impl<'a> Planner<'a> {
                         self.wait(format!("{} is deleting", ep.id));
                         continue;
                     }
-                    let replacement_ready = pair
-                        .as_ref()
-                        .is_some_and(|p| self.targets.contains_key(p) && self.alias_settled(p));
+                    let replacement_ready = pair.as_ref().is_some_and(|p| {
+                        self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p)
+                    });
                     if !desired || ep.state == EndpointState::Failed || replacement_ready {
                         let why = if !desired {
                             "no longer desired".to_string()

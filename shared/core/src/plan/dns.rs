@@ -197,6 +197,10 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn plan_manual_steps(&mut self) {
+        if self.config.directory.is_some() {
+            // fsxn-lattice does the step itself (`plan/directory.rs`).
+            return;
+        }
         for e in self.desired.exposures.values() {
             let (Some(alias), true) = (&e.alias, e.protocols.contains(&Protocol::Smb)) else {
                 continue;

@@ -23,6 +23,7 @@
 //!   configurations and gateways, orphaned endpoints, our reservations and carved subnets.
 
 mod cleanup;
+mod directory;
 mod dns;
 mod exposure;
 mod gateways;
@@ -32,6 +33,7 @@ mod tests_support;
 use crate::capacity::{SubnetCapacity, analyze_subnets};
 use crate::config::Config;
 use crate::desired::{Desired, Exposure, Refusal};
+use crate::directory::{SpnRecord, SpnValue};
 use crate::error::ErrorKind;
 use crate::ids::*;
 use crate::model::*;
@@ -226,32 +228,95 @@ pub enum Action {
         /// ENI or reservation is left in.
         subnet_id: SubnetId,
     },
+    /// Add the alias's SPNs (`msDS-AdditionalDnsHostName`, `HOST/<fqdn>`, `HOST/<SHORT>`) to
+    /// the SVM's AD computer object, each only when missing, then keep what was added as the
+    /// SVM's [`crate::naming::DIRECTORY_TAG`]. Planned only with `[directory]`.
+    RegisterSpn {
+        /// The SVM.
+        svm_id: SvmId,
+        /// Its computer object's NetBIOS name.
+        computer: String,
+        /// The alias FQDN (normalized).
+        alias: String,
+        /// The record kept so far ([`SpnRecord::empty`] when none).
+        previous: SpnRecord,
+        /// The values missing when planned: what this action adds. They are claimed as ours
+        /// with `previous`, so a replay after a lost response (the values now present) still
+        /// records them, rather than taking them for an administrator's and leaving them for ever.
+        missing: BTreeSet<SpnValue>,
+    },
+    /// Remove from the computer object exactly the values the SVM's record names, then remove
+    /// the record tag: an administrator's values are not in it and stay.
+    UnregisterSpn {
+        /// The SVM.
+        svm_id: SvmId,
+        /// Its computer object's NetBIOS name.
+        computer: String,
+        /// The record read from the SVM's tag.
+        record: SpnRecord,
+    },
+    /// Publish or repoint the alias CNAME in the AD-integrated zone, with our TXT marker beside
+    /// it (a name without our marker is never written).
+    PublishDirectoryAlias {
+        /// The SVM the alias is for (in the marker).
+        svm_id: SvmId,
+        /// The configured owner (in the marker).
+        owner: String,
+        /// The AD-integrated zone.
+        zone: String,
+        /// The alias FQDN.
+        alias: String,
+        /// The available endpoint's DNS name.
+        target: String,
+        /// TTL (`dns.ttl`).
+        ttl: u32,
+        /// Our CNAME's target as read (None: created).
+        replaces: Option<String>,
+    },
+    /// Remove our alias CNAME and marker from the AD-integrated zone.
+    WithdrawDirectoryAlias {
+        /// The SVM the marker names.
+        svm_id: SvmId,
+        /// The configured owner (in the marker).
+        owner: String,
+        /// The AD-integrated zone.
+        zone: String,
+        /// The alias FQDN.
+        alias: String,
+    },
 }
 
 impl Action {
-    /// Order of execution within one plan: withdraw DNS, build, publish DNS, tear down.
+    /// Order of execution within one plan: withdraw DNS (Route 53 and AD) and then our SPNs,
+    /// build, publish DNS and register SPNs, tear down.
     fn phase(&self) -> u8 {
         match self {
-            Self::DeleteAlias { .. } => 0,
-            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } => 1,
-            Self::ReserveCidr { .. } => 2,
-            Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 3,
-            Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 4,
-            Self::CreateVpcEndpoint { .. } => 5,
-            Self::PublishAlias { .. } => 6,
-            Self::DeleteVpcEndpoint { .. } => 7,
-            Self::DeleteResourceConfiguration { .. } => 8,
-            Self::DeleteResourceGateway { .. } => 9,
-            Self::ReleaseCidr { .. } => 10,
-            Self::DisassociateRouteTable { .. } => 11,
-            Self::DeleteSubnet { .. } => 12,
+            Self::DeleteAlias { .. } | Self::WithdrawDirectoryAlias { .. } => 0,
+            Self::UnregisterSpn { .. } => 1,
+            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } => 2,
+            Self::ReserveCidr { .. } => 3,
+            Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 4,
+            Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 5,
+            Self::CreateVpcEndpoint { .. } => 6,
+            Self::PublishAlias { .. } | Self::RegisterSpn { .. } | Self::PublishDirectoryAlias { .. } => 7,
+            Self::DeleteVpcEndpoint { .. } => 8,
+            Self::DeleteResourceConfiguration { .. } => 9,
+            Self::DeleteResourceGateway { .. } => 10,
+            Self::ReleaseCidr { .. } => 11,
+            Self::DisassociateRouteTable { .. } => 12,
+            Self::DeleteSubnet { .. } => 13,
         }
     }
 
-    /// Whether the action deletes ([`Action::DeleteAlias`] and everything from
-    /// [`Action::DeleteVpcEndpoint`] on), as opposed to creating or changing.
+    /// Whether the action deletes (the withdrawals, [`Action::UnregisterSpn`] and everything
+    /// from [`Action::DeleteVpcEndpoint`] on), as opposed to creating or changing.
     pub fn is_delete(&self) -> bool {
-        self.phase() == 0 || self.phase() >= 7
+        self.phase() <= 1 || self.is_teardown()
+    }
+
+    /// Whether the action tears infrastructure down (from [`Action::DeleteVpcEndpoint`] on).
+    pub fn is_teardown(&self) -> bool {
+        self.phase() >= 8
     }
 
     /// A one-line summary.
@@ -334,6 +399,35 @@ impl Action {
                 subnet_id,
             } => format!("disassociate {subnet_id} from its route table ({association_id})"),
             Self::DeleteSubnet { subnet_id } => format!("delete subnet {subnet_id}"),
+            Self::RegisterSpn { computer, alias, .. } => format!(
+                "add msDS-AdditionalDnsHostname {alias}, HOST/{alias} and {} to AD computer {computer}",
+                SpnValue::HostShort.value_for(alias)
+            ),
+            Self::UnregisterSpn { computer, record, .. } => {
+                let values: Vec<String> = record.added.iter().map(|v| v.value_for(&record.alias)).collect();
+                format!(
+                    "remove our values for {} from AD computer {computer} ({})",
+                    record.alias,
+                    if values.is_empty() {
+                        "none: only the record".to_string()
+                    } else {
+                        values.join(", ")
+                    }
+                )
+            }
+            Self::PublishDirectoryAlias {
+                zone,
+                alias,
+                target,
+                replaces,
+                ..
+            } => match replaces {
+                Some(old) => format!("REPOINT AD DNS CNAME {alias} → {target} in {zone} (was {old})"),
+                None => format!("CREATE AD DNS CNAME {alias} → {target} in {zone}"),
+            },
+            Self::WithdrawDirectoryAlias { zone, alias, .. } => {
+                format!("DELETE AD DNS CNAME {alias} and its marker in {zone}")
+            }
         }
     }
 }
@@ -380,7 +474,8 @@ pub struct Plan {
     /// Capacity reports of the subnets a decision was based on, each subnet once, by id.
     pub diagnoses: Vec<SubnetCapacity>,
     /// Steps left to a person: one per SMB exposure with an alias, adding the alias to the
-    /// SVM's AD computer object so Kerberos works under it (docs/design.md §5).
+    /// SVM's AD computer object so Kerberos works under it (docs/design.md §5). None with
+    /// `[directory]`: fsxn-lattice then does it ([`Action::RegisterSpn`]).
     pub manual_steps: Vec<ManualStep>,
 }
 
@@ -528,6 +623,7 @@ impl<'a> Planner<'a> {
         }
         self.plan_orphan_endpoints();
         self.plan_dns();
+        self.plan_directory();
         self.plan_cleanup();
         self.plan_manual_steps();
     }
@@ -644,13 +740,22 @@ mod tests {
                 0,
             ),
             (
+                Action::UnregisterSpn {
+                    svm_id: id("svm-1"),
+                    computer: "SVM1".into(),
+                    record: SpnRecord::empty("a.corp.example"),
+                },
+                true,
+                1,
+            ),
+            (
                 Action::AssociateRouteTable {
                     vpc_id: id("vpc-1"),
                     route_table_id: id("rtb-f"),
                     subnet_id: subnet.clone(),
                 },
                 false,
-                1,
+                2,
             ),
             (
                 Action::PublishAlias {
@@ -661,14 +766,25 @@ mod tests {
                     replaces_txt: None,
                 },
                 false,
-                6,
+                7,
+            ),
+            (
+                Action::RegisterSpn {
+                    svm_id: id("svm-1"),
+                    computer: "SVM1".into(),
+                    alias: "a.corp.example".into(),
+                    previous: SpnRecord::empty("a.corp.example"),
+                    missing: BTreeSet::new(),
+                },
+                false,
+                7,
             ),
             (
                 Action::DeleteVpcEndpoint {
                     vpc_endpoint_id: id("vpce-0a"),
                 },
                 true,
-                7,
+                8,
             ),
             (
                 Action::DisassociateRouteTable {
@@ -676,9 +792,9 @@ mod tests {
                     subnet_id: subnet.clone(),
                 },
                 true,
-                11,
+                12,
             ),
-            (Action::DeleteSubnet { subnet_id: subnet }, true, 12),
+            (Action::DeleteSubnet { subnet_id: subnet }, true, 13),
         ] {
             assert_eq!((a.is_delete(), a.phase()), (delete, phase), "{a:?}");
         }
