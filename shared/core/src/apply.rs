@@ -6,7 +6,7 @@
 //! DNS uses CREATE and DELETE of exact records (never UPSERT), "not found" on delete counts as done. Transient errors (and
 //! `AccessDenied`, see [`RetryPolicy::retries`]) are retried with
 //! capped exponential backoff and full jitter, honouring a server's `Retry-After`. The first
-//! other error stops the run cleanly; the report says what was done before it.
+//! other error stops the run after its wave; the report says what was done.
 
 use crate::concurrency::{Concurrency, Gates, RateLimiter, RateLimits, operation, service_of};
 use crate::error::{CloudError, ErrorKind};
@@ -159,7 +159,9 @@ pub struct Applied {
 pub struct ApplyReport {
     /// Actions carried out, in order.
     pub applied: Vec<Applied>,
-    /// The action that stopped the run, and its error.
+    /// The action that stopped the run, and its error: the first in plan order that failed.
+    /// The other actions of its wave ran at the same time; those that succeeded are in
+    /// `applied`.
     pub failed: Option<(PlannedAction, CloudError)>,
 }
 
@@ -311,8 +313,8 @@ pub async fn apply_with<S: ScopeType, C: Executes<S> + ?Sized>(
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
     for wave in waves(&plan.actions) {
-        // The wave's calls run at once (under the gates and buckets); their outcomes are
-        // reported in plan order, and the first failure ends the run after the wave.
+        // The wave's calls run at once (under the gates and buckets); every outcome is reported
+        // in plan order, and the first failure ends the run after the wave.
         let outcomes = futures_util::future::join_all(wave.iter().map(|planned| {
             let (gates, limiter) = (gates, limiter);
             async move {
@@ -344,11 +346,17 @@ pub async fn apply_with<S: ScopeType, C: Executes<S> + ?Sized>(
                         return report;
                     }
                 }
+                // The rest of the wave ran too: their outcomes are reported, and the first
+                // failure (in plan order) ends the run after the wave.
                 Err(e) => {
-                    report.failed = Some(((*planned).clone(), e));
-                    return report;
+                    if report.failed.is_none() {
+                        report.failed = Some(((*planned).clone(), e));
+                    }
                 }
             }
+        }
+        if report.failed.is_some() {
+            return report;
         }
     }
     report

@@ -247,3 +247,44 @@ fn something_deleted_between_a_list_and_its_per_item_read_is_gone_not_an_error()
     assert!(!after.hosted_zones.iter().any(|z| z.id == zone));
     assert!(!after.records.contains_key(&zone));
 }
+
+/// A wave's actions run at once: when one fails, the others have run too, and the report says
+/// so (the failure, first in plan order, ends the run after its wave).
+#[test]
+fn a_failure_in_a_wave_still_reports_what_its_siblings_did() {
+    use fsxn_lattice_core::apply::{ApplyOptions, Outcome, RetryPolicy, apply};
+    use fsxn_lattice_core::plan::{Action, Plan, PlannedAction};
+    use std::ops::ControlFlow;
+    let w = fsxn_lattice_sim::scenario::seed_world(31);
+    let delete = |n: u32| PlannedAction {
+        action: Action::DeleteVpcEndpoint {
+            vpc_endpoint_id: fsxn_lattice_core::ids::VpcEndpointId::parse(format!("vpce-{n:017x}")).unwrap(),
+        },
+        why: "test".into(),
+    };
+    let plan = Plan {
+        actions: vec![delete(1), delete(2), delete(3)],
+        ..Plan::default()
+    };
+    // The first call of the wave is denied; AccessDenied is not retried with one attempt.
+    w.cloud.deny_next("DeleteVpcEndpoints", 1);
+    let options = ApplyOptions {
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+        ..ApplyOptions::default()
+    };
+    let r = pollster::block_on(apply(&w.cloud, &plan, &options, &mut |_| ControlFlow::Continue(())));
+    let (failed, e) = r.failed.expect("the denied delete fails the run");
+    assert_eq!(failed, delete(1));
+    assert_eq!(e.kind, ErrorKind::AccessDenied);
+    // The other two ran in the same wave: both unknown ids, so already gone.
+    let done: Vec<_> = r.applied.iter().map(|a| a.action.clone()).collect();
+    assert_eq!(done, [delete(2), delete(3)]);
+    assert!(
+        r.applied
+            .iter()
+            .all(|a| matches!(a.outcome, Outcome::AlreadyDone { .. }))
+    );
+}
