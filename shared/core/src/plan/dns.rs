@@ -197,8 +197,10 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn plan_manual_steps(&mut self) {
-        if self.config.directory.is_some() {
-            // fsxn-lattice does the step itself (`plan/directory.rs`).
+        if self.config.directory.is_some() && self.obs.directory.is_some() {
+            // This run does the step itself (`plan/directory.rs`). With `[directory]` but no
+            // access to the directory (a live run: no AWS function reaches AD yet), the
+            // instruction stays, or nobody would do the step.
             return;
         }
         for e in self.desired.exposures.values() {
