@@ -482,7 +482,6 @@ fn outside_scope(action: &Action) -> CloudError {
 /// Carries out a directory action through the ports of [`DirectoryAccess::directory`]; without
 /// them, an `InvalidInput` error says so.
 async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
-    use crate::naming::DIRECTORY_TAG;
     if !Scope::Directory.allows(action) {
         return Err(outside_scope(action));
     }
@@ -500,6 +499,7 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
     Ok(match action {
         Action::RegisterSpn {
             svm_id,
+            record_tag,
             computer,
             alias,
             previous,
@@ -512,7 +512,7 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
             let record = dir.ensure_spn(computer, alias, &claim).await?;
             // The values are written first, the record after: a crash between the two leaves
             // values that the next pass takes for an administrator's (kept, never removed).
-            tags.tag_svm(svm_id, DIRECTORY_TAG, &record.to_tag_value()).await?;
+            tags.tag_svm(svm_id, record_tag, &record.to_tag_value()).await?;
             format!(
                 "{computer} carries them; ours recorded on {svm_id}: {}",
                 record.to_tag_value()
@@ -520,11 +520,12 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
         }
         Action::UnregisterSpn {
             svm_id,
+            record_tag,
             computer,
             record,
         } => {
             let removed = dir.remove_spn(computer, record).await?;
-            tags.untag_svm(svm_id, DIRECTORY_TAG).await?;
+            tags.untag_svm(svm_id, record_tag).await?;
             if removed.is_empty() {
                 format!("nothing of ours left on {computer}; record removed from {svm_id}")
             } else {

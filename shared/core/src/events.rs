@@ -222,8 +222,8 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
             if only_our_record_tag(event_name, req) {
                 return Ok(Trigger::Ignored {
                     reason: format!(
-                        "FSx {event_name} of {} only: fsxn-lattice's own SPN record, nothing exposed changed",
-                        crate::naming::DIRECTORY_TAG
+                        "FSx {event_name} of {}<owner> only: fsxn-lattice's own SPN record, nothing exposed changed",
+                        crate::naming::DIRECTORY_TAG_PREFIX
                     ),
                 });
             }
@@ -280,7 +280,7 @@ fn only_our_record_tag(event_name: &str, req: &Value) -> bool {
             .unwrap_or_default(),
         _ => return false,
     };
-    !keys.is_empty() && keys.iter().all(|k| *k == crate::naming::DIRECTORY_TAG)
+    !keys.is_empty() && keys.iter().all(|k| k.starts_with(crate::naming::DIRECTORY_TAG_PREFIX))
 }
 
 fn id_field<T, E: std::fmt::Display>(
@@ -399,7 +399,7 @@ mod tests {
     fn our_own_spn_record_tag_triggers_nothing_and_any_other_tag_does() {
         let mut v: Value = serde_json::from_slice(&fixture("fsx-tag-resource-svm.json")).unwrap();
         let tag = |key: &str| serde_json::json!([{"key": key, "value": "a.corp.example -"}]);
-        v["detail"]["requestParameters"]["tags"] = tag(crate::naming::DIRECTORY_TAG);
+        v["detail"]["requestParameters"]["tags"] = tag(&crate::naming::directory_tag("demo"));
         let t = classify(&v).unwrap();
         assert!(
             matches!(&t, Trigger::Ignored { reason } if reason.contains("own SPN record")),
@@ -408,7 +408,7 @@ mod tests {
         v["detail"]["requestParameters"]["tags"] = tag(crate::config::tag_keys::ALIAS);
         assert_eq!(classify(&v).unwrap().name(), "fsx_changed");
         v["detail"]["eventName"] = "UntagResource".into();
-        v["detail"]["requestParameters"]["tagKeys"] = serde_json::json!([crate::naming::DIRECTORY_TAG]);
+        v["detail"]["requestParameters"]["tagKeys"] = serde_json::json!([crate::naming::directory_tag("demo")]);
         assert_eq!(classify(&v).unwrap().name(), "ignored");
     }
 

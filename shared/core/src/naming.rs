@@ -29,10 +29,18 @@ pub const TARGET_TAG: &str = "fsxn-lattice:target";
 /// Prefix of the ownership TXT record's name: `_fsxn-lattice.<alias>` (a CNAME cannot share its
 /// name with another record type, so the TXT sits beside it).
 pub const OWNERSHIP_TXT_LABEL: &str = "_fsxn-lattice";
-/// Tag on an SVM (FSx `TagResource`) holding the [`crate::directory::SpnRecord`] of its alias:
-/// what we added to its AD computer object, in [`crate::directory::SpnRecord::to_tag_value`]
-/// form. Written only with `[directory]`; it also says which alias our AD DNS record is for.
-pub const DIRECTORY_TAG: &str = "fsxn-lattice:directory";
+/// Prefix of the tag on an SVM (FSx `TagResource`) holding a deployment's
+/// [`crate::directory::SpnRecord`] of its alias; the key is [`directory_tag`].
+pub const DIRECTORY_TAG_PREFIX: &str = "fsxn-lattice:directory:";
+
+/// The key of the tag holding owner `owner`'s [`crate::directory::SpnRecord`] on an SVM: what
+/// that deployment added to the SVM's AD computer object, in
+/// [`crate::directory::SpnRecord::to_tag_value`] form. Written only with `[directory]`; it
+/// also says which alias our AD DNS record is for. One key per owner, so a deployment never
+/// reads another's record as its own (and never removes the SPNs another added).
+pub fn directory_tag(owner: &str) -> String {
+    format!("{DIRECTORY_TAG_PREFIX}{owner}")
+}
 /// Prefix of every Lattice name this tool gives.
 pub const NAME_PREFIX: &str = "fsxnl";
 

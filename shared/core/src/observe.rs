@@ -10,7 +10,7 @@ use crate::directory::{DirectoryObserved, SpnRecord, computer_name, normalize_al
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
-use crate::naming::{DIRECTORY_TAG, FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, is_owned};
+use crate::naming::{FILE_SYSTEM_TAG, HOSTED_ZONE_TAG, OWNER_TAG, directory_tag, is_owned};
 use crate::ports::{EndpointFilter, Reads, VpcAttributes};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -159,7 +159,7 @@ pub async fn observe_cached<C: Reads + ?Sized>(
 
 /// With `[directory]` and a cloud that reaches it: for each SMB exposure with an alias, its
 /// computer object (and who holds the alias's values elsewhere) and the alias in AD DNS; for
-/// each SVM whose [`crate::naming::DIRECTORY_TAG`] names another alias (or that is no longer
+/// each SVM whose [`crate::naming::directory_tag`] of our owner names another alias (or that is no longer
 /// exposed), that alias in AD DNS, to withdraw.
 async fn read_directory<C: Reads + ?Sized>(
     r: &Reader<'_, C>,
@@ -183,7 +183,11 @@ async fn read_directory<C: Reads + ?Sized>(
         aliases.insert(alias);
     }
     for svm in &observed.svms {
-        if let Some(rec) = svm.tags.get(DIRECTORY_TAG).and_then(|v| SpnRecord::parse_tag_value(v)) {
+        if let Some(rec) = svm
+            .tags
+            .get(&directory_tag(&config.owner))
+            .and_then(|v| SpnRecord::parse_tag_value(v))
+        {
             aliases.insert(rec.alias);
         }
     }

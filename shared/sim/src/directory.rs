@@ -506,7 +506,12 @@ mod tests {
     use crate::scenario::{AD_DOMAIN, ALIAS, COMPUTER, SVM_ID, seed_world_with_directory};
     use crate::{FaultMix, Faults};
     use fsxn_lattice_core::config::tag_keys;
-    use fsxn_lattice_core::naming::DIRECTORY_TAG;
+    use fsxn_lattice_core::naming::directory_tag;
+
+    /// The seed config's owner is `demo`.
+    fn record_tag() -> String {
+        directory_tag("demo")
+    }
     use fsxn_lattice_core::plan::Action;
     use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileReport, Scope, reconcile};
     use pollster::block_on;
@@ -650,7 +655,7 @@ mod tests {
                 .any(|a| matches!(a.action.action, Action::RegisterSpn { .. }))
         );
         let svm = c.snapshot().svms.into_iter().next().unwrap();
-        let rec = SpnRecord::parse_tag_value(&svm.tags[DIRECTORY_TAG]).unwrap();
+        let rec = SpnRecord::parse_tag_value(&svm.tags[record_tag().as_str()]).unwrap();
         assert_eq!(
             rec.added.iter().copied().collect::<Vec<_>>(),
             [SpnValue::AdditionalDnsHostName, SpnValue::HostFqdn]
@@ -680,7 +685,7 @@ mod tests {
                 "HOST/NON-97-SVM-ALIAS"
             ]
         );
-        assert!(!c.snapshot().svms[0].tags.contains_key(DIRECTORY_TAG));
+        assert!(!c.snapshot().svms[0].tags.contains_key(record_tag().as_str()));
     }
 
     #[test]
@@ -723,6 +728,7 @@ mod tests {
         let w = seed_world_with_directory(1);
         let c = &w.cloud;
         let action = Action::RegisterSpn {
+            record_tag: record_tag(),
             svm_id: svm(),
             computer: COMPUTER.into(),
             alias: normalize_alias(ALIAS),
@@ -733,7 +739,7 @@ mod tests {
         block_on(c.ensure_spn(COMPUTER, ALIAS, &SpnRecord::empty(ALIAS))).unwrap();
         let done = block_on(Executes::<DirectoryScope>::execute(c, &action)).unwrap();
         assert!(done.contains("dns+fqdn+short"), "{done}");
-        let tag = c.snapshot().svms[0].tags[DIRECTORY_TAG].clone();
+        let tag = c.snapshot().svms[0].tags[record_tag().as_str()].clone();
         assert_eq!(SpnRecord::parse_tag_value(&tag).unwrap().added.len(), 3, "{tag}");
     }
 
@@ -741,9 +747,9 @@ mod tests {
     fn faults_come_through_enter_and_the_record_is_a_tag_on_the_svm() {
         let w = seed_world_with_directory(1);
         let c = &w.cloud;
-        block_on(c.tag_svm(&svm(), DIRECTORY_TAG, "non-97-svm-alias.corp.non-97.net -")).unwrap();
+        block_on(c.tag_svm(&svm(), record_tag().as_str(), "non-97-svm-alias.corp.non-97.net -")).unwrap();
         assert_eq!(
-            c.snapshot().svms[0].tags.get(DIRECTORY_TAG).map(String::as_str),
+            c.snapshot().svms[0].tags.get(record_tag().as_str()).map(String::as_str),
             Some("non-97-svm-alias.corp.non-97.net -")
         );
         c.set_faults(Faults {
@@ -752,10 +758,10 @@ mod tests {
         });
         let e = block_on(c.read_computer(COMPUTER, ALIAS)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Transient);
-        assert!(block_on(c.untag_svm(&svm(), DIRECTORY_TAG)).is_err());
+        assert!(block_on(c.untag_svm(&svm(), record_tag().as_str())).is_err());
         c.set_faults(Faults::default());
-        block_on(c.untag_svm(&svm(), DIRECTORY_TAG)).unwrap();
-        assert!(!c.snapshot().svms[0].tags.contains_key(DIRECTORY_TAG));
+        block_on(c.untag_svm(&svm(), record_tag().as_str())).unwrap();
+        assert!(!c.snapshot().svms[0].tags.contains_key(record_tag().as_str()));
         // Without a domain, the cloud has no directory to hand out.
         assert!(crate::SimCloud::new(1).directory().is_none());
         assert!(c.directory().is_some());

@@ -20,7 +20,7 @@ use crate::desired::{Exposure, Protocol};
 use crate::directory::{SpnRecord, SpnValue, computer_name, normalize_alias};
 use crate::error::ErrorKind;
 use crate::ids::*;
-use crate::naming::DIRECTORY_TAG;
+use crate::naming::directory_tag;
 use std::collections::BTreeMap;
 
 impl<'a> Planner<'a> {
@@ -30,7 +30,7 @@ impl<'a> Planner<'a> {
             .svms
             .iter()
             .find(|s| &s.id == svm)
-            .and_then(|s| s.tags.get(DIRECTORY_TAG))
+            .and_then(|s| s.tags.get(&directory_tag(self.owner)))
             .and_then(|v| SpnRecord::parse_tag_value(v))
     }
 
@@ -157,6 +157,7 @@ impl<'a> Planner<'a> {
                 self.push(
                     Action::RegisterSpn {
                         svm_id: e.svm_id.clone(),
+                        record_tag: directory_tag(self.owner),
                         computer,
                         previous: record.unwrap_or_else(|| SpnRecord::empty(alias.clone())),
                         missing: missing.into_iter().collect(),
@@ -221,7 +222,11 @@ impl<'a> Planner<'a> {
         }
         // Withdraw what we added for aliases no longer wanted: the AD DNS record, then the SPNs.
         for svm in &self.obs.svms {
-            let Some(record) = svm.tags.get(DIRECTORY_TAG).and_then(|v| SpnRecord::parse_tag_value(v)) else {
+            let Some(record) = svm
+                .tags
+                .get(&directory_tag(self.owner))
+                .and_then(|v| SpnRecord::parse_tag_value(v))
+            else {
                 continue;
             };
             if wanted.get(&svm.id) == Some(&record.alias) || self.desired.held.contains(&svm.id) {
@@ -259,6 +264,7 @@ impl<'a> Planner<'a> {
             self.push(
                 Action::UnregisterSpn {
                     svm_id: svm.id.clone(),
+                    record_tag: directory_tag(self.owner),
                     computer,
                     record,
                 },
@@ -310,7 +316,8 @@ mod tests {
     }
 
     fn record(o: &mut Observed, r: &SpnRecord) {
-        o.svms[0].tags.insert(DIRECTORY_TAG.into(), r.to_tag_value());
+        // The test config's owner is `t`.
+        o.svms[0].tags.insert(directory_tag("t"), r.to_tag_value());
     }
 
     fn ours(o: &Observed, targets: &[&str]) -> AliasDnsState {
@@ -462,6 +469,33 @@ mod tests {
             })
             .collect();
         assert_eq!(unregister, [&SpnRecord::empty(ALIAS)]);
+    }
+
+    #[test]
+    fn another_deployments_record_is_never_ours_to_remove() {
+        // Owner `prod` registered SPNs for svm-1; this deployment (owner `t`) does not expose
+        // it. Before the record's key named its owner, every pass of `t` removed prod's values.
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        let mut theirs = SpnRecord::empty(ALIAS);
+        theirs.added.extend(SpnValue::ALL);
+        o.svms[0]
+            .tags
+            .insert(crate::naming::directory_tag("prod"), theirs.to_tag_value());
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        let p = planned(&config, &o);
+        assert!(directory_actions(&p).is_empty(), "{:#?}", p.actions);
+        // Ours, under our key, is withdrawn as before.
+        record(&mut o, &theirs);
+        let p = planned(&config, &o);
+        assert!(
+            directory_actions(&p)
+                .iter()
+                .any(|a| matches!(a.action, Action::UnregisterSpn { ref record_tag, .. } if record_tag == "fsxn-lattice:directory:t")),
+            "{:#?}",
+            p.actions
+        );
     }
 
     #[test]

@@ -230,10 +230,13 @@ pub enum Action {
     },
     /// Add the alias's SPNs (`msDS-AdditionalDnsHostName`, `HOST/<fqdn>`, `HOST/<SHORT>`) to
     /// the SVM's AD computer object, each only when missing, then keep what was added as the
-    /// SVM's [`crate::naming::DIRECTORY_TAG`]. Planned only with `[directory]`.
+    /// SVM's [`crate::naming::directory_tag`]. Planned only with `[directory]`.
     RegisterSpn {
         /// The SVM.
         svm_id: SvmId,
+        /// The key of the SVM tag that records what we added ([`crate::naming::directory_tag`]
+        /// of our owner).
+        record_tag: String,
         /// Its computer object's NetBIOS name.
         computer: String,
         /// The alias FQDN (normalized).
@@ -250,6 +253,8 @@ pub enum Action {
     UnregisterSpn {
         /// The SVM.
         svm_id: SvmId,
+        /// The key of the SVM tag that records what we added.
+        record_tag: String,
         /// Its computer object's NetBIOS name.
         computer: String,
         /// The record read from the SVM's tag.
@@ -742,6 +747,7 @@ mod tests {
             (
                 Action::UnregisterSpn {
                     svm_id: id("svm-1"),
+                    record_tag: crate::naming::directory_tag("t"),
                     computer: "SVM1".into(),
                     record: SpnRecord::empty("a.corp.example"),
                 },
@@ -771,6 +777,7 @@ mod tests {
             (
                 Action::RegisterSpn {
                     svm_id: id("svm-1"),
+                    record_tag: crate::naming::directory_tag("t"),
                     computer: "SVM1".into(),
                     alias: "a.corp.example".into(),
                     previous: SpnRecord::empty("a.corp.example"),
