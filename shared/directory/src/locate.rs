@@ -69,6 +69,25 @@ pub async fn locate_dcs(
             }
         };
         let mut srvs = srvs;
+        // Plain DNS is not authenticated: a spoofed answer naming a host outside the domain
+        // (with a certificate a public CA issued for it) would receive the bind password. A
+        // DC of the domain is named inside it; others are left out.
+        let outside: Vec<String> = srvs
+            .iter()
+            .filter(|s| !in_domain(&s.target, &domain))
+            .map(|s| s.target.clone())
+            .collect();
+        srvs.retain(|s| in_domain(&s.target, &domain));
+        if srvs.is_empty() && !outside.is_empty() {
+            return Err(DirectoryError::new(
+                DirectoryErrorKind::InvalidInput,
+                op,
+                format!(
+                    "{qname} at {server} names only hosts outside {domain} ({}): refused, a spoofed answer would get the password; name the domain controllers in [directory] instead",
+                    outside.join(", ")
+                ),
+            ));
+        }
         if srvs.is_empty() {
             return Err(DirectoryError::new(
                 DirectoryErrorKind::NotFound,
@@ -100,6 +119,11 @@ pub async fn locate_dcs(
         return Ok(dcs);
     }
     Err(last.unwrap_or_else(|| DirectoryError::new(DirectoryErrorKind::Unreachable, op, "no DNS server answered")))
+}
+
+/// Whether `host` is `domain` or a name inside it (both normalized: lower case, no final dot).
+fn in_domain(host: &str, domain: &str) -> bool {
+    host == domain || host.strip_suffix(domain).is_some_and(|rest| rest.ends_with('.'))
 }
 
 /// A decoded answer record.
@@ -259,6 +283,15 @@ fn parse_response(b: &[u8], id: u16) -> Result<Vec<Answer>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hosts_inside_the_domain_count_as_its_domain_controllers() {
+        assert!(in_domain("dc1.corp.example", "corp.example"));
+        assert!(in_domain("corp.example", "corp.example"));
+        assert!(!in_domain("dc1.evilcorp.example", "corp.example"));
+        assert!(!in_domain("corp.example.attacker.net", "corp.example"));
+        assert!(!in_domain("dc1.example", "corp.example"));
+    }
 
     #[test]
     fn parses_a_compressed_srv_answer_and_refuses_loops() {
