@@ -39,32 +39,50 @@ enum Output {
     Json,
 }
 
+/// The fleets a simulated-cloud table measures.
+#[derive(clap::Args)]
+struct FleetArgs {
+    /// Fleet sizes (SVMs); api-calls needs them increasing (the smallest is its reference).
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
+    svms: Vec<usize>,
+    /// Consumer VPCs.
+    #[arg(long, default_value_t = 3)]
+    consumers: usize,
+    /// SVMs per file system.
+    #[arg(long, default_value_t = 10)]
+    svms_per_file_system: usize,
+}
+
+impl FleetArgs {
+    /// One [`FleetSize`] per `--svms` value, or why the arguments are refused.
+    fn sizes(&self) -> Result<Vec<FleetSize>, String> {
+        if self.svms.is_empty() || self.svms.contains(&0) || self.consumers == 0 || self.svms_per_file_system == 0 {
+            return Err("--svms, --consumers and --svms-per-file-system must be positive".into());
+        }
+        Ok(self
+            .svms
+            .iter()
+            .map(|&svms| FleetSize {
+                svms,
+                svms_per_file_system: self.svms_per_file_system,
+                consumers: self.consumers,
+            })
+            .collect())
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// API calls per reconcile in the simulated cloud; fails if steady state writes or reads per resource.
     ApiCalls {
-        /// Fleet sizes (SVMs), smallest first.
-        #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
-        svms: Vec<usize>,
-        /// Consumer VPCs.
-        #[arg(long, default_value_t = 3)]
-        consumers: usize,
-        /// SVMs per file system.
-        #[arg(long, default_value_t = 10)]
-        svms_per_file_system: usize,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Round trips and simulated wall time per reconcile, serial against concurrent; fails if
     /// steady state takes more than 4 round trips.
     WallTime {
-        /// Fleet sizes (SVMs).
-        #[arg(long, value_delimiter = ',', default_value = "1,10,50")]
-        svms: Vec<usize>,
-        /// Consumer VPCs.
-        #[arg(long, default_value_t = 3)]
-        consumers: usize,
-        /// SVMs per file system.
-        #[arg(long, default_value_t = 10)]
-        svms_per_file_system: usize,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Billed Lambda time, Step Functions transitions and their price per month.
     Cost {
@@ -117,16 +135,8 @@ const EVENT: &str = include_str!("../../events/fsx-create-backup.json");
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::ApiCalls {
-            svms,
-            consumers,
-            svms_per_file_system,
-        } => api_calls_cmd(&svms, consumers, svms_per_file_system, cli.output),
-        Cmd::WallTime {
-            svms,
-            consumers,
-            svms_per_file_system,
-        } => wall_time_cmd(&svms, consumers, svms_per_file_system, cli.output),
+        Cmd::ApiCalls { fleet } => fleet.sizes().and_then(|sizes| api_calls_cmd(&sizes, cli.output)),
+        Cmd::WallTime { fleet } => fleet.sizes().and_then(|sizes| wall_time_cmd(&sizes, cli.output)),
         Cmd::Cost {
             schedule_minutes,
             events_per_day,
@@ -196,20 +206,15 @@ fn cost_cmd(schedule_minutes: f64, events_per_day: f64, output: Output) -> Resul
     Ok(true)
 }
 
-fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Output) -> Result<bool, String> {
+fn wall_time_cmd(sizes: &[FleetSize], output: Output) -> Result<bool, String> {
     use fsxn_lattice_bench::wall::{self, Mode};
-    if sizes.is_empty() || sizes.contains(&0) || consumers == 0 || per_fs == 0 {
-        return Err("--svms, --consumers and --svms-per-file-system must be positive".into());
-    }
     let mut rows = Vec::new();
-    for &svms in sizes {
+    for &size in sizes {
         for mode in Mode::ALL {
-            eprintln!("timing {svms} SVM(s) × {consumers} consumer VPC(s), {mode:?} …");
-            let size = FleetSize {
-                svms,
-                svms_per_file_system: per_fs,
-                consumers,
-            };
+            eprintln!(
+                "timing {} SVM(s) × {} consumer VPC(s), {mode:?} …",
+                size.svms, size.consumers
+            );
             rows.push(wall::measure(size, mode)?);
         }
     }
@@ -271,24 +276,14 @@ fn wall_time_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Outpu
     Ok(failures.is_empty())
 }
 
-fn api_calls_cmd(sizes: &[usize], consumers: usize, per_fs: usize, output: Output) -> Result<bool, String> {
-    if sizes.is_empty() || sizes.contains(&0) || consumers == 0 || per_fs == 0 {
-        return Err("--svms, --consumers and --svms-per-file-system must be positive".into());
-    }
-    if sizes.windows(2).any(|w| w[0] >= w[1]) {
+fn api_calls_cmd(sizes: &[FleetSize], output: Output) -> Result<bool, String> {
+    if sizes.windows(2).any(|w| w[0].svms >= w[1].svms) {
         return Err("--svms must be increasing (the smallest fleet is the reference)".into());
     }
     let mut rows: Vec<Measurement> = Vec::new();
-    for &svms in sizes {
-        eprintln!("measuring {svms} SVM(s) × {consumers} consumer VPC(s) …");
-        rows.push(
-            api_calls::measure(FleetSize {
-                svms,
-                svms_per_file_system: per_fs,
-                consumers,
-            })
-            .map_err(|e| e.to_string())?,
-        );
+    for &size in sizes {
+        eprintln!("measuring {} SVM(s) × {} consumer VPC(s) …", size.svms, size.consumers);
+        rows.push(api_calls::measure(size).map_err(|e| e.to_string())?);
     }
     let failures = api_calls::check(&rows);
     if output == Output::Json {
