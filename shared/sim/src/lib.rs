@@ -45,6 +45,8 @@
 //!   [`chaos`]: randomized campaigns; [`latency`]: calls that take virtual time ([`Timed`]) and
 //!   the executor that runs them.
 
+#[macro_use]
+mod forward;
 pub mod audit;
 mod builders;
 pub mod chaos;
