@@ -750,6 +750,26 @@ impl Directory {
         ))
     }
 
+    /// The alias's node in `zone` and the ownership marker beside it: their DNs and what they
+    /// hold now (the reads every alias operation starts with).
+    async fn alias_nodes(&self, zone: &str, alias: &str) -> Result<AliasNodes, DirectoryError> {
+        let fqdn = alias_fqdn(alias)?;
+        let rel = relative_name(&fqdn, zone)?;
+        let zone_dn = self.find_zone(zone).await?;
+        let node_dn = format!("DC={},{zone_dn}", escape_dn_value(&rel));
+        let marker_dn = format!("DC={},{zone_dn}", escape_dn_value(&format!("{MARKER_LABEL}.{rel}")));
+        let node = self.read_node(&node_dn).await?;
+        let marker = self.read_node(&marker_dn).await?;
+        Ok(AliasNodes {
+            fqdn,
+            zone_dn,
+            node_dn,
+            marker_dn,
+            node,
+            marker,
+        })
+    }
+
     async fn read_node(&self, dn: &str) -> Result<Node, DirectoryError> {
         let found = self
             .search(
@@ -851,19 +871,20 @@ impl Directory {
     ) -> Result<CnameChange, DirectoryError> {
         let op = "ensure alias CNAME";
         owner.validate()?;
-        let fqdn = alias_fqdn(alias)?;
-        let rel = relative_name(&fqdn, zone)?;
-        let zone_dn = self.find_zone(zone).await?;
+        let AliasNodes {
+            fqdn,
+            zone_dn,
+            node_dn,
+            marker_dn,
+            node,
+            marker,
+        } = self.alias_nodes(zone, alias).await?;
         let serial = self.zone_serial(&zone_dn).await;
         let want = DnsRecord::cname(target, ttl, serial)
             .map_err(|e| DirectoryError::new(K::InvalidInput, op, format!("target {target:?}: {e}")))?;
         let RecordData::Cname(want_target) = &want.data else {
             return Err(DirectoryError::new(K::Protocol, op, "not a CNAME"));
         };
-        let node_dn = format!("DC={},{zone_dn}", escape_dn_value(&rel));
-        let marker_dn = format!("DC={},{zone_dn}", escape_dn_value(&format!("{MARKER_LABEL}.{rel}")));
-        let node = self.read_node(&node_dn).await?;
-        let marker = self.read_node(&marker_dn).await?;
         let ours = Self::owned(&marker, owner);
         if marker.is_live() && !ours {
             let who = marker
@@ -980,13 +1001,14 @@ impl Directory {
     ) -> Result<CnameChange, DirectoryError> {
         let op = "remove alias CNAME";
         owner.validate()?;
-        let fqdn = alias_fqdn(alias)?;
-        let rel = relative_name(&fqdn, zone)?;
-        let zone_dn = self.find_zone(zone).await?;
-        let node_dn = format!("DC={},{zone_dn}", escape_dn_value(&rel));
-        let marker_dn = format!("DC={},{zone_dn}", escape_dn_value(&format!("{MARKER_LABEL}.{rel}")));
-        let node = self.read_node(&node_dn).await?;
-        let marker = self.read_node(&marker_dn).await?;
+        let AliasNodes {
+            fqdn,
+            node_dn,
+            marker_dn,
+            node,
+            marker,
+            ..
+        } = self.alias_nodes(zone, alias).await?;
         if !Self::owned(&marker, owner) {
             return Ok(if node.is_live() || marker.is_live() {
                 CnameChange::LeftAlone(format!("{fqdn} has no ownership marker of ours: not ours, not removed"))
@@ -1032,18 +1054,7 @@ impl Directory {
     /// The alias name's state in AD DNS, read-only: `free`, `ours -> <target>`, or
     /// `not ours: …`.
     pub async fn alias_state(&self, zone: &str, alias: &str, owner: &AliasOwner) -> Result<String, DirectoryError> {
-        let fqdn = alias_fqdn(alias)?;
-        let rel = relative_name(&fqdn, zone)?;
-        let zone_dn = self.find_zone(zone).await?;
-        let node = self
-            .read_node(&format!("DC={},{zone_dn}", escape_dn_value(&rel)))
-            .await?;
-        let marker = self
-            .read_node(&format!(
-                "DC={},{zone_dn}",
-                escape_dn_value(&format!("{MARKER_LABEL}.{rel}"))
-            ))
-            .await?;
+        let AliasNodes { node, marker, .. } = self.alias_nodes(zone, alias).await?;
         let ours = Self::owned(&marker, owner);
         Ok(match (node.is_live(), marker.is_live(), ours) {
             (false, false, _) => "free".to_string(),
@@ -1085,18 +1096,7 @@ impl Directory {
         zone: &str,
         alias: &str,
     ) -> Result<fsxn_lattice_core::directory::AliasDnsState, DirectoryError> {
-        let fqdn = alias_fqdn(alias)?;
-        let rel = relative_name(&fqdn, zone)?;
-        let zone_dn = self.find_zone(zone).await?;
-        let node = self
-            .read_node(&format!("DC={},{zone_dn}", escape_dn_value(&rel)))
-            .await?;
-        let marker = self
-            .read_node(&format!(
-                "DC={},{zone_dn}",
-                escape_dn_value(&format!("{MARKER_LABEL}.{rel}"))
-            ))
-            .await?;
+        let AliasNodes { node, marker, .. } = self.alias_nodes(zone, alias).await?;
         let mut state = fsxn_lattice_core::directory::AliasDnsState::default();
         for (_, r) in &node.live {
             match r.as_ref().map(|r| &r.data) {
@@ -1147,4 +1147,19 @@ impl Directory {
             .map(|e| strings(e, "allowedAttributesEffective"))
             .unwrap_or_default())
     }
+}
+/// What [`Directory::alias_nodes`] read.
+struct AliasNodes {
+    /// The alias, fully qualified.
+    fqdn: String,
+    /// The zone's container.
+    zone_dn: String,
+    /// The alias's `dnsNode`.
+    node_dn: String,
+    /// The ownership marker's `dnsNode` beside it.
+    marker_dn: String,
+    /// What the alias's node holds.
+    node: Node,
+    /// What the marker's node holds.
+    marker: Node,
 }
