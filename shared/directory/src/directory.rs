@@ -232,9 +232,10 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 }
 
 /// The rustls client configuration of the settings (the CA bundle, the system roots, or the
-/// insecure switch).
+/// insecure switch; never the switch with a bundle: [`DirectorySettings::validate`]).
 pub fn tls_config(settings: &DirectorySettings) -> Result<Arc<rustls::ClientConfig>, DirectoryError> {
     let op = "TLS settings";
+    settings.validate()?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

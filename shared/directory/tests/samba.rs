@@ -677,10 +677,17 @@ async fn wrong_password_untrusted_certificate_and_unreachable_dc_fail_with_their
     assert_eq!(dir.controller(), "127.0.0.1");
     dir.close().await;
 
-    // The insecure switch, named explicitly, connects whatever the certificate.
+    // The insecure switch with a CA bundle is refused before any connection: the bundle would
+    // be silently ignored.
     let mut insecure = settings();
     insecure.tls.ca_bundle_pem = Some(fs::read_to_string(dc_dir().join("tls/other-ca.pem")).unwrap());
     insecure.tls.insecure_skip_verify = true;
+    let e = Directory::connect(&insecure, &admin()).await.unwrap_err();
+    assert_eq!(e.kind, DirectoryErrorKind::InvalidInput, "{e}");
+    assert!(e.message.contains("ca_bundle_pem"), "{e}");
+    // Alone, named explicitly, it connects whatever the certificate (the DC's is not in the
+    // system's roots).
+    insecure.tls.ca_bundle_pem = None;
     Directory::connect(&insecure, &admin()).await.unwrap().close().await;
 
     assert_eq!(zone_nodes(), before, "nothing may be written by failed connections");
