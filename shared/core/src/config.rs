@@ -178,6 +178,9 @@ impl DirectoryConfig {
         if let Some(dc) = self.domain_controllers.iter().find(|d| d.host.trim().is_empty()) {
             return Err(E::Controller(format!("{dc:?}")));
         }
+        if self.tls.insecure_skip_verify && self.tls.ca_bundle_pem.is_some() {
+            return Err(E::InsecureWithCaBundle);
+        }
         if let Some(pem) = &self.tls.ca_bundle_pem
             && !pem.contains("-----BEGIN CERTIFICATE-----")
         {
@@ -210,6 +213,12 @@ pub enum DirectoryConfigError {
     /// `tls.ca_bundle_pem` holds no certificate.
     #[error("directory.tls.ca_bundle_pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
     CaBundle,
+    /// `tls.insecure_skip_verify` with a `tls.ca_bundle_pem`: the switch verifies nothing, so
+    /// the bundle would be silently ignored. Whoever set both meant one of them.
+    #[error(
+        "directory.tls: insecure_skip_verify = true and ca_bundle_pem are both set; the switch verifies no certificate, so the bundle would be ignored: remove insecure_skip_verify to verify against the bundle, or the bundle to connect unverified"
+    )]
+    InsecureWithCaBundle,
 }
 
 /// One domain controller.
@@ -262,7 +271,8 @@ pub struct TlsSettings {
     #[serde(default)]
     pub ca_bundle_pem: Option<String>,
     /// Accept any certificate. Named so that nobody turns it on by accident; the password is
-    /// then exposed to whoever can sit between us and the DC.
+    /// then exposed to whoever can sit between us and the DC. Refused together with
+    /// `ca_bundle_pem`, which it would make meaningless.
     #[serde(default)]
     pub insecure_skip_verify: bool,
 }
@@ -574,7 +584,21 @@ alias = "non-97-svm-alias.corp.non-97.net"
         let mut bad = DirectoryConfig::new("corp.non-97.net", SECRET);
         bad.tls.ca_bundle_pem = Some("not a pem".into());
         assert_eq!(bad.validate(), Err(DirectoryConfigError::CaBundle));
+        // The insecure switch would ignore a bundle: both together are refused, each alone is not.
+        bad.tls.ca_bundle_pem = Some("-----BEGIN CERTIFICATE-----".into());
+        bad.tls.insecure_skip_verify = true;
+        assert_eq!(bad.validate(), Err(DirectoryConfigError::InsecureWithCaBundle));
+        let both = format!(
+            "{GOOD}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"{SECRET}\"\n[directory.tls]\nca_bundle_pem = \"-----BEGIN CERTIFICATE-----\"\ninsecure_skip_verify = true\n"
+        );
+        let e = Config::from_toml(&both).unwrap_err();
+        assert!(
+            e.0.contains("insecure_skip_verify") && e.0.contains("ca_bundle_pem"),
+            "{e:?}"
+        );
         bad.tls.ca_bundle_pem = None;
+        assert_eq!(bad.validate(), Ok(()));
+        bad.tls.insecure_skip_verify = false;
         bad.domain_controllers.push(DomainController::new(" "));
         assert!(matches!(bad.validate(), Err(DirectoryConfigError::Controller(_))));
     }

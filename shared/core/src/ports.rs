@@ -282,24 +282,39 @@ pub trait DnsWrite: Send + Sync {
 /// `Transient`, a missing computer or zone `NotFound`.
 #[async_trait]
 pub trait Directory: Send + Sync {
-    /// The computer object of NetBIOS name `computer` (`None`: no such object), with, for each
-    /// value `alias` needs that it lacks, the account holding that value elsewhere
+    /// The computer object of NetBIOS name `computer` (`None`: no such object): its DN,
+    /// objectGUID and `dNSHostName`, its values, and, for each value `alias` needs that it
+    /// lacks, the account holding that value elsewhere
     /// ([`crate::directory::ComputerState::held_elsewhere`]).
     async fn read_computer(&self, computer: &str, alias: &str) -> CloudResult<Option<ComputerState>>;
     /// Adds the values `alias` needs (`msDS-AdditionalDnsHostName`, `HOST/<fqdn>`,
-    /// `HOST/<SHORT>`), each only when missing, in one write; one held by another account refuses
-    /// the whole change (`Conflict`, naming its DN): never stolen. `previous` is the record kept
-    /// so far; the returned one is what is ours now (values already present and not in
-    /// `previous` are an administrator's and stay out of it).
+    /// `HOST/<SHORT>`) to the computer object of NetBIOS name `computer`, each only when missing,
+    /// in one write; one held by another account refuses the whole change (`Conflict`, naming
+    /// its DN): never stolen. `previous` is the record kept so far; the returned one is what is
+    /// ours now, with [`SpnRecord::account`] the objectGUID of the object written. Values
+    /// already present and not in `previous` are an administrator's and stay out of it; so are
+    /// all of them when `previous.account` names another object than the one found (the
+    /// account was deleted and re-created under the same name: what we added went with the old
+    /// one).
     async fn ensure_spn(&self, computer: &str, alias: &str, previous: &SpnRecord) -> CloudResult<SpnRecord>;
-    /// Removes exactly the values `record` names (those still present). Returns the values
-    /// removed, as `attribute: value`.
+    /// Removes exactly the values `record` names (those still present) from the object
+    /// `record.account` names by objectGUID (when it is gone, nothing is removed, even if
+    /// another object now has its name), or, for a record without an account, from the
+    /// computer object of NetBIOS name `computer`. Returns the values removed, as
+    /// `attribute: value`.
     async fn remove_spn(&self, computer: &str, record: &SpnRecord) -> CloudResult<Vec<String>>;
-    /// The alias's name and marker in the AD-integrated `zone`.
+    /// The alias's name and marker in the AD-integrated `zone` (with the CNAME's TTL).
     async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState>;
+    /// Every ownership marker `_fsxn-lattice.<alias>` in the AD-integrated `zone`, whoever's, as
+    /// `(alias FQDN, marker TXT string)`: one entry per TXT string, tombstoned nodes left out.
+    /// It finds what fsxn-lattice published even when nothing on an SVM remembers it (a tag
+    /// lost, an SVM deleted). Read [`crate::directory::parse_marker`] to tell whose.
+    async fn list_alias_markers(&self, zone: &str) -> CloudResult<Vec<(String, String)>>;
     /// Publishes (or repoints) `alias` → `target` with the marker of `owner` and `svm` beside
     /// it; a name holding anything without our marker is refused (`Conflict`), never
-    /// overwritten. Returns what was done (`created`, `repointed from …`, `unchanged`).
+    /// overwritten. Ours with the right target but another TTL is rewritten with `ttl`.
+    /// Returns what was done (`created, with its marker`, `repointed from …`,
+    /// `ttl <old> → <new>`, `unchanged`).
     async fn ensure_alias_cname(
         &self,
         zone: &str,

@@ -6,6 +6,8 @@ use crate::error::{DirectoryError, DirectoryErrorKind as K};
 use crate::locate::locate_dcs;
 use crate::names::*;
 use crate::settings::{Credentials, DirectorySettings, DomainController, TlsMode};
+use fsxn_lattice_core::directory::{format_object_guid, parse_object_guid};
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry, StdStream};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -19,6 +21,14 @@ use std::time::Duration;
 pub const GC_TLS_PORT: u16 = 3269;
 /// Label of the ownership marker beside an alias (the Route 53 one's, `naming::OWNERSHIP_TXT_LABEL`).
 pub const MARKER_LABEL: &str = fsxn_lattice_core::naming::OWNERSHIP_TXT_LABEL;
+/// Entries per page of a paged search (RFC 2696): below AD's default `MaxPageSize` of 1000,
+/// beyond which an unpaged search stops with `sizeLimitExceeded`.
+pub const PAGE_SIZE: i32 = 500;
+/// `objectGUID`: 16 bytes, the identity of an object for its whole life (a DN or
+/// `sAMAccountName` passes on to an object re-created under the same name).
+const ATTR_GUID: &str = "objectGUID";
+/// `dNSHostName`.
+const ATTR_DNS_HOST_NAME: &str = "dNSHostName";
 
 /// A bound connection to one domain controller (and its global catalog when reachable).
 pub struct Directory {
@@ -46,6 +56,10 @@ impl std::fmt::Debug for Directory {
 pub struct Computer {
     /// Its DN.
     pub dn: String,
+    /// Its objectGUID, as AD displays it ([`format_object_guid`]).
+    pub guid: String,
+    /// Its `dNSHostName`, lower case without a trailing dot, when set.
+    pub dns_host_name: Option<String>,
     /// `servicePrincipalName` values.
     pub spns: Vec<String>,
     /// `msDS-AdditionalDnsHostName` values.
@@ -120,6 +134,13 @@ pub enum CnameChange {
         /// The old target.
         from: String,
     },
+    /// Ours, at the target, with another TTL: rewritten with the new one.
+    TtlChanged {
+        /// The TTL it had, in seconds.
+        from: u32,
+        /// The TTL it has now.
+        to: u32,
+    },
     /// Ours and already right.
     Unchanged,
     /// Ours: removed (CNAME and marker).
@@ -139,6 +160,27 @@ struct Node {
 }
 
 impl Node {
+    /// A `dnsNode` entry as read: a tombstoned node (`dNSTombstoned: TRUE`) has no live values,
+    /// nor do tombstone records (type 0) in a live one.
+    fn from_entry(e: &SearchEntry) -> Self {
+        let tombstoned = strings(e, "dNSTombstoned")
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("TRUE"));
+        let live = if tombstoned {
+            Vec::new()
+        } else {
+            values(e, "dnsRecord")
+                .into_iter()
+                .map(|raw| {
+                    let rec = DnsRecord::decode(&raw).ok();
+                    (raw, rec)
+                })
+                .filter(|(_, r)| !r.as_ref().is_some_and(DnsRecord::is_tombstone))
+                .collect()
+        };
+        Self { exists: true, live }
+    }
+
     fn is_live(&self) -> bool {
         !self.live.is_empty()
     }
@@ -232,9 +274,10 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 }
 
 /// The rustls client configuration of the settings (the CA bundle, the system roots, or the
-/// insecure switch).
+/// insecure switch; never the switch with a bundle: [`DirectorySettings::validate`]).
 pub fn tls_config(settings: &DirectorySettings) -> Result<Arc<rustls::ClientConfig>, DirectoryError> {
     let op = "TLS settings";
+    settings.validate()?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -495,6 +538,39 @@ impl Directory {
         self.search_on(&self.ldap, base, scope, filter, attrs).await
     }
 
+    /// A search in pages of [`PAGE_SIZE`] (the Paged Results control, RFC 2696), for searches
+    /// whose answer may exceed the DC's `MaxPageSize`; a missing base is an empty answer,
+    /// continuation references are skipped.
+    async fn search_paged(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let op = "search";
+        let mut l = self.ldap.clone();
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+        let mut stream = within(
+            self.timeout,
+            op,
+            l.streaming_search_with(adapters, base, scope, filter, attrs.to_vec()),
+        )
+        .await?;
+        let mut entries = Vec::new();
+        // Each page gets the timeout, not the whole listing: a large zone may take many pages.
+        while let Some(e) = within(self.timeout, op, stream.next()).await? {
+            entries.push(SearchEntry::construct(e));
+        }
+        let result = within(self.timeout, op, async { Ok(stream.finish().await) }).await?;
+        match result.rc {
+            0 => Ok(entries),
+            32 => Ok(Vec::new()),
+            rc => Err(DirectoryError::from_result(op, rc, &result.text)),
+        }
+    }
+
     async fn modify(&self, op: &str, dn: &str, mods: Vec<Mod<Vec<u8>>>) -> Result<(), DirectoryError> {
         let mut l = self.ldap.clone();
         let r = within(self.timeout, op, l.modify(dn, mods)).await?;
@@ -509,12 +585,7 @@ impl Directory {
         let name = netbios_name(netbios)?;
         let filter = format!("(&(objectClass=computer)(sAMAccountName={}$))", escape_filter(&name));
         let found = self
-            .search(
-                &self.default_nc,
-                Scope::Subtree,
-                &filter,
-                &[ATTR_SPN, ATTR_ADDITIONAL_DNS],
-            )
+            .search(&self.default_nc, Scope::Subtree, &filter, &COMPUTER_ATTRS)
             .await?;
         let e = found.into_iter().next().ok_or_else(|| {
             DirectoryError::new(
@@ -526,9 +597,53 @@ impl Directory {
                 ),
             )
         })?;
+        Self::computer(e)
+    }
+
+    /// The object whose objectGUID is `guid` ([`format_object_guid`]'s form), searched in the
+    /// domain; `None` when there is none (deleted: AD keeps deleted objects only where a search
+    /// without the show-deleted control does not look).
+    pub async fn find_computer_by_guid(&self, guid: &str) -> Result<Option<Computer>, DirectoryError> {
+        let bytes = parse_object_guid(guid).ok_or_else(|| {
+            DirectoryError::new(
+                K::InvalidInput,
+                "find computer",
+                format!("{guid:?} is not an objectGUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
+            )
+        })?;
+        let filter = format!("({ATTR_GUID}={})", escape_filter_bytes(&bytes));
+        match self
+            .search(&self.default_nc, Scope::Subtree, &filter, &COMPUTER_ATTRS)
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(e) => Self::computer(e).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn computer(e: SearchEntry) -> Result<Computer, DirectoryError> {
+        let guid = values(&e, ATTR_GUID)
+            .into_iter()
+            .next()
+            .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
+            .map(|b| format_object_guid(&b))
+            .ok_or_else(|| {
+                DirectoryError::new(
+                    K::Protocol,
+                    "find computer",
+                    format!("{} has no 16-byte objectGUID", e.dn),
+                )
+            })?;
         Ok(Computer {
             spns: strings(&e, ATTR_SPN),
             additional_dns_host_names: strings(&e, ATTR_ADDITIONAL_DNS),
+            dns_host_name: strings(&e, ATTR_DNS_HOST_NAME)
+                .into_iter()
+                .next()
+                .map(|h| fsxn_lattice_core::model::normalize_dns_name(&h)),
+            guid,
             dn: e.dn,
         })
     }
@@ -571,7 +686,10 @@ impl Directory {
     /// LDAP modify (all or nothing). Before writing, every value to add is looked for on other
     /// accounts: one held elsewhere refuses the whole change with [`K::SpnTaken`] naming the
     /// holder. `previous` is what an earlier call returned (or [`SpnRecord::empty`]); the returned
-    /// record is what is ours now.
+    /// record is what is ours now, naming the object written by its objectGUID. When
+    /// `previous.account` names another object than the one found now (the account was deleted
+    /// and re-created under the same name), nothing in `previous` is ours here: values present
+    /// on this object are someone else's.
     pub async fn ensure_spn(
         &self,
         computer_netbios: &str,
@@ -591,12 +709,27 @@ impl Directory {
             ));
         }
         let comp = self.find_computer(computer_netbios).await?;
-        let mut record = SpnRecord::empty(want.fqdn.clone());
+        let another_object = previous
+            .account
+            .as_deref()
+            .is_some_and(|g| !g.eq_ignore_ascii_case(&comp.guid));
+        if another_object && !previous.added.is_empty() {
+            tracing::warn!(
+                computer = %comp.dn,
+                guid = %comp.guid,
+                recorded = previous.account.as_deref().unwrap_or_default(),
+                "the SPN record names another object than the computer found now: its values are not ours here"
+            );
+        }
+        let mut record = SpnRecord {
+            account: Some(comp.guid.clone()),
+            ..SpnRecord::empty(want.fqdn.clone())
+        };
         let mut to_add: Vec<(SpnValue, &str, &str)> = Vec::new();
         let mut foreign = Vec::new();
         for (v, attr, value) in want.all() {
             if comp.has(attr, value) {
-                if previous.added.contains(&v) {
+                if !another_object && previous.added.contains(&v) {
                     record.added.insert(v);
                 } else {
                     foreign.push(format!("{attr}: {value}"));
@@ -654,7 +787,10 @@ impl Directory {
 
     /// Removes from the computer object exactly the values `record` says we added (those still
     /// there), in one LDAP modify. Values an administrator set are not in the record and stay.
-    /// A computer object that no longer exists has nothing to remove.
+    /// The object is the one `record.account` names by objectGUID, whatever its name now; a
+    /// record without an account (written before the GUID was kept) names it by
+    /// `computer_netbios`. A computer object that no longer exists has nothing to remove, even
+    /// when another one has its name now.
     pub async fn remove_spn(&self, computer_netbios: &str, record: &SpnRecord) -> Result<SpnChange, DirectoryError> {
         let op = "remove SPN";
         let empty = SpnRecord::empty(record.alias.clone());
@@ -668,18 +804,22 @@ impl Directory {
             });
         }
         let want = AliasValues::for_alias(&record.alias)?;
-        let comp = match self.find_computer(computer_netbios).await {
-            Ok(c) => c,
-            Err(e) if e.kind == K::NotFound => {
-                return Ok(SpnChange {
-                    computer_dn: String::new(),
-                    record: empty,
-                    added: Vec::new(),
-                    removed: Vec::new(),
-                    foreign: Vec::new(),
-                });
-            }
-            Err(e) => return Err(e),
+        let found = match &record.account {
+            Some(guid) => self.find_computer_by_guid(guid).await?,
+            None => match self.find_computer(computer_netbios).await {
+                Ok(c) => Some(c),
+                Err(e) if e.kind == K::NotFound => None,
+                Err(e) => return Err(e),
+            },
+        };
+        let Some(comp) = found else {
+            return Ok(SpnChange {
+                computer_dn: String::new(),
+                record: empty,
+                added: Vec::new(),
+                removed: Vec::new(),
+                foreign: Vec::new(),
+            });
         };
         let mut to_remove: Vec<(&'static str, &str)> = Vec::new();
         let mut foreign = Vec::new();
@@ -779,25 +919,7 @@ impl Directory {
                 &["dnsRecord", "dNSTombstoned"],
             )
             .await?;
-        let Some(e) = found.into_iter().next() else {
-            return Ok(Node::default());
-        };
-        let tombstoned = strings(&e, "dNSTombstoned")
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case("TRUE"));
-        let live = if tombstoned {
-            Vec::new()
-        } else {
-            values(&e, "dnsRecord")
-                .into_iter()
-                .map(|raw| {
-                    let rec = DnsRecord::decode(&raw).ok();
-                    (raw, rec)
-                })
-                .filter(|(_, r)| !r.as_ref().is_some_and(DnsRecord::is_tombstone))
-                .collect()
-        };
-        Ok(Node { exists: true, live })
+        Ok(found.first().map(Node::from_entry).unwrap_or_default())
     }
 
     async fn zone_serial(&self, zone_dn: &str) -> u32 {
@@ -858,9 +980,10 @@ impl Directory {
     /// Publishes `alias` as a CNAME to `target` in the AD-integrated `zone`, with the TXT
     /// ownership marker `_fsxn-lattice.<alias>` beside it, under the Route 53 rules: a name that
     /// holds anything without our marker is not ours and is refused ([`K::RecordNotOurs`]), never
-    /// overwritten; ours is repointed by deleting exactly the value read and adding the new one
-    /// in one modify (if anyone changed it since, the modify fails whole). The marker is written
-    /// first and taken back if the CNAME cannot be written, so nothing is left half-written.
+    /// overwritten; ours is repointed (or given the new `ttl`, the target unchanged) by deleting
+    /// exactly the value read and adding the new one in one modify (if anyone changed it since,
+    /// the modify fails whole). The marker is written first and taken back if the CNAME cannot
+    /// be written, so nothing is left half-written.
     pub async fn ensure_alias_cname(
         &self,
         zone: &str,
@@ -935,8 +1058,11 @@ impl Directory {
                     _ => None,
                 })
                 .collect();
-            let same_ttl = cnames.iter().all(|(_, r)| r.as_ref().is_some_and(|r| r.ttl == ttl));
-            if current.len() == 1 && &current[0] == want_target && same_ttl {
+            let old_ttl = cnames.iter().find_map(|(_, r)| r.as_ref().map(|r| r.ttl));
+            // `current` holds one target per CNAME value read: one, at the target, is ours as it is
+            // but for the TTL.
+            let same_target = current.len() == 1 && &current[0] == want_target;
+            if same_target && old_ttl == Some(ttl) {
                 return Ok(CnameChange::Unchanged);
             }
             let value = want
@@ -954,8 +1080,11 @@ impl Directory {
                 }
                 e
             })?;
-            return Ok(CnameChange::Repointed {
-                from: current.join(","),
+            return Ok(match (same_target, old_ttl) {
+                (true, Some(from)) => CnameChange::TtlChanged { from, to: ttl },
+                _ => CnameChange::Repointed {
+                    from: current.join(","),
+                },
             });
         }
         // Absent (or tombstoned): the marker first, then the CNAME; the marker back out if the
@@ -1100,7 +1229,10 @@ impl Directory {
         let mut state = fsxn_lattice_core::directory::AliasDnsState::default();
         for (_, r) in &node.live {
             match r.as_ref().map(|r| &r.data) {
-                Some(RecordData::Cname(t)) => state.cname_targets.push(t.clone()),
+                Some(RecordData::Cname(t)) => {
+                    state.cname_targets.push(t.clone());
+                    state.ttl = state.ttl.or(r.as_ref().map(|r| r.ttl));
+                }
                 Some(RecordData::Txt(_)) => state.other_types.push("TXT".into()),
                 Some(RecordData::A(_)) => state.other_types.push("A".into()),
                 Some(_) => state.other_types.push(format!(
@@ -1118,6 +1250,49 @@ impl Directory {
             state.markers.push("(a record that is not a marker)".into());
         }
         Ok(state)
+    }
+
+    /// Every ownership marker in `zone`, whoever's: each live TXT string of each node
+    /// `_fsxn-lattice.<label…>` as `(alias FQDN, TXT string)`, sorted. One paged subtree search
+    /// of the zone's container; tombstoned nodes and values are left out, and so are values that
+    /// are not TXT (they make no marker).
+    pub async fn list_alias_markers(&self, zone: &str) -> Result<Vec<(String, String)>, DirectoryError> {
+        let op = "list alias markers";
+        let zone = crate::dnsp::normalize_name(zone)
+            .map_err(|e| DirectoryError::new(K::InvalidInput, op, format!("zone {zone:?}: {e}")))?;
+        let zone_dn = self.find_zone(&zone).await?;
+        let prefix = format!("{MARKER_LABEL}.");
+        let filter = format!("(&(objectClass=dnsNode)(name={}*))", escape_filter(&prefix));
+        let mut out = Vec::new();
+        for e in self
+            .search_paged(
+                &zone_dn,
+                Scope::Subtree,
+                &filter,
+                &["name", "dnsRecord", "dNSTombstoned"],
+            )
+            .await?
+        {
+            let Some(name) = strings(&e, "name").into_iter().next() else {
+                continue;
+            };
+            // The filter matched case-insensitively; so does this.
+            let rel = match name.get(..prefix.len()) {
+                Some(p) if p.eq_ignore_ascii_case(&prefix) => &name[prefix.len()..],
+                _ => continue,
+            };
+            if rel.is_empty() {
+                continue;
+            }
+            let Ok(alias) = crate::dnsp::normalize_name(&format!("{rel}.{zone}")) else {
+                continue;
+            };
+            for txt in Node::from_entry(&e).txts() {
+                out.push((alias.clone(), txt));
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Whether the bound account may create `dnsNode` objects in the zone (the DC's
@@ -1148,6 +1323,9 @@ impl Directory {
             .unwrap_or_default())
     }
 }
+/// What a computer search reads.
+const COMPUTER_ATTRS: [&str; 4] = [ATTR_SPN, ATTR_ADDITIONAL_DNS, ATTR_GUID, ATTR_DNS_HOST_NAME];
+
 /// What [`Directory::alias_nodes`] read.
 struct AliasNodes {
     /// The alias, fully qualified.

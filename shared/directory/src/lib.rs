@@ -20,8 +20,10 @@
 //!   marker beside it in the spirit of the Route 53 TXT: a TXT record
 //!   `_fsxn-lattice.<alias>` = `heritage=fsxn-lattice,owner=<owner>,svm=<svm>`. The Route 53
 //!   rules hold here too: a name holding anything without our marker is never overwritten
-//!   ([`DirectoryErrorKind::RecordNotOurs`]); ours is repointed on heal by deleting exactly the
-//!   value read and adding the new one in one LDAP modify; withdrawal removes only ours.
+//!   ([`DirectoryErrorKind::RecordNotOurs`]); ours is repointed on heal (or given a new TTL) by
+//!   deleting exactly the value read and adding the new one in one LDAP modify; withdrawal
+//!   removes only ours. [`Directory::list_alias_markers`] lists every marker in the zone, so a
+//!   record whose SVM forgot it can still be found.
 //!
 //! # SPNs
 //!
@@ -38,9 +40,11 @@
 //! `HOST/<name>`, which the KDC maps it onto): one held elsewhere refuses the change with
 //! that account's DN ([`DirectoryErrorKind::SpnTaken`]) — never stolen, since a duplicate SPN
 //! breaks Kerberos for both. What was added is returned as an [`SpnRecord`] for the caller to
-//! keep (a tag on the SVM); [`Directory::remove_spn`] removes only what the record names, so a
-//! value an administrator set is never removed. (If a crash loses the record after a write, the
-//! values are taken for an administrator's next time: kept, never wrongly removed.)
+//! keep (a tag on the SVM), naming the object written by its objectGUID;
+//! [`Directory::remove_spn`] removes only what the record names, from that object only, so a
+//! value an administrator set is never removed, not even on a computer account deleted and
+//! re-created under the same name (another objectGUID). (If a crash loses the record after a
+//! write, the values are taken for an administrator's next time: kept, never wrongly removed.)
 //!
 //! # The delegation an administrator grants
 //!

@@ -112,6 +112,12 @@ pub fn escape_filter(value: &str) -> String {
     out
 }
 
+/// Escapes a binary value (an objectGUID) for an LDAP search filter: every byte as `\XX`, the
+/// form AD matches octet strings by.
+pub fn escape_filter_bytes(value: &[u8]) -> String {
+    value.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
 /// Escapes an attribute value for a DN (RFC 4514 §2.4).
 pub fn escape_dn_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -197,6 +203,7 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_filter("HOST/a*)(x\\"), "HOST/a\\2a\\29\\28x\\5c");
         assert_eq!(escape_filter("ü"), "\\c3\\bc");
+        assert_eq!(escape_filter_bytes(&[0x00, 0x2a, 0xff, b'a']), "\\00\\2a\\ff\\61");
         assert_eq!(escape_dn_value("a,b=c"), "a\\,b\\=c");
         assert_eq!(escape_dn_value("#a "), "\\#a\\ ");
         assert_eq!(

@@ -50,6 +50,7 @@ fn describe(c: CnameChange) -> String {
     match c {
         CnameChange::Created => "created, with its marker".into(),
         CnameChange::Repointed { from } => format!("repointed from {from}"),
+        CnameChange::TtlChanged { from, to } => format!("ttl {from} → {to}"),
         CnameChange::Unchanged => "unchanged".into(),
         CnameChange::Removed => "removed, with its marker".into(),
         CnameChange::Absent => "absent".into(),
@@ -74,6 +75,8 @@ impl DirectoryPort for LdapDirectory {
         };
         let mut state = ComputerState {
             dn: comp.dn.clone(),
+            guid: comp.guid.clone(),
+            dns_host_name: comp.dns_host_name.clone(),
             spns: comp.spns.clone(),
             additional_dns_host_names: comp.additional_dns_host_names.clone(),
             ..ComputerState::default()
@@ -113,6 +116,10 @@ impl DirectoryPort for LdapDirectory {
 
     async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState> {
         self.dir.read_alias(zone, alias).await.map_err(to_cloud_error)
+    }
+
+    async fn list_alias_markers(&self, zone: &str) -> CloudResult<Vec<(String, String)>> {
+        self.dir.list_alias_markers(zone).await.map_err(to_cloud_error)
     }
 
     async fn ensure_alias_cname(
@@ -156,5 +163,6 @@ mod tests {
             describe(CnameChange::Repointed { from: "a".into() }),
             "repointed from a"
         );
+        assert_eq!(describe(CnameChange::TtlChanged { from: 300, to: 60 }), "ttl 300 → 60");
     }
 }

@@ -58,6 +58,22 @@ impl DirectorySettings {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds.max(1))
     }
+
+    /// Refuses settings that cannot mean what they say: `tls.insecure_skip_verify` with a
+    /// `tls.ca_bundle_pem` ([`DirectoryErrorKind::InvalidInput`]), since the switch verifies no
+    /// certificate and the bundle would be silently ignored. The same rule as the `[directory]`
+    /// section's ([`fsxn_lattice_core::config::DirectoryConfigError::InsecureWithCaBundle`]), for
+    /// settings built in code or read from JSON.
+    pub fn validate(&self) -> Result<(), DirectoryError> {
+        if self.tls.insecure_skip_verify && self.tls.ca_bundle_pem.is_some() {
+            return Err(DirectoryError::new(
+                DirectoryErrorKind::InvalidInput,
+                "TLS settings",
+                fsxn_lattice_core::config::DirectoryConfigError::InsecureWithCaBundle.to_string(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 // The connection details are read from core's `[directory]` section
@@ -189,6 +205,27 @@ mod tests {
         assert!(!s.tls.insecure_skip_verify && s.global_catalog);
         assert_eq!(s.timeout(), Duration::from_secs(10));
         assert!(serde_json::from_str::<DirectorySettings>(r#"{"domain":"x","password":"no"}"#).is_err());
+    }
+
+    #[test]
+    fn the_insecure_switch_with_a_ca_bundle_is_refused() {
+        let mut s = DirectorySettings::new("corp.example.com");
+        s.tls.ca_bundle_pem = Some("-----BEGIN CERTIFICATE-----".into());
+        assert_eq!(s.validate(), Ok(()));
+        s.tls.insecure_skip_verify = true;
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.kind, DirectoryErrorKind::InvalidInput);
+        assert!(
+            e.message.contains("insecure_skip_verify") && e.message.contains("ca_bundle_pem"),
+            "{e}"
+        );
+        // The TLS configuration (what `connect` builds first) refuses it too.
+        assert_eq!(
+            crate::directory::tls_config(&s).unwrap_err().kind,
+            DirectoryErrorKind::InvalidInput
+        );
+        s.tls.ca_bundle_pem = None;
+        assert_eq!(s.validate(), Ok(()));
     }
 
     #[test]

@@ -64,10 +64,18 @@ fn have(tool: &str) -> bool {
 
 /// Whether the test must be skipped: Samba missing and not required. Panics when required.
 fn skip(test: &str) -> bool {
-    let missing: Vec<&str> = ["samba-tool", "samba", "ldapsearch", "dig", "openssl"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
+    let missing: Vec<&str> = [
+        "samba-tool",
+        "samba",
+        "ldapsearch",
+        "ldapmodify",
+        "dig",
+        "openssl",
+        "base64",
+    ]
+    .into_iter()
+    .filter(|t| !have(t))
+    .collect();
     if missing.is_empty() {
         return false;
     }
@@ -423,7 +431,10 @@ async fn spns_are_added_once_and_only_ours_are_removed() {
         first.foreign,
         vec!["servicePrincipalName: HOST/NON-97-SVM-ALIAS".to_string()]
     );
-    assert_eq!(first.record.to_tag_value(), format!("{ALIAS} dns+fqdn"));
+    assert_eq!(
+        first.record.to_tag_value(),
+        format!("{ALIAS} dns+fqdn {}", guid_by_samba_tool(SVM))
+    );
     let listed = samba_tool(&["spn", "list", &format!("{SVM}$")]);
     assert!(
         listed.contains(&format!("HOST/{ALIAS}")) && listed.contains("HOST/NON-97-SVM-ALIAS"),
@@ -677,10 +688,17 @@ async fn wrong_password_untrusted_certificate_and_unreachable_dc_fail_with_their
     assert_eq!(dir.controller(), "127.0.0.1");
     dir.close().await;
 
-    // The insecure switch, named explicitly, connects whatever the certificate.
+    // The insecure switch with a CA bundle is refused before any connection: the bundle would
+    // be silently ignored.
     let mut insecure = settings();
     insecure.tls.ca_bundle_pem = Some(fs::read_to_string(dc_dir().join("tls/other-ca.pem")).unwrap());
     insecure.tls.insecure_skip_verify = true;
+    let e = Directory::connect(&insecure, &admin()).await.unwrap_err();
+    assert_eq!(e.kind, DirectoryErrorKind::InvalidInput, "{e}");
+    assert!(e.message.contains("ca_bundle_pem"), "{e}");
+    // Alone, named explicitly, it connects whatever the certificate (the DC's is not in the
+    // system's roots).
+    insecure.tls.ca_bundle_pem = None;
     Directory::connect(&insecure, &admin()).await.unwrap().close().await;
 
     assert_eq!(zone_nodes(), before, "nothing may be written by failed connections");
@@ -784,7 +802,7 @@ async fn the_core_port_reads_and_writes_what_the_planner_asks_for() {
     );
     assert!(before.held_elsewhere.is_empty(), "{before:?}");
     let record = port.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap();
-    assert_eq!(record.to_tag_value(), format!("{ALIAS} dns+fqdn+short"));
+    assert_eq!(record.to_tag_value(), format!("{ALIAS} dns+fqdn+short {}", before.guid));
     let after = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
     assert!(SpnValue::ALL.iter().all(|v| after.has(*v, ALIAS)), "{after:?}");
 
@@ -821,5 +839,288 @@ async fn the_core_port_reads_and_writes_what_the_planner_asks_for() {
     let e = port.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Conflict);
     assert!(e.message.contains(holder.as_str()), "{e}");
+    port.into_inner().close().await;
+}
+
+/// Runs `ldapmodify` over LDAPS with `ldif` on its standard input: an administrator's change,
+/// made without the crate.
+fn ldapmodify(ldif: &str) {
+    use std::io::Write;
+    let mut child = Command::new("ldapmodify")
+        .env("LDAPTLS_CACERT", dc_dir().join("tls/ca.pem"))
+        .args(["-H", "ldaps://127.0.0.1", "-x", "-D", ADMIN, "-w", PASS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ldapmodify failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The computer's objectGUID as stored: the 16 bytes `ldapsearch` prints in base64
+/// (`objectGUID:: …`, binary), decoded by coreutils' `base64`.
+fn guid_bytes_by_ldapsearch(name: &str) -> Vec<u8> {
+    let out = ldapsearch(
+        "DC=corp,DC=non-97,DC=net",
+        &format!("(sAMAccountName={name}$)"),
+        &["objectGUID"],
+    );
+    let b64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("objectGUID:: "))
+        .unwrap_or_else(|| panic!("no base64 objectGUID in {out}"));
+    let mut child = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b64.as_bytes()).unwrap();
+    }
+    let bytes = child.wait_with_output().unwrap().stdout;
+    assert_eq!(bytes.len(), 16, "{b64}");
+    bytes
+}
+
+/// The computer's objectGUID as Samba's own tool prints it (ldb formats GUIDs as AD displays
+/// them): a check of the byte order independent of the crate's formatting.
+fn guid_by_samba_tool(name: &str) -> String {
+    let out = samba_tool(&["computer", "show", name]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("objectGUID: "))
+        .unwrap_or_else(|| panic!("no objectGUID in {out}"))
+        .trim()
+        .to_string()
+}
+
+/// Runs `nsupdate` with `script` (unsigned: the DC allows nonsecure updates).
+fn nsupdate(script: &str) {
+    use std::io::Write;
+    let mut child = Command::new("nsupdate")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nsupdate failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The TTL `dig` is served for `name`'s `rtype` (the answer's second field).
+fn dig_ttl(name: &str, rtype: &str) -> Option<u32> {
+    let full = run(Command::new("dig").args([
+        "+norec",
+        "+noall",
+        "+answer",
+        "+time=2",
+        "+tries=1",
+        "-p",
+        "53",
+        "@127.0.0.1",
+        name,
+        rtype,
+    ]));
+    full.lines().find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_computer_is_read_with_the_guid_and_host_name_ad_holds() {
+    use fsxn_lattice_core::directory::parse_object_guid;
+    use fsxn_lattice_core::ports::Directory as _;
+    if skip("the_computer_is_read_with_the_guid_and_host_name_ad_holds") {
+        return;
+    }
+    let _dc = Dc::start("the_computer_is_read_with_the_guid_and_host_name_ad_holds");
+    samba_tool(&["computer", "add", SVM]);
+    samba_tool(&["computer", "add", "OTHER-SVM"]);
+    let port = LdapDirectory::new(Directory::connect(&settings(), &admin()).await.unwrap());
+    let state = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
+    // The same 16 bytes as ldapsearch's, and the same text as Samba's own display.
+    assert_eq!(
+        parse_object_guid(&state.guid).map(Vec::from),
+        Some(guid_bytes_by_ldapsearch(SVM)),
+        "{}",
+        state.guid
+    );
+    assert_eq!(state.guid, guid_by_samba_tool(SVM));
+    assert_eq!(state.guid, state.guid.to_ascii_lowercase());
+    assert_ne!(
+        port.read_computer("OTHER-SVM", ALIAS).await.unwrap().unwrap().guid,
+        state.guid
+    );
+    // `samba-tool computer add` sets no dNSHostName; an administrator's, in upper case, is read
+    // normalized.
+    assert_eq!(state.dns_host_name, None);
+    ldapmodify(&format!(
+        "dn: {}\nchangetype: modify\nreplace: dNSHostName\ndNSHostName: NON-97-SVM.CORP.NON-97.NET\n",
+        state.dn
+    ));
+    let state = port.read_computer(SVM, ALIAS).await.unwrap().unwrap();
+    assert_eq!(state.dns_host_name.as_deref(), Some("non-97-svm.corp.non-97.net"));
+    port.into_inner().close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_computer_recreated_under_its_name_is_another_object_and_not_ours() {
+    if skip("a_computer_recreated_under_its_name_is_another_object_and_not_ours") {
+        return;
+    }
+    let _dc = Dc::start("a_computer_recreated_under_its_name_is_another_object_and_not_ours");
+    samba_tool(&["computer", "add", SVM]);
+    let old_guid = guid_by_samba_tool(SVM);
+    let dir = Directory::connect(&settings(), &admin()).await.unwrap();
+    let old = dir.ensure_spn(SVM, ALIAS, &SpnRecord::empty(ALIAS)).await.unwrap();
+    assert_eq!(old.record.account.as_deref(), Some(old_guid.as_str()));
+    assert_eq!(old.record.to_tag_value(), format!("{ALIAS} dns+fqdn+short {old_guid}"));
+
+    // The SVM's account is deleted and re-created (a re-join); an administrator puts the host
+    // name and the FQDN SPN on the new one by hand.
+    samba_tool(&["computer", "delete", SVM]);
+    samba_tool(&["computer", "add", SVM]);
+    let new_guid = guid_by_samba_tool(SVM);
+    assert_ne!(new_guid, old_guid);
+    samba_tool(&["spn", "add", &format!("HOST/{ALIAS}"), &format!("{SVM}$")]);
+    let dn = ldapsearch(
+        "DC=corp,DC=non-97,DC=net",
+        &format!("(sAMAccountName={SVM}$)"),
+        &["1.1"],
+    );
+    let dn = dn.lines().find_map(|l| l.strip_prefix("dn: ")).unwrap().to_string();
+    ldapmodify(&format!(
+        "dn: {dn}\nchangetype: modify\nadd: msDS-AdditionalDnsHostName\nmsDS-AdditionalDnsHostName: {ALIAS}\n"
+    ));
+    let theirs = computer_attrs(SVM);
+    assert!(
+        theirs.contains(&format!("servicePrincipalName: HOST/{ALIAS}"))
+            && theirs.contains(&format!("msDS-AdditionalDnsHostName: {ALIAS}")),
+        "{theirs}"
+    );
+
+    // The old record names the deleted object: nothing is removed from the new one.
+    let removed = dir.remove_spn(SVM, &old.record).await.unwrap();
+    assert!(removed.removed.is_empty(), "{removed:?}");
+    assert_eq!(computer_attrs(SVM), theirs);
+
+    // Nor does ensure claim the administrator's values: only what it adds is ours.
+    let now = dir.ensure_spn(SVM, ALIAS, &old.record).await.unwrap();
+    assert_eq!(now.record.account.as_deref(), Some(new_guid.as_str()));
+    assert_eq!(now.record.to_tag_value(), format!("{ALIAS} short {new_guid}"));
+    assert_eq!(now.added, ["servicePrincipalName: HOST/NON-97-SVM-ALIAS"]);
+    assert_eq!(
+        now.foreign,
+        [
+            format!("msDS-AdditionalDnsHostName: {ALIAS}"),
+            format!("servicePrincipalName: HOST/{ALIAS}")
+        ]
+    );
+    // Removing the new record takes exactly what it added; the administrator's values stay.
+    let removed = dir.remove_spn(SVM, &now.record).await.unwrap();
+    assert_eq!(removed.removed, ["servicePrincipalName: HOST/NON-97-SVM-ALIAS"]);
+    assert_eq!(computer_attrs(SVM), theirs);
+
+    // A record from before the GUID was kept (two tokens) still acts by name.
+    let legacy = SpnRecord::parse_tag_value(&format!("{ALIAS} fqdn")).unwrap();
+    assert_eq!(legacy.account, None);
+    let removed = dir.remove_spn(SVM, &legacy).await.unwrap();
+    assert_eq!(removed.removed, [format!("servicePrincipalName: HOST/{ALIAS}")]);
+    assert!(!computer_attrs(SVM).contains(&format!("HOST/{ALIAS}")));
+    dir.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_are_listed_from_the_zone_and_a_new_ttl_is_served() {
+    use fsxn_lattice_core::directory::marker;
+    use fsxn_lattice_core::ids::SvmId;
+    use fsxn_lattice_core::ports::Directory as _;
+    if skip("markers_are_listed_from_the_zone_and_a_new_ttl_is_served") {
+        return;
+    }
+    let _dc = Dc::start("markers_are_listed_from_the_zone_and_a_new_ttl_is_served");
+    let port = LdapDirectory::new(Directory::connect(&settings(), &admin()).await.unwrap());
+    let svm = SvmId::parse("svm-0123456789abcdef0").unwrap();
+    let other_svm = SvmId::parse("svm-0ffffffffffffffff").unwrap();
+    let other_alias = "second-alias.corp.non-97.net";
+    assert_eq!(port.list_alias_markers(DOMAIN).await.unwrap(), []);
+
+    port.ensure_alias_cname(DOMAIN, ALIAS, TARGET, 300, "default", &svm)
+        .await
+        .unwrap();
+    // Another deployment's alias is listed too (whoever's: the caller reads the marker).
+    port.ensure_alias_cname(DOMAIN, other_alias, TARGET2, 300, "other", &other_svm)
+        .await
+        .unwrap();
+    // An administrator's CNAME has no marker: not listed.
+    samba_tool_dns(&[
+        "add",
+        "127.0.0.1",
+        DOMAIN,
+        "plain-cname",
+        "CNAME",
+        "fileserver.corp.non-97.net",
+    ]);
+    assert_eq!(
+        dig("plain-cname.corp.non-97.net", "CNAME"),
+        "fileserver.corp.non-97.net."
+    );
+    let ours = marker("default", svm.as_str());
+    let theirs = marker("other", other_svm.as_str());
+    assert_eq!(
+        port.list_alias_markers(DOMAIN).await.unwrap(),
+        [
+            (ALIAS.to_string(), ours.clone()),
+            (other_alias.to_string(), theirs.clone())
+        ]
+    );
+    // What dig serves at the marker names is what was listed.
+    assert_eq!(dig(&format!("_fsxn-lattice.{ALIAS}"), "TXT"), format!("\"{ours}\""));
+
+    // A marker deleted by a DNS update (RFC 2136) leaves a tombstoned node behind: not listed.
+    nsupdate(&format!(
+        "server 127.0.0.1 53\nzone {DOMAIN}\nupdate delete _fsxn-lattice.{other_alias}. TXT\nsend\n"
+    ));
+    assert_eq!(dig(&format!("_fsxn-lattice.{other_alias}"), "TXT"), "");
+    let nodes = ldapsearch(
+        &format!("DC={DOMAIN},CN=MicrosoftDNS,DC=DomainDnsZones,DC=corp,DC=non-97,DC=net"),
+        "(name=_fsxn-lattice.second-alias)",
+        &["dNSTombstoned"],
+    );
+    assert!(nodes.contains("dNSTombstoned: TRUE"), "{nodes}");
+    assert_eq!(
+        port.list_alias_markers(DOMAIN).await.unwrap(),
+        [(ALIAS.to_string(), ours.clone())]
+    );
+
+    // A new TTL on our record, the target unchanged: rewritten, and served.
+    assert_eq!(dig_ttl(ALIAS, "CNAME"), Some(300));
+    assert_eq!(port.read_alias(DOMAIN, ALIAS).await.unwrap().ttl, Some(300));
+    let done = port
+        .ensure_alias_cname(DOMAIN, ALIAS, TARGET, 60, "default", &svm)
+        .await
+        .unwrap();
+    assert_eq!(done, "ttl 300 → 60");
+    assert_eq!(dig_ttl(ALIAS, "CNAME"), Some(60));
+    assert_eq!(dig(ALIAS, "CNAME"), format!("{TARGET}."));
+    assert_eq!(port.read_alias(DOMAIN, ALIAS).await.unwrap().ttl, Some(60));
+    assert_eq!(
+        port.ensure_alias_cname(DOMAIN, ALIAS, TARGET, 60, "default", &svm)
+            .await
+            .unwrap(),
+        "unchanged"
+    );
     port.into_inner().close().await;
 }

@@ -8,7 +8,9 @@
 //! thing): SPN and host name values match case-insensitively; a value another account holds is
 //! refused on write (a duplicate SPN breaks Kerberos for both), `cifs/<name>` counting against
 //! `HOST/<name>`, which the KDC maps it onto; a name in the zone holds records of one kind
-//! (a CNAME shares its name with nothing). Faults come from the same `enter` as every port call.
+//! (a CNAME shares its name with nothing); every account has its own objectGUID, so one deleted
+//! and re-created under the same name ([`SimCloud::remove_ad_computer`]) is another object.
+//! Faults come from the same `enter` as every port call.
 
 use crate::SimCloud;
 use crate::world::{CloudState, err};
@@ -26,6 +28,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Account {
     pub(crate) dn: String,
+    /// objectGUID, in AD's display form.
+    pub(crate) guid: String,
+    /// `dNSHostName` (lower case), as a domain join sets it.
+    pub(crate) dns_host_name: Option<String>,
     pub(crate) spns: Vec<String>,
     pub(crate) additional: Vec<String>,
 }
@@ -48,9 +54,15 @@ pub(crate) struct AdState {
     pub(crate) domain: String,
     /// Accounts by `sAMAccountName` without `$`, upper case.
     pub(crate) accounts: BTreeMap<String, Account>,
-    /// Nodes of the zone (the domain's) by FQDN.
-    pub(crate) nodes: BTreeMap<String, Vec<AdRecord>>,
+    /// Nodes of the zone (the domain's) by FQDN: each record with its TTL.
+    pub(crate) nodes: BTreeMap<String, Vec<(AdRecord, u32)>>,
+    /// objectGUIDs handed out so far: the next account's is made from it, so a run replays.
+    pub(crate) guids_issued: u64,
 }
+
+/// The TTL of a record an administrator adds ([`SimCloud::add_ad_record`]): what DNS Manager
+/// gives a new record, the zone's default TTL (its SOA minimum), an hour unless changed.
+pub const ADMIN_RECORD_TTL: u32 = 3600;
 
 fn base_dn(domain: &str) -> String {
     domain
@@ -84,26 +96,39 @@ impl AdState {
         list.iter().any(|x| x.eq_ignore_ascii_case(&v.value_for(alias)))
     }
 
-    /// The DN of another account than `except` holding `v` of `alias`.
+    /// The DN of another account than `except` holding `v` of `alias`: a host name counts as
+    /// held in another account's `dNSHostName` too, as the LDAP side searches it.
     fn holder(&self, v: SpnValue, alias: &str, except: &str) -> Option<String> {
         self.accounts
             .iter()
             .filter(|(name, _)| name.as_str() != except)
             .find(|(_, a)| {
-                let list = if v.attribute() == ATTR_SPN {
-                    &a.spns
+                if v.attribute() == ATTR_SPN {
+                    a.spns.iter().any(|x| collides(v, alias, x))
                 } else {
-                    &a.additional
-                };
-                list.iter().any(|x| collides(v, alias, x))
+                    a.additional
+                        .iter()
+                        .chain(&a.dns_host_name)
+                        .any(|x| collides(v, alias, x))
+                }
             })
             .map(|(_, a)| a.dn.clone())
+    }
+
+    /// The name (`sAMAccountName` without `$`) of the account whose objectGUID is `guid`.
+    fn by_guid(&self, guid: &str) -> Option<String> {
+        self.accounts
+            .iter()
+            .find(|(_, a)| a.guid.eq_ignore_ascii_case(guid))
+            .map(|(name, _)| name.clone())
     }
 
     fn state(&self, name: &str, alias: &str) -> Option<ComputerState> {
         let a = self.accounts.get(name)?;
         Some(ComputerState {
             dn: a.dn.clone(),
+            guid: a.guid.clone(),
+            dns_host_name: a.dns_host_name.clone(),
             spns: a.spns.clone(),
             additional_dns_host_names: a.additional.clone(),
             held_elsewhere: SpnValue::ALL
@@ -116,15 +141,18 @@ impl AdState {
 
     fn alias_state(&self, alias: &str) -> AliasDnsState {
         let mut s = AliasDnsState::default();
-        for r in self.nodes.get(alias).into_iter().flatten() {
+        for (r, ttl) in self.nodes.get(alias).into_iter().flatten() {
             match r {
-                AdRecord::Cname(t) => s.cname_targets.push(t.clone()),
+                AdRecord::Cname(t) => {
+                    s.cname_targets.push(t.clone());
+                    s.ttl = s.ttl.or(Some(*ttl));
+                }
                 AdRecord::Txt(_) => s.other_types.push("TXT".into()),
                 AdRecord::A(_) => s.other_types.push("A".into()),
             }
         }
         s.other_types.dedup();
-        for r in self.nodes.get(&marker_name(alias)).into_iter().flatten() {
+        for (r, _) in self.nodes.get(&marker_name(alias)).into_iter().flatten() {
             if let AdRecord::Txt(t) = r {
                 s.markers.push(t.clone());
             }
@@ -143,17 +171,22 @@ impl SimCloud {
         self.w().ad.domain = normalize_dns_name(domain);
     }
 
-    /// Adds a computer account `<NAME>$` in `CN=Computers` (its own `HOST/` SPNs included, as a
-    /// domain join writes them). Returns its DN.
+    /// Adds a computer account `<NAME>$` in `CN=Computers` (its own `HOST/` SPNs and
+    /// `dNSHostName` included, as a domain join writes them) with a new objectGUID. Returns its
+    /// DN.
     pub fn add_ad_computer(&self, netbios: &str) -> String {
         let mut w = self.w();
         let domain = w.ad.domain.clone();
         let name = computer_name(netbios);
         let dn = format!("CN={name},CN=Computers,{}", base_dn(&domain));
+        w.ad.guids_issued += 1;
+        let n = w.ad.guids_issued;
         w.ad.accounts.insert(
             name.clone(),
             Account {
                 dn: dn.clone(),
+                guid: format!("5a4d0000-0000-4000-8000-{n:012x}"),
+                dns_host_name: Some(format!("{}.{domain}", name.to_ascii_lowercase())),
                 spns: vec![
                     format!("HOST/{name}"),
                     format!("HOST/{}.{domain}", name.to_ascii_lowercase()),
@@ -162,6 +195,21 @@ impl SimCloud {
             },
         );
         dn
+    }
+
+    /// Deletes the account `<NAME>$` as an administrator would (`Remove-ADComputer`): its values
+    /// go with it, and an account added again under the name is another object.
+    pub fn remove_ad_computer(&self, netbios: &str) {
+        self.w().ad.accounts.remove(&computer_name(netbios));
+    }
+
+    /// An account's objectGUID.
+    pub fn ad_guid(&self, netbios: &str) -> Option<String> {
+        self.w()
+            .ad
+            .accounts
+            .get(&computer_name(netbios))
+            .map(|a| a.guid.clone())
     }
 
     /// Sets a value on an account as an administrator would (`setspn -S`, `Set-ADComputer`),
@@ -185,18 +233,24 @@ impl SimCloud {
             .map(|a| (a.spns.clone(), a.additional.clone()))
     }
 
-    /// Adds a record to the AD zone as an administrator would (DNS Manager).
+    /// Adds a record to the AD zone as an administrator would (DNS Manager), with
+    /// [`ADMIN_RECORD_TTL`].
     pub fn add_ad_record(&self, name: &str, record: AdRecord) {
         self.w()
             .ad
             .nodes
             .entry(normalize_dns_name(name))
             .or_default()
-            .push(record);
+            .push((record, ADMIN_RECORD_TTL));
     }
 
     /// The records at `name` in the AD zone.
     pub fn ad_records(&self, name: &str) -> Vec<AdRecord> {
+        self.ad_records_with_ttl(name).into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// The records at `name` in the AD zone, each with its TTL (what a resolver is told).
+    pub fn ad_records_with_ttl(&self, name: &str) -> Vec<(AdRecord, u32)> {
         self.w()
             .ad
             .nodes
@@ -212,7 +266,7 @@ impl SimCloud {
         for _ in 0..8 {
             let next = {
                 let w = self.w();
-                match w.ad.nodes.get(&name).and_then(|rs| rs.first()) {
+                match w.ad.nodes.get(&name).and_then(|rs| rs.first()).map(|(r, _)| r) {
                     Some(AdRecord::Cname(t)) => normalize_dns_name(t),
                     Some(AdRecord::A(ip)) => return Some(*ip),
                     _ => break,
@@ -313,11 +367,20 @@ impl Directory for SimCloud {
                 format!("the record is for {}, not {alias}: remove it first", previous.alias),
             ));
         }
-        let mut record = SpnRecord::empty(alias.clone());
+        // A record of another object (this name's account deleted and re-created since): its
+        // values went with that object; any here now are someone else's.
+        let another_object = previous
+            .account
+            .as_deref()
+            .is_some_and(|g| !g.eq_ignore_ascii_case(&acct.guid));
+        let mut record = SpnRecord {
+            account: Some(acct.guid.clone()),
+            ..SpnRecord::empty(alias.clone())
+        };
         let mut to_add = Vec::new();
         for v in SpnValue::ALL {
             if AdState::has(&acct, v, &alias) {
-                if previous.added.contains(&v) {
+                if !another_object && previous.added.contains(&v) {
                     record.added.insert(v);
                 }
             } else {
@@ -357,7 +420,13 @@ impl Directory for SimCloud {
         let mut w = self.w();
         w.enter(OP)?;
         let mut removed = Vec::new();
-        if let Some(a) = w.ad.accounts.get_mut(&computer_name(computer)) {
+        // The object the record names by objectGUID, whatever its name now; by name only for a
+        // record without one. Gone: nothing to remove, whoever has its name now.
+        let name = match &record.account {
+            Some(guid) => w.ad.by_guid(guid),
+            None => Some(computer_name(computer)),
+        };
+        if let Some(a) = name.and_then(|n| w.ad.accounts.get_mut(&n)) {
             for v in &record.added {
                 let value = v.value_for(&record.alias);
                 let list = if v.attribute() == ATTR_SPN {
@@ -383,12 +452,32 @@ impl Directory for SimCloud {
         Ok(w.ad.alias_state(&normalize_alias(alias)))
     }
 
+    async fn list_alias_markers(&self, zone: &str) -> CloudResult<Vec<(String, String)>> {
+        const OP: &str = "LdapSearchDnsNode";
+        let mut w = self.w();
+        w.enter(OP)?;
+        w.zone_check(OP, zone)?;
+        let prefix = format!("{OWNERSHIP_TXT_LABEL}.");
+        let markers =
+            w.ad.nodes
+                .iter()
+                .filter_map(|(name, records)| Some((name.strip_prefix(&prefix)?, records)))
+                .flat_map(|(alias, records)| {
+                    records.iter().filter_map(move |(r, _)| match r {
+                        AdRecord::Txt(t) => Some((alias.to_string(), t.clone())),
+                        _ => None,
+                    })
+                })
+                .collect();
+        Ok(markers)
+    }
+
     async fn ensure_alias_cname(
         &self,
         zone: &str,
         alias: &str,
         target: &str,
-        _ttl: u32,
+        ttl: u32,
         owner: &str,
         svm: &SvmId,
     ) -> CloudResult<String> {
@@ -409,14 +498,20 @@ impl Directory for SimCloud {
             ));
         }
         let target = normalize_dns_name(target);
-        let done = match state.cname_targets.first() {
-            Some(t) if *t == target => "unchanged".to_string(),
-            Some(t) => format!("repointed from {t}"),
-            None => "created, with its marker".to_string(),
+        let done = match (state.cname_targets.first(), state.ttl) {
+            (Some(t), Some(old)) if *t == target && old == ttl => "unchanged".to_string(),
+            (Some(t), Some(old)) if *t == target => format!("ttl {old} → {ttl}"),
+            (Some(t), _) => format!("repointed from {t}"),
+            (None, _) => "created, with its marker".to_string(),
         };
-        w.ad.nodes.insert(alias.clone(), vec![AdRecord::Cname(target)]);
-        w.ad.nodes
-            .insert(marker_name(&alias), vec![AdRecord::Txt(marker(owner, svm.as_str()))]);
+        w.ad.nodes.insert(alias.clone(), vec![(AdRecord::Cname(target), ttl)]);
+        // The marker keeps the TTL it was written with, as the LDAP side leaves it.
+        if !ours {
+            w.ad.nodes.insert(
+                marker_name(&alias),
+                vec![(AdRecord::Txt(marker(owner, svm.as_str())), ttl)],
+            );
+        }
         w.leave(OP, Ok(done))
     }
 
@@ -552,6 +647,111 @@ mod tests {
         assert!(c.kerberos_for(ALIAS).unwrap_err().contains("NTLMv2"));
         // The SVM's own SPNs were never touched.
         assert!(spns.contains(&"HOST/NON-97-SVM".to_string()));
+    }
+
+    #[test]
+    fn the_computer_reads_with_its_guid_and_host_name() {
+        let w = seed_world_with_directory(1);
+        let c = &w.cloud;
+        let state = block_on(c.read_computer(COMPUTER, ALIAS)).unwrap().unwrap();
+        assert_eq!(Some(&state.guid), c.ad_guid(COMPUTER).as_ref());
+        assert!(parse_object_guid(&state.guid).is_some(), "{}", state.guid);
+        assert_eq!(state.dns_host_name.as_deref(), Some("non-97-svm.corp.non-97.net"));
+        // Another account has another GUID.
+        c.add_ad_computer("OTHER-SVM");
+        assert_ne!(c.ad_guid("OTHER-SVM"), c.ad_guid(COMPUTER));
+    }
+
+    #[test]
+    fn a_computer_recreated_under_its_name_is_another_object() {
+        let w = seed_world_with_directory(1);
+        let c = &w.cloud;
+        let old_guid = c.ad_guid(COMPUTER).unwrap();
+        let old = block_on(c.ensure_spn(COMPUTER, ALIAS, &SpnRecord::empty(ALIAS))).unwrap();
+        assert_eq!(old.account.as_deref(), Some(old_guid.as_str()));
+        assert_eq!(old.added.len(), 3);
+        // The account is deleted and re-created (the SVM re-joined); an administrator puts the
+        // host name and the FQDN SPN on the new one by hand.
+        c.remove_ad_computer(COMPUTER);
+        c.add_ad_computer(COMPUTER);
+        let new_guid = c.ad_guid(COMPUTER).unwrap();
+        assert_ne!(new_guid, old_guid);
+        c.set_ad_value(COMPUTER, ATTR_ADDITIONAL_DNS, &normalize_alias(ALIAS));
+        c.set_ad_value(COMPUTER, ATTR_SPN, &SpnValue::HostFqdn.value_for(ALIAS));
+        let theirs = c.ad_values(COMPUTER).unwrap();
+        // The old record removes nothing from the new object.
+        assert_eq!(block_on(c.remove_spn(COMPUTER, &old)).unwrap(), Vec::<String>::new());
+        assert_eq!(c.ad_values(COMPUTER).unwrap(), theirs);
+        // Nor does it claim the administrator's values: only what this call adds is ours.
+        let now = block_on(c.ensure_spn(COMPUTER, ALIAS, &old)).unwrap();
+        assert_eq!(now.account.as_deref(), Some(new_guid.as_str()));
+        assert_eq!(now.added.iter().copied().collect::<Vec<_>>(), [SpnValue::HostShort]);
+        let removed = block_on(c.remove_spn(COMPUTER, &now)).unwrap();
+        assert_eq!(removed, [format!("{ATTR_SPN}: HOST/NON-97-SVM-ALIAS")]);
+        assert_eq!(c.ad_values(COMPUTER).unwrap(), theirs);
+        // A record from before the GUID was kept names the object by its name, as it did.
+        let legacy = SpnRecord::parse_tag_value(&format!("{} fqdn", normalize_alias(ALIAS))).unwrap();
+        assert_eq!(legacy.account, None);
+        assert_eq!(block_on(c.remove_spn(COMPUTER, &legacy)).unwrap().len(), 1);
+        assert!(
+            !c.ad_values(COMPUTER)
+                .unwrap()
+                .0
+                .iter()
+                .any(|s| s.contains("alias.corp"))
+        );
+    }
+
+    #[test]
+    fn markers_are_listed_from_the_zone_and_a_plain_cname_is_not() {
+        let w = seed_world_with_directory(1);
+        let c = &w.cloud;
+        let svm = svm();
+        let alias = normalize_alias(ALIAS);
+        assert_eq!(block_on(c.list_alias_markers(AD_DOMAIN)).unwrap(), []);
+        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, "demo", &svm)).unwrap();
+        // An administrator's CNAME, and a TXT record, at names that are not markers.
+        c.add_ad_record(
+            "files.corp.non-97.net",
+            AdRecord::Cname("fileserver.corp.non-97.net".into()),
+        );
+        c.add_ad_record("_note.corp.non-97.net", AdRecord::Txt(marker("demo", svm.as_str())));
+        assert_eq!(
+            block_on(c.list_alias_markers(AD_DOMAIN)).unwrap(),
+            [(alias.clone(), marker("demo", svm.as_str()))]
+        );
+        block_on(c.remove_alias_cname(AD_DOMAIN, ALIAS, "demo", &svm)).unwrap();
+        assert_eq!(block_on(c.list_alias_markers(AD_DOMAIN)).unwrap(), []);
+        let e = block_on(c.list_alias_markers("other.example")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_new_ttl_rewrites_our_cname() {
+        let w = seed_world_with_directory(1);
+        let c = &w.cloud;
+        let svm = svm();
+        let alias = normalize_alias(ALIAS);
+        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, "demo", &svm)).unwrap();
+        assert_eq!(block_on(c.read_alias(AD_DOMAIN, ALIAS)).unwrap().ttl, Some(300));
+        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 60, "demo", &svm)).unwrap();
+        assert_eq!(done, "ttl 300 → 60");
+        assert_eq!(
+            c.ad_records_with_ttl(&alias),
+            [(AdRecord::Cname("a.on.aws".into()), 60)]
+        );
+        assert_eq!(block_on(c.read_alias(AD_DOMAIN, ALIAS)).unwrap().ttl, Some(60));
+        assert_eq!(
+            block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 60, "demo", &svm)).unwrap(),
+            "unchanged"
+        );
+        // Both at once: a repoint, written with the new TTL.
+        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "b.on.aws", 120, "demo", &svm)).unwrap();
+        assert_eq!(done, "repointed from a.on.aws");
+        assert_eq!(
+            c.ad_records_with_ttl(&alias),
+            [(AdRecord::Cname("b.on.aws".into()), 120)]
+        );
     }
 
     #[test]

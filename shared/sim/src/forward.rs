@@ -197,6 +197,9 @@ macro_rules! forward_ports {
             async fn read_alias(&self, zone: &str, alias: &str) -> CloudResult<AliasDnsState> {
                 $wrap!(self, Service::Directory, self.cloud.read_alias(zone, alias))
             }
+            async fn list_alias_markers(&self, zone: &str) -> CloudResult<Vec<(String, String)>> {
+                $wrap!(self, Service::Directory, self.cloud.list_alias_markers(zone))
+            }
             async fn ensure_alias_cname(
                 &self,
                 zone: &str,

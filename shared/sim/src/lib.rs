@@ -64,7 +64,7 @@ pub mod stepfunctions;
 pub mod trail;
 mod world;
 
-pub use directory::AdRecord;
+pub use directory::{ADMIN_RECORD_TTL, AdRecord};
 pub use ec2::{ENDPOINT_DELETE_AFTER, ENDPOINT_READY_AFTER, ENDPOINTS_PER_VPC, ENI_ATTEMPT_AFTER, LATTICE_RSC_ZONE};
 pub use latency::{Latency, Timed};
 pub use lattice::{Connection, GATEWAY_DELETE_AFTER};
