@@ -666,7 +666,7 @@ fn explain_event_explains_a_step_functions_input() {
         "{text}"
     );
     assert!(
-        text.contains("provision → infrastructure, heal → infrastructure, publish-alias → dns, reconcile → all"),
+        text.contains("provision → infrastructure, heal → infrastructure, publish-alias → dns, reconcile → all, directory → directory"),
         "the scopes of fsxn_lattice_core::step::Function: {text}"
     );
     let v = json(&run(&[
@@ -679,7 +679,7 @@ fn explain_event_explains_a_step_functions_input() {
     assert_eq!(v["trigger"], Value::Null);
     assert_eq!(
         v["scopes"],
-        serde_json::json!({"provision": "infrastructure", "heal": "infrastructure", "publish-alias": "dns", "reconcile": "all"})
+        serde_json::json!({"provision": "infrastructure", "heal": "infrastructure", "publish-alias": "dns", "reconcile": "all", "directory": "directory"})
     );
     assert_eq!(v["unread"], serde_json::json!([]));
 

@@ -7,10 +7,15 @@ use crate::runtime_api::Outcome;
 /// trigger reaches AWS (a closed local port here: `Transient`, naming the failed call); a
 /// payload that is no event and no step input is `InvalidInput`.
 pub fn ignores_reaches_aws_refuses(binary: &str, not_handled: &str, handled: &str) {
+    ignores_reaches_aws_refuses_with(binary, not_handled, handled, CONFIG);
+}
+
+/// [`ignores_reaches_aws_refuses`] with another configuration.
+pub fn ignores_reaches_aws_refuses_with(binary: &str, not_handled: &str, handled: &str, config: &str) {
     let r = run(
         binary,
         vec![event(not_handled), event(handled), serde_json::json!([1, 2])],
-        &[("FSXN_LATTICE_CONFIG", CONFIG)],
+        &[("FSXN_LATTICE_CONFIG", config)],
     );
     assert_eq!(r.outcomes.len(), 3, "{r:?}");
     match &r.outcomes[0] {

@@ -104,3 +104,10 @@ name = "clients"
 vpc_id = "vpc-0764d7f66aa8fa58a"
 subnet_ids = ["subnet-0493d3cebba9cc691"]
 "#;
+
+/// A `[directory]` section to append to [`CONFIG`] (the Directory function needs one).
+pub const DIRECTORY: &str = r#"
+[directory]
+domain = "corp.non-97.net"
+secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd"
+"#;

@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use fsxn_lattice_lambda::Function;
-use fsxn_lattice_tests::function::{CONFIG, event, run_command};
+use fsxn_lattice_tests::function::{CONFIG, DIRECTORY, event, run_command};
 use fsxn_lattice_tests::runtime_api::Outcome;
 use std::process::Command;
 use std::time::Instant;
@@ -39,10 +39,16 @@ fn every_built_bootstrap_answers_an_ignored_event_through_the_runtime_api() {
         };
         cmd.current_dir(&dir);
         let started = Instant::now();
+        // The Directory function refuses to start without `[directory]`.
+        let config = if f == Function::Directory {
+            format!("{CONFIG}{DIRECTORY}")
+        } else {
+            CONFIG.to_string()
+        };
         let r = run_command(
             cmd,
             vec![event("fsx-create-backup.json")],
-            &[("FSXN_LATTICE_CONFIG", CONFIG)],
+            &[("FSXN_LATTICE_CONFIG", config.as_str())],
         );
         match r.outcomes.as_slice() {
             [Outcome::Response(v)] => {

@@ -180,8 +180,14 @@ fn event(name: &str) -> Value {
 
 /// Runs a scenario in both engines; both must agree; returns the interpreter's summary.
 fn both(max_polls: u32, input: Value, script: Vec<Scripted>) -> Value {
+    both_deployed(max_polls, false, input, script)
+}
+
+/// [`both`], on a stack deployed with a directory (`HasDirectory`) or without.
+fn both_deployed(max_polls: u32, directory: bool, input: Value, script: Vec<Scripted>) -> Value {
     let d = Deployment::from_repository()
         .unwrap()
+        .with_condition("HasDirectory", directory)
         .with("MaxPolls", max_polls.to_string());
     let ours = run_interpreter(&d, &input, &script);
     let theirs = run_peer(&d, &input, &script);
@@ -241,6 +247,7 @@ fn an_fsx_event_polls_until_available_then_publishes_in_both_engines() {
             "Provisioned",
             "PublishAlias",
             "Published",
+            "DirectoryEnabled",
             "Done"
         ]
     );
@@ -332,6 +339,7 @@ fn infrastructure_work_left_by_publish_alias_goes_back_to_provision_in_both_engi
             "Provisioned",
             "PublishAlias",
             "Published",
+            "DirectoryEnabled",
             "Done"
         ]
     );
@@ -415,6 +423,7 @@ fn transient_and_lambda_service_errors_are_retried_then_succeed_in_both_engines(
             "Provisioned",
             "PublishAlias",
             "Published",
+            "DirectoryEnabled",
             "Done"
         ]
     );
@@ -507,4 +516,79 @@ fn publish_alias_gives_up_after_ten_not_ready_in_both_engines() {
     let s = both(40, json!({}), script);
     assert_eq!(outcome(&s), ("FAILED", Some("ReconcileFailed")));
     assert_eq!(s["invocations"].as_array().unwrap().len(), 12);
+}
+
+/// Deployed with a directory: the Directory step follows PublishAlias; what it unblocks
+/// (`deferred`: the old endpoint after a repoint) goes back to Provision; NotReady is retried.
+#[test]
+fn the_directory_step_follows_publish_alias_and_sends_what_it_unblocks_back_in_both_engines() {
+    let with = |function: Function, deferred: usize| match output(function, Converged) {
+        Scripted::Ok(mut v) => {
+            v["deferred"] = json!(deferred);
+            v["refusals"] = json!([]);
+            Scripted::Ok(v)
+        }
+        other => other,
+    };
+    let s = both_deployed(
+        40,
+        true,
+        event("fsx-tag-resource-svm.json"),
+        vec![
+            output(Provision, Converged),
+            with(PublishAlias, 0),
+            Scripted::Err("NotReady"),
+            with(Function::Directory, 1),
+            output(Provision, Converged),
+            with(PublishAlias, 0),
+            with(Function::Directory, 0),
+        ],
+    );
+    assert_eq!(outcome(&s), ("SUCCEEDED", None));
+    assert_eq!(
+        path(&s),
+        [
+            "Init",
+            "Route",
+            "RouteBySource",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Published",
+            "DirectoryEnabled",
+            "Directory",
+            "DirectoryDone",
+            "PollBudget",
+            "WaitForAws",
+            "CountPoll",
+            "Provision",
+            "Provisioned",
+            "PublishAlias",
+            "Published",
+            "DirectoryEnabled",
+            "Directory",
+            "DirectoryDone",
+            "Done"
+        ]
+    );
+    let functions: Vec<&str> = s["invocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["function"].as_str().unwrap().rsplit(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        functions.iter().filter(|f| **f == "DirectoryFunction").count(),
+        3,
+        "{functions:?}"
+    );
+    // Without a directory the same outputs end after PublishAlias.
+    let s = both_deployed(
+        40,
+        false,
+        event("fsx-tag-resource-svm.json"),
+        vec![output(Provision, Converged), with(PublishAlias, 0)],
+    );
+    assert_eq!(path(&s).last(), Some(&"Done"));
+    assert!(!path(&s).contains(&"Directory"));
 }

@@ -105,7 +105,11 @@ fn execute(results: &[Value], input: &Value, max_polls: u32) -> (Value, Vec<Stri
     .replace("${PublishAliasFunctionArn}", &arns[2])
     .replace("${MaxPolls}", &max_polls.to_string())
     .replace("${PollSeconds}", "1")
-    .replace("${MaxHealAttempts}", "2");
+    .replace("${MaxHealAttempts}", "2")
+    // A stack without a directory (condition HasDirectory false): the Directory state is
+    // never entered; tests/asl_peer.rs runs the one with it.
+    .replace("${DirectoryFunctionArn}", "none")
+    .replace("${Directory}", "false");
     let sm = moto.sfn(
         "CreateStateMachine",
         json!({"name": "fsxn-lattice", "definition": definition, "roleArn": role}),
@@ -230,6 +234,7 @@ fn an_fsx_event_provisions_polls_until_available_then_publishes_the_alias() {
             "Provisioned",
             "PublishAlias",
             "Published",
+            "DirectoryEnabled",
             "Done"
         ]
     );

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_fsx::Client;
 use aws_sdk_fsx::types::FileSystemType;
 use fsxn_lattice_core::error::{CloudError, ErrorKind};
+use fsxn_lattice_core::ids::SvmId;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
 
@@ -161,5 +162,62 @@ impl FsxRead for AwsFsx {
                 })
             })
             .collect()
+    }
+}
+
+impl AwsFsx {
+    /// The SVM's `ResourceARN`, which FSx's tagging calls take (one `DescribeStorageVirtualMachines`
+    /// of that SVM: the ARN names the file system too, which the caller does not carry).
+    async fn svm_arn(&self, svm: &SvmId) -> CloudResult<String> {
+        const OP: &str = "DescribeStorageVirtualMachines";
+        let out = self
+            .client
+            .describe_storage_virtual_machines()
+            .storage_virtual_machine_ids(svm.as_str())
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        out.storage_virtual_machines()
+            .iter()
+            .find(|s| s.storage_virtual_machine_id() == Some(svm.as_str()))
+            .and_then(|s| s.resource_arn())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                CloudError::new(
+                    ErrorKind::NotFound,
+                    OP,
+                    "StorageVirtualMachineNotFound",
+                    format!("{svm} is not listed: its SPN record cannot be kept"),
+                )
+            })
+    }
+}
+
+/// The SPN record of the Directory function ([`fsxn_lattice_core::naming::directory_tag`]).
+#[async_trait]
+impl SvmTagWrite for AwsFsx {
+    async fn tag_svm(&self, svm: &SvmId, key: &str, value: &str) -> CloudResult<()> {
+        let arn = self.svm_arn(svm).await?;
+        let tag = aws_sdk_fsx::types::Tag::builder().key(key).value(value).build();
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| translate("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag_svm(&self, svm: &SvmId, key: &str) -> CloudResult<()> {
+        let arn = self.svm_arn(svm).await?;
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .map_err(|e| translate("UntagResource", e))?;
+        Ok(())
     }
 }

@@ -46,7 +46,8 @@
 
 /// What a Lambda function may do. Each function's role gets the union of the table rows of its
 /// capabilities (`fsxn_lattice_lambda::FunctionCapabilities`): Provision and Heal
-/// read + infrastructure, PublishAlias read + DNS, Reconcile all three.
+/// read + infrastructure, PublishAlias read + DNS, Reconcile those three, Directory read +
+/// directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Capability {
     /// The observe step: every read (FSx, EC2, VPC Lattice, tags, the hosted zone).
@@ -56,11 +57,14 @@ pub enum Capability {
     Infrastructure,
     /// Writes of alias CNAMEs and their ownership TXT records.
     Dns,
+    /// The Directory function's AWS calls (its LDAP writes go to Active Directory, not AWS):
+    /// reading the bind secret and keeping the SPN record as an SVM tag.
+    Directory,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 3] = [Self::Read, Self::Infrastructure, Self::Dns];
+    pub const ALL: [Capability; 4] = [Self::Read, Self::Infrastructure, Self::Dns, Self::Directory];
 
     /// The name template.yaml's managed policies are documented with.
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Capability {
             Self::Read => "read",
             Self::Infrastructure => "infrastructure",
             Self::Dns => "dns",
+            Self::Directory => "directory",
         }
     }
 }
@@ -501,7 +506,45 @@ const DNS: [Operation; 2] = [
     dns("GetChange", &[own("route53:GetChange", &["change"])]),
 ];
 
-const fn concat<const N: usize>(parts: [&[Operation]; 3]) -> [Operation; N] {
+const fn directory(service: &'static str, name: &'static str, permissions: &'static [Permission]) -> Operation {
+    Operation {
+        service,
+        name,
+        capability: Capability::Directory,
+        permissions,
+    }
+}
+
+/// The Directory function's rows.
+const DIRECTORY: [Operation; 3] = [
+    directory(
+        "secretsmanager",
+        "GetSecretValue",
+        &[own("secretsmanager:GetSecretValue", &["Secret"])],
+    ),
+    directory(
+        "fsx",
+        "TagResource",
+        &[Permission {
+            action: "fsx:TagResource",
+            resource_types: &["storage-virtual-machine"],
+            tagged: &["storage-virtual-machine"],
+            why: "the SPN record fsxn-lattice:directory:<owner> on the SVM (SAR; limited to that key by aws:TagKeys)",
+        }],
+    ),
+    directory(
+        "fsx",
+        "UntagResource",
+        &[Permission {
+            action: "fsx:UntagResource",
+            resource_types: &["storage-virtual-machine"],
+            tagged: &["storage-virtual-machine"],
+            why: "removes the SPN record once its values are gone (SAR; limited to that key by aws:TagKeys)",
+        }],
+    ),
+];
+
+const fn concat<const N: usize>(parts: [&[Operation]; 4]) -> [Operation; N] {
     let mut out = [READS[0]; N];
     let mut i = 0;
     let mut p = 0;
@@ -520,7 +563,7 @@ const fn concat<const N: usize>(parts: [&[Operation]; 3]) -> [Operation; N] {
 
 /// Every AWS operation the adapters call (and the [`PENDING_CALLS`]), with its capability and
 /// IAM actions.
-pub const OPERATIONS: &[Operation] = &concat::<34>([&READS, &WRITES, &DNS]);
+pub const OPERATIONS: &[Operation] = &concat::<37>([&READS, &WRITES, &DNS, &DIRECTORY]);
 
 /// Rows for operations that are being added to the adapters in parallel and are not called
 /// yet, with the reason; the test that every row is called tolerates exactly these.

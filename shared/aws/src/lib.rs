@@ -14,6 +14,7 @@ pub mod iam;
 mod lattice;
 mod policy_simulator;
 mod route53;
+mod secrets;
 
 pub use audit::AwsAudit;
 pub use cloudtrail::{AwsCloudTrail, LOOKUP_PAGE_INTERVAL, LOOKUP_PAGE_SIZE};
@@ -23,17 +24,19 @@ pub use fsx::AwsFsx;
 pub use lattice::AwsLattice;
 pub use policy_simulator::AwsPolicySimulator;
 pub use route53::AwsRoute53;
+pub use secrets::AwsSecrets;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use fsxn_lattice_core::apply::{AllScope, DnsScope, InfrastructureScope, ScopeType};
+use fsxn_lattice_core::apply::{AllScope, DirectoryScope, DnsScope, InfrastructureScope, ScopeType};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
 use std::marker::PhantomData;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Where and as whom to call AWS. Everything unset comes from the standard chain (environment,
@@ -110,6 +113,11 @@ pub struct AwsCloud<S: ScopeType = AllScope> {
     pub route53: AwsRoute53,
     /// FSx.
     pub fsx: AwsFsx,
+    /// Secrets Manager (the directory's bind secret; only the Directory function's role may read it).
+    pub secrets: AwsSecrets,
+    /// Active Directory, once attached ([`AwsCloud::with_directory`]; the Directory function
+    /// connects per invocation). `None`: no directory, as for every other function.
+    directory: Option<Arc<dyn Directory>>,
     scope: PhantomData<S>,
 }
 
@@ -121,6 +129,7 @@ impl<S: ScopeType> std::fmt::Debug for AwsCloud<S> {
             .field("lattice", &self.lattice)
             .field("route53", &self.route53)
             .field("fsx", &self.fsx)
+            .field("directory", &self.directory.is_some())
             .finish()
     }
 }
@@ -132,6 +141,8 @@ impl<S: ScopeType> Clone for AwsCloud<S> {
             lattice: self.lattice.clone(),
             route53: self.route53.clone(),
             fsx: self.fsx.clone(),
+            secrets: self.secrets.clone(),
+            directory: self.directory.clone(),
             scope: PhantomData,
         }
     }
@@ -156,8 +167,21 @@ impl<S: ScopeType> AwsCloud<S> {
             ),
             route53: AwsRoute53::new(aws_sdk_route53::Client::new(config)),
             fsx: AwsFsx::new(aws_sdk_fsx::Client::new(config)),
+            secrets: AwsSecrets::new(aws_sdk_secretsmanager::Client::new(config)),
+            directory: None,
             scope: PhantomData,
         }
+    }
+}
+
+impl<S: WritesDirectory> AwsCloud<S> {
+    /// These clients with Active Directory attached: [`DirectoryAccess::directory`] then hands
+    /// out `directory` and the FSx SVM tagging that keeps the SPN record. Only the scopes that
+    /// write the directory have it, as only the Directory function's role may read the bind
+    /// secret and tag SVMs.
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 }
 
@@ -170,12 +194,20 @@ impl WritesInfrastructure for AllScope {}
 impl WritesInfrastructure for InfrastructureScope {}
 impl WritesDns for AllScope {}
 impl WritesDns for DnsScope {}
+/// The scopes that may be given Active Directory ([`AwsCloud::with_directory`]): Directory, and
+/// All for the CLI.
+pub trait WritesDirectory: ScopeType {}
+impl WritesDirectory for AllScope {}
+impl WritesDirectory for DirectoryScope {}
 
-/// No directory access yet: with `[directory]`, observing skips Active Directory (the plan warns)
-/// and a directory action fails with `NoDirectoryAccess`. Wiring the LDAP adapter
-/// (`fsxn-lattice-directory`) and an FSx `TagResource` for the SPN record is the directory
-/// function's part.
-impl<S: ScopeType> DirectoryAccess for AwsCloud<S> {}
+/// The attached directory, if any ([`AwsCloud::with_directory`]); without one, observing skips
+/// Active Directory (the plan says the step is left to the Directory function) and a directory
+/// action fails with `NoDirectoryAccess`.
+impl<S: ScopeType> DirectoryAccess for AwsCloud<S> {
+    fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {
+        self.directory.as_deref().map(|d| (d, &self.fsx as &dyn SvmTagWrite))
+    }
+}
 
 #[async_trait]
 impl<S: ScopeType> Clock for AwsCloud<S> {

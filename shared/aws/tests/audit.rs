@@ -593,7 +593,10 @@ fn the_doctors_role_actions_are_the_iam_tables_lattice_route53_and_eni_actions()
         ),
         ("HealFunctionRole", &[Capability::Read, Capability::Infrastructure]),
         ("PublishAliasFunctionRole", &[Capability::Read, Capability::Dns]),
-        ("ReconcileFunctionRole", &Capability::ALL),
+        (
+            "ReconcileFunctionRole",
+            &[Capability::Read, Capability::Infrastructure, Capability::Dns],
+        ),
     ] {
         let table: BTreeSet<&str> = actions(caps)
             .into_iter()

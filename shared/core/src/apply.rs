@@ -503,16 +503,25 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
             computer,
             alias,
             previous,
+            account,
             missing,
         } => {
-            // What was missing when planned is claimed with the record: if an earlier attempt
-            // wrote it and its response was lost, the values are ours all the same.
+            // What is missing is claimed in the record before it is written: the record tag
+            // goes first, so a write whose tag could not be kept (no permission, the 50-tag
+            // limit) never happens, and values written by an attempt whose response was lost
+            // are still ours at the next pass. A claimed value the write then did not add is
+            // dropped from the record below (or, after a crash, found missing and added by the
+            // next pass under the same claim).
             let mut claim = previous.clone();
             claim.added.extend(missing.iter().copied());
+            claim.account = Some(account.clone());
+            if claim != *previous {
+                tags.tag_svm(svm_id, record_tag, &claim.to_tag_value()).await?;
+            }
             let record = dir.ensure_spn(computer, alias, &claim).await?;
-            // The values are written first, the record after: a crash between the two leaves
-            // values that the next pass takes for an administrator's (kept, never removed).
-            tags.tag_svm(svm_id, record_tag, &record.to_tag_value()).await?;
+            if record != claim {
+                tags.tag_svm(svm_id, record_tag, &record.to_tag_value()).await?;
+            }
             format!(
                 "{computer} carries them; ours recorded on {svm_id}: {}",
                 record.to_tag_value()
@@ -541,15 +550,46 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
             zone,
             alias,
             target,
+            endpoint_id,
             ttl,
+            record_tag,
+            recorded,
             ..
-        } => dir.ensure_alias_cname(zone, alias, target, *ttl, owner, svm_id).await?,
+        } => {
+            // The tag first names every endpoint the CNAME may point at during the write (the
+            // old ones and the new), so the other functions, which cannot read AD, keep them
+            // all; once the CNAME points at the new one, the tag names only it. A crash between
+            // leaves more endpoints kept, never one deleted under the CNAME.
+            let mut during: Vec<String> = recorded.iter().map(ToString::to_string).collect();
+            if !recorded.contains(endpoint_id) {
+                during.push(endpoint_id.to_string());
+                tags.tag_svm(svm_id, record_tag, &during.join(" ")).await?;
+            }
+            let done = dir.ensure_alias_cname(zone, alias, target, *ttl, owner, svm_id).await?;
+            if recorded != std::slice::from_ref(endpoint_id) {
+                tags.tag_svm(svm_id, record_tag, endpoint_id.as_str()).await?;
+            }
+            format!("{done}; {svm_id} records {endpoint_id} as its target")
+        }
         Action::WithdrawDirectoryAlias {
             svm_id,
             owner,
             zone,
             alias,
-        } => dir.remove_alias_cname(zone, alias, owner, svm_id).await?,
+            record_tag,
+        } => {
+            let done = match alias {
+                Some(alias) => dir.remove_alias_cname(zone, alias, owner, svm_id).await?,
+                None => "no record of ours".to_string(),
+            };
+            match record_tag {
+                Some(key) => {
+                    tags.untag_svm(svm_id, key).await?;
+                    format!("{done}; target record removed from {svm_id}")
+                }
+                None => done,
+            }
+        }
         _ => return Err(outside_scope(action)),
     })
 }

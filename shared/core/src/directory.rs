@@ -6,7 +6,7 @@
 //! # Ownership
 //!
 //! - SPNs: an [`SpnRecord`] names the values we added; it is kept as the
-//!   [`crate::naming::DIRECTORY_TAG`] tag on the SVM (FSx `TagResource`). Only what it names is
+//!   [`crate::naming::directory_tag`] tag on the SVM (FSx `TagResource`). Only what it names is
 //!   ever removed: a value an administrator set is not in it.
 //! - AD DNS: the TXT marker `_fsxn-lattice.<alias>` = [`marker`] beside the CNAME, as in Route 53.
 
@@ -295,6 +295,43 @@ pub struct DirectoryObserved {
     pub computers: BTreeMap<(String, String), Option<ComputerState>>,
     /// AD DNS state of each alias looked at, by alias FQDN.
     pub aliases: BTreeMap<String, AliasDnsState>,
+    /// Reads that failed, by what was read (`computer <NAME>` or the alias FQDN): isolated, as
+    /// a per-zone Route 53 error is, so one bad object stops only its own SVM's directory work
+    /// (nothing is written or withdrawn for it on a guess), not every SVM's.
+    #[serde(default)]
+    pub unreadable: BTreeMap<String, crate::error::CloudError>,
+}
+
+impl DirectoryObserved {
+    /// The key of a computer read in [`DirectoryObserved::unreadable`].
+    pub fn computer_key(computer: &str) -> String {
+        format!("computer {computer}")
+    }
+
+    /// The failed read of `computer` or `alias`, if either failed.
+    pub fn unreadable_for(&self, computer: &str, alias: &str) -> Option<&crate::error::CloudError> {
+        self.unreadable
+            .get(&Self::computer_key(computer))
+            .or_else(|| self.unreadable.get(alias))
+    }
+
+    /// Our markers in the zone: `(alias, svm)` of each marker of `owner` found by
+    /// [`crate::ports::Directory::list_alias_markers`] (and read back with the alias).
+    pub fn ours(&self, owner: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (alias, state) in &self.aliases {
+            for m in &state.markers {
+                if let Some((o, svm)) = parse_marker(m)
+                    && o == owner
+                {
+                    out.push((alias.clone(), svm));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 #[cfg(test)]

@@ -98,7 +98,10 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
         | "ServiceUnavailable"
         | "Unavailable"
         | "RequestTimeout"
-        | "ServiceUnavailableException" => ErrorKind::Transient,
+        | "ServiceUnavailableException"
+        // FSx's and Secrets Manager's own spellings (botocore: fsx, secretsmanager).
+        | "InternalServerError"
+        | "InternalServiceError" => ErrorKind::Transient,
         "InsufficientCidrBlocks" => ErrorKind::CapacityExhausted,
         "InvalidParameterValue" if message.starts_with(crate::events::INSUFFICIENT_IPS_MESSAGE) => {
             ErrorKind::CapacityExhausted
@@ -108,12 +111,14 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
         | "DependencyViolation"
         | "InvalidChangeBatch"
         | "Resource.AlreadyAssociated" => ErrorKind::Conflict,
-        "ResourceNotFoundException" | "NoSuchHostedZone" | "NoSuchChange" => ErrorKind::NotFound,
+        "ResourceNotFoundException" | "NoSuchHostedZone" | "NoSuchChange" | "ResourceNotFound" => ErrorKind::NotFound,
         c if c.ends_with(".NotFound") => ErrorKind::NotFound,
         "ServiceQuotaExceededException" | "VpcEndpointLimitExceeded" | "SubnetLimitExceeded" => {
             ErrorKind::QuotaExceeded
         }
         "AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied" => ErrorKind::AccessDenied,
+        // Secrets Manager: KMS refused to decrypt the secret for this role (the key policy).
+        "DecryptionFailure" => ErrorKind::AccessDenied,
         "ValidationException"
         | "InvalidParameterValue"
         | "InvalidParameter"
@@ -121,7 +126,11 @@ pub fn classify_code(code: &str, message: &str) -> ErrorKind {
         | "InvalidInput"
         | "InvalidParameterCombination"
         | "MissingParameter"
-        | "BadRequest" => ErrorKind::InvalidInput,
+        | "BadRequest"
+        // Secrets Manager: the secret is scheduled for deletion; FSx: not a taggable resource.
+        | "InvalidRequestException"
+        | "ResourceDoesNotSupportTagging"
+        | "NotServiceResourceError" => ErrorKind::InvalidInput,
         c if c.starts_with("Invalid") && c.ends_with(".Malformed") => ErrorKind::InvalidInput,
         c if c.starts_with("Invalid") && (c.ends_with(".Range") || c.ends_with(".Conflict")) => ErrorKind::InvalidInput,
         _ => ErrorKind::Internal,

@@ -222,8 +222,9 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
             if only_our_record_tag(event_name, req) {
                 return Ok(Trigger::Ignored {
                     reason: format!(
-                        "FSx {event_name} of {}<owner> only: fsxn-lattice's own SPN record, nothing exposed changed",
-                        crate::naming::DIRECTORY_TAG_PREFIX
+                        "FSx {event_name} of {}<owner> or {}<owner> only: fsxn-lattice's own directory records, nothing exposed changed",
+                        crate::naming::DIRECTORY_TAG_PREFIX,
+                        crate::naming::DIRECTORY_DNS_TAG_PREFIX
                     ),
                 });
             }
@@ -264,8 +265,11 @@ fn classify_cloudtrail(env: &EventEnvelope) -> Result<Trigger, InvalidEvent> {
     }
 }
 
-/// Whether an FSx `TagResource` / `UntagResource` touches only [`crate::naming::DIRECTORY_TAG`]:
-/// the SPN record fsxn-lattice keeps on an SVM, which changes nothing to reconcile.
+/// Whether an FSx `TagResource` / `UntagResource` touches only the Directory function's records
+/// on an SVM ([`crate::naming::directory_tag`], [`crate::naming::directory_dns_tag`]), which
+/// change nothing to reconcile. (A narrowed target record unblocks an old endpoint's deletion:
+/// the state machine's execution that made it goes back to Provision for that, and the
+/// schedule otherwise; a trigger of its own would start an execution per write.)
 fn only_our_record_tag(event_name: &str, req: &Value) -> bool {
     let keys: Vec<&str> = match event_name {
         "TagResource" => req
@@ -280,7 +284,10 @@ fn only_our_record_tag(event_name: &str, req: &Value) -> bool {
             .unwrap_or_default(),
         _ => return false,
     };
-    !keys.is_empty() && keys.iter().all(|k| k.starts_with(crate::naming::DIRECTORY_TAG_PREFIX))
+    !keys.is_empty()
+        && keys.iter().all(|k| {
+            k.starts_with(crate::naming::DIRECTORY_TAG_PREFIX) || k.starts_with(crate::naming::DIRECTORY_DNS_TAG_PREFIX)
+        })
 }
 
 fn id_field<T, E: std::fmt::Display>(
@@ -402,9 +409,18 @@ mod tests {
         v["detail"]["requestParameters"]["tags"] = tag(&crate::naming::directory_tag("demo"));
         let t = classify(&v).unwrap();
         assert!(
-            matches!(&t, Trigger::Ignored { reason } if reason.contains("own SPN record")),
+            matches!(&t, Trigger::Ignored { reason } if reason.contains("own directory records")),
             "{t:?}"
         );
+        v["detail"]["requestParameters"]["tags"] = tag(&crate::naming::directory_dns_tag("demo"));
+        assert_eq!(classify(&v).unwrap().name(), "ignored");
+        // Ours beside another key: the other key counts.
+        let mut both = tag(&crate::naming::directory_dns_tag("demo"));
+        both.as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"key": crate::config::tag_keys::EXPOSE, "value": "smb"}));
+        v["detail"]["requestParameters"]["tags"] = both;
+        assert_eq!(classify(&v).unwrap().name(), "fsx_changed");
         v["detail"]["requestParameters"]["tags"] = tag(crate::config::tag_keys::ALIAS);
         assert_eq!(classify(&v).unwrap().name(), "fsx_changed");
         v["detail"]["eventName"] = "UntagResource".into();

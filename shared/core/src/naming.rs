@@ -41,6 +41,24 @@ pub const DIRECTORY_TAG_PREFIX: &str = "fsxn-lattice:directory:";
 pub fn directory_tag(owner: &str) -> String {
     format!("{DIRECTORY_TAG_PREFIX}{owner}")
 }
+/// Prefix of the tag on an SVM naming the endpoints its AD DNS CNAME may point at; the key is
+/// [`directory_dns_tag`].
+pub const DIRECTORY_DNS_TAG_PREFIX: &str = "fsxn-lattice:directory-dns:";
+
+/// The key of the tag on an SVM naming, space separated, the resource VPC endpoints that owner
+/// `owner`'s AD DNS CNAME of its alias may point at: written by the Directory function before
+/// it publishes or repoints the CNAME (both old and new while it repoints), narrowed after,
+/// removed once the CNAME is withdrawn. The other functions cannot read AD; this tag is how
+/// they know which endpoints to keep until the Directory function has moved the CNAME off them.
+pub fn directory_dns_tag(owner: &str) -> String {
+    format!("{DIRECTORY_DNS_TAG_PREFIX}{owner}")
+}
+
+/// The endpoints a [`directory_dns_tag`] value names (ill-formed words are skipped).
+pub fn parse_directory_dns_tag(value: &str) -> Vec<crate::ids::VpcEndpointId> {
+    value.split_whitespace().filter_map(|w| w.parse().ok()).collect()
+}
+
 /// Prefix of every Lattice name this tool gives.
 pub const NAME_PREFIX: &str = "fsxnl";
 

@@ -6,7 +6,7 @@ use crate::concurrency::{Concurrency, Gates, Service};
 use crate::config::Config;
 use crate::desired::Protocol;
 use crate::desired::{Desired, resolve};
-use crate::directory::{DirectoryObserved, SpnRecord, computer_name, normalize_alias};
+use crate::directory::{DirectoryObserved, SpnRecord, computer_name, normalize_alias, parse_marker};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
@@ -70,7 +70,7 @@ pub async fn observe<C: Reads + ?Sized>(
     policy: &RetryPolicy,
 ) -> Result<(Observed, Desired), CloudError> {
     let gates = Gates::new(Concurrency::default());
-    observe_cached(cloud, config, policy, &gates, &mut ZoneCache::default()).await
+    observe_cached(cloud, config, policy, &gates, &mut ZoneCache::default(), true).await
 }
 
 /// What cannot change within an invocation, kept between its passes: a hosted zone's name and
@@ -90,6 +90,7 @@ pub async fn observe_cached<C: Reads + ?Sized>(
     policy: &RetryPolicy,
     gates: &Gates,
     cache: &mut ZoneCache,
+    directory: bool,
 ) -> Result<(Observed, Desired), CloudError> {
     let r = &Reader { cloud, policy, gates };
     let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
@@ -153,7 +154,9 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         observed.hosted_zones.push(zone);
     }
     observed.hosted_zones.sort_by(|a, b| a.id.cmp(&b.id));
-    observed.directory = read_directory(r, config, &desired, &observed).await?;
+    if directory {
+        observed.directory = read_directory(r, config, &desired, &observed).await?;
+    }
     Ok((observed, desired))
 }
 
@@ -191,28 +194,59 @@ async fn read_directory<C: Reads + ?Sized>(
             aliases.insert(rec.alias);
         }
     }
+    // Our markers anywhere in the zone: an AD record whose SVM tag is gone (the SVM deleted,
+    // the tag removed) is found and withdrawn all the same, as Route 53 records are by their
+    // TXT. A zone that cannot be listed fails the observe: nothing in it can be judged.
+    let zone = &zone;
+    let markers = r
+        .read(Service::Directory, "ListAliasMarkers", || dir.list_alias_markers(zone))
+        .await?;
+    for (alias, text) in markers {
+        if parse_marker(&text).is_some_and(|(owner, _)| owner == config.owner) {
+            aliases.insert(normalize_alias(&alias));
+        }
+    }
     let in_zone = |a: &String| a.ends_with(&format!(".{zone}"));
+    // Each object's read is isolated: its error is recorded, not raised (one bad object stops
+    // only its SVM's directory work).
     let computer_reads = bounded(computers.iter().map(|(computer, alias)| async move {
         let state = r
             .read(Service::Directory, "ReadComputer", || {
                 dir.read_computer(computer, alias)
             })
-            .await?;
+            .await;
         Ok(((computer.clone(), alias.clone()), state))
     }))
     .await?;
-    let zone = &zone;
     let alias_reads = bounded(aliases.iter().filter(|a| in_zone(a)).map(|alias| async move {
         let state = r
             .read(Service::Directory, "ReadAlias", || dir.read_alias(zone, alias))
-            .await?;
+            .await;
         Ok((alias.clone(), state))
     }))
     .await?;
-    Ok(Some(DirectoryObserved {
-        computers: computer_reads.into_iter().collect(),
-        aliases: alias_reads.into_iter().collect(),
-    }))
+    let mut observed = DirectoryObserved::default();
+    for (key, state) in computer_reads {
+        match state {
+            Ok(s) => {
+                observed.computers.insert(key, s);
+            }
+            Err(e) => {
+                observed.unreadable.insert(DirectoryObserved::computer_key(&key.0), e);
+            }
+        }
+    }
+    for (alias, state) in alias_reads {
+        match state {
+            Ok(s) => {
+                observed.aliases.insert(alias, s);
+            }
+            Err(e) => {
+                observed.unreadable.insert(alias, e);
+            }
+        }
+    }
+    Ok(Some(observed))
 }
 
 /// FSx and VPC Lattice, then what they point at in the FSx VPCs: everything of [`Observed`]

@@ -330,7 +330,7 @@ pub trait Directory: Send + Sync {
 }
 
 /// FSx `TagResource` / `UntagResource` on an SVM: where the [`SpnRecord`] is kept
-/// ([`crate::naming::DIRECTORY_TAG`]).
+/// ([`crate::naming::directory_tag`], and the Directory function's target record, [`crate::naming::directory_dns_tag`]).
 #[async_trait]
 pub trait SvmTagWrite: Send + Sync {
     /// `TagResource` on the SVM's ARN.

@@ -84,6 +84,11 @@ pub struct ReconcileOptions {
     pub apply: ApplyOptions,
     /// What may be applied.
     pub scope: Scope,
+    /// Whether this run reads and writes Active Directory when its cloud can
+    /// ([`crate::ports::DirectoryAccess`]): the CLI's and the simulation's clouds reach it for
+    /// every scope, but of the deployed functions only Directory does, so the step turns it
+    /// off for the others (their plans then leave the directory to it).
+    pub directory: bool,
 }
 
 impl Default for ReconcileOptions {
@@ -94,6 +99,7 @@ impl Default for ReconcileOptions {
             max_wait: Duration::from_secs(15 * 60),
             apply: ApplyOptions::default(),
             scope: Scope::All,
+            directory: true,
         }
     }
 }
@@ -227,7 +233,16 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
     let mut zones = ZoneCache::default();
     for pass in 1..=options.max_passes {
         report.passes = pass;
-        let (observed, desired) = match observe_cached(cloud, config, &options.apply.retry, &gates, &mut zones).await {
+        let (observed, desired) = match observe_cached(
+            cloud,
+            config,
+            &options.apply.retry,
+            &gates,
+            &mut zones,
+            options.directory,
+        )
+        .await
+        {
             Ok(o) => o,
             Err(e) => return end(report, ReconcileStatus::Failed, Some(e)),
         };
@@ -254,7 +269,11 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             // PublishAlias reports `deferred` (chaos at fault rate 0 found PublishAlias retrying
             // `NotReady` for five minutes on "waits for its endpoints to go", then failing).
             let infrastructure_left = scope == Scope::Dns && report.deferred > 0;
-            if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left {
+            // Deletions held for the Directory function wait on it, not on AWS: likewise done
+            // here (the state machine runs it next, and it reports the deletions it unblocked
+            // as `deferred`, which sends the execution back to Provision).
+            let directory_left = !report.last_plan.held_for_directory.is_empty();
+            if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left || directory_left {
                 return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {

@@ -12,10 +12,11 @@ use crate::apply::{
     AllScope, DirectoryScope, DnsScope, Executes, InfrastructureScope, Outcome, RetryPolicy, ScopeType,
 };
 use crate::capacity::{SubnetCapacity, analyze_subnet};
+use crate::concurrency::{Concurrency, Gates};
 use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::events::{Trigger, classify};
-use crate::observe::observe;
+use crate::observe::{ZoneCache, observe_cached};
 use crate::ports::Cloud;
 use crate::reconcile::{Progress, ReconcileOptions, ReconcileStatus, Scope, reconcile_in};
 use serde::{Deserialize, Serialize};
@@ -39,11 +40,11 @@ const STEP_RETRY: RetryPolicy = RetryPolicy {
 pub fn retry_policy(function: Function) -> RetryPolicy {
     match function {
         Function::Reconcile => RetryPolicy::default(),
-        Function::Provision | Function::Heal | Function::PublishAlias => STEP_RETRY,
+        Function::Provision | Function::Heal | Function::PublishAlias | Function::Directory => STEP_RETRY,
     }
 }
 
-/// The four functions.
+/// The functions: four always, [`Function::Directory`] only with `[directory]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Function {
@@ -55,11 +56,22 @@ pub enum Function {
     PublishAlias,
     /// Scheduled: everything, catching what lost events missed.
     Reconcile,
+    /// With `[directory]` only: the alias's SPNs and its AD DNS record, after PublishAlias in the
+    /// state machine (and on the schedule). The only function that reaches Active Directory:
+    /// it runs in the VPC and reads the bind secret.
+    Directory,
 }
 
 impl Function {
-    /// The four, in template order.
-    pub const ALL: [Function; 4] = [Self::Provision, Self::Heal, Self::PublishAlias, Self::Reconcile];
+    /// All five, in template order ([`Function::Directory`] is deployed only with `[directory]`:
+    /// template.yaml's condition `HasDirectory`).
+    pub const ALL: [Function; 5] = [
+        Self::Provision,
+        Self::Heal,
+        Self::PublishAlias,
+        Self::Reconcile,
+        Self::Directory,
+    ];
 
     /// The function's logical ID in template.yaml.
     pub fn template_resource(self) -> &'static str {
@@ -68,17 +80,20 @@ impl Function {
             Self::Heal => "HealFunction",
             Self::PublishAlias => "PublishAliasFunction",
             Self::Reconcile => "ReconcileFunction",
+            Self::Directory => "DirectoryFunction",
         }
     }
 
     /// The part of the world it reconciles: Provision and Heal the infrastructure, PublishAlias
-    /// the DNS records, Reconcile everything. The IAM capabilities of its role follow from it
+    /// the DNS records, Directory the SPNs and AD DNS records, Reconcile everything else (with
+    /// no access to the directory, it leaves that to Directory). The IAM capabilities of its role follow from it
     /// (`fsxn_lattice_lambda::FunctionCapabilities`).
     pub fn scope(self) -> Scope {
         match self {
             Self::Provision | Self::Heal => Scope::Infrastructure,
             Self::PublishAlias => Scope::Dns,
             Self::Reconcile => Scope::All,
+            Self::Directory => Scope::Directory,
         }
     }
 
@@ -86,7 +101,10 @@ impl Function {
         match (self, t) {
             (_, Trigger::Ignored { .. }) => false,
             (Self::Reconcile, _) => true,
-            (Self::Provision | Self::PublishAlias, Trigger::FsxChanged { .. } | Trigger::ReconcileAll { .. }) => true,
+            (
+                Self::Provision | Self::PublishAlias | Self::Directory,
+                Trigger::FsxChanged { .. } | Trigger::ReconcileAll { .. },
+            ) => true,
             (Self::Heal, Trigger::GatewayCapacityExhausted { .. } | Trigger::ReconcileAll { .. }) => true,
             _ => false,
         }
@@ -336,10 +354,13 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
     ) = (function, &trigger)
     {
         // Diagnose first: the output says why the ENI failed (free addresses vs free /28).
-        let (observed, _) = observe(cloud, config, &STEP_RETRY).await.map_err(|e| FunctionError {
-            kind: e.kind,
-            message: e.to_string(),
-        })?;
+        let gates = Gates::new(Concurrency::default());
+        let (observed, _) = observe_cached(cloud, config, &STEP_RETRY, &gates, &mut ZoneCache::default(), false)
+            .await
+            .map_err(|e| FunctionError {
+                kind: e.kind,
+                message: e.to_string(),
+            })?;
         if let Some(s) = observed.subnets.iter().find(|s| &s.id == subnet) {
             let c = analyze_subnet(s, &observed.network_interfaces, &observed.cidr_reservations);
             info!(subnet = %subnet, free_addresses = c.free_addresses, free_blocks = c.free_prefix_blocks.len(), "diagnosed");
@@ -352,6 +373,7 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
         max_passes: 10,
         poll_interval: Duration::ZERO,
         scope: function.scope(),
+        directory: function == Function::Directory,
         ..Default::default()
     };
     options.apply.retry = retry_policy(function);
@@ -413,13 +435,13 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
     if report.status == ReconcileStatus::Waiting {
         out.status = StepStatus::Waiting;
     }
-    if function.scope() != Scope::Dns && !exhausted.is_empty() {
+    if matches!(function.scope(), Scope::Infrastructure | Scope::All) && !exhausted.is_empty() {
         return Err(FunctionError {
             kind: ErrorKind::CapacityExhausted,
             message: exhausted.join("; "),
         });
     }
-    if function == Function::PublishAlias && out.status == StepStatus::Waiting {
+    if matches!(function, Function::PublishAlias | Function::Directory) && out.status == StepStatus::Waiting {
         return Err(FunctionError {
             kind: ErrorKind::NotReady,
             message: out.waiting.join("; "),

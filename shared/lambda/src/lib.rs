@@ -8,14 +8,16 @@
 
 use fsxn_lattice_aws::iam::Capability;
 use fsxn_lattice_aws::{AwsCloud, AwsOptions, load_sdk_config};
-pub use fsxn_lattice_core::apply::{AllScope, DnsScope, Executes, InfrastructureScope, ScopeType};
+pub use fsxn_lattice_core::apply::{AllScope, DirectoryScope, DnsScope, Executes, InfrastructureScope, ScopeType};
 use fsxn_lattice_core::config::{Config, ConfigError};
+use fsxn_lattice_core::error::{CloudError, ErrorKind};
 use fsxn_lattice_core::reconcile::Scope;
 pub use fsxn_lattice_core::step::{
     AppliedAction, Function, FunctionError, StepOutput, StepStatus, Triage, decode, run_in, step, triage,
 };
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The environment variable that holds the configuration file's TOML (docs/config.md); the
 /// SAM template assembles it from the stack parameters.
@@ -83,17 +85,66 @@ impl<S: ScopeType> FunctionContext<S> {
     }
 
     /// Runs `function` (of scope `S`) for `payload`: [`triage`] first, then, if there is work,
-    /// [`run_in`] on the clients.
+    /// [`run_in`] on the clients with what the scope attaches for the invocation ([`Attach`]).
     pub async fn handle(&self, function: Function, payload: &Value) -> Result<StepOutput, FunctionError>
     where
+        S: Attach,
         AwsCloud<S>: Executes<S>,
     {
         match triage(function, payload)? {
             Triage::Ignored(out) => Ok(out),
             Triage::Run(trigger) => {
-                run_in::<S, AwsCloud<S>>(self.cloud().await, &self.config, function, trigger, &mut |_| {}).await
+                let cloud = S::attach(self.cloud().await, &self.config).await?;
+                run_in::<S, AwsCloud<S>>(&cloud, &self.config, function, trigger, &mut |_| {}).await
             }
         }
+    }
+}
+
+/// What a scope's function adds to its clients for one invocation: nothing, but for the
+/// Directory function, which connects to Active Directory with the bind secret.
+#[allow(async_fn_in_trait)] // called only here, on concrete scopes; never `dyn`
+pub trait Attach: ScopeType + Sized {
+    /// The clients for one invocation.
+    async fn attach(cloud: &AwsCloud<Self>, _config: &Config) -> Result<AwsCloud<Self>, FunctionError> {
+        Ok(cloud.clone())
+    }
+}
+
+impl Attach for AllScope {}
+impl Attach for InfrastructureScope {}
+impl Attach for DnsScope {}
+
+/// Reads the bind secret (`secretsmanager:GetSecretValue` on `[directory] secret_arn`, the only
+/// secret its role may read) and connects to a domain controller over LDAPS or StartTLS, for
+/// each invocation: a connection kept in a frozen sandbox would be dropped by the DC's idle
+/// timeout, and a rotated password is picked up at the next invocation. The secret's text is
+/// never logged; a secret that is not `{"username": …, "password": …}` is `InvalidInput`.
+impl Attach for DirectoryScope {
+    async fn attach(cloud: &AwsCloud<Self>, config: &Config) -> Result<AwsCloud<Self>, FunctionError> {
+        use fsxn_lattice_directory::{Credentials, Directory, DirectorySettings, LdapDirectory, port::to_cloud_error};
+        let failed = |e: CloudError| FunctionError {
+            kind: e.kind,
+            message: e.to_string(),
+        };
+        let Some(settings) = &config.directory else {
+            return Err(FunctionError {
+                kind: ErrorKind::InvalidInput,
+                message: format!("the Directory function needs a [directory] section in {CONFIG_ENV}"),
+            });
+        };
+        let secret = cloud
+            .secrets
+            .get_secret_string(&settings.secret_arn)
+            .await
+            .map_err(failed)?;
+        let credentials = Credentials::from_secret_json(&secret).map_err(|e| failed(to_cloud_error(e)))?;
+        drop(secret);
+        let directory = Directory::connect(&DirectorySettings::from(settings), &credentials)
+            .await
+            .map_err(|e| failed(to_cloud_error(e)))?;
+        tracing::info!(controller = directory.controller(), "connected to the directory");
+        Ok(cloud.clone().with_directory(Arc::new(LdapDirectory::new(directory))))
     }
 }
 
@@ -110,12 +161,9 @@ impl FunctionCapabilities for Function {
         match self.scope() {
             Scope::Infrastructure => &[Capability::Read, Capability::Infrastructure],
             Scope::Dns => &[Capability::Read, Capability::Dns],
+            // Reconcile has no directory access: the Directory function does that part.
             Scope::All => &[Capability::Read, Capability::Infrastructure, Capability::Dns],
-            // No function reconciles the directory yet (`Function::scope` never returns it):
-            // the directory function's own capabilities (FSx TagResource on SVMs for the SPN
-            // record, secretsmanager:GetSecretValue of `directory.secret_arn`) come with its
-            // wiring. Until then, reading only.
-            Scope::Directory => &[Capability::Read],
+            Scope::Directory => &[Capability::Read, Capability::Directory],
         }
     }
 }
@@ -133,7 +181,7 @@ pub fn diagnostic(e: FunctionError) -> Diagnostic {
 /// scope `S` (`serve::<DnsScope>(Function::PublishAlias)`): JSON logs; the configuration read
 /// and validated at cold start, a function of another scope refused there; the clients built
 /// on first use.
-pub async fn serve<S: ScopeType>(function: Function) -> Result<(), lambda_runtime::Error>
+pub async fn serve<S: Attach>(function: Function) -> Result<(), lambda_runtime::Error>
 where
     AwsCloud<S>: Executes<S>,
 {
@@ -144,6 +192,11 @@ where
         return Err(message.into());
     }
     let context = FunctionContext::<S>::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    if function == Function::Directory && context.config.directory.is_none() {
+        let message = format!("the Directory function needs a [directory] section in {CONFIG_ENV}");
+        tracing::error!(%message, "cold start failed");
+        return Err(message.into());
+    }
     let context = &context;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {

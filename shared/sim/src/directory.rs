@@ -927,12 +927,14 @@ mod tests {
         use fsxn_lattice_core::apply::{DirectoryScope, Executes};
         let w = seed_world_with_directory(1);
         let c = &w.cloud;
+        let guid = block_on(c.read_computer(COMPUTER, ALIAS)).unwrap().unwrap().guid;
         let action = Action::RegisterSpn {
             record_tag: record_tag(),
             svm_id: svm(),
             computer: COMPUTER.into(),
             alias: normalize_alias(ALIAS),
             previous: SpnRecord::empty(normalize_alias(ALIAS)),
+            account: guid,
             missing: SpnValue::ALL.into_iter().collect(),
         };
         // The first attempt's write landed, its response was lost: the values are there.
@@ -941,6 +943,30 @@ mod tests {
         assert!(done.contains("dns+fqdn+short"), "{done}");
         let tag = c.snapshot().svms[0].tags[record_tag().as_str()].clone();
         assert_eq!(SpnRecord::parse_tag_value(&tag).unwrap().added.len(), 3, "{tag}");
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_kept_means_nothing_is_written_to_ad() {
+        use fsxn_lattice_core::apply::{DirectoryScope, Executes};
+        let w = seed_world_with_directory(1);
+        let c = &w.cloud;
+        let guid = block_on(c.read_computer(COMPUTER, ALIAS)).unwrap().unwrap().guid;
+        // The record's SVM cannot be tagged (here: it is gone; live: no fsx:TagResource, or
+        // its 50 tags used up): the write to AD never happens, so no value of ours is left
+        // unrecorded (it would pass for an administrator's, and stay for ever).
+        let action = Action::RegisterSpn {
+            record_tag: record_tag(),
+            svm_id: SvmId::parse("svm-0000000000000dead").unwrap(),
+            computer: COMPUTER.into(),
+            alias: normalize_alias(ALIAS),
+            previous: SpnRecord::empty(normalize_alias(ALIAS)),
+            account: guid,
+            missing: SpnValue::ALL.into_iter().collect(),
+        };
+        let before = c.ad_values(COMPUTER).unwrap();
+        let e = block_on(Executes::<DirectoryScope>::execute(c, &action)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        assert_eq!(c.ad_values(COMPUTER).unwrap(), before);
     }
 
     #[test]

@@ -260,6 +260,7 @@ mod tests {
                 &RetryPolicy::default(),
                 &gates,
                 &mut ZoneCache::default(),
+                true,
             ),
         )
         .unwrap();

@@ -119,13 +119,32 @@ pub fn substitute(definition: &str, substitutions: &BTreeMap<String, String>) ->
     Ok(out)
 }
 
+/// A substitution's scalar value: a string, a number, or `!GetAtt X.Arn`.
+fn scalar(k: &str, v: &serde_yaml::Value) -> Result<String, AslError> {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::String(s) => Ok(s.clone()),
+        Y::Number(n) => Ok(n.to_string()),
+        Y::Tagged(t) if t.tag == "GetAtt" => match t.value.as_str().and_then(|s| s.strip_suffix(".Arn")) {
+            Some(id) => Ok(function_arn(id)),
+            None => Err(AslError::Substitution(format!("{k}: only !GetAtt X.Arn is resolved"))),
+        },
+        other => Err(AslError::Substitution(format!(
+            "{k}: {other:?} is not resolved by the simulation"
+        ))),
+    }
+}
+
 /// What the SAM template deploys for a state machine definition file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
     /// The definition, placeholders included.
     pub definition: String,
-    /// `DefinitionSubstitutions`, with `!GetAtt X.Arn` as [`function_arn`]`(X)`.
+    /// `DefinitionSubstitutions`, with `!GetAtt X.Arn` as [`function_arn`]`(X)`; an `!If` on a
+    /// template condition holds its `else` branch until [`Deployment::with_condition`].
     pub substitutions: BTreeMap<String, String>,
+    /// The `!If` substitutions: name → (condition, then, else).
+    pub conditional: BTreeMap<String, (String, String, String)>,
     /// The functions' timeout (`Globals.Function.Timeout`, or a function's own `Timeout`).
     pub function_timeouts: BTreeMap<String, Duration>,
 }
@@ -157,6 +176,7 @@ impl Deployment {
                 AslError::Substitution(format!("no AWS::Serverless::StateMachine with DefinitionUri {uri}"))
             })?;
         let mut substitutions = BTreeMap::new();
+        let mut conditional = BTreeMap::new();
         if let Some(subs) = machine
             .get("Properties")
             .and_then(|p| p.get("DefinitionSubstitutions"))
@@ -166,20 +186,23 @@ impl Deployment {
                 let k = k
                     .as_str()
                     .ok_or_else(|| AslError::Substitution(format!("key {k:?} is not a string")))?;
-                let value = match v {
-                    Y::String(s) => s.clone(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Tagged(t) if t.tag == "GetAtt" => match t.value.as_str().and_then(|s| s.strip_suffix(".Arn")) {
-                        Some(id) => function_arn(id),
-                        None => return Err(AslError::Substitution(format!("{k}: only !GetAtt X.Arn is resolved"))),
-                    },
-                    other => {
+                if let Y::Tagged(t) = v
+                    && t.tag == "If"
+                {
+                    // `!If [Condition, then, else]`: both resolved now, chosen by the
+                    // condition's value ([`Deployment::with_condition`]; false until set).
+                    let branches = t.value.as_sequence().map(Vec::as_slice).unwrap_or_default();
+                    let [Y::String(condition), then, otherwise] = branches else {
                         return Err(AslError::Substitution(format!(
-                            "{k}: {other:?} is not resolved by the simulation"
+                            "{k}: !If needs [Condition, then, else]"
                         )));
-                    }
-                };
-                substitutions.insert(k.to_string(), value);
+                    };
+                    let (then, otherwise) = (scalar(k, then)?, scalar(k, otherwise)?);
+                    substitutions.insert(k.to_string(), otherwise.clone());
+                    conditional.insert(k.to_string(), (condition.clone(), then, otherwise));
+                    continue;
+                }
+                substitutions.insert(k.to_string(), scalar(k, v)?);
             }
         }
         let global = t
@@ -199,8 +222,21 @@ impl Deployment {
         Ok(Self {
             definition: definition.to_string(),
             substitutions,
+            conditional,
             function_timeouts,
         })
+    }
+
+    /// The same deployment with template condition `name` (e.g. `HasDirectory`) true or false:
+    /// each `!If` substitution on it takes its branch.
+    pub fn with_condition(mut self, name: &str, value: bool) -> Self {
+        for (k, (condition, then, otherwise)) in &self.conditional {
+            if condition == name {
+                let chosen = if value { then } else { otherwise };
+                self.substitutions.insert(k.clone(), chosen.clone());
+            }
+        }
+        self
     }
 
     /// The same deployment with one substitution changed (e.g. a smaller `MaxPolls` in a test).
@@ -1762,6 +1798,7 @@ mod tests {
                 "Provisioned",
                 "PublishAlias",
                 "Published",
+                "DirectoryEnabled",
                 "Done"
             ]
         );

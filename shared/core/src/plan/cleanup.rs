@@ -71,6 +71,12 @@ impl<'a> Planner<'a> {
                     let replacement_ready = pair.as_ref().is_some_and(|p| {
                         self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p)
                     });
+                    if (!desired || ep.state == EndpointState::Failed || replacement_ready)
+                        && self.held_by_directory(&ep.id)
+                    {
+                        remaining_eps += 1;
+                        continue;
+                    }
                     if !desired || ep.state == EndpointState::Failed || replacement_ready {
                         let why = if !desired {
                             "no longer desired".to_string()

@@ -5,7 +5,7 @@
 //!   (as the Route 53 alias is published); a value another account
 //!   holds refuses the alias (`Conflict`, naming that account's DN): never stolen, since a
 //!   duplicate SPN breaks Kerberos for both. What we added is kept as the SVM's
-//!   [`DIRECTORY_TAG`]; only that is ever removed.
+//!   [`crate::naming::directory_tag`]; only that is ever removed.
 //! - The AD DNS CNAME follows once the SPNs are in place and the endpoint is available (as the
 //!   Route 53 one), with a TXT marker beside it; a name without our marker is never written.
 //!   With several consumers, it points at the first consumer's (by name) available endpoint:
@@ -17,11 +17,11 @@
 use super::{Action, Planner};
 use crate::config::DnsPolicy;
 use crate::desired::{Exposure, Protocol};
-use crate::directory::{SpnRecord, SpnValue, computer_name, normalize_alias};
+use crate::directory::{MAX_ALIAS_LEN, SpnRecord, SpnValue, computer_name, normalize_alias};
 use crate::error::ErrorKind;
 use crate::ids::*;
-use crate::naming::directory_tag;
-use std::collections::BTreeMap;
+use crate::naming::{directory_dns_tag, directory_tag, parse_directory_dns_tag};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl<'a> Planner<'a> {
     /// The record kept on the SVM, if any.
@@ -43,6 +43,43 @@ impl<'a> Planner<'a> {
             .into_iter()
             .find(|c| self.targets.contains_key(&(e.svm_id.clone(), (*c).clone())))
             .cloned()
+    }
+
+    /// The endpoints our AD DNS CNAME of `svm`'s alias may point at, as its
+    /// [`directory_dns_tag`] says.
+    pub(super) fn directory_recorded(&self, svm: &SvmId) -> Vec<VpcEndpointId> {
+        self.obs
+            .svms
+            .iter()
+            .find(|s| &s.id == svm)
+            .and_then(|s| s.tags.get(&directory_dns_tag(self.owner)))
+            .map(|v| parse_directory_dns_tag(v))
+            .unwrap_or_default()
+    }
+
+    /// In a run that cannot reach AD (every function but Directory) with `[directory]`: whether
+    /// endpoint `id` must stay because our AD DNS CNAME may point at it (an SVM's
+    /// [`directory_dns_tag`] names it). Then the deletion is held for the Directory function,
+    /// which repoints or withdraws the CNAME first and narrows the tag.
+    pub(super) fn held_by_directory(&mut self, id: &VpcEndpointId) -> bool {
+        if self.config.directory.is_none() || self.obs.directory.is_some() {
+            return false;
+        }
+        let key = directory_dns_tag(self.owner);
+        let holder = self.obs.svms.iter().find(|s| {
+            s.tags
+                .get(&key)
+                .is_some_and(|v| parse_directory_dns_tag(v).contains(id))
+        });
+        let Some(svm) = holder else {
+            return false;
+        };
+        let what = format!(
+            "{id} stays while the AD DNS CNAME of {}'s alias may point at it: the Directory step moves it first",
+            svm.id
+        );
+        self.out.held_for_directory.push(what);
+        true
     }
 
     /// Whether the AD DNS CNAME (if any is wanted) points at the current endpoint of
@@ -77,25 +114,57 @@ impl<'a> Planner<'a> {
         };
         let Some(dobs) = &self.obs.directory else {
             self.out.warnings.push(
-                "[directory] is configured but this run cannot reach the directory: the SPN and AD DNS steps are left to the run that can"
+                "[directory] is configured and this run does not reach the directory: the SPN and AD DNS steps are the Directory function's"
                     .into(),
             );
             return;
         };
         let zone = settings.dns_zone();
+        let domain = crate::model::normalize_dns_name(&settings.domain);
         let ttl = self.config.dns.ttl;
+        // Kept when wanted: (svm, alias). An SVM whose directory state could not be read is
+        // kept too (nothing is withdrawn on a guess).
         let mut wanted: BTreeMap<SvmId, String> = BTreeMap::new();
         let exposures: Vec<&Exposure> = self.desired.exposures.values().collect();
         for e in exposures {
             let (Some(alias), true) = (&e.alias, e.protocols.contains(&Protocol::Smb)) else {
                 continue;
             };
-            if self.out.refusals.iter().any(|r| r.subject == e.svm_id.as_str()) {
-                continue;
-            }
+            // Only what concerns the directory stops its steps: a refusal elsewhere (a
+            // consumer's Route 53 zone, say) does not take Kerberos away from an SVM whose
+            // endpoint serves. What the directory steps need is an available endpoint.
             let alias = normalize_alias(alias);
             wanted.insert(e.svm_id.clone(), alias.clone());
             let computer = computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name));
+            if let Some(err) = dobs.unreadable_for(&computer, &alias) {
+                self.refuse(
+                    e.svm_id.to_string(),
+                    err.kind,
+                    format!("the directory could not be read for {alias}: {err}; nothing is written or removed for it this time"),
+                );
+                continue;
+            }
+            // The SVM's SMB server must be a member of this domain: its SPNs go on its own
+            // computer object, and `smb_computer_name` (its SMB DNS name) says which.
+            // (A bare NetBIOS name says nothing of the domain.)
+            let smb_dns = e
+                .smb_computer_name
+                .as_deref()
+                .map(crate::model::normalize_dns_name)
+                .filter(|n| n.contains('.'));
+            if let Some(smb) = &smb_dns
+                && !smb.ends_with(&format!(".{domain}"))
+            {
+                self.refuse(
+                    e.svm_id.to_string(),
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the SMB server of {} is {smb}, not a member of the [directory] domain {domain}: its SPNs for {alias} are not written there",
+                        e.svm_id
+                    ),
+                );
+                continue;
+            }
             let record = self.spn_record(&e.svm_id);
             if let Some(r) = &record
                 && r.alias != alias
@@ -105,6 +174,22 @@ impl<'a> Planner<'a> {
                     "the SPNs of {alias} wait for those fsxn-lattice added for {} to be removed",
                     r.alias
                 ));
+                continue;
+            }
+            let fits = SpnRecord {
+                alias: alias.clone(),
+                added: SpnValue::ALL.into_iter().collect(),
+                account: Some("00000000-0000-0000-0000-000000000000".into()),
+            }
+            .fits_tag_value();
+            if !fits {
+                self.refuse(
+                    e.svm_id.to_string(),
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "{alias} has more than {MAX_ALIAS_LEN} characters: the record of its SPNs does not fit an FSx tag value (256), so they are not written"
+                    ),
+                );
                 continue;
             }
             // Like the Route 53 alias: nothing is written for an alias no endpoint serves yet.
@@ -128,7 +213,55 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             };
-            let missing: Vec<SpnValue> = SpnValue::ALL.into_iter().filter(|v| !state.has(*v, &alias)).collect();
+            // The object must be the SVM's: an account of that name whose dNSHostName is
+            // another host (a re-used name) is not written to.
+            if let (Some(host), Some(smb)) = (&state.dns_host_name, &smb_dns)
+                && !host.eq_ignore_ascii_case(smb)
+            {
+                self.refuse(
+                    e.svm_id.to_string(),
+                    ErrorKind::Conflict,
+                    format!(
+                        "AD computer object {} is {host}, not the SVM's SMB server {smb}: its SPNs for {alias} are not written there",
+                        state.dn
+                    ),
+                );
+                continue;
+            }
+            // A record written to another object (the account deleted and re-created under
+            // the same name) names nothing of this one: it goes (removing what is left on its
+            // own object, by GUID), and this object's values are judged afresh.
+            if let Some(r) = &record
+                && r.account.as_ref().is_some_and(|a| !a.eq_ignore_ascii_case(&state.guid))
+            {
+                self.push(
+                    Action::UnregisterSpn {
+                        svm_id: e.svm_id.clone(),
+                        record_tag: directory_tag(self.owner),
+                        computer: computer.clone(),
+                        record: r.clone(),
+                    },
+                    format!(
+                        "the record names another object than {computer}'s {} (re-created?): what it names goes; this object's values are judged afresh",
+                        state.guid
+                    ),
+                );
+                continue;
+            }
+            // `HOST/<SHORT>` is the first label's: two aliases sharing it (files.a…, files.b…)
+            // cannot both have it. Another holder is left with it and the FQDN values still go
+            // on (clients naming the alias by its FQDN get Kerberos).
+            let mut values: Vec<SpnValue> = SpnValue::ALL.to_vec();
+            if !state.has(SpnValue::HostShort, &alias)
+                && let Some(holder) = state.held_elsewhere.get(&SpnValue::HostShort)
+            {
+                values.retain(|v| *v != SpnValue::HostShort);
+                self.out.warnings.push(format!(
+                    "{} is held by {holder}: left there; {alias} gets its FQDN SPNs only (a client typing the short name gets NTLM)",
+                    SpnValue::HostShort.value_for(&alias)
+                ));
+            }
+            let missing: Vec<SpnValue> = values.iter().copied().filter(|v| !state.has(*v, &alias)).collect();
             if let Some((v, holder)) = missing
                 .iter()
                 .find_map(|v| state.held_elsewhere.get(v).map(|h| (*v, h)))
@@ -160,6 +293,7 @@ impl<'a> Planner<'a> {
                         record_tag: directory_tag(self.owner),
                         computer,
                         previous: record.unwrap_or_else(|| SpnRecord::empty(alias.clone())),
+                        account: state.guid.clone(),
                         missing: missing.into_iter().collect(),
                         alias,
                     },
@@ -197,12 +331,29 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let target = self.targets[&(e.svm_id.clone(), consumer)].clone();
-            if owned && dns.cname_targets == [target.clone()] {
+            let Some(endpoint_id) = self
+                .obs
+                .endpoints
+                .iter()
+                .find(|ep| ep.dns_name.as_deref() == Some(target.as_str()))
+                .map(|ep| ep.id.clone())
+            else {
+                continue;
+            };
+            let recorded = self.directory_recorded(&e.svm_id);
+            let points = owned && dns.cname_targets == [target.clone()];
+            let ttl_right = dns.ttl.is_none_or(|t| t == ttl);
+            if points && ttl_right && recorded == [endpoint_id.clone()] {
                 continue;
             }
             let replaces = dns.cname_targets.first().cloned();
             let why = match &replaces {
-                Some(old) => format!("repoint from {old} to the current endpoint"),
+                Some(old) if *old != target => format!("repoint from {old} to the current endpoint"),
+                Some(_) if !ttl_right => format!("the TTL is {} in AD, dns.ttl is {ttl}", dns.ttl.unwrap_or_default()),
+                Some(_) => format!(
+                    "record on {} that the AD DNS CNAME points at {endpoint_id}, so the other functions keep that endpoint",
+                    e.svm_id
+                ),
                 None => format!(
                     "domain members resolve {alias} through AD DNS: publish it there too, so Kerberos works for them"
                 ),
@@ -214,46 +365,92 @@ impl<'a> Planner<'a> {
                     zone: zone.clone(),
                     alias,
                     target,
+                    endpoint_id,
                     ttl,
                     replaces,
+                    record_tag: directory_dns_tag(self.owner),
+                    recorded,
                 },
                 why,
             );
         }
-        // Withdraw what we added for aliases no longer wanted: the AD DNS record, then the SPNs.
-        for svm in &self.obs.svms {
-            let Some(record) = svm
-                .tags
-                .get(&directory_tag(self.owner))
-                .and_then(|v| SpnRecord::parse_tag_value(v))
-            else {
+        self.plan_directory_withdrawals(&wanted, &zone);
+    }
+
+    /// Withdraws what we added for aliases no longer wanted: our AD DNS records (found by the
+    /// SVMs' records and by our markers in the zone), the SVMs' target records, then our SPNs.
+    fn plan_directory_withdrawals(&mut self, wanted: &BTreeMap<SvmId, String>, zone: &str) {
+        let Some(dobs) = &self.obs.directory else {
+            return;
+        };
+        let upsert_only = self.config.dns.policy == DnsPolicy::UpsertOnly;
+        let dns_key = directory_dns_tag(self.owner);
+        // Our AD records, from the zone's markers: (alias, svm).
+        let mut withdrawn: BTreeSet<SvmId> = BTreeSet::new();
+        for (alias, svm) in dobs.ours(self.owner) {
+            let Ok(svm) = SvmId::parse(&svm) else {
                 continue;
             };
-            if wanted.get(&svm.id) == Some(&record.alias) || self.desired.held.contains(&svm.id) {
+            if wanted.get(&svm) == Some(&alias) || self.desired.held.contains(&svm) {
                 continue;
             }
-            if self.config.dns.policy == DnsPolicy::UpsertOnly {
+            if dobs.unreadable.contains_key(&alias) {
+                continue;
+            }
+            if upsert_only {
                 self.out.warnings.push(format!(
-                    "{} of {} is ours in AD and no longer desired; dns.policy = upsert-only leaves it",
-                    record.alias, svm.id
+                    "{alias} of {svm} is ours in AD DNS and no longer desired; dns.policy = upsert-only leaves it"
                 ));
                 continue;
             }
-            if dobs
-                .aliases
-                .get(&record.alias)
-                .is_some_and(|a| a.owned_by(self.owner, svm.id.as_str()))
+            // The target record goes with it, if the SVM still exists and has one.
+            let exists = self.obs.svms.iter().any(|s| s.id == svm);
+            withdrawn.insert(svm.clone());
+            self.push(
+                Action::WithdrawDirectoryAlias {
+                    svm_id: svm.clone(),
+                    owner: self.owner.to_string(),
+                    zone: zone.to_string(),
+                    alias: Some(alias.clone()),
+                    record_tag: exists.then(|| dns_key.clone()),
+                },
+                if exists {
+                    "the alias is no longer desired: our AD DNS record goes first".to_string()
+                } else {
+                    format!("{svm} no longer exists: our AD DNS record of it goes")
+                },
+            );
+        }
+        for svm in &self.obs.svms {
+            if self.desired.held.contains(&svm.id) {
+                continue;
+            }
+            let record = svm
+                .tags
+                .get(&directory_tag(self.owner))
+                .and_then(|v| SpnRecord::parse_tag_value(v))
+                .filter(|r| wanted.get(&svm.id) != Some(&r.alias));
+            // A target record left without an AD record (its withdrawal done, the untag lost):
+            // removed, or the other functions would keep its endpoints for ever.
+            if svm.tags.contains_key(&dns_key)
+                && !wanted.contains_key(&svm.id)
+                && !withdrawn.contains(&svm.id)
+                && !upsert_only
             {
                 self.push(
                     Action::WithdrawDirectoryAlias {
                         svm_id: svm.id.clone(),
                         owner: self.owner.to_string(),
-                        zone: zone.clone(),
-                        alias: record.alias.clone(),
+                        zone: zone.to_string(),
+                        alias: None,
+                        record_tag: Some(dns_key.clone()),
                     },
-                    "the alias is no longer desired: our AD DNS record goes first",
+                    "no AD DNS record of ours is left for this SVM: its target record goes",
                 );
             }
+            let Some(record) = record else {
+                continue;
+            };
             let computer = computer_name(
                 svm.endpoints
                     .smb
@@ -261,6 +458,16 @@ impl<'a> Planner<'a> {
                     .and_then(|e| e.dns_name.as_deref())
                     .unwrap_or(&svm.name),
             );
+            if dobs.unreadable_for(&computer, &record.alias).is_some() {
+                continue;
+            }
+            if upsert_only {
+                self.out.warnings.push(format!(
+                    "{} of {} is ours in AD and no longer desired; dns.policy = upsert-only leaves it",
+                    record.alias, svm.id
+                ));
+                continue;
+            }
             self.push(
                 Action::UnregisterSpn {
                     svm_id: svm.id.clone(),
@@ -297,6 +504,7 @@ mod tests {
         o.directory = Some(DirectoryObserved {
             computers: [(("SVM1".to_string(), ALIAS.to_string()), computer)].into(),
             aliases: [(ALIAS.to_string(), dns)].into(),
+            ..DirectoryObserved::default()
         });
         (config, o)
     }
@@ -346,15 +554,18 @@ mod tests {
         let (config, o) = dir_world(Some(carrying(&[])), AliasDnsState::default());
         let p = planned(&config, &o);
         assert!(p.manual_steps.is_empty(), "{:?}", p.manual_steps);
-        // With them but no directory access in this run (a live run today): nothing planned,
-        // said so, and the manual step stays, or nobody would do it.
+        // With them but no directory access in this run (every deployed function but
+        // Directory): nothing planned, said so, and no manual step: the Directory function
+        // (deployed with `[directory]`) does it.
         let mut o = o;
         o.directory = None;
         let p = planned(&config, &o);
-        assert_eq!(p.manual_steps.len(), 1, "{:?}", p.manual_steps);
+        assert!(p.manual_steps.is_empty(), "{:?}", p.manual_steps);
         assert!(directory_actions(&p).is_empty());
         assert!(
-            p.warnings.iter().any(|w| w.contains("cannot reach the directory")),
+            p.warnings
+                .iter()
+                .any(|w| w.contains("the SPN and AD DNS steps are the Directory function's")),
             "{:?}",
             p.warnings
         );
@@ -399,10 +610,65 @@ mod tests {
                 if target == "vpce-0a.rcfg-1.x.on.aws" && zone == "corp.example" && owner == "t"),
             "{a:?}"
         );
-        // Published: converged on the directory side.
+        // Published but its target not recorded on the SVM (the tag write lost): recorded, so
+        // the functions that cannot read AD keep that endpoint.
         let dns = ours(&o, &["vpce-0a.rcfg-1.x.on.aws"]);
         o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
+        let p = planned(&config, &o);
+        let [a] = &directory_actions(&p)[..] else {
+            panic!("{:#?}", p.actions)
+        };
+        assert!(
+            matches!(&a.action, Action::PublishDirectoryAlias { endpoint_id, recorded, .. }
+                if endpoint_id.as_str() == "vpce-0a" && recorded.is_empty()),
+            "{a:?}"
+        );
+        assert!(
+            a.action.summary().starts_with("RECORD AD DNS CNAME"),
+            "{}",
+            a.action.summary()
+        );
+        // Published and recorded: converged on the directory side.
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
         assert!(directory_actions(&planned(&config, &o)).is_empty());
+    }
+
+    #[test]
+    fn a_run_without_the_directory_keeps_the_endpoints_the_ad_record_may_point_at() {
+        // The SVM opts out; the AD CNAME still points at its endpoint (the tag says so). A run
+        // that cannot read AD (Provision, the scheduled Reconcile) keeps the endpoint and says
+        // it is held for the Directory function, which withdraws the CNAME first.
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        o.directory = None;
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
+        let p = planned(&config, &o);
+        let deletes = |p: &Plan| {
+            p.actions
+                .iter()
+                .any(|a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0a"))
+        };
+        assert!(!deletes(&p), "{:#?}", p.actions);
+        assert!(
+            p.held_for_directory.iter().any(|h| h.starts_with("vpce-0a stays")),
+            "{:?}",
+            p.held_for_directory
+        );
+        // Once the Directory function has withdrawn it (the tag gone), the endpoint goes.
+        o.svms[0].tags.remove(&directory_dns_tag("t"));
+        let p = planned(&config, &o);
+        assert!(deletes(&p), "{:#?}", p.actions);
+        assert!(p.held_for_directory.is_empty());
+        // Without `[directory]` the tag means nothing (another deployment's, or stale config).
+        let (mut config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        config.directory = None;
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
+        assert!(deletes(&planned(&config, &o)));
     }
 
     #[test]
@@ -422,7 +688,7 @@ mod tests {
     fn a_value_held_by_another_account_is_refused_with_its_dn_and_nothing_is_written() {
         let mut c = carrying(&[SpnValue::AdditionalDnsHostName]);
         let holder = "CN=OLD-FILER,OU=Servers,DC=corp,DC=example";
-        c.held_elsewhere.insert(SpnValue::HostShort, holder.into());
+        c.held_elsewhere.insert(SpnValue::HostFqdn, holder.into());
         let (config, o) = dir_world(Some(c), AliasDnsState::default());
         let p = planned(&config, &o);
         assert!(directory_actions(&p).is_empty(), "{:#?}", p.actions);
@@ -432,9 +698,30 @@ mod tests {
             .find(|r| r.kind == ErrorKind::Conflict)
             .expect("refused");
         assert!(
-            r.reason.contains(holder) && r.reason.contains("HOST/FILES"),
+            r.reason.contains(holder) && r.reason.contains("HOST/files.corp.example"),
             "{}",
             r.reason
+        );
+        // Only the short name held elsewhere (another alias files.<other domain>): left to its
+        // holder, and the FQDN values are still added, with a warning.
+        let mut c = carrying(&[]);
+        c.held_elsewhere.insert(SpnValue::HostShort, holder.into());
+        let (config, o) = dir_world(Some(c), AliasDnsState::default());
+        let p = planned(&config, &o);
+        let [a] = &directory_actions(&p)[..] else {
+            panic!("{:#?}", p.actions)
+        };
+        assert!(
+            matches!(&a.action, Action::RegisterSpn { missing, .. }
+                if !missing.contains(&SpnValue::HostShort) && missing.len() == 2),
+            "{a:?}"
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("HOST/FILES is held by") && w.contains(holder)),
+            "{:?}",
+            p.warnings
         );
         // A missing computer object is refused too, by name.
         let (config, o) = dir_world(None, AliasDnsState::default());
@@ -517,7 +804,7 @@ mod tests {
                 [
                     PlannedAction { action: Action::WithdrawDirectoryAlias { alias, .. }, .. },
                     PlannedAction { action: Action::UnregisterSpn { record, computer, .. }, .. },
-                ] if alias == ALIAS && record == &ours_only && computer == "SVM1"
+                ] if alias.as_deref() == Some(ALIAS) && record == &ours_only && computer == "SVM1"
             ),
             "{d:#?}"
         );
@@ -642,5 +929,151 @@ mod tests {
                 p.refusals
             );
         }
+    }
+
+    #[test]
+    fn a_record_of_another_object_goes_and_an_object_of_another_host_is_refused() {
+        let mut c = carrying(&SpnValue::ALL);
+        c.guid = "11111111-2222-3333-4444-555555555555".into();
+        let (config, mut o) = dir_world(Some(c.clone()), AliasDnsState::default());
+        // The record names the object that held the name before (deleted, re-created).
+        let mut r = SpnRecord::empty(ALIAS);
+        r.added.extend(SpnValue::ALL);
+        r.account = Some("99999999-2222-3333-4444-555555555555".into());
+        record(&mut o, &r);
+        let p = planned(&config, &o);
+        let [a] = &directory_actions(&p)[..] else {
+            panic!("{:#?}", p.actions)
+        };
+        assert!(
+            matches!(&a.action, Action::UnregisterSpn { record, .. } if record == &r),
+            "{a:?}"
+        );
+        // An object of that name whose dNSHostName is another host is not the SVM's.
+        let mut c = carrying(&[]);
+        c.dns_host_name = Some("old-filer.corp.example".into());
+        let (config, mut o) = dir_world(Some(c), AliasDnsState::default());
+        o.svms[0].endpoints.smb.as_mut().expect("an SMB endpoint").dns_name = Some("SVM1.corp.example".into());
+        let p = planned(&config, &o);
+        assert!(directory_actions(&p).is_empty(), "{:#?}", p.actions);
+        assert!(
+            p.refusals
+                .iter()
+                .any(|r| r.kind == ErrorKind::Conflict && r.reason.contains("old-filer.corp.example")),
+            "{:?}",
+            p.refusals
+        );
+        // An SVM joined to another domain is refused before any read of it counts.
+        o.svms[0].endpoints.smb.as_mut().expect("an SMB endpoint").dns_name = Some("SVM1.other.example".into());
+        let p = planned(&config, &o);
+        assert!(directory_actions(&p).is_empty(), "{:#?}", p.actions);
+        assert!(
+            p.refusals
+                .iter()
+                .any(|r| r.kind == ErrorKind::InvalidInput && r.reason.contains("not a member")),
+            "{:?}",
+            p.refusals
+        );
+    }
+
+    #[test]
+    fn our_ad_record_of_an_svm_that_is_gone_is_found_by_its_marker_and_withdrawn() {
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        // The marker names an SVM that no longer exists: no tag says anything of it.
+        let gone = "svm-0000000000000dead";
+        let stale = "stale.corp.example".to_string();
+        o.directory.as_mut().unwrap().aliases.insert(
+            stale.clone(),
+            AliasDnsState {
+                cname_targets: vec!["vpce-0old.rcfg-1.x.on.aws".into()],
+                markers: vec![marker("t", gone)],
+                ..AliasDnsState::default()
+            },
+        );
+        // Another owner's marker is not ours to withdraw.
+        o.directory.as_mut().unwrap().aliases.insert(
+            "theirs.corp.example".into(),
+            AliasDnsState {
+                cname_targets: vec!["x.on.aws".into()],
+                markers: vec![marker("someone-else", gone)],
+                ..AliasDnsState::default()
+            },
+        );
+        let p = planned(&config, &o);
+        let withdrawals: Vec<&Action> = directory_actions(&p)
+            .into_iter()
+            .map(|a| &a.action)
+            .filter(|a| matches!(a, Action::WithdrawDirectoryAlias { .. }))
+            .collect();
+        assert!(
+            matches!(&withdrawals[..], [Action::WithdrawDirectoryAlias { svm_id, alias: Some(a), record_tag: None, .. }]
+                if svm_id.as_str() == gone && *a == stale),
+            "{withdrawals:#?}"
+        );
+    }
+
+    #[test]
+    fn only_the_directory_concerns_stop_the_directory_steps() {
+        // Another refusal of the SVM (one consumer's Route 53 zone) does not take its
+        // Kerberos away: the SPNs are still added.
+        let (config, o) = dir_world(Some(carrying(&[])), AliasDnsState::default());
+        let mut d = crate::desired::resolve(&config, &o.file_systems, &o.svms);
+        d.refusals.push(crate::plan::Refusal {
+            subject: o.svms[0].id.to_string(),
+            kind: ErrorKind::NotFound,
+            reason: "hosted zone Z1 of consumer c2 not found".into(),
+        });
+        let plan = crate::plan::plan(&config, &d, &o);
+        assert!(
+            directory_actions(&plan)
+                .iter()
+                .any(|a| matches!(a.action, Action::RegisterSpn { .. })),
+            "{:#?}",
+            plan.actions
+        );
+        // A directory read that failed stops that SVM's steps, says why, and removes nothing.
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        let mut r = SpnRecord::empty(ALIAS);
+        r.added.extend(SpnValue::ALL);
+        record(&mut o, &r);
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        o.directory.as_mut().unwrap().unreadable.insert(
+            crate::directory::DirectoryObserved::computer_key("SVM1"),
+            crate::error::CloudError::new(ErrorKind::Transient, "ReadComputer", "Busy", "the DC is busy"),
+        );
+        let p = planned(&config, &o);
+        assert!(
+            !directory_actions(&p)
+                .iter()
+                .any(|a| matches!(a.action, Action::UnregisterSpn { .. })),
+            "{:#?}",
+            p.actions
+        );
+    }
+
+    #[test]
+    fn a_new_ttl_is_applied_to_our_ad_record() {
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        let mut r = SpnRecord::empty(ALIAS);
+        r.added.extend(SpnValue::ALL);
+        record(&mut o, &r);
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
+        let mut dns = ours(&o, &["vpce-0a.rcfg-1.x.on.aws"]);
+        dns.ttl = Some(config.dns.ttl);
+        o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns.clone());
+        assert!(directory_actions(&planned(&config, &o)).is_empty());
+        dns.ttl = Some(config.dns.ttl + 240);
+        o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
+        let p = planned(&config, &o);
+        let [a] = &directory_actions(&p)[..] else {
+            panic!("{:#?}", p.actions)
+        };
+        assert!(
+            matches!(&a.action, Action::PublishDirectoryAlias { ttl, .. } if *ttl == config.dns.ttl),
+            "{a:?}"
+        );
+        assert!(a.why.contains("TTL"), "{}", a.why);
     }
 }

@@ -197,10 +197,9 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn plan_manual_steps(&mut self) {
-        if self.config.directory.is_some() && self.obs.directory.is_some() {
-            // This run does the step itself (`plan/directory.rs`). With `[directory]` but no
-            // access to the directory (a live run: no AWS function reaches AD yet), the
-            // instruction stays, or nobody would do the step.
+        if self.config.directory.is_some() {
+            // This run does the step itself (`plan/directory.rs`), or the Directory function
+            // does (deployed with `[directory]`): nothing is left to a person.
             return;
         }
         for e in self.desired.exposures.values() {

@@ -176,6 +176,9 @@ impl<'a> Planner<'a> {
                     ));
                     continue;
                 }
+                if self.held_by_directory(&dup.id) {
+                    continue;
+                }
                 self.push(
                     Action::DeleteVpcEndpoint {
                         vpc_endpoint_id: dup.id.clone(),

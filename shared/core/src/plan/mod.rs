@@ -243,6 +243,9 @@ pub enum Action {
         alias: String,
         /// The record kept so far ([`SpnRecord::empty`] when none).
         previous: SpnRecord,
+        /// The objectGUID of the computer object read when planned: the record names it, so
+        /// values on an object re-created under the same name are never taken for ours.
+        account: String,
         /// The values missing when planned: what this action adds. They are claimed as ours
         /// with `previous`, so a replay after a lost response (the values now present) still
         /// records them, rather than taking them for an administrator's and leaving them for ever.
@@ -273,12 +276,21 @@ pub enum Action {
         alias: String,
         /// The available endpoint's DNS name.
         target: String,
+        /// The endpoint whose DNS name `target` is.
+        endpoint_id: VpcEndpointId,
         /// TTL (`dns.ttl`).
         ttl: u32,
         /// Our CNAME's target as read (None: created).
         replaces: Option<String>,
+        /// The key of the SVM tag naming the endpoints the CNAME may point at
+        /// ([`crate::naming::directory_dns_tag`] of our owner).
+        record_tag: String,
+        /// The endpoints that tag names now: kept in it, with `endpoint_id`, until the CNAME
+        /// points at `endpoint_id`.
+        recorded: Vec<VpcEndpointId>,
     },
-    /// Remove our alias CNAME and marker from the AD-integrated zone.
+    /// Remove our alias CNAME and marker from the AD-integrated zone, then the SVM's
+    /// [`crate::naming::directory_dns_tag`].
     WithdrawDirectoryAlias {
         /// The SVM the marker names.
         svm_id: SvmId,
@@ -286,8 +298,11 @@ pub enum Action {
         owner: String,
         /// The AD-integrated zone.
         zone: String,
-        /// The alias FQDN.
-        alias: String,
+        /// The alias FQDN; `None` when no CNAME of ours is left and only the tag goes.
+        alias: Option<String>,
+        /// The key of the SVM tag naming the endpoints the CNAME may point at (`None`: the
+        /// SVM no longer exists, nor its tags).
+        record_tag: Option<String>,
     },
 }
 
@@ -427,11 +442,19 @@ impl Action {
                 replaces,
                 ..
             } => match replaces {
+                Some(old) if old == target => format!("RECORD AD DNS CNAME {alias} → {target} in {zone} on its SVM"),
                 Some(old) => format!("REPOINT AD DNS CNAME {alias} → {target} in {zone} (was {old})"),
                 None => format!("CREATE AD DNS CNAME {alias} → {target} in {zone}"),
             },
-            Self::WithdrawDirectoryAlias { zone, alias, .. } => {
-                format!("DELETE AD DNS CNAME {alias} and its marker in {zone}")
+            Self::WithdrawDirectoryAlias {
+                zone,
+                alias: Some(alias),
+                ..
+            } => format!("DELETE AD DNS CNAME {alias} and its marker in {zone}"),
+            Self::WithdrawDirectoryAlias {
+                svm_id, alias: None, ..
+            } => {
+                format!("REMOVE the AD DNS target record of {svm_id}")
             }
         }
     }
@@ -482,6 +505,11 @@ pub struct Plan {
     /// SVM's AD computer object so Kerberos works under it (docs/design.md §5). None with
     /// `[directory]`: fsxn-lattice then does it ([`Action::RegisterSpn`]).
     pub manual_steps: Vec<ManualStep>,
+    /// Deletions held for the Directory function, one sentence each: endpoints the AD DNS
+    /// CNAME may still point at ([`crate::naming::directory_dns_tag`]), in a run that cannot
+    /// reach AD. Not waits: polling this run would not move them; the Directory step does.
+    #[serde(default)]
+    pub held_for_directory: Vec<String>,
 }
 
 impl Plan {
@@ -714,6 +742,8 @@ impl<'a> Planner<'a> {
         self.out.warnings.sort();
         self.out.warnings.dedup();
         self.out.diagnoses.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
+        self.out.held_for_directory.sort();
+        self.out.held_for_directory.dedup();
         self.out
     }
 }
@@ -781,6 +811,7 @@ mod tests {
                     computer: "SVM1".into(),
                     alias: "a.corp.example".into(),
                     previous: SpnRecord::empty("a.corp.example"),
+                    account: "00000000-0000-0000-0000-000000000001".into(),
                     missing: BTreeSet::new(),
                 },
                 false,
