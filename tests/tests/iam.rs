@@ -423,13 +423,6 @@ fn function_statements(stack: &Stack<'_>, function: &str) -> Result<Vec<Statemen
                 let doc = stack.eval(&res["Properties"]["PolicyDocument"]);
                 out.extend(statements_of(name, &doc));
             }
-            // AWS's managed policy for a function in a VPC (the Lambda service creates and
-            // deletes the function's network interfaces with the role: ec2:CreateNetworkInterface,
-            // DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface,
-            // AssignPrivateIpAddresses, UnassignPrivateIpAddresses; Lambda developer guide,
-            // "Giving Lambda functions access to resources in an Amazon VPC"). Maintained by AWS,
-            // not checked here; allowed only on the function that runs in a VPC.
-            Value::String(arn) if arn == VPC_ACCESS_POLICY && function == "DirectoryFunction" => {}
             other => {
                 return Err(format!(
                     "{function}: policy {other:?} is not a !Ref to a managed policy of this template"
@@ -439,9 +432,6 @@ fn function_statements(stack: &Stack<'_>, function: &str) -> Result<Vec<Statemen
     }
     Ok(out)
 }
-
-/// `AWSLambdaVPCAccessExecutionRole`, as `!Sub` resolves it in the sample stack.
-const VPC_ACCESS_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
 
 /// Whether `function` is deployed in `stack` (its resource's `Condition`, if any, holds).
 fn deployed(stack: &Stack<'_>, function: &str) -> bool {
@@ -970,4 +960,32 @@ fn arn_patterns_match_their_resource_type_only() {
         "aws:RequestTag/x",
         &["aws:ResourceTag/${TagKey}".into()]
     ));
+}
+
+/// The Directory role may tag SVMs only with the keys the code writes there: the SPN record
+/// and the AD DNS target record of this owner (`aws:TagKeys`), no more and no fewer — a key
+/// missing here is an implicit deny of the Directory step's every write.
+#[test]
+fn the_directory_role_tags_exactly_the_keys_the_code_writes() {
+    let t = template();
+    let stack = Stack::new(&t, DIRECTORY_PARAMETERS);
+    let owner = match &stack.params["Owner"] {
+        Value::String(s) => s.clone(),
+        other => panic!("{other:?}"),
+    };
+    let doc = stack.eval(&stack.resource("DirectoryPolicy").unwrap()["Properties"]["PolicyDocument"]);
+    let statements = doc["Statement"].as_sequence().unwrap();
+    let tagging = statements
+        .iter()
+        .find(|s| list(&s["Action"]).iter().any(|a| a == "fsx:TagResource"))
+        .expect("a statement granting fsx:TagResource");
+    let mut keys = list(&tagging["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]);
+    keys.sort();
+    let mut code = vec![
+        fsxn_lattice_core::naming::directory_tag(&owner),
+        fsxn_lattice_core::naming::directory_dns_tag(&owner),
+    ];
+    code.sort();
+    assert_eq!(keys, code);
+    assert!(list(&tagging["Action"]).contains(&"fsx:UntagResource".to_string()));
 }

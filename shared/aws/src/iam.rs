@@ -520,7 +520,15 @@ const DIRECTORY: [Operation; 3] = [
     directory(
         "secretsmanager",
         "GetSecretValue",
-        &[own("secretsmanager:GetSecretValue", &["Secret"])],
+        &[
+            own("secretsmanager:GetSecretValue", &["Secret"]),
+            Permission {
+                action: "kms:Decrypt",
+                resource_types: &["key"],
+                tagged: &[],
+                why: "a secret under a customer managed key is decrypted with the caller's kms:Decrypt, limited by kms:ViaService and kms:EncryptionContext:SecretARN (Secrets Manager user guide, Secret encryption and decryption)",
+            },
+        ],
     ),
     directory(
         "fsx",

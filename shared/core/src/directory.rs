@@ -280,11 +280,17 @@ impl AliasDnsState {
         self.cname_targets.is_empty() && self.other_types.is_empty() && self.markers.is_empty()
     }
 
-    /// Whether a marker names `owner` and `svm`.
+    /// Whether a marker names `owner` and `svm` and every CNAME target at the name is a
+    /// resource endpoint's name ([`crate::naming::is_resource_endpoint_name`]): a marker beside
+    /// a CNAME to anything else was not written by us, so it proves nothing.
     pub fn owned_by(&self, owner: &str, svm: &str) -> bool {
         self.markers
             .iter()
             .any(|m| parse_marker(m).is_some_and(|(o, s)| o == owner && s == svm))
+            && self
+                .cname_targets
+                .iter()
+                .all(|t| crate::naming::is_resource_endpoint_name(t))
     }
 }
 
@@ -300,6 +306,9 @@ pub struct DirectoryObserved {
     /// (nothing is written or withdrawn for it on a guess), not every SVM's.
     #[serde(default)]
     pub unreadable: BTreeMap<String, crate::error::CloudError>,
+    /// Every marker in the zone as listed: `(alias, TXT string)`.
+    #[serde(default)]
+    pub markers: Vec<(String, String)>,
 }
 
 impl DirectoryObserved {
@@ -315,19 +324,19 @@ impl DirectoryObserved {
             .or_else(|| self.unreadable.get(alias))
     }
 
-    /// Our markers in the zone: `(alias, svm)` of each marker of `owner` found by
-    /// [`crate::ports::Directory::list_alias_markers`] (and read back with the alias).
+    /// Our markers in the zone: `(alias, svm)` of each marker of `owner` that
+    /// [`crate::ports::Directory::list_alias_markers`] found, whether or not its alias could be
+    /// read back.
     pub fn ours(&self, owner: &str) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (alias, state) in &self.aliases {
-            for m in &state.markers {
-                if let Some((o, svm)) = parse_marker(m)
-                    && o == owner
-                {
-                    out.push((alias.clone(), svm));
-                }
-            }
-        }
+        let mut out: Vec<(String, String)> = self
+            .markers
+            .iter()
+            .filter_map(|(alias, text)| {
+                parse_marker(text)
+                    .filter(|(o, _)| o == owner)
+                    .map(|(_, svm)| (normalize_alias(alias), svm))
+            })
+            .collect();
         out.sort();
         out.dedup();
         out

@@ -59,6 +59,16 @@ pub fn parse_directory_dns_tag(value: &str) -> Vec<crate::ids::VpcEndpointId> {
     value.split_whitespace().filter_map(|w| w.parse().ok()).collect()
 }
 
+/// Whether `name` has the form of a resource VPC endpoint's DNS name
+/// (`vpce-….rcfg-….vpc-lattice-rsc.<region>.on.aws`, the seed's endpoint): the only CNAME
+/// target fsxn-lattice ever writes. A marker of ours beside a CNAME to anything else was not
+/// written by us (anyone may create nodes in an AD-integrated zone by default), so that CNAME
+/// is never touched on its word.
+pub fn is_resource_endpoint_name(name: &str) -> bool {
+    let n = crate::model::normalize_dns_name(name);
+    n.starts_with("vpce-") && n.ends_with(".on.aws")
+}
+
 /// Prefix of every Lattice name this tool gives.
 pub const NAME_PREFIX: &str = "fsxnl";
 

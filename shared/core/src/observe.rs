@@ -201,9 +201,9 @@ async fn read_directory<C: Reads + ?Sized>(
     let markers = r
         .read(Service::Directory, "ListAliasMarkers", || dir.list_alias_markers(zone))
         .await?;
-    for (alias, text) in markers {
-        if parse_marker(&text).is_some_and(|(owner, _)| owner == config.owner) {
-            aliases.insert(normalize_alias(&alias));
+    for (alias, text) in &markers {
+        if parse_marker(text).is_some_and(|(owner, _)| owner == config.owner) {
+            aliases.insert(normalize_alias(alias));
         }
     }
     let in_zone = |a: &String| a.ends_with(&format!(".{zone}"));
@@ -225,7 +225,10 @@ async fn read_directory<C: Reads + ?Sized>(
         Ok((alias.clone(), state))
     }))
     .await?;
-    let mut observed = DirectoryObserved::default();
+    let mut observed = DirectoryObserved {
+        markers,
+        ..DirectoryObserved::default()
+    };
     for (key, state) in computer_reads {
         match state {
             Ok(s) => {

@@ -273,7 +273,14 @@ pub async fn reconcile_in<S: ScopeType, C: Executes<S> + ?Sized>(
             // here (the state machine runs it next, and it reports the deletions it unblocked
             // as `deferred`, which sends the execution back to Provision).
             let directory_left = !report.last_plan.held_for_directory.is_empty();
-            if report.last_plan.waiting.is_empty() || teardown_held || infrastructure_left || directory_left {
+            // The Directory function polls only for its own waits (an endpoint to become
+            // available for the SPNs): deletions and builds in progress are Provision's.
+            let waits = if scope == Scope::Directory {
+                &report.last_plan.directory_waiting
+            } else {
+                &report.last_plan.waiting
+            };
+            if waits.is_empty() || teardown_held || infrastructure_left || directory_left {
                 return end(report, ReconcileStatus::Converged, None);
             }
             if options.poll_interval.is_zero() || waited >= options.max_wait {

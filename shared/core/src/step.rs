@@ -39,8 +39,10 @@ const STEP_RETRY: RetryPolicy = RetryPolicy {
 /// 0.6: with 4 attempts per call, an observe of ~15 reads succeeded about one time in eight.)
 pub fn retry_policy(function: Function) -> RetryPolicy {
     match function {
-        Function::Reconcile => RetryPolicy::default(),
-        Function::Provision | Function::Heal | Function::PublishAlias | Function::Directory => STEP_RETRY,
+        // Directory runs on the schedule too (a second target of it), with the same lack of
+        // a state machine above it there; and a Step Functions retry of it reconnects to AD.
+        Function::Reconcile | Function::Directory => RetryPolicy::default(),
+        Function::Provision | Function::Heal | Function::PublishAlias => STEP_RETRY,
     }
 }
 
@@ -182,6 +184,9 @@ pub struct StepOutput {
     pub diagnoses: Vec<SubnetCapacity>,
     /// Steps left to a person.
     pub manual_steps: Vec<String>,
+    /// Deletions held for the Directory function ([`crate::plan::Plan::held_for_directory`]).
+    #[serde(default)]
+    pub held_for_directory: Vec<String>,
 }
 
 impl StepOutput {
@@ -200,6 +205,7 @@ impl StepOutput {
             refusals: Vec::new(),
             diagnoses: Vec::new(),
             manual_steps: Vec::new(),
+            held_for_directory: Vec::new(),
         }
     }
 }
@@ -421,6 +427,7 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
             .collect::<Vec<_>>(),
     );
     out.manual_steps = plan.manual_steps.iter().map(|m| m.instruction.clone()).collect();
+    out.held_for_directory = plan.held_for_directory.clone();
     info!(function = ?function, status = ?report.status, passes = report.passes, applied = out.applied.len(), waiting = out.waiting.len(), "reconciled");
     if let Some(kind) = report.error_type() {
         let message = match (&report.error, report.status) {
@@ -442,9 +449,14 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
         });
     }
     if matches!(function, Function::PublishAlias | Function::Directory) && out.status == StepStatus::Waiting {
+        let waits = if function == Function::Directory && !plan.directory_waiting.is_empty() {
+            &plan.directory_waiting
+        } else {
+            &out.waiting
+        };
         return Err(FunctionError {
             kind: ErrorKind::NotReady,
-            message: out.waiting.join("; "),
+            message: waits.join("; "),
         });
     }
     Ok(out)

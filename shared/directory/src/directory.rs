@@ -60,6 +60,8 @@ pub struct Computer {
     pub guid: String,
     /// Its `dNSHostName`, lower case without a trailing dot, when set.
     pub dns_host_name: Option<String>,
+    /// Its `sAMAccountName` (`<NETBIOS>$`).
+    pub sam_account_name: String,
     /// `servicePrincipalName` values.
     pub spns: Vec<String>,
     /// `msDS-AdditionalDnsHostName` values.
@@ -643,6 +645,7 @@ impl Directory {
                 .into_iter()
                 .next()
                 .map(|h| fsxn_lattice_core::model::normalize_dns_name(&h)),
+            sam_account_name: strings(&e, "sAMAccountName").into_iter().next().unwrap_or_default(),
             guid,
             dn: e.dn,
         })
@@ -812,6 +815,11 @@ impl Directory {
                 Err(e) => return Err(e),
             },
         };
+        // The GUID only narrows: the object it names must still be this SVM's account (the
+        // record is an SVM tag, which whoever may tag the SVM can write; it must never make us
+        // touch another computer).
+        let netbios = fsxn_lattice_core::directory::computer_name(computer_netbios);
+        let found = found.filter(|c| c.sam_account_name.trim_end_matches('$').eq_ignore_ascii_case(&netbios));
         let Some(comp) = found else {
             return Ok(SpnChange {
                 computer_dn: String::new(),
@@ -821,13 +829,23 @@ impl Directory {
                 foreign: Vec::new(),
             });
         };
+        // Never the account's own names (what the domain join wrote): a record naming them is
+        // not ours, whatever it says.
+        let own = |value: &str| {
+            let host = value.split_once('/').map_or(value, |(_, h)| h);
+            host.eq_ignore_ascii_case(&netbios)
+                || comp
+                    .dns_host_name
+                    .as_deref()
+                    .is_some_and(|d| host.eq_ignore_ascii_case(d))
+        };
         let mut to_remove: Vec<(&'static str, &str)> = Vec::new();
         let mut foreign = Vec::new();
         for (v, attr, value) in want.all() {
             if !comp.has(attr, value) {
                 continue;
             }
-            if record.added.contains(&v) {
+            if record.added.contains(&v) && !own(value) {
                 to_remove.push((attr, value));
             } else {
                 foreign.push(format!("{attr}: {value}"));
@@ -1324,7 +1342,13 @@ impl Directory {
     }
 }
 /// What a computer search reads.
-const COMPUTER_ATTRS: [&str; 4] = [ATTR_SPN, ATTR_ADDITIONAL_DNS, ATTR_GUID, ATTR_DNS_HOST_NAME];
+const COMPUTER_ATTRS: [&str; 5] = [
+    ATTR_SPN,
+    ATTR_ADDITIONAL_DNS,
+    ATTR_GUID,
+    ATTR_DNS_HOST_NAME,
+    "sAMAccountName",
+];
 
 /// What [`Directory::alias_nodes`] read.
 struct AliasNodes {

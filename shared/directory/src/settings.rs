@@ -133,6 +133,21 @@ impl Credentials {
         Ok(c)
     }
 
+    /// The optional `ca_bundle_pem` field of the same secret: the PEM CA bundle that issues
+    /// the DCs' certificates (an enterprise AD CS root, as AWS Managed Microsoft AD's LDAPS
+    /// uses), for deployments whose configuration comes from stack parameters, where a PEM
+    /// chain does not fit. `None` when absent; a field that is not a string is `InvalidInput`.
+    pub fn ca_bundle_from_secret_json(secret: &str) -> Result<Option<String>, DirectoryError> {
+        let bad =
+            |why: &str| DirectoryError::new(DirectoryErrorKind::InvalidInput, "read credentials", why.to_string());
+        let v: serde_json::Value = serde_json::from_str(secret).map_err(|_| bad("the secret is not a JSON object"))?;
+        match v.get("ca_bundle_pem") {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(pem)) => Ok(Some(pem.clone())),
+            Some(_) => Err(bad("the secret's field \"ca_bundle_pem\" is not a string")),
+        }
+    }
+
     /// Refuses credentials that LDAP would take for an anonymous or unauthenticated bind (an
     /// empty password binds "successfully" as nobody, RFC 4513 §5.1.2).
     pub fn validate(&self) -> Result<(), DirectoryError> {
@@ -192,6 +207,22 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_secret_may_carry_the_ca_bundle() {
+        let with = r#"{"username":"svc","password":"p","ca_bundle_pem":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}"#;
+        let pem = Credentials::ca_bundle_from_secret_json(with).unwrap().unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(
+            Credentials::ca_bundle_from_secret_json(r#"{"username":"svc","password":"p"}"#).unwrap(),
+            None
+        );
+        let e =
+            Credentials::ca_bundle_from_secret_json(r#"{"username":"svc","password":"topsecret","ca_bundle_pem":7}"#)
+                .unwrap_err();
+        assert_eq!(e.kind, DirectoryErrorKind::InvalidInput);
+        assert!(!e.to_string().contains("topsecret"), "{e}");
     }
 
     #[test]

@@ -139,8 +139,15 @@ impl Attach for DirectoryScope {
             .await
             .map_err(failed)?;
         let credentials = Credentials::from_secret_json(&secret).map_err(|e| failed(to_cloud_error(e)))?;
+        // The CA bundle may come with the secret (a PEM chain does not fit a stack parameter);
+        // the configuration's own wins.
+        let mut connection = DirectorySettings::from(settings);
+        if connection.tls.ca_bundle_pem.is_none() {
+            connection.tls.ca_bundle_pem =
+                Credentials::ca_bundle_from_secret_json(&secret).map_err(|e| failed(to_cloud_error(e)))?;
+        }
         drop(secret);
-        let directory = Directory::connect(&DirectorySettings::from(settings), &credentials)
+        let directory = Directory::connect(&connection, &credentials)
             .await
             .map_err(|e| failed(to_cloud_error(e)))?;
         tracing::info!(controller = directory.controller(), "connected to the directory");

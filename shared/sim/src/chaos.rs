@@ -393,8 +393,12 @@ enum Job {
         options: RunOptions,
         stop_after: Option<u32>,
     },
-    /// The ScheduleV2 target: the Reconcile function, invoked directly with `{}`, with `fault`.
-    Scheduled { fault: Option<LambdaFault> },
+    /// A ScheduleV2 target: the Reconcile function, or (in a directory world) the Directory
+    /// function, invoked directly with `{}`, with `fault`.
+    Scheduled {
+        fault: Option<LambdaFault>,
+        function: Function,
+    },
 }
 
 /// Counters one invocation shares with the harness.
@@ -462,17 +466,9 @@ async fn invocation<C: Cloud + ?Sized>(
                 .run_on(cloud, config, event.clone(), options, &died, &mut progress)
                 .await,
         )),
-        Job::Scheduled { fault } => Outcome::Invoked(
+        Job::Scheduled { fault, function } => Outcome::Invoked(
             machine
-                .invoke_with(
-                    cloud,
-                    config,
-                    Function::Reconcile,
-                    &json!({}),
-                    *fault,
-                    &died,
-                    &mut progress,
-                )
+                .invoke_with(cloud, config, *function, &json!({}), *fault, &died, &mut progress)
                 .await,
         ),
     }
@@ -491,7 +487,14 @@ struct RandomWorld {
     file_systems: Vec<FileSystem>,
     svms: Vec<StorageVirtualMachine>,
     consumers: Vec<ConsumerVpc>,
+    /// Whether the world has an Active Directory ([`AD_DOMAIN`]) and the config `[directory]`:
+    /// then the Directory function is deployed and runs, and the oracle checks AD too.
+    directory: bool,
 }
+
+/// The AD domain of a directory world: the consumers' zones have its name, so the aliases are
+/// in the AD-integrated zone too.
+pub const AD_DOMAIN: &str = "corp.example";
 
 fn id<T: std::str::FromStr>(prefix: &str, rng: &mut ChaCha8Rng) -> T
 where
@@ -586,6 +589,30 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
     for s in &svms {
         cloud.add_svm(s.clone());
     }
+    // Half the worlds have a directory, drawn apart from the main sequence so a world without
+    // one is the same as before directories existed.
+    let directory = ChaCha8Rng::seed_from_u64(seed ^ 0x00ad_d1c7).random_bool(0.5);
+    if directory {
+        cloud.add_ad_domain(AD_DOMAIN);
+        for s in &svms {
+            cloud.add_ad_computer(&s.name);
+        }
+        // An administrator's things that must never be touched: an extra host name on the
+        // first SVM's account, an A record and a CNAME in the zone.
+        cloud.set_ad_value(
+            &svms[0].name,
+            fsxn_lattice_core::directory::ATTR_ADDITIONAL_DNS,
+            &format!("legacy-files.{AD_DOMAIN}"),
+        );
+        cloud.add_ad_record(
+            &format!("fileserver.{AD_DOMAIN}"),
+            crate::AdRecord::A("10.0.15.199".parse().expect("ip")),
+        );
+        cloud.add_ad_record(
+            &format!("intranet.{AD_DOMAIN}"),
+            crate::AdRecord::Cname(format!("web.{AD_DOMAIN}")),
+        );
+    }
     let mut consumers = Vec::new();
     for c in 0..rng.random_range(1..=3u32) {
         let cvpc = cloud.add_vpc(
@@ -648,6 +675,7 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
         file_systems,
         svms,
         consumers,
+        directory,
     }
 }
 
@@ -763,11 +791,19 @@ fn new_svm(rng: &mut ChaCha8Rng, fs: &FileSystem, n: usize) -> StorageVirtualMac
     let ip = Ipv4Addr::from(u32::from(range.network()) + 2 + (n as u32 % 60));
     let svm_id: SvmId = id("svm", rng);
     StorageVirtualMachine {
-        name: format!("svm-{}", &svm_id.suffix()[..6]),
-        id: svm_id,
         file_system_id: fs.id.clone(),
         lifecycle: FsxLifecycle::Created,
-        endpoints: SvmEndpoints::one_ip("SVM", ip),
+        // As FSx names an SVM's endpoints once it joined the domain: its NetBIOS name (the
+        // ONTAP name, upper case) in the domain. Its computer account has that name.
+        endpoints: SvmEndpoints::one_ip(
+            &format!(
+                "{}.{AD_DOMAIN}",
+                format!("svm-{}", &svm_id.suffix()[..6]).to_ascii_uppercase()
+            ),
+            ip,
+        ),
+        name: format!("svm-{}", &svm_id.suffix()[..6]),
+        id: svm_id,
         tags: Tags::new(),
     }
 }
@@ -784,8 +820,13 @@ fn svm_ip(s: &StorageVirtualMachine) -> Ipv4Addr {
         .expect("chaos SVMs serve SMB")
 }
 
-fn config_for(active: &[String], consumers: &[ConsumerVpc]) -> Config {
+fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool) -> Config {
     let mut text = format!("owner = \"{OWNER}\"\n[gateway]\nsecurity_group_ids = [\"sg-0aaaaaaaaaaaaaaa1\"]\n");
+    if directory {
+        text.push_str(&format!(
+            "[directory]\ndomain = \"{AD_DOMAIN}\"\nsecret_arn = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:chaos-ad-bind-Ab12Cd\"\n"
+        ));
+    }
     for (name, vpc, subnets, zone, _) in consumers.iter().filter(|c| active.contains(&c.0)) {
         let subnets: Vec<String> = subnets.iter().map(|s| format!("\"{s}\"")).collect();
         text.push_str(&format!(
@@ -814,6 +855,27 @@ fn inventory(s: &Snapshot) -> BTreeSet<String> {
         items.extend(rs.iter().map(|r| format!("record {z} {r:?}")));
     }
     items
+}
+
+/// [`inventory`] with the directory: every value of every computer account and every record
+/// of the AD zone.
+fn inventory_with_directory(cloud: &SimCloud) -> BTreeSet<String> {
+    let mut items = inventory(&cloud.snapshot());
+    for (name, _, spns, additional) in cloud.ad_accounts() {
+        items.extend(spns.iter().chain(&additional).map(|v| ad_value_item(&name, v)));
+    }
+    for (name, record, _) in cloud.ad_zone() {
+        items.insert(ad_record_item(&name, &record));
+    }
+    items
+}
+
+fn ad_value_item(account: &str, value: &str) -> String {
+    format!("ad value {account} {value}")
+}
+
+fn ad_record_item(name: &str, record: &crate::AdRecord) -> String {
+    format!("ad record {name} {record:?}")
 }
 
 // ---- the oracle ----
@@ -1194,10 +1256,96 @@ pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], befor
         }
     }
 
+    if config.directory.is_some() {
+        check_directory(cloud, &s, &want, &dns_of, before, &mut f);
+    }
+
     // Nothing that existed before the run changed or went away.
-    let now = inventory(&s);
+    let now = inventory_with_directory(cloud);
     f.touched.extend(before.difference(&now).cloned());
     f
+}
+
+/// The directory of a directory world: every exposed SVM with SMB and an alias has the
+/// alias's three values on its computer account and, in the AD zone, the alias CNAME to the
+/// available endpoint of its first consumer (by name) with our marker beside it; no other value
+/// or record of ours. Values left on the account of an SVM that was deleted are not counted: its
+/// record (an SVM tag) went with it, so nothing can know they were ours.
+fn check_directory(
+    cloud: &SimCloud,
+    s: &Snapshot,
+    want: &BTreeMap<SvmId, Expected>,
+    dns_of: &BTreeMap<(&SvmId, &str), &str>,
+    before: &BTreeSet<String>,
+    f: &mut Findings,
+) {
+    use fsxn_lattice_core::directory::{SpnValue, computer_name};
+    let accounts = cloud.ad_accounts();
+    let zone = cloud.ad_zone();
+    let mut wanted_values: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut wanted_names: BTreeSet<String> = BTreeSet::new();
+    for (svm, e) in want {
+        let Some(alias) = &e.alias else { continue };
+        if !e.ports.contains(&445) || !alias.ends_with(&format!(".{AD_DOMAIN}")) {
+            continue;
+        }
+        let Some(svm_obj) = s.svms.iter().find(|x| &x.id == svm) else {
+            continue;
+        };
+        let account = computer_name(&svm_obj.name);
+        let Some((_, _, spns, additional)) = accounts.iter().find(|a| a.0 == account) else {
+            f.wrong.push(format!("no AD computer account {account} for {svm}"));
+            continue;
+        };
+        for v in SpnValue::ALL {
+            let value = v.value_for(alias);
+            wanted_values.insert((account.clone(), value.to_ascii_lowercase()));
+            if !spns.iter().chain(additional).any(|x| x.eq_ignore_ascii_case(&value)) {
+                f.wrong.push(format!("{account} of {svm} lacks {value}"));
+            }
+        }
+        let marker_name = format!("_fsxn-lattice.{alias}");
+        wanted_names.insert(alias.clone());
+        wanted_names.insert(marker_name.clone());
+        let first = e.consumers.iter().min();
+        let target = first.and_then(|c| dns_of.get(&(svm, c.as_str())));
+        let at: Vec<&crate::AdRecord> = zone.iter().filter(|(n, _, _)| n == alias).map(|(_, r, _)| r).collect();
+        match (at.as_slice(), target) {
+            ([crate::AdRecord::Cname(t)], Some(want_t)) if t == want_t => {}
+            (records, _) => f.wrong.push(format!(
+                "AD DNS {alias} of {svm} is {records:?}, not a CNAME to the endpoint of {first:?} ({target:?})"
+            )),
+        }
+        let marked = zone.iter().any(|(n, r, _)| {
+            n == &marker_name
+                && matches!(r, crate::AdRecord::Txt(t) if t.contains(&format!("owner={OWNER},")) && t.contains(&format!("svm={svm}")))
+        });
+        if !marked {
+            f.wrong
+                .push(format!("no marker {marker_name} of ours for {svm} in AD DNS"));
+        }
+    }
+    let existing: BTreeSet<String> = s.svms.iter().map(|x| computer_name(&x.name)).collect();
+    for (name, _, spns, additional) in &accounts {
+        // A domain join's own SPNs (HOST/<NAME>, HOST/<name>.<domain>) are FSx's.
+        let own = |v: &str| {
+            v.eq_ignore_ascii_case(&format!("HOST/{name}"))
+                || v.eq_ignore_ascii_case(&format!("HOST/{}.{AD_DOMAIN}", name.to_ascii_lowercase()))
+        };
+        for v in spns.iter().chain(additional) {
+            if own(v) || before.contains(&ad_value_item(name, v)) {
+                continue;
+            }
+            if !wanted_values.contains(&(name.clone(), v.to_ascii_lowercase())) && existing.contains(name) {
+                f.orphans.push(format!("AD value {v} on {name}"));
+            }
+        }
+    }
+    for (name, record, _) in &zone {
+        if !before.contains(&ad_record_item(name, record)) && !wanted_names.contains(name) {
+            f.orphans.push(format!("AD DNS {name} {record:?}"));
+        }
+    }
 }
 
 // ---- a run ----
@@ -1466,6 +1614,9 @@ impl Run<'_> {
     fn settle(&mut self, config: &Config) -> (bool, u32, u32) {
         /// An event in Lambda's asynchronous queue.
         struct Queued {
+            /// The schedule's target: Reconcile, or the Directory function (a directory world
+            /// has both schedules, template.yaml).
+            function: Function,
             due: u64,
             arrived: u64,
             /// Function errors so far (at most 2 retries).
@@ -1479,6 +1630,9 @@ impl Run<'_> {
         let mut next_tick = self.w.cloud.now_secs();
         let mut ticks = 0;
         let mut queue: Vec<Queued> = Vec::new();
+        // Whether the last scheduled Reconcile converged (a directory world's Directory
+        // function must then converge too).
+        let mut reconciled = false;
         loop {
             let due = queue.iter().map(|q| q.due).min();
             let tick_first = ticks < FINAL_INVOCATIONS && due.is_none_or(|d| next_tick <= d);
@@ -1493,12 +1647,20 @@ impl Run<'_> {
             }
             if tick_first {
                 let now = self.w.cloud.now_secs();
-                queue.push(Queued {
-                    due: now,
-                    arrived: now,
-                    errors: 0,
-                    throttled: 0,
-                });
+                let functions: &[Function] = if self.w.directory {
+                    &[Function::Reconcile, Function::Directory]
+                } else {
+                    &[Function::Reconcile]
+                };
+                for function in functions {
+                    queue.push(Queued {
+                        function: *function,
+                        due: now,
+                        arrived: now,
+                        errors: 0,
+                        throttled: 0,
+                    });
+                }
                 ticks += 1;
                 next_tick += SCHEDULE_PERIOD;
                 continue;
@@ -1510,19 +1672,49 @@ impl Run<'_> {
             if let Some(f) = fault {
                 *self.lambda_faults.entry(fault_name(f)).or_default() += 1;
             }
-            let (r, p, _) = self.invoke(config, &[Job::Scheduled { fault }]).remove(0);
+            let function = q.function;
+            let (r, p, _) = self.invoke(config, &[Job::Scheduled { fault, function }]).remove(0);
             passes += p;
             self.invariants();
             if passes > PASS_BUDGET {
                 return (false, passes, invocations);
             }
             let now = self.w.cloud.now_secs();
+            let what = match function {
+                Function::Directory => "scheduled directory",
+                _ => "scheduled reconcile",
+            };
             let error = match r {
                 Some(Outcome::Invoked(Ok(out))) => {
                     let status = out["status"].as_str().unwrap_or("?").to_string();
-                    self.log(format!("scheduled reconcile: {status} after {p} pass(es)"));
+                    self.log(format!("{what}: {status} after {p} pass(es)"));
+                    let quiet = |key: &str| out[key].as_array().is_none_or(Vec::is_empty);
+                    // Converged: Reconcile with nothing held for the Directory function; in a
+                    // directory world, then the Directory function with nothing applied and
+                    // nothing handed back (deferred).
+                    match function {
+                        Function::Directory => {
+                            if status == "converged"
+                                && reconciled
+                                && quiet("applied")
+                                && out["deferred"].as_u64() == Some(0)
+                            {
+                                return (true, passes, invocations);
+                            }
+                            reconciled = false;
+                        }
+                        _ => {
+                            reconciled = status == "converged" && quiet("held_for_directory");
+                            if reconciled && !self.w.directory {
+                                return (true, passes, invocations);
+                            }
+                        }
+                    }
+                    for x in out["held_for_directory"].as_array().into_iter().flatten() {
+                        self.log(format!("  held: {}", x.as_str().unwrap_or_default()));
+                    }
                     if status == "converged" {
-                        return (true, passes, invocations);
+                        continue;
                     }
                     for x in out["waiting"].as_array().into_iter().flatten() {
                         self.log(format!("  waiting: {}", x.as_str().unwrap_or_default()));
@@ -1534,7 +1726,7 @@ impl Run<'_> {
                 }
                 Some(Outcome::Invoked(Err(e))) => {
                     self.log(format!(
-                        "scheduled reconcile: {} after {p} pass(es){} ({})",
+                        "{what}: {} after {p} pass(es){} ({})",
                         e.error,
                         fault.map(|f| format!(" (injected {f:?})")).unwrap_or_default(),
                         e.cause
@@ -1543,7 +1735,7 @@ impl Run<'_> {
                 }
                 // The sandbox died in the middle of a call: a function error to Lambda.
                 Some(Outcome::Execution(_)) | None => {
-                    self.log(format!("scheduled reconcile: did not finish after {p} pass(es)"));
+                    self.log(format!("{what}: did not finish after {p} pass(es)"));
                     "Runtime.ExitError".to_string()
                 }
             };
@@ -1622,6 +1814,10 @@ fn change(
             let fs = &w.file_systems[run.rng.random_range(0..w.file_systems.len())];
             let s = new_svm(&mut run.rng, fs, *created);
             *created += 1;
+            if w.directory {
+                // FSx joins a new SVM to the domain: its computer account.
+                w.cloud.add_ad_computer(&s.name);
+            }
             w.cloud.create_svm(s.clone());
             run.log(format!("create {}", s.id));
             svms.push(s);
@@ -1663,7 +1859,7 @@ fn change(
         }
     }
     active.sort();
-    config_for(active, &w.consumers)
+    config_for(active, &w.consumers, w.directory)
 }
 
 /// The driver of a run: `None` runs [`invocation`]; a test may replace the configuration the
@@ -1671,21 +1867,32 @@ fn change(
 type Mutant = Option<fn(&Config) -> Config>;
 
 /// Runs one campaign run and adds its findings to `report`.
+/// The deployed state machine of each kind of world.
+struct Machines {
+    plain: DeployedStateMachine,
+    directory: DeployedStateMachine,
+}
+
 fn run_one(
     seed: u64,
     fault_rate: f64,
-    machine: &DeployedStateMachine,
+    machines: &Machines,
     report: &mut ChaosReport,
     keep_timeline: bool,
     mutant: Mutant,
 ) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = build(seed, &mut rng);
-    let before = inventory(&w.cloud.snapshot());
+    let machine = if w.directory {
+        &machines.directory
+    } else {
+        &machines.plain
+    };
+    let before = inventory_with_directory(&w.cloud);
     let mut active: Vec<String> = w.consumers.iter().map(|c| c.0.clone()).collect();
     let mut svms = w.svms.clone();
     let mut created = svms.len();
-    let mut config = config_for(&active, &w.consumers);
+    let mut config = config_for(&active, &w.consumers, w.directory);
     let mut run = Run {
         w: &w,
         rng,
@@ -1852,12 +2059,21 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         invocations: Vec::new(),
     };
     let single = opts.runs == 1 && seeds == 1;
-    let machine = DeployedStateMachine::from_repository().expect("the repository's state machine parses");
+    // As template.yaml deploys it without a directory, and with one (condition HasDirectory).
+    let machines = Machines {
+        plain: DeployedStateMachine::from_repository().expect("the repository's state machine parses"),
+        directory: DeployedStateMachine::new(
+            &crate::stepfunctions::Deployment::from_repository()
+                .expect("the repository's state machine parses")
+                .with_condition("HasDirectory", true),
+        )
+        .expect("the repository's state machine parses"),
+    };
     for campaign in opts.seed..opts.seed + u64::from(seeds) {
         for i in 0..opts.runs {
             let seed = if single { campaign } else { run_seed(campaign, i) };
             report.runs += 1;
-            run_one(seed, opts.fault_rate, &machine, &mut report, single, mutant);
+            run_one(seed, opts.fault_rate, &machines, &mut report, single, mutant);
         }
     }
     report.passes_to_converge = Spread::of(&report.passes);
@@ -1941,6 +2157,46 @@ mod tests {
         assert!(sane.clean(), "{:#?}", sane.failures);
     }
 
+    /// A Directory function that never reaches AD: the reconciler's config without
+    /// `[directory]`; the oracle, checking AD in directory worlds itself, must fail those runs.
+    fn forget_directory(c: &Config) -> Config {
+        let mut c = c.clone();
+        c.directory = None;
+        c
+    }
+
+    #[test]
+    fn the_oracle_fails_a_reconciler_that_leaves_ad_alone_in_directory_worlds() {
+        let opts = ChaosOptions::new(11, 8, 0.0);
+        let directory_worlds = (0..8)
+            .filter(|i| {
+                let seed = run_seed(11, *i);
+                build(seed, &mut ChaCha8Rng::seed_from_u64(seed)).directory
+            })
+            .count();
+        assert!(
+            (1..8).contains(&directory_worlds),
+            "both kinds of world in the campaign: {directory_worlds} of 8 have a directory"
+        );
+        let r = run_campaign_with(opts, Some(forget_directory));
+        // Failed: the directory worlds that end with an SVM exposed with SMB and an alias.
+        assert!(
+            (1..=directory_worlds).contains(&(r.failed_runs as usize)),
+            "{} of {directory_worlds}: {:#?}",
+            r.failed_runs,
+            r.failures
+        );
+        assert!(
+            r.failures
+                .iter()
+                .all(|f| f.what.contains("lacks") && f.what.contains("AD DNS")),
+            "{:#?}",
+            r.failures
+        );
+        let sane = run_campaign_with(opts, None);
+        assert!(sane.clean(), "{:#?}", sane.failures);
+    }
+
     #[test]
     fn a_second_live_endpoint_of_ours_is_a_duplicate_the_moment_it_exists() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -2020,8 +2276,8 @@ mod tests {
     fn the_oracle_sees_foreign_and_second_owner_resources_touched() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let w = build(3, &mut rng);
-        let before = inventory(&w.cloud.snapshot());
-        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers);
+        let before = inventory_with_directory(&w.cloud);
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory);
         assert!(check(&w.cloud, &config, &w.consumers, &before).is_empty());
         // Delete the second owner's endpoint, as a reconciler that ignored the owner would.
         let theirs = w
@@ -2041,8 +2297,8 @@ mod tests {
     fn the_oracle_wants_every_exposed_svm_on_exact_ports_with_its_alias() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let w = build(4, &mut rng);
-        let before = inventory(&w.cloud.snapshot());
-        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers);
+        let before = inventory_with_directory(&w.cloud);
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory);
         let svm = &w.svms[0];
         w.cloud.tag_fsx(svm.id.as_str(), tag_keys::EXPOSE, "NFS3, ssh");
         w.cloud.tag_fsx(svm.id.as_str(), tag_keys::ALIAS, "Files.corp.example.");

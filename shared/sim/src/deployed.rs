@@ -116,12 +116,30 @@ pub struct DeployedRun {
 }
 
 /// The deployed state machine, parsed once, with the functions' timeouts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct DeployedStateMachine {
     /// The parsed definition.
     pub machine: StateMachine,
     /// Timeout per function logical ID.
     pub timeouts: BTreeMap<String, Duration>,
+    /// Functions Lambda runs one at a time (their own `ReservedConcurrentExecutions: 1`):
+    /// an invocation while one is running is throttled (`Lambda.TooManyRequestsException`).
+    pub serialized: std::collections::BTreeSet<String>,
+    /// Those of them running now, across every execution of this machine.
+    running: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// Marks a serialized function running until dropped (also when its invocation's future is
+/// dropped: a sandbox that died frees its slot).
+struct Running<'a>(&'a std::sync::Mutex<std::collections::BTreeSet<String>>, String);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.1);
+    }
 }
 
 impl DeployedStateMachine {
@@ -142,6 +160,8 @@ impl DeployedStateMachine {
         Ok(Self {
             machine: deployment.state_machine()?,
             timeouts: deployment.function_timeouts.clone(),
+            serialized: deployment.serialized.clone(),
+            running: std::sync::Mutex::default(),
         })
     }
 
@@ -210,6 +230,19 @@ impl DeployedStateMachine {
         died: &dyn Fn() -> bool,
         progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<Value, TaskError> {
+        let id = function.template_resource().to_string();
+        let _running = if self.serialized.contains(&id) {
+            let mut running = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !running.insert(id.clone()) {
+                return Err(TaskError {
+                    error: "Lambda.TooManyRequestsException".into(),
+                    cause: format!("Rate Exceeded: {id} runs one invocation at a time (reserved concurrency 1)"),
+                });
+            }
+            Some(Running(&self.running, id))
+        } else {
+            None
+        };
         match fault {
             None => invoke(cloud, config, function, payload, died, progress).await,
             Some(LambdaFault::Timeout) => {
@@ -564,6 +597,137 @@ mod tests {
         assert!(
             !names.iter().any(|n| n.contains(ALIAS.trim_end_matches('.'))),
             "{names:?}"
+        );
+    }
+
+    /// Review: the PublishAlias opt-out fix (above) for the Directory step. After an opt-out
+    /// with `[directory]`, Provision holds the endpoint for the Directory function (the target
+    /// record names it), PublishAlias withdraws the Route 53 alias, the Directory function
+    /// withdraws the AD record and untags — and then its plan still has the endpoint deletion
+    /// (deferred) and "the configuration waits for its endpoints to go" (waiting): Waiting, so
+    /// `NotReady`, which the Directory state retries 10 × 30 s and then fails the execution.
+    #[test]
+    fn review_an_opt_out_with_the_directory_is_torn_down_by_its_own_execution() {
+        use crate::scenario::seed_world_with_directory;
+        let w = seed_world_with_directory(26);
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+        w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        let tag = w.cloud.drain_events().remove(0);
+        let sm = DeployedStateMachine::from_repository_for(&w.config).unwrap();
+        let built = sm.run(&w.cloud, &w.config, tag, &RunOptions::default());
+        assert_eq!(
+            built.execution.status,
+            ExecutionStatus::Succeeded,
+            "{:?}",
+            built.execution.path
+        );
+        assert!(w.cloud.kerberos_for(ALIAS).is_ok());
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "off");
+        let events = w.cloud.drain_events();
+        let off = events
+            .iter()
+            .rev()
+            .find(|e| e["detail"]["eventName"] == "TagResource")
+            .expect("the opt-out's CloudTrail record")
+            .clone();
+        let r = sm.run(&w.cloud, &w.config, off, &RunOptions::default());
+        let x = &r.execution;
+        let directory_errors: Vec<String> = x.retries.iter().map(|r| format!("{} {}", r.state, r.error)).collect();
+        assert_eq!(
+            x.status,
+            ExecutionStatus::Succeeded,
+            "{:?} {:?}\npath {:?}\nretries {:#?}\nlast failed invocation {:?}",
+            x.error,
+            x.cause,
+            x.path,
+            directory_errors,
+            x.invocations
+                .iter()
+                .rev()
+                .find(|i| i.outcome.is_err())
+                .map(|i| &i.outcome)
+        );
+        let s = w.cloud.snapshot();
+        let live: Vec<_> = s
+            .endpoints
+            .iter()
+            .filter(|e| e.state.is_live())
+            .map(|e| &e.id)
+            .collect();
+        assert!(live.is_empty(), "endpoints left: {live:?}");
+    }
+
+    /// Review: the SPN record tag is writable by anyone with `fsx:TagResource` on an SVM (the
+    /// same people who set `expose`/`alias`), and since the record names its object by
+    /// objectGUID, `remove_spn` acts on whatever object that GUID is. A forged record naming
+    /// another computer's GUID and its own host name as the "alias" makes the Directory
+    /// function's bind account strip that computer's HOST/ SPNs — values fsxn-lattice never
+    /// added.
+    #[test]
+    fn review_a_forged_spn_record_removes_nothing_from_another_computer() {
+        use crate::scenario::seed_world_with_directory;
+        use fsxn_lattice_core::directory::{SpnRecord, SpnValue};
+        let w = seed_world_with_directory(27);
+        // Another server in the domain, with the SPNs its join wrote.
+        w.cloud.add_ad_computer("FILER2");
+        let before = w.cloud.ad_values("FILER2").unwrap();
+        assert!(
+            before.0.iter().any(|s| s == "HOST/filer2.corp.non-97.net"),
+            "{before:?}"
+        );
+        let victim = w.cloud.ad_guid("FILER2").unwrap();
+        // An FSx tagger (no AD rights) writes a record under our key on an SVM it may tag.
+        let mut forged = SpnRecord::empty("filer2.corp.non-97.net");
+        forged.added.extend(SpnValue::ALL);
+        forged.account = Some(victim);
+        w.cloud.tag_fsx(
+            SVM_ID,
+            &fsxn_lattice_core::naming::directory_tag("demo"),
+            &forged.to_tag_value(),
+        );
+        w.cloud.drain_events();
+        let out = pollster::block_on(invoke(
+            &w.cloud,
+            &w.config,
+            Function::Directory,
+            &json!({}),
+            &|| false,
+            &mut |_| {},
+        ));
+        let after = w.cloud.ad_values("FILER2").unwrap();
+        assert_eq!(after, before, "FILER2's own SPNs were removed: {out:?}");
+    }
+
+    /// Review: markers are trusted wherever they are found in the zone. In an AD-integrated
+    /// zone with secure dynamic updates, Authenticated Users may create new nodes, so any
+    /// domain user can write `_fsxn-lattice.<name>` with our marker text (it is readable in
+    /// the zone); the Directory function then "withdraws" `<name>`: an administrator's CNAME
+    /// is deleted by the bind account, which holds Delete on dnsNode objects in the zone.
+    #[test]
+    fn review_a_forged_marker_does_not_delete_an_administrators_cname() {
+        use crate::AdRecord;
+        use crate::scenario::seed_world_with_directory;
+        let w = seed_world_with_directory(28);
+        let victim = "intranet.corp.non-97.net";
+        w.cloud
+            .add_ad_record(victim, AdRecord::Cname("web01.corp.non-97.net".into()));
+        // Written by any domain user (the node is theirs; the bind account may delete it).
+        w.cloud.add_ad_record(
+            &format!("_fsxn-lattice.{victim}"),
+            AdRecord::Txt(fsxn_lattice_core::directory::marker("demo", "svm-0000000000000dead")),
+        );
+        let out = pollster::block_on(invoke(
+            &w.cloud,
+            &w.config,
+            Function::Directory,
+            &json!({}),
+            &|| false,
+            &mut |_| {},
+        ));
+        assert_eq!(
+            w.cloud.ad_records(victim),
+            [AdRecord::Cname("web01.corp.non-97.net".into())],
+            "the administrator's CNAME is gone: {out:?}"
         );
     }
 

@@ -244,6 +244,24 @@ impl SimCloud {
             .push((record, ADMIN_RECORD_TTL));
     }
 
+    /// Every record of the AD zone, by name, in name order: `(name, record, ttl)`.
+    pub fn ad_zone(&self) -> Vec<(String, AdRecord, u32)> {
+        let w = self.w();
+        w.ad.nodes
+            .iter()
+            .flat_map(|(n, rs)| rs.iter().map(move |(r, t)| (n.clone(), r.clone(), *t)))
+            .collect()
+    }
+
+    /// Every computer account: `(NAME, dn, servicePrincipalName, msDS-AdditionalDnsHostName)`.
+    pub fn ad_accounts(&self) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+        let w = self.w();
+        w.ad.accounts
+            .iter()
+            .map(|(n, a)| (n.clone(), a.dn.clone(), a.spns.clone(), a.additional.clone()))
+            .collect()
+    }
+
     /// The records at `name` in the AD zone.
     pub fn ad_records(&self, name: &str) -> Vec<AdRecord> {
         self.ad_records_with_ttl(name).into_iter().map(|(r, _)| r).collect()
@@ -422,13 +440,24 @@ impl Directory for SimCloud {
         let mut removed = Vec::new();
         // The object the record names by objectGUID, whatever its name now; by name only for a
         // record without one. Gone: nothing to remove, whoever has its name now.
+        // The GUID only narrows: the object must still be this SVM's account (the record is
+        // a tag anyone allowed to tag the SVM can write).
+        let netbios = computer_name(computer);
         let name = match &record.account {
-            Some(guid) => w.ad.by_guid(guid),
-            None => Some(computer_name(computer)),
+            Some(guid) => w.ad.by_guid(guid).filter(|n| *n == netbios),
+            None => Some(netbios.clone()),
         };
         if let Some(a) = name.and_then(|n| w.ad.accounts.get_mut(&n)) {
+            let dns_host_name = a.dns_host_name.clone();
             for v in &record.added {
                 let value = v.value_for(&record.alias);
+                // Never the account's own names (what the domain join wrote).
+                let host = value.split_once('/').map_or(value.as_str(), |(_, h)| h).to_string();
+                if host.eq_ignore_ascii_case(&netbios)
+                    || dns_host_name.as_deref().is_some_and(|d| host.eq_ignore_ascii_case(d))
+                {
+                    continue;
+                }
                 let list = if v.attribute() == ATTR_SPN {
                     &mut a.spns
                 } else {
@@ -709,7 +738,7 @@ mod tests {
         let svm = svm();
         let alias = normalize_alias(ALIAS);
         assert_eq!(block_on(c.list_alias_markers(AD_DOMAIN)).unwrap(), []);
-        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, "demo", &svm)).unwrap();
+        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 300, "demo", &svm)).unwrap();
         // An administrator's CNAME, and a TXT record, at names that are not markers.
         c.add_ad_record(
             "files.corp.non-97.net",
@@ -732,25 +761,25 @@ mod tests {
         let c = &w.cloud;
         let svm = svm();
         let alias = normalize_alias(ALIAS);
-        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, "demo", &svm)).unwrap();
+        block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 300, "demo", &svm)).unwrap();
         assert_eq!(block_on(c.read_alias(AD_DOMAIN, ALIAS)).unwrap().ttl, Some(300));
-        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 60, "demo", &svm)).unwrap();
+        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 60, "demo", &svm)).unwrap();
         assert_eq!(done, "ttl 300 → 60");
         assert_eq!(
             c.ad_records_with_ttl(&alias),
-            [(AdRecord::Cname("a.on.aws".into()), 60)]
+            [(AdRecord::Cname("vpce-a.on.aws".into()), 60)]
         );
         assert_eq!(block_on(c.read_alias(AD_DOMAIN, ALIAS)).unwrap().ttl, Some(60));
         assert_eq!(
-            block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 60, "demo", &svm)).unwrap(),
+            block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 60, "demo", &svm)).unwrap(),
             "unchanged"
         );
         // Both at once: a repoint, written with the new TTL.
-        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "b.on.aws", 120, "demo", &svm)).unwrap();
-        assert_eq!(done, "repointed from a.on.aws");
+        let done = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-b.on.aws", 120, "demo", &svm)).unwrap();
+        assert_eq!(done, "repointed from vpce-a.on.aws");
         assert_eq!(
             c.ad_records_with_ttl(&alias),
-            [(AdRecord::Cname("b.on.aws".into()), 120)]
+            [(AdRecord::Cname("vpce-b.on.aws".into()), 120)]
         );
     }
 
@@ -786,18 +815,18 @@ mod tests {
         let c = &w.cloud;
         let (owner, svm) = ("demo", svm());
         let alias = normalize_alias(ALIAS);
-        let made = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, owner, &svm)).unwrap();
+        let made = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 300, owner, &svm)).unwrap();
         assert!(made.starts_with("created"), "{made}");
         let state = block_on(c.read_alias(AD_DOMAIN, ALIAS)).unwrap();
-        assert!(state.owned_by(owner, svm.as_str()) && state.cname_targets == ["a.on.aws"]);
-        let moved = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "b.on.aws", 300, owner, &svm)).unwrap();
-        assert_eq!(moved, "repointed from a.on.aws");
+        assert!(state.owned_by(owner, svm.as_str()) && state.cname_targets == ["vpce-a.on.aws"]);
+        let moved = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-b.on.aws", 300, owner, &svm)).unwrap();
+        assert_eq!(moved, "repointed from vpce-a.on.aws");
         // Another owner's marker: not ours, refused and left alone.
-        let e = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "c.on.aws", 300, "other", &svm)).unwrap_err();
+        let e = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-c.on.aws", 300, "other", &svm)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
         let left = block_on(c.remove_alias_cname(AD_DOMAIN, ALIAS, "other", &svm)).unwrap();
         assert!(left.contains("left alone"), "{left}");
-        assert_eq!(c.ad_records(&alias), [AdRecord::Cname("b.on.aws".into())]);
+        assert_eq!(c.ad_records(&alias), [AdRecord::Cname("vpce-b.on.aws".into())]);
         assert_eq!(
             block_on(c.remove_alias_cname(AD_DOMAIN, ALIAS, owner, &svm)).unwrap(),
             "removed, with its marker"
@@ -805,7 +834,7 @@ mod tests {
         assert!(c.ad_records(&alias).is_empty() && c.ad_records(&format!("_fsxn-lattice.{alias}")).is_empty());
         // A record an administrator made (no marker) is never overwritten.
         c.add_ad_record(ALIAS, AdRecord::A("10.9.9.9".parse().unwrap()));
-        let e = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "a.on.aws", 300, owner, &svm)).unwrap_err();
+        let e = block_on(c.ensure_alias_cname(AD_DOMAIN, ALIAS, "vpce-a.on.aws", 300, owner, &svm)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
         // Another zone is not there.
         let e = block_on(c.read_alias("other.example", "x.other.example")).unwrap_err();

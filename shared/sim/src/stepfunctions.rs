@@ -147,6 +147,9 @@ pub struct Deployment {
     pub conditional: BTreeMap<String, (String, String, String)>,
     /// The functions' timeout (`Globals.Function.Timeout`, or a function's own `Timeout`).
     pub function_timeouts: BTreeMap<String, Duration>,
+    /// The functions whose template sets `ReservedConcurrentExecutions: 1` themselves: one
+    /// invocation at a time, whatever the stack's `ReservedConcurrency` parameter says.
+    pub serialized: std::collections::BTreeSet<String>,
 }
 
 impl Deployment {
@@ -219,11 +222,26 @@ impl Deployment {
                 Some((id.as_str()?.to_string(), Duration::from_secs(own.unwrap_or(global))))
             })
             .collect();
+        // Functions whose own `ReservedConcurrentExecutions` is the literal 1 (not the
+        // parameter the Globals give the others): Lambda runs one invocation of each at a time
+        // and throttles the rest.
+        let serialized = resources
+            .iter()
+            .filter(|(_, r)| r.get("Type").and_then(Y::as_str) == Some("AWS::Serverless::Function"))
+            .filter(|(_, r)| {
+                r.get("Properties")
+                    .and_then(|p| p.get("ReservedConcurrentExecutions"))
+                    .and_then(Y::as_u64)
+                    == Some(1)
+            })
+            .filter_map(|(id, _)| id.as_str().map(str::to_string))
+            .collect();
         Ok(Self {
             definition: definition.to_string(),
             substitutions,
             conditional,
             function_timeouts,
+            serialized,
         })
     }
 

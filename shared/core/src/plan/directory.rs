@@ -137,11 +137,16 @@ impl<'a> Planner<'a> {
             wanted.insert(e.svm_id.clone(), alias.clone());
             let computer = computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name));
             if let Some(err) = dobs.unreadable_for(&computer, &alias) {
-                self.refuse(
-                    e.svm_id.to_string(),
-                    err.kind,
-                    format!("the directory could not be read for {alias}: {err}; nothing is written or removed for it this time"),
+                let why = format!(
+                    "the directory could not be read for {alias}: {err}; nothing is written or removed for it this time"
                 );
+                // A transient failure is waited out (the Directory function fails NotReady and
+                // is retried); any other is this SVM's refusal, and the others go on.
+                if err.kind == ErrorKind::Transient {
+                    self.wait_directory(why);
+                } else {
+                    self.refuse(e.svm_id.to_string(), err.kind, why);
+                }
                 continue;
             }
             // The SVM's SMB server must be a member of this domain: its SPNs go on its own
@@ -170,7 +175,7 @@ impl<'a> Planner<'a> {
                 && r.alias != alias
             {
                 // The old alias's values and record go first (below); then this one's.
-                self.wait(format!(
+                self.wait_directory(format!(
                     "the SPNs of {alias} wait for those fsxn-lattice added for {} to be removed",
                     r.alias
                 ));
@@ -195,7 +200,7 @@ impl<'a> Planner<'a> {
             // Like the Route 53 alias: nothing is written for an alias no endpoint serves yet.
             let Some(consumer) = self.directory_consumer(e) else {
                 if record.is_none() {
-                    self.wait(format!("the SPNs of {alias} wait for an endpoint to become available"));
+                    self.wait_directory(format!("the SPNs of {alias} wait for an endpoint to become available"));
                 }
                 continue;
             };
@@ -319,6 +324,7 @@ impl<'a> Planner<'a> {
                         dns.other_types.join(", ")
                     ),
                 );
+                self.release_target_record(&e.svm_id, &zone);
                 continue;
             }
             let owned = dns.owned_by(self.owner, e.svm_id.as_str());
@@ -328,6 +334,7 @@ impl<'a> Planner<'a> {
                     ErrorKind::Conflict,
                     format!("{alias} exists in the AD zone {zone} without our marker: not ours, not overwritten"),
                 );
+                self.release_target_record(&e.svm_id, &zone);
                 continue;
             }
             let target = self.targets[&(e.svm_id.clone(), consumer)].clone();
@@ -377,6 +384,25 @@ impl<'a> Planner<'a> {
         self.plan_directory_withdrawals(&wanted, &zone);
     }
 
+    /// The AD name of `svm`'s alias is not ours (any more): nothing of ours points at its
+    /// endpoints there, so the target record that keeps them goes (or the other functions would
+    /// keep them for ever, and disagree with this one about deleting them).
+    fn release_target_record(&mut self, svm: &SvmId, zone: &str) {
+        if self.directory_recorded(svm).is_empty() {
+            return;
+        }
+        self.push(
+            Action::WithdrawDirectoryAlias {
+                svm_id: svm.clone(),
+                owner: self.owner.to_string(),
+                zone: zone.to_string(),
+                alias: None,
+                record_tag: Some(directory_dns_tag(self.owner)),
+            },
+            "the AD DNS record of this alias is not ours: its target record goes, the endpoints it kept are free",
+        );
+    }
+
     /// Withdraws what we added for aliases no longer wanted: our AD DNS records (found by the
     /// SVMs' records and by our markers in the zone), the SVMs' target records, then our SPNs.
     fn plan_directory_withdrawals(&mut self, wanted: &BTreeMap<SvmId, String>, zone: &str) {
@@ -385,16 +411,31 @@ impl<'a> Planner<'a> {
         };
         let upsert_only = self.config.dns.policy == DnsPolicy::UpsertOnly;
         let dns_key = directory_dns_tag(self.owner);
-        // Our AD records, from the zone's markers: (alias, svm).
+        // Our AD records, from the zone's markers: (alias, svm). An SVM with a marker whose
+        // alias could not be read keeps its target record (nothing removed on a guess).
         let mut withdrawn: BTreeSet<SvmId> = BTreeSet::new();
+        let mut unsure: BTreeSet<SvmId> = BTreeSet::new();
         for (alias, svm) in dobs.ours(self.owner) {
             let Ok(svm) = SvmId::parse(&svm) else {
                 continue;
             };
+            if dobs.unreadable.contains_key(&alias) {
+                unsure.insert(svm);
+                continue;
+            }
             if wanted.get(&svm) == Some(&alias) || self.desired.held.contains(&svm) {
                 continue;
             }
-            if dobs.unreadable.contains_key(&alias) {
+            // Our marker beside a CNAME we would never write (anyone may create nodes in an
+            // AD-integrated zone): not ours, left alone.
+            if !dobs
+                .aliases
+                .get(&alias)
+                .is_some_and(|a| a.owned_by(self.owner, svm.as_str()))
+            {
+                self.out.warnings.push(format!(
+                    "{alias} has a marker of ours for {svm} beside a CNAME to no resource endpoint: not written by fsxn-lattice, left alone"
+                ));
                 continue;
             }
             if upsert_only {
@@ -435,7 +476,7 @@ impl<'a> Planner<'a> {
             if svm.tags.contains_key(&dns_key)
                 && !wanted.contains_key(&svm.id)
                 && !withdrawn.contains(&svm.id)
-                && !upsert_only
+                && !unsure.contains(&svm.id)
             {
                 self.push(
                     Action::WithdrawDirectoryAlias {
@@ -534,6 +575,16 @@ mod tests {
             markers: vec![marker("t", o.svms[0].id.as_str())],
             ..AliasDnsState::default()
         }
+    }
+
+    /// The zone's marker scan as it would find the markers of `o`'s aliases.
+    fn scanned(o: &mut Observed) {
+        let d = o.directory.as_mut().unwrap();
+        d.markers = d
+            .aliases
+            .iter()
+            .flat_map(|(a, s)| s.markers.iter().map(move |m| (a.clone(), m.clone())))
+            .collect();
     }
 
     fn directory_actions(p: &Plan) -> Vec<&PlannedAction> {
@@ -793,6 +844,7 @@ mod tests {
         record(&mut o, &ours_only);
         let dns = ours(&o, &["vpce-0a.rcfg-1.x.on.aws"]);
         o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
+        scanned(&mut o);
         o.svms[0]
             .tags
             .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
@@ -999,7 +1051,25 @@ mod tests {
                 ..AliasDnsState::default()
             },
         );
+        // A forged marker of ours beside an administrator's CNAME (anyone may create nodes in
+        // the zone): not ours, left alone.
+        o.directory.as_mut().unwrap().aliases.insert(
+            "intranet.corp.example".into(),
+            AliasDnsState {
+                cname_targets: vec!["web01.corp.example".into()],
+                markers: vec![marker("t", gone)],
+                ..AliasDnsState::default()
+            },
+        );
+        scanned(&mut o);
         let p = planned(&config, &o);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.starts_with("intranet.corp.example has a marker of ours")),
+            "{:?}",
+            p.warnings
+        );
         let withdrawals: Vec<&Action> = directory_actions(&p)
             .into_iter()
             .map(|a| &a.action)
@@ -1050,6 +1120,165 @@ mod tests {
                 .any(|a| matches!(a.action, Action::UnregisterSpn { .. })),
             "{:#?}",
             p.actions
+        );
+    }
+
+    /// Review: "nothing withdrawn on a guess". The SVM opts out; its target record names the
+    /// endpoint; our AD record of it exists but its read failed this pass (the DC busy). An
+    /// unreadable alias is not in `aliases`, so `ours()` does not list it (the `unreadable`
+    /// check in the first loop is never reached), and the second loop removes the target
+    /// record — after which Provision deletes the endpoint the AD CNAME still points at.
+    #[test]
+    fn review_an_unreadable_ad_record_keeps_its_target_record() {
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
+        let svm = o.svms[0].id.to_string();
+        let d = o.directory.as_mut().unwrap();
+        d.aliases.remove(ALIAS);
+        // The zone's scan found our marker; reading the alias back failed.
+        d.markers.push((ALIAS.into(), marker("t", &svm)));
+        d.unreadable.insert(
+            ALIAS.into(),
+            crate::error::CloudError::new(ErrorKind::Transient, "ReadAlias", "Busy", "the DC is busy"),
+        );
+        let p = planned(&config, &o);
+        let untag: Vec<&PlannedAction> = directory_actions(&p)
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    &a.action,
+                    Action::WithdrawDirectoryAlias {
+                        record_tag: Some(_),
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert!(untag.is_empty(), "the target record is removed on a guess: {untag:#?}");
+    }
+
+    /// Review: the Directory function and the functions without AD must agree on which
+    /// deletions are held, or the state machine loops Directory (deferred > 0) → Provision
+    /// (held, converged) → PublishAlias → Directory … until its poll budget fails the
+    /// execution, on every execution. Here an administrator removed our marker (the CNAME at
+    /// the old endpoint stays, now theirs): the Directory view deletes the old endpoint
+    /// (directory_settled: not ours), the target record still names it (nothing narrows or
+    /// removes it: the SVM is wanted and the DNS section refuses), so Provision holds it.
+    #[test]
+    fn review_the_directory_and_provision_views_agree_on_a_held_endpoint() {
+        let mut all = SpnRecord::empty(ALIAS);
+        all.added.extend(SpnValue::ALL);
+        let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        record(&mut o, &all);
+        our_endpoint(&mut o, "vpce-0b", EndpointState::Available);
+        o.endpoints.last_mut().unwrap().subnet_ids = vec![id("subnet-c9")];
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0b".into());
+        // The CNAME at the old endpoint, its marker removed by an administrator.
+        let theirs = AliasDnsState {
+            cname_targets: vec!["vpce-0b.rcfg-1.x.on.aws".into()],
+            ..AliasDnsState::default()
+        };
+        o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), theirs);
+        // Route 53 already points at the new one.
+        {
+            use crate::model::{RecordSet, RecordType};
+            use crate::naming::{ownership_txt_name, ownership_txt_value};
+            let rec = |name: String, t: RecordType, v: String| RecordSet {
+                name,
+                record_type: t,
+                ttl: 300,
+                values: vec![v],
+                routing: None,
+            };
+            o.records.insert(
+                id("ZONE1"),
+                vec![
+                    rec(ALIAS.into(), RecordType::CNAME, "vpce-0a.rcfg-1.x.on.aws".into()),
+                    rec(
+                        ownership_txt_name(ALIAS),
+                        RecordType::TXT,
+                        ownership_txt_value("t", &id("svm-1"), "c"),
+                    ),
+                ],
+            );
+        }
+        let deletes_old = |p: &Plan| {
+            p.actions.iter().any(
+                |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0b"),
+            )
+        };
+        let with_ad = planned(&config, &o);
+        let narrows = directory_actions(&with_ad).iter().any(|a| {
+            matches!(
+                &a.action,
+                Action::PublishDirectoryAlias { .. } | Action::WithdrawDirectoryAlias { .. }
+            )
+        });
+        let mut without = o.clone();
+        without.directory = None;
+        let without_ad = planned(&config, &without);
+        assert!(
+            deletes_old(&with_ad) == deletes_old(&without_ad) || narrows,
+            "Directory defers the deletion ({}), Provision holds it ({:?}), and nothing changes the target record: {:#?}",
+            deletes_old(&with_ad),
+            without_ad.held_for_directory,
+            with_ad.refusals
+        );
+    }
+
+    /// Review: with dns.policy = "upsert-only" an opt-out leaves our AD record (as Route 53's)
+    /// and never removes the target record, so the functions without AD hold the endpoint for
+    /// ever (Route 53's upsert-only does not hold teardown), while the Directory view deletes
+    /// it: every execution loops Directory → Provision until its budget fails it.
+    #[test]
+    fn review_upsert_only_opt_out_does_not_hold_the_endpoint_for_ever() {
+        let (mut config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
+        config.dns.policy = DnsPolicy::UpsertOnly;
+        let dns = ours(&o, &["vpce-0a.rcfg-1.x.on.aws"]);
+        let svm = o.svms[0].id.to_string();
+        let d = o.directory.as_mut().unwrap();
+        d.aliases.insert(ALIAS.into(), dns);
+        d.markers.push((ALIAS.into(), marker("t", &svm)));
+        o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        let with_ad = planned(&config, &o);
+        // The Directory function leaves our AD record (upsert-only) but releases the hold:
+        // it removes the target record and nothing else.
+        let d = directory_actions(&with_ad);
+        assert!(
+            matches!(
+                &d[..],
+                [PlannedAction {
+                    action: Action::WithdrawDirectoryAlias {
+                        alias: None,
+                        record_tag: Some(_),
+                        ..
+                    },
+                    ..
+                }]
+            ),
+            "{:#?}",
+            d
+        );
+        assert!(
+            with_ad.warnings.iter().any(|w| w.contains("upsert-only leaves it")),
+            "{:?}",
+            with_ad.warnings
+        );
+        // After it, the functions without AD hold nothing.
+        let mut without = o.clone();
+        without.directory = None;
+        without.svms[0].tags.remove(&directory_dns_tag("t"));
+        let without_ad = planned(&config, &without);
+        assert!(
+            without_ad.held_for_directory.is_empty(),
+            "{:?}",
+            without_ad.held_for_directory
         );
     }
 

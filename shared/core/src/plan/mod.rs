@@ -510,6 +510,10 @@ pub struct Plan {
     /// reach AD. Not waits: polling this run would not move them; the Directory step does.
     #[serde(default)]
     pub held_for_directory: Vec<String>,
+    /// The directory steps' own waits (also in `waiting`): what the Directory function polls
+    /// for; the rest of `waiting` is AWS work the other functions follow.
+    #[serde(default)]
+    pub directory_waiting: Vec<String>,
 }
 
 impl Plan {
@@ -605,6 +609,14 @@ impl<'a> Planner<'a> {
 
     fn wait(&mut self, what: impl Into<String>) {
         self.out.waiting.push(what.into());
+    }
+
+    /// A wait of the directory steps: in `waiting`, and in `directory_waiting`, which is all
+    /// the Directory function polls for (the infrastructure's waits are Provision's).
+    fn wait_directory(&mut self, what: impl Into<String>) {
+        let what = what.into();
+        self.out.directory_waiting.push(what.clone());
+        self.out.waiting.push(what);
     }
 
     fn refuse(&mut self, subject: impl Into<String>, kind: ErrorKind, reason: impl Into<String>) {
@@ -744,6 +756,8 @@ impl<'a> Planner<'a> {
         self.out.diagnoses.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
         self.out.held_for_directory.sort();
         self.out.held_for_directory.dedup();
+        self.out.directory_waiting.sort();
+        self.out.directory_waiting.dedup();
         self.out
     }
 }
