@@ -829,11 +829,12 @@ impl Directory {
                 foreign: Vec::new(),
             });
         };
-        // Never the account's own names (what the domain join wrote): a record naming them is
-        // not ours, whatever it says.
+        // Never the account's own names (what the domain join wrote: `<NETBIOS>`,
+        // `<netbios>.<domain>`, its dNSHostName): a record naming them is not ours, whatever it
+        // says.
         let own = |value: &str| {
             let host = value.split_once('/').map_or(value, |(_, h)| h);
-            host.eq_ignore_ascii_case(&netbios)
+            host.split('.').next().is_some_and(|l| l.eq_ignore_ascii_case(&netbios))
                 || comp
                     .dns_host_name
                     .as_deref()

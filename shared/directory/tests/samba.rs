@@ -1042,6 +1042,51 @@ async fn a_computer_recreated_under_its_name_is_another_object_and_not_ours() {
     dir.close().await;
 }
 
+/// A record is an SVM tag, which whoever may tag the SVM can write: one naming another
+/// computer's objectGUID, or the SVM's own join-time names, makes the bind account remove
+/// nothing (checked with ldapsearch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_record_never_touches_another_computer_or_an_accounts_own_names() {
+    if skip("a_forged_record_never_touches_another_computer_or_an_accounts_own_names") {
+        return;
+    }
+    let _dc = Dc::start("a_forged_record_never_touches_another_computer_or_an_accounts_own_names");
+    samba_tool(&["computer", "add", SVM]);
+    samba_tool(&["computer", "add", "FILER2"]);
+    let filer2 = "filer2.corp.non-97.net";
+    samba_tool(&["spn", "add", &format!("HOST/{filer2}"), "FILER2$"]);
+    samba_tool(&["spn", "add", "HOST/FILER2", "FILER2$"]);
+    let victim = computer_attrs("FILER2");
+    assert!(
+        victim.contains(&format!("servicePrincipalName: HOST/{filer2}")),
+        "{victim}"
+    );
+    let dir = Directory::connect(&settings(), &admin()).await.unwrap();
+    // The other computer's GUID, its host name as the "alias", every value claimed.
+    let mut forged = SpnRecord::empty(filer2);
+    forged.added.extend(SpnValue::ALL);
+    forged.account = Some(guid_by_samba_tool("FILER2"));
+    let removed = dir.remove_spn(SVM, &forged).await.unwrap();
+    assert!(removed.removed.is_empty(), "{removed:?}");
+    assert_eq!(computer_attrs("FILER2"), victim);
+    // The SVM's own account, its own join-time host name as the "alias".
+    samba_tool(&[
+        "spn",
+        "add",
+        &format!("HOST/{}.corp.non-97.net", SVM.to_ascii_lowercase()),
+        &format!("{SVM}$"),
+    ]);
+    samba_tool(&["spn", "add", &format!("HOST/{SVM}"), &format!("{SVM}$")]);
+    let own = computer_attrs(SVM);
+    let mut forged = SpnRecord::empty(format!("{}.corp.non-97.net", SVM.to_ascii_lowercase()));
+    forged.added.extend(SpnValue::ALL);
+    forged.account = Some(guid_by_samba_tool(SVM));
+    let removed = dir.remove_spn(SVM, &forged).await.unwrap();
+    assert!(removed.removed.is_empty(), "{removed:?}");
+    assert_eq!(computer_attrs(SVM), own);
+    dir.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markers_are_listed_from_the_zone_and_a_new_ttl_is_served() {
     use fsxn_lattice_core::directory::marker;

@@ -453,7 +453,7 @@ impl Directory for SimCloud {
                 let value = v.value_for(&record.alias);
                 // Never the account's own names (what the domain join wrote).
                 let host = value.split_once('/').map_or(value.as_str(), |(_, h)| h).to_string();
-                if host.eq_ignore_ascii_case(&netbios)
+                if host.split('.').next().is_some_and(|l| l.eq_ignore_ascii_case(&netbios))
                     || dns_host_name.as_deref().is_some_and(|d| host.eq_ignore_ascii_case(d))
                 {
                     continue;
