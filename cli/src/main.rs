@@ -669,11 +669,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         outln!("{line}");
                     }
                     outln!(
-                        "seeds {}..={} at fault rate {}: {} run(s) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
+                        "seeds {}..={} at fault rate {}: {} run(s) ({} with Active Directory) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
                         report.fault_rate,
                         report.runs,
+                        report.directory_worlds,
                         started.elapsed().as_secs_f64(),
                         report.converged,
                         report.failed_runs,

@@ -180,6 +180,9 @@ pub struct ChaosReport {
     pub fault_rate: f64,
     /// Runs made.
     pub runs: u32,
+    /// Of them, runs in a world with Active Directory and `[directory]` (the Directory function
+    /// deployed, the oracle checking AD).
+    pub directory_worlds: u32,
     /// Runs whose final reconciles reported convergence within [`PASS_BUDGET`].
     pub converged: u32,
     /// Resources of ours that nothing desired needs (failed, ended and deleting ones included),
@@ -1884,6 +1887,7 @@ fn run_one(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = build(seed, &mut rng);
     let machine = if w.directory {
+        report.directory_worlds += 1;
         &machines.directory
     } else {
         &machines.plain
@@ -2031,6 +2035,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         seed_range: [opts.seed, opts.seed + u64::from(seeds) - 1],
         fault_rate: opts.fault_rate,
         runs: 0,
+        directory_worlds: 0,
         converged: 0,
         orphans: 0,
         duplicates: 0,
