@@ -63,7 +63,7 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// `cloudtrail`, `fsx`, `svm`, `subnet`, `consumer`, `dns`, `permission`, `resource`,
-    /// `account`.
+    /// `account`, and with `[directory]` (live only) [`DIRECTORY_AREA`].
     pub area: String,
     /// What it is about (an id or a name).
     pub subject: String,
@@ -1588,6 +1588,108 @@ fn resource_checks(config: &Config, o: &Observed, audit: &AuditObservation, out:
     }
 }
 
+/// The area of the directory checks (the live doctor's, with `[directory]`; the checks
+/// themselves are `fsxn_lattice_directory::check`'s).
+pub const DIRECTORY_AREA: &str = "directory";
+
+/// One SMB exposure with an alias, as the live doctor's directory checks look at it: what the
+/// Directory function would write for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryTarget {
+    /// The exposed SVM (with the config's owner, who the AD DNS record's marker names).
+    pub svm_id: SvmId,
+    /// The NetBIOS name of the SVM's computer object: [`crate::directory::computer_name`] of its
+    /// SMB endpoint's DNS name, else of the SVM's name (as the planner finds it).
+    pub computer: String,
+    /// The alias FQDN, normalized.
+    pub alias: String,
+    /// The AD zone ([`crate::config::DirectoryConfig::dns_zone`]).
+    pub zone: String,
+    /// Whether the alias lies below the zone: only then is an AD DNS record written for it.
+    pub in_zone: bool,
+    /// What this owner added for this alias earlier, from the SVM's
+    /// [`crate::naming::directory_tag`] (a record of another alias is not about this one).
+    pub record: Option<crate::directory::SpnRecord>,
+}
+
+impl DirectoryTarget {
+    /// The warning for an alias outside the zone: it gets its SPNs, but no AD DNS record.
+    pub fn outside_zone(&self) -> Option<Check> {
+        (!self.in_zone).then(|| {
+            check(
+                DIRECTORY_AREA,
+                "alias record",
+                Status::Warn,
+                format!(
+                    "{} is not below the AD zone {}: it gets its SPNs but no AD DNS record, so domain members resolving through AD DNS do not find it",
+                    self.alias, self.zone
+                ),
+            )
+            .fix(format!(
+                "set [directory] zone to the AD-integrated zone the alias belongs to, or choose an alias below {}",
+                self.zone
+            ))
+        })
+    }
+}
+
+/// With `[directory]`: each SMB exposure with an alias, by SVM id. Pure.
+pub fn directory_targets(config: &Config, o: &Observed, d: &Desired) -> Vec<DirectoryTarget> {
+    use crate::directory::{SpnRecord, computer_name, normalize_alias};
+    let Some(settings) = &config.directory else {
+        return Vec::new();
+    };
+    let zone = settings.dns_zone();
+    let tag = crate::naming::directory_tag(&config.owner);
+    d.exposures
+        .values()
+        .filter(|e| e.protocols.contains(&crate::desired::Protocol::Smb))
+        .filter_map(|e| {
+            let alias = normalize_alias(e.alias.as_deref()?);
+            let record = o
+                .svms
+                .iter()
+                .find(|s| s.id == e.svm_id)
+                .and_then(|s| s.tags.get(&tag))
+                .and_then(|v| SpnRecord::parse_tag_value(v))
+                .filter(|r| r.alias == alias);
+            Some(DirectoryTarget {
+                svm_id: e.svm_id.clone(),
+                computer: computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name)),
+                in_zone: alias.ends_with(&format!(".{zone}")),
+                alias,
+                zone: zone.clone(),
+                record,
+            })
+        })
+        .collect()
+}
+
+/// The one directory check when the bind secret cannot be read or is not
+/// `{"username": …, "password": …}`: it names the secret and what to grant, never its value
+/// (`e` never holds it: Secrets Manager's errors do not, and the credentials' parser never
+/// quotes the secret).
+pub fn unreadable_secret(secret_arn: &str, e: &CloudError) -> Check {
+    let fix = match e.kind {
+        ErrorKind::InvalidInput => {
+            "store the secret as JSON text {\"username\": …, \"password\": …} with a non-empty password (docs/config.md)".to_string()
+        }
+        ErrorKind::NotFound => format!(
+            "check [directory] secret_arn and the Region; the identity running the doctor needs secretsmanager:GetSecretValue on {secret_arn}"
+        ),
+        _ => format!(
+            "allow secretsmanager:GetSecretValue on {secret_arn} to the identity running the doctor (and kms:Decrypt on the secret's key if a customer managed key encrypts it)"
+        ),
+    };
+    check(
+        DIRECTORY_AREA,
+        "bind secret",
+        Status::Fail,
+        format!("cannot read the bind secret {secret_arn}, so the directory was not checked: {e}"),
+    )
+    .fix(fix)
+}
+
 /// Counts per status: (pass, warn, fail).
 pub fn summary(checks: &[Check]) -> (usize, usize, usize) {
     let n = |s| checks.iter().filter(|c| c.status == s).count();
@@ -2333,6 +2435,102 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
         let mut o = world(false);
         o.vpcs.retain(|v| v.id.as_str() != CONSUMER_VPC);
         assert!(find(&run(o, &audit()), "dns", "clients").is_empty());
+    }
+
+    #[test]
+    fn directory_targets_are_the_smb_exposures_with_an_alias() {
+        let alias = "non-97-svm-alias.corp.non-97.net";
+        let mut o = world(false);
+        o.svms[0].tags.insert("fsxn-lattice:alias".into(), alias.to_uppercase());
+        o.svms[0].tags.insert(
+            crate::naming::directory_tag("demo"),
+            format!("{alias} dns+fqdn 6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"),
+        );
+        let c = with_directory();
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        let t = directory_targets(&c, &o, &d);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].svm_id.as_str(), "svm-0a1b2c3d4e5f60718");
+        assert_eq!(t[0].computer, "SVM", "the SMB endpoint's DNS name, upper case");
+        assert_eq!(
+            (t[0].alias.as_str(), t[0].zone.as_str(), t[0].in_zone),
+            (alias, "corp.non-97.net", true)
+        );
+        let record = t[0].record.as_ref().unwrap();
+        assert_eq!(record.added.len(), 2);
+        assert_eq!(t[0].outside_zone(), None);
+        // Without [directory], none; a record of another alias is not this alias's.
+        assert!(directory_targets(&config(), &o, &d).is_empty());
+        o.svms[0].tags.insert(
+            crate::naming::directory_tag("demo"),
+            "old-alias.corp.non-97.net dns".into(),
+        );
+        assert_eq!(directory_targets(&c, &o, &d)[0].record, None);
+        // An alias outside the zone: SPNs, but no AD DNS record, and a warning that says so.
+        o.svms[0]
+            .tags
+            .insert("fsxn-lattice:alias".into(), "files.elsewhere.example".into());
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        let t = directory_targets(&c, &o, &d);
+        assert!(!t[0].in_zone);
+        let w = t[0].outside_zone().unwrap();
+        assert_eq!((w.area.as_str(), w.status), (DIRECTORY_AREA, Status::Warn));
+        assert!(
+            w.message.contains("not below the AD zone corp.non-97.net"),
+            "{}",
+            w.message
+        );
+        // No SMB, no target.
+        o.svms[0].tags.insert("fsxn-lattice:expose".into(), "nfs".into());
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        assert!(directory_targets(&c, &o, &d).is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_bind_secret_names_the_secret_and_what_to_grant() {
+        let denied = CloudError::new(
+            ErrorKind::AccessDenied,
+            "GetSecretValue",
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: secretsmanager:GetSecretValue",
+        );
+        let c = unreadable_secret(SECRET, &denied);
+        assert_eq!((c.area.as_str(), c.status), ("directory", Status::Fail));
+        assert!(
+            c.message.contains(SECRET) && c.message.contains("AccessDeniedException"),
+            "{}",
+            c.message
+        );
+        assert_eq!(
+            c.fix.as_deref().unwrap(),
+            format!(
+                "allow secretsmanager:GetSecretValue on {SECRET} to the identity running the doctor (and kms:Decrypt on the secret's key if a customer managed key encrypts it)"
+            )
+        );
+        let missing = CloudError::new(
+            ErrorKind::NotFound,
+            "GetSecretValue",
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+        );
+        assert!(
+            unreadable_secret(SECRET, &missing)
+                .fix
+                .unwrap()
+                .contains(&format!("secretsmanager:GetSecretValue on {SECRET}"))
+        );
+        let malformed = CloudError::new(
+            ErrorKind::InvalidInput,
+            "read credentials",
+            "InvalidInput",
+            "the secret has no string field \"password\"",
+        );
+        assert!(
+            unreadable_secret(SECRET, &malformed)
+                .fix
+                .unwrap()
+                .contains("\"username\"")
+        );
     }
 
     #[test]
