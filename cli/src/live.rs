@@ -7,7 +7,7 @@ use crate::map::SubnetInputs;
 use fsxn_lattice_core::audit::Attempt;
 use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::desired::Desired;
-use fsxn_lattice_core::doctor::{AuditObservation, GatherOptions};
+use fsxn_lattice_core::doctor::{AuditObservation, Check, GatherOptions};
 use fsxn_lattice_core::ids::{SubnetId, VpcId};
 use fsxn_lattice_core::observe::Observed;
 use fsxn_lattice_core::plan::Plan;
@@ -25,6 +25,17 @@ pub struct AwsArgs {
     /// Endpoint URL for every service, e.g. a local stand-in (AWS_ENDPOINT_URL works too).
     #[arg(long = "endpoint-url")]
     pub endpoint_url: Option<String>,
+}
+
+/// What the live doctor read, for [`fsxn_lattice_core::doctor::diagnose`]: the planner's and
+/// the audit reads, and with `[directory]` the directory's checks, to append to the diagnosis.
+pub struct DoctorReads {
+    /// The planner's reads (or the error that stopped them).
+    pub observed: Attempt<(Observed, Desired)>,
+    /// The account-level reads.
+    pub audit: AuditObservation,
+    /// The directory's checks; empty without `[directory]`.
+    pub directory: Vec<Check>,
 }
 
 /// Checks what a live `capacity` read found against what was asked: a VPC named with --vpc
@@ -62,8 +73,8 @@ pub fn check_found(
 #[cfg(feature = "aws")]
 mod imp {
     use super::*;
-    use fsxn_lattice_aws::{AwsAudit, AwsCloud, AwsOptions, load_sdk_config};
-    use fsxn_lattice_core::doctor::gather;
+    use fsxn_lattice_aws::{AwsAudit, AwsCloud, AwsOptions, AwsSecrets, load_sdk_config};
+    use fsxn_lattice_core::doctor::{directory_targets, gather, unreadable_secret};
     use fsxn_lattice_core::observe::observe;
     use fsxn_lattice_core::plan::plan as make_plan;
     use fsxn_lattice_core::ports::{NetworkRead, *};
@@ -120,12 +131,9 @@ mod imp {
     }
 
     /// Reads the account for the doctor: the planner's reads plus the audit reads, with the
-    /// Region the SDK resolved (profile, environment or --region).
-    pub fn doctor(
-        config: &Config,
-        aws: &AwsArgs,
-        mut options: GatherOptions,
-    ) -> Result<(Attempt<(Observed, Desired)>, AuditObservation), CliError> {
+    /// Region the SDK resolved (profile, environment or --region); with `[directory]`, also
+    /// the directory's checks ([`directory_checks`]), to append to the diagnosis.
+    pub fn doctor(config: &Config, aws: &AwsArgs, mut options: GatherOptions) -> Result<DoctorReads, CliError> {
         runtime()?.block_on(async {
             let sdk = load_sdk_config(&AwsOptions {
                 profile: aws.profile.clone(),
@@ -138,8 +146,72 @@ mod imp {
             })?;
             let cloud = AwsCloud::new(&sdk);
             let audit = AwsAudit::new(&sdk);
-            Ok(gather(&cloud, &audit, config, &options).await)
+            let (observed, audit) = gather(&cloud, &audit, config, &options).await;
+            let directory = directory_checks(&cloud.secrets, config, &observed).await;
+            Ok(DoctorReads {
+                observed,
+                audit,
+                directory,
+            })
         })
+    }
+
+    /// With `[directory]`: reads the bind secret (`secretsmanager:GetSecretValue` on
+    /// `secret_arn`) and runs [`fsxn_lattice_directory::check`] once per SMB exposure with an
+    /// alias ([`directory_targets`]), or once for the connection and the zone when there is
+    /// none; a line two runs share (the DC, TLS, bind) is reported once. A secret that cannot
+    /// be read or used is one failed line naming it, never its value. The checks connect from
+    /// here, not from the Directory function's subnets: an unreachable DC says so in its fix.
+    pub async fn directory_checks(
+        secrets: &AwsSecrets,
+        config: &Config,
+        observed: &Attempt<(Observed, Desired)>,
+    ) -> Vec<Check> {
+        use fsxn_lattice_directory::{AliasOwner, CheckTarget, Credentials, DirectorySettings, check};
+        let Some(directory) = &config.directory else {
+            return Vec::new();
+        };
+        let arn = &directory.secret_arn;
+        let credentials = match secrets.get_secret_string(arn).await {
+            Ok(secret) => Credentials::from_secret_json(&secret),
+            Err(e) => return vec![unreadable_secret(arn, &e)],
+        };
+        let credentials = match credentials {
+            Ok(c) => c,
+            Err(e) => return vec![unreadable_secret(arn, &fsxn_lattice_directory::port::to_cloud_error(e))],
+        };
+        let settings = DirectorySettings::from(directory);
+        let targets = match observed {
+            Ok((o, d)) => directory_targets(config, o, d),
+            Err(_) => Vec::new(),
+        };
+        if targets.is_empty() {
+            let target = CheckTarget {
+                zone: Some(directory.dns_zone()),
+                ..CheckTarget::default()
+            };
+            return check(&settings, &credentials, &target).await;
+        }
+        let mut out: Vec<Check> = Vec::new();
+        for t in targets {
+            out.extend(t.outside_zone());
+            let target = CheckTarget {
+                computer: Some(t.computer),
+                owner: t.in_zone.then(|| AliasOwner {
+                    owner: config.owner.clone(),
+                    svm: t.svm_id.to_string(),
+                }),
+                alias: Some(t.alias),
+                zone: Some(t.zone),
+                record: t.record,
+            };
+            for c in check(&settings, &credentials, &target).await {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
     }
 
     /// Reads the subnets (with their ENIs and CIDR reservations) that `capacity` analyses.
@@ -225,11 +297,7 @@ mod imp {
         Err(unsupported())
     }
 
-    pub fn doctor(
-        _: &Config,
-        _: &AwsArgs,
-        _: GatherOptions,
-    ) -> Result<(Attempt<(Observed, Desired)>, AuditObservation), CliError> {
+    pub fn doctor(_: &Config, _: &AwsArgs, _: GatherOptions) -> Result<DoctorReads, CliError> {
         Err(unsupported())
     }
 }

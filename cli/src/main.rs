@@ -755,7 +755,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let config = config.as_ref().map(load_config).transpose()?;
             let mut options = GatherOptions::new(aws.region.clone().unwrap_or_default(), stack, lookback_hours)
                 .map_err(|e| CliError::invalid(e.to_string()))?;
-            let (config, observed, audit) = match simulated {
+            let (config, observed, audit, directory) = match simulated {
                 Some(world) => {
                     let stage = match world {
                         SimulatedWorld::Failed => SeedStage::Failed,
@@ -765,15 +765,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     let config = config.unwrap_or(seed_config);
                     options.region = cloud.region();
                     let (observed, audit) = pollster::block_on(gather(&cloud, &cloud, &config, &options));
-                    (config, observed, audit)
+                    (config, observed, audit, Vec::new())
                 }
                 None => {
                     let config = config.ok_or_else(|| CliError::invalid("--config is required against AWS"))?;
-                    let (observed, audit) = live::doctor(&config, &aws, options)?;
-                    (config, observed, audit)
+                    let reads = live::doctor(&config, &aws, options)?;
+                    (config, reads.observed, reads.audit, reads.directory)
                 }
             };
-            let checks = diagnose(&config, &observed, &audit);
+            let mut checks = diagnose(&config, &observed, &audit);
+            checks.extend(directory);
             let (pass, warn, fail) = doctor::summary(&checks);
             match output {
                 Output::Json => print_json(&json!({

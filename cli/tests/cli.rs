@@ -827,6 +827,126 @@ fn live_capacity_refuses_an_unknown_vpc_or_subnet_as_not_found() {
     );
 }
 
+/// `doctor` with `[directory]` against a moto server on 127.0.0.1 (moto models Secrets
+/// Manager): a bind secret that does not exist, or that is not `{"username", "password"}`, is
+/// one failed `directory` line naming it and what to grant, never its value; a usable one goes
+/// on to the DC, here one that refuses the connection, whose fix says where it must be
+/// reachable from.
+#[cfg(feature = "aws")]
+#[test]
+fn live_doctor_checks_the_bind_secret_and_the_dc_without_printing_the_secret() {
+    use fsxn_lattice_tests::moto::MotoServer;
+    let moto = MotoServer::start();
+    let create = |name: &str, value: &str| -> String {
+        let (status, body) = moto.post(
+            "/",
+            "application/x-amz-json-1.1",
+            "X-Amz-Target: secretsmanager.CreateSecret\r\n",
+            "secretsmanager",
+            &serde_json::json!({"Name": name, "SecretString": value}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["ARN"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let malformed = create(
+        "ad-bind-malformed",
+        r#"{"username":"svc-fsxnl@corp.non-97.net","pass":"topsecret-value"}"#,
+    );
+    let usable = create(
+        "ad-bind",
+        r#"{"username":"svc-fsxnl@corp.non-97.net","password":"hunter2-Secret!"}"#,
+    );
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-Ab12Cd".to_string();
+    let url = moto.url();
+    let doctor = |arn: &str| {
+        let path = std::env::temp_dir().join(format!("fsxn-lattice-cli-directory-{}.toml", std::process::id()));
+        // Port 9 on 127.0.0.1: nothing listens, the connection is refused at once.
+        std::fs::write(
+            &path,
+            format!(
+                "{}\n[directory]\ndomain = \"corp.non-97.net\"\nsecret_arn = \"{arn}\"\ntimeout_seconds = 2\n[[directory.domain_controllers]]\nhost = \"dc1.corp.non-97.net\"\naddress = \"127.0.0.1\"\nport = 9\n",
+                fsxn_lattice_sim::scenario::SEED_CONFIG
+            ),
+        )
+        .unwrap();
+        let out = run_offline(&[
+            "doctor",
+            "--config",
+            path.to_str().unwrap(),
+            "--endpoint-url",
+            &url,
+            "--output",
+            "json",
+        ]);
+        std::fs::remove_file(&path).unwrap();
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(
+            !text.contains("topsecret") && !text.contains("hunter2"),
+            "the secret's value is printed:\n{text}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        json(&out)["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["area"] == "directory")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+
+    for (arn, error, fix) in [
+        (
+            &missing,
+            "ResourceNotFoundException",
+            format!("secretsmanager:GetSecretValue on {missing}"),
+        ),
+        (
+            &malformed,
+            "has no string field \"password\"",
+            "\"username\"".to_string(),
+        ),
+    ] {
+        let lines = doctor(arn);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let line = &lines[0];
+        assert_eq!(
+            (&line["subject"], &line["status"]),
+            (&"bind secret".into(), &"fail".into())
+        );
+        let message = line["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "cannot read the bind secret {arn}, so the directory was not checked"
+            )),
+            "{message}"
+        );
+        assert!(message.contains(error), "{message}");
+        assert!(line["fix"].as_str().unwrap().contains(&fix), "{line}");
+    }
+
+    // Readable: the checks connect. moto has no FSx SVMs, so there is no exposure to check:
+    // the connection is checked once, and here it is refused.
+    let lines = doctor(&usable);
+    assert_eq!(lines[0]["subject"], "dc reachable", "{lines:?}");
+    assert_eq!(lines[0]["status"], "fail");
+    assert!(
+        lines[0]["message"].as_str().unwrap().contains("127.0.0.1:9"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0]["fix"].as_str().unwrap().contains(
+            "the DC must be reachable from where this check runs: the Directory function runs in DirectorySubnetIds"
+        ),
+        "{}",
+        lines[0]
+    );
+}
+
 #[test]
 fn capacity_refuses_an_aws_output_file_of_the_wrong_kind() {
     let subnets = format!("{CAP}/describe-subnets.json");

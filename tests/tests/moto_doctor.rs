@@ -224,3 +224,67 @@ async fn gather_over_http_reports_an_unreadable_account_and_still_checks_the_tra
     // The first read moto cannot answer: it models no FSx SVMs (nor VPC Lattice).
     assert_eq!(account[0].subject, "DescribeStorageVirtualMachines", "{:?}", account[0]);
 }
+
+/// A consumer VPC's DNS servers over HTTP: `DescribeVpcs` names the VPC's DHCP option set and
+/// `DescribeDhcpOptions` its `domain-name-servers`. moto gives a new VPC no option set
+/// (`default`; AWS would give it the Region's default set) and reads one associated after.
+#[tokio::test]
+async fn a_vpcs_dhcp_dns_servers_round_trip_through_the_adapter() {
+    use aws_sdk_ec2::types::NewDhcpConfiguration;
+    let moto = MotoServer::start();
+    let sdk = config(&moto, "us-east-1").await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let vpc_id = VpcId::parse(&vpc).unwrap();
+    let audit = AwsAudit::new(&sdk);
+    let none = audit.vpc_dhcp_dns(&vpc_id).await.unwrap();
+    assert_eq!(
+        (none.dhcp_options_id.as_str(), none.domain_name_servers.len()),
+        (DhcpDns::NO_OPTION_SET, 0),
+        "{none:?}"
+    );
+    let own = ec2
+        .create_dhcp_options()
+        .dhcp_configurations(
+            NewDhcpConfiguration::builder()
+                .key("domain-name-servers")
+                .values("10.0.0.139")
+                .values("10.0.1.77")
+                .build(),
+        )
+        .dhcp_configurations(
+            NewDhcpConfiguration::builder()
+                .key("domain-name")
+                .values("corp.non-97.net")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .dhcp_options
+        .unwrap()
+        .dhcp_options_id
+        .unwrap();
+    ec2.associate_dhcp_options()
+        .vpc_id(&vpc)
+        .dhcp_options_id(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        audit.vpc_dhcp_dns(&vpc_id).await.unwrap(),
+        DhcpDns {
+            dhcp_options_id: own,
+            domain_name_servers: vec!["10.0.0.139".into(), "10.0.1.77".into()],
+        }
+    );
+}

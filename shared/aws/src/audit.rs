@@ -1,5 +1,5 @@
 //! [`AwsAudit`]: the doctor's account-level reads ([`AuditRead`]) over CloudTrail, IAM,
-//! CloudFormation, EC2 `DryRun` and Route 53. A separate struct from [`crate::AwsCloud`] so the
+//! CloudFormation, EC2 (`DryRun`, a VPC's DHCP options) and Route 53. A separate struct from [`crate::AwsCloud`] so the
 //! Lambdas never build these clients (their cold start is measured).
 //!
 //! EC2 `DryRun`: EC2 answers with an error either way — `DryRunOperation` when the caller is
@@ -8,7 +8,7 @@
 //! nothing about permissions; throttling and 5xx stay errors, to be retried.
 
 use crate::cloudtrail::AwsCloudTrail;
-use crate::error::translate;
+use crate::error::{malformed, translate};
 use crate::policy_simulator::AwsPolicySimulator;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -22,7 +22,8 @@ use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::ports::CloudResult;
 
 /// Every client the doctor reads with. The EC2 client here is a second one, used only for
-/// `DryRun`s; the Route 53 one only for a zone's VPC associations.
+/// `DryRun`s and a consumer VPC's DHCP options; the Route 53 one only for a zone's VPC
+/// associations.
 #[derive(Debug, Clone)]
 pub struct AwsAudit {
     /// Serves the trail reads and `LookupEvents` of [`AuditRead`].
@@ -207,5 +208,58 @@ impl AuditRead for AwsAudit {
             .iter()
             .filter_map(|v| VpcId::parse(v.vpc_id()?).ok())
             .collect())
+    }
+
+    async fn vpc_dhcp_dns(&self, vpc: &VpcId) -> CloudResult<DhcpDns> {
+        let out = self
+            .ec2
+            .describe_vpcs()
+            .vpc_ids(vpc.as_str())
+            .send()
+            .await
+            .map_err(|e| translate("DescribeVpcs", e))?;
+        let id = out
+            .vpcs()
+            .iter()
+            .find(|v| v.vpc_id() == Some(vpc.as_str()))
+            .and_then(|v| v.dhcp_options_id())
+            .ok_or_else(|| malformed("DescribeVpcs", "DhcpOptionsId"))?
+            .to_string();
+        if id == DhcpDns::NO_OPTION_SET {
+            return Ok(DhcpDns {
+                dhcp_options_id: id,
+                domain_name_servers: Vec::new(),
+            });
+        }
+        const OP: &str = "DescribeDhcpOptions";
+        let out = self
+            .ec2
+            .describe_dhcp_options()
+            .dhcp_options_ids(&id)
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        let set = out
+            .dhcp_options()
+            .iter()
+            .find(|d| d.dhcp_options_id() == Some(id.as_str()))
+            .ok_or_else(|| malformed(OP, "DhcpOptions"))?;
+        // The servers come back one value each, in order; a value holding several
+        // comma-separated ones (CreateDhcpOptions once documented that form) is split too.
+        let domain_name_servers = set
+            .dhcp_configurations()
+            .iter()
+            .filter(|c| c.key() == Some("domain-name-servers"))
+            .flat_map(|c| c.values())
+            .filter_map(|v| v.value())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(DhcpDns {
+            dhcp_options_id: id,
+            domain_name_servers,
+        })
     }
 }

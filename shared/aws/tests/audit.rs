@@ -569,6 +569,96 @@ mod zones {
     }
 }
 
+mod dhcp {
+    use super::*;
+    use aws_sdk_ec2::Client;
+    use aws_sdk_ec2::operation::describe_dhcp_options::DescribeDhcpOptionsOutput;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+    use aws_sdk_ec2::types::{AttributeValue, DhcpConfiguration, DhcpOptions, Vpc};
+
+    const VPC: &str = "vpc-0764d7f66aa8fa58a";
+
+    fn vpc_with(dhcp_options_id: &str) -> aws_smithy_mocks::Rule {
+        let id = dhcp_options_id.to_string();
+        mock!(Client::describe_vpcs)
+            .match_requests(|r| r.vpc_ids() == [VPC])
+            .then_output(move || {
+                DescribeVpcsOutput::builder()
+                    .vpcs(Vpc::builder().vpc_id(VPC).dhcp_options_id(&id).build())
+                    .build()
+            })
+    }
+
+    fn config(key: &str, values: &[&str]) -> DhcpConfiguration {
+        let mut c = DhcpConfiguration::builder().key(key);
+        for v in values {
+            c = c.values(AttributeValue::builder().value(*v).build());
+        }
+        c.build()
+    }
+
+    #[tokio::test]
+    async fn a_vpcs_dhcp_options_are_read_by_the_id_describe_vpcs_names() {
+        let vpcs = vpc_with("dopt-0e9f8a7b6c5d43210");
+        let options = mock!(Client::describe_dhcp_options)
+            .match_requests(|r| r.dhcp_options_ids() == ["dopt-0e9f8a7b6c5d43210"])
+            .then_output(|| {
+                DescribeDhcpOptionsOutput::builder()
+                    .dhcp_options(
+                        DhcpOptions::builder()
+                            .dhcp_options_id("dopt-0e9f8a7b6c5d43210")
+                            .dhcp_configurations(config("domain-name", &["corp.non-97.net"]))
+                            .dhcp_configurations(config("domain-name-servers", &["10.0.0.139", "10.0.1.77"]))
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&vpcs, &options]);
+        let a = audit(None, None, None, Some(client), None);
+        let dns = a.vpc_dhcp_dns(&VpcId::parse(VPC).unwrap()).await.unwrap();
+        assert_eq!(
+            dns,
+            DhcpDns {
+                dhcp_options_id: "dopt-0e9f8a7b6c5d43210".into(),
+                domain_name_servers: vec!["10.0.0.139".into(), "10.0.1.77".into()],
+            }
+        );
+        assert_eq!((vpcs.num_calls(), options.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_vpc_without_a_dhcp_option_set_is_not_looked_up_further() {
+        let vpcs = vpc_with("default");
+        let options = mock!(Client::describe_dhcp_options).then_output(|| unreachable!());
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&vpcs, &options]);
+        let a = audit(None, None, None, Some(client), None);
+        let dns = a.vpc_dhcp_dns(&VpcId::parse(VPC).unwrap()).await.unwrap();
+        assert_eq!(
+            (dns.dhcp_options_id.as_str(), dns.domain_name_servers.len()),
+            ("default", 0)
+        );
+        assert_eq!(options.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_denied_describe_dhcp_options_is_access_denied_naming_the_call() {
+        let vpcs = vpc_with("dopt-0e9f8a7b6c5d43210");
+        let options = mock!(Client::describe_dhcp_options).then_http_response(|| {
+            ec2_error(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            )
+        });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&vpcs, &options]);
+        let a = audit(None, None, None, Some(client), None);
+        let e = a.vpc_dhcp_dns(&VpcId::parse(VPC).unwrap()).await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.operation.as_str()),
+            (ErrorKind::AccessDenied, "DescribeDhcpOptions")
+        );
+    }
+}
+
 /// The doctor simulates, per function role, the VPC Lattice and Route 53 actions (and the EC2
 /// ENI actions VPC Lattice requires of a gateway's creator) that the IAM table grants it: the
 /// two lists must not drift apart.

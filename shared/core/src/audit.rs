@@ -317,6 +317,26 @@ pub struct StackRole {
     pub arn: String,
 }
 
+/// The DNS servers a VPC's DHCP options set gives its clients
+/// ([DHCP option set concepts](https://docs.aws.amazon.com/vpc/latest/userguide/DHCPOptionSetConcepts.html)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhcpDns {
+    /// The VPC's `DhcpOptionsId` (`DescribeVpcs`): a `dopt-…` set, or `default` when the VPC has
+    /// no DHCP option set ("associate no DHCP options"), where Nitro instances get the Amazon
+    /// DNS server 169.254.169.253 and Xen instances no DNS server at all.
+    pub dhcp_options_id: String,
+    /// The set's `domain-name-servers` values as given (`AmazonProvidedDNS` or IP addresses),
+    /// in order; empty for `default` or a set without that key.
+    pub domain_name_servers: Vec<String>,
+}
+
+impl DhcpDns {
+    /// The `domain-name-servers` value naming the VPC resolver (Route 53 Resolver).
+    pub const AMAZON_PROVIDED_DNS: &'static str = "AmazonProvidedDNS";
+    /// The `DhcpOptionsId` DescribeVpcs reports for a VPC with no DHCP option set.
+    pub const NO_OPTION_SET: &'static str = "default";
+}
+
 /// Account-level reads for the doctor. Read-only by construction: nothing here can change the
 /// account (a `DryRun` is refused by EC2 before it acts).
 #[async_trait]
@@ -339,6 +359,9 @@ pub trait AuditRead: Send + Sync {
     async fn simulate_principal_policy(&self, request: &SimulationRequest) -> CloudResult<Vec<PolicyDecision>>;
     /// Route 53 `GetHostedZone` → `VPCs`: the VPCs a private zone is associated with.
     async fn hosted_zone_vpcs(&self, zone: &HostedZoneId) -> CloudResult<Vec<VpcId>>;
+    /// EC2 `DescribeVpcs` → `DhcpOptionsId`, then `DescribeDhcpOptions` →
+    /// `domain-name-servers` (not called for `default`): which DNS the VPC's clients use.
+    async fn vpc_dhcp_dns(&self, vpc: &VpcId) -> CloudResult<DhcpDns>;
 }
 
 /// A read that failed, kept to be reported rather than aborting the doctor.

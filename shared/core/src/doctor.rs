@@ -62,7 +62,8 @@ impl Status {
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
-    /// `cloudtrail`, `fsx`, `svm`, `subnet`, `consumer`, `permission`, `resource`, `account`.
+    /// `cloudtrail`, `fsx`, `svm`, `subnet`, `consumer`, `dns`, `permission`, `resource`,
+    /// `account`, and with `[directory]` (live only) [`DIRECTORY_AREA`].
     pub area: String,
     /// What it is about (an id or a name).
     pub subject: String,
@@ -136,6 +137,10 @@ pub struct AuditObservation {
     pub zone_vpcs: BTreeMap<HostedZoneId, Attempt<Vec<VpcId>>>,
     /// The `LookupEvents` query made for failed gateways and endpoints, if any failed.
     pub lookup: Option<(LookupQuery, Attempt<LookupResult>)>,
+    /// The DNS servers each consumer VPC's DHCP options give its clients, for the consumer
+    /// VPCs that were observed.
+    #[serde(default)]
+    pub dhcp: BTreeMap<VpcId, Attempt<DhcpDns>>,
 }
 
 /// Options of [`gather`], set by the CLI's `doctor` flags.
@@ -381,6 +386,7 @@ where
     };
     let mut dry_runs = Vec::new();
     let mut zone_vpcs = BTreeMap::new();
+    let mut dhcp = BTreeMap::new();
     let mut lookup = None;
     if let Ok((o, d)) = &observed {
         for (label, call) in dry_run_calls(config, o, d) {
@@ -394,6 +400,12 @@ where
             if o.hosted_zones.iter().any(|z| &z.id == zone && z.private) {
                 let vpcs = with_retry(cloud, policy, "GetHostedZone", || audit.hosted_zone_vpcs(zone)).await;
                 zone_vpcs.insert(zone.clone(), vpcs);
+            }
+        }
+        for vpc in config.consumers.iter().map(|c| &c.vpc_id) {
+            if o.vpcs.iter().any(|v| &v.id == vpc) && !dhcp.contains_key(vpc) {
+                let servers = with_retry(cloud, policy, "DescribeDhcpOptions", || audit.vpc_dhcp_dns(vpc)).await;
+                dhcp.insert(vpc.clone(), servers);
             }
         }
         if !failures(config, o).is_empty() {
@@ -448,12 +460,13 @@ where
         stack,
         zone_vpcs,
         lookup,
+        dhcp,
     };
     (observed, audit_observation)
 }
 
-/// The checks, in a fixed order: CloudTrail, file systems and SVMs, subnets, consumers,
-/// permissions, existing resources. Pure.
+/// The checks, in a fixed order: CloudTrail, file systems and SVMs, subnets, consumers, the
+/// consumers' DNS, permissions, existing resources. Pure.
 pub fn diagnose(config: &Config, observed: &Attempt<(Observed, Desired)>, audit: &AuditObservation) -> Vec<Check> {
     let mut out = vec![trail_check(&audit.region, &audit.trails)];
     match observed {
@@ -461,6 +474,7 @@ pub fn diagnose(config: &Config, observed: &Attempt<(Observed, Desired)>, audit:
             file_system_checks(config, o, d, &mut out);
             subnet_checks(config, o, d, &mut out);
             consumer_checks(config, o, audit, &mut out);
+            dns_checks(config, o, audit, &mut out);
             permission_checks(audit, &mut out);
             resource_checks(config, o, audit, &mut out);
         }
@@ -1106,6 +1120,148 @@ fn consumer_checks(config: &Config, o: &Observed, audit: &AuditObservation, out:
     }
 }
 
+/// Whether a `domain-name-servers` value is the VPC resolver: `AmazonProvidedDNS`, the Amazon
+/// DNS server's link-local 169.254.169.253, or the base of the VPC's range plus two
+/// ([Amazon DNS server](https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html)).
+/// AWS puts the latter in the primary CIDR block; the observed blocks do not say which one is
+/// primary, so each block's base plus two counts (a secondary one's is a reserved address no
+/// one would name as a DNS server).
+fn is_vpc_resolver(server: &str, vpc: &Vpc) -> bool {
+    if server.eq_ignore_ascii_case(DhcpDns::AMAZON_PROVIDED_DNS) {
+        return true;
+    }
+    let Ok(ip) = server.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    ip == std::net::Ipv4Addr::new(169, 254, 169, 253)
+        || vpc
+            .cidr_blocks
+            .iter()
+            .any(|c| u32::from(c.network()).checked_add(2) == Some(u32::from(ip)))
+}
+
+/// Which resolver each consumer VPC's DHCP options give its clients, and so which alias they
+/// see: the VPC resolver answers from Route 53 (the private zone the alias is published in);
+/// other servers (AD DNS, most often) answer from their own zones and see a Route 53 record
+/// only if they forward its zone to the VPC resolver (a Route 53 Resolver inbound endpoint).
+fn dns_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut Vec<Check>) {
+    for c in &config.consumers {
+        // A VPC not found already fails its consumer line.
+        let Some(vpc) = o.vpcs.iter().find(|v| v.id == c.vpc_id) else {
+            continue;
+        };
+        let subject = format!("{} {}", c.name, c.vpc_id);
+        let zone = c.hosted_zone_id.as_ref().map(|id| {
+            o.hosted_zones
+                .iter()
+                .find(|z| &z.id == id)
+                .map(|z| crate::model::normalize_dns_name(&z.name))
+                .unwrap_or_else(|| id.to_string())
+        });
+        let route53_alias = match &zone {
+            Some(z) => format!("the Route 53 alias in {z}"),
+            None => "Route 53 private zones".to_string(),
+        };
+        let dhcp = match audit.dhcp.get(&c.vpc_id) {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                let line = check(
+                    "dns",
+                    subject,
+                    Status::Warn,
+                    format!("cannot read the VPC's DHCP options, so which DNS its clients use is unknown: {e}"),
+                );
+                out.push(if e.kind == ErrorKind::AccessDenied {
+                    line.fix(format!("allow ec2:{} to the identity running the doctor", e.operation))
+                } else {
+                    line
+                });
+                continue;
+            }
+            None => {
+                out.push(check(
+                    "dns",
+                    subject,
+                    Status::Warn,
+                    "the VPC's DHCP options were not read",
+                ));
+                continue;
+            }
+        };
+        if dhcp.dhcp_options_id == DhcpDns::NO_OPTION_SET {
+            out.push(check(
+                "dns",
+                subject,
+                Status::Pass,
+                format!(
+                    "no DHCP option set: Nitro instances use the Amazon DNS server 169.254.169.253 (the VPC resolver) and see {route53_alias}; Xen instances get no DNS server"
+                ),
+            ));
+            continue;
+        }
+        let id = &dhcp.dhcp_options_id;
+        let servers = &dhcp.domain_name_servers;
+        if servers.is_empty() {
+            out.push(check(
+                "dns",
+                subject,
+                Status::Warn,
+                format!("DHCP options {id} set no domain-name-servers: which DNS clients use is up to their own configuration"),
+            ));
+            continue;
+        }
+        let custom = servers.iter().filter(|s| !is_vpc_resolver(s, vpc)).count();
+        let named = servers.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+        let not = if custom == servers.len() {
+            "not the VPC resolver"
+        } else {
+            // A client asks the next server only when one does not answer: a name a custom
+            // server says does not exist stays unresolved.
+            "not only the VPC resolver"
+        };
+        if custom == 0 {
+            out.push(check(
+                "dns",
+                subject,
+                Status::Pass,
+                format!("DHCP options {id} give clients {named} (the VPC resolver): they see {route53_alias}"),
+            ));
+            continue;
+        }
+        out.push(match (&config.directory, &zone) {
+            (Some(d), _) => check(
+                "dns",
+                subject,
+                Status::Pass,
+                format!(
+                    "DHCP options {id} give clients {named}: domain members resolving through them see the AD DNS record fsxn-lattice writes in {} ([directory])",
+                    d.dns_zone()
+                ),
+            ),
+            (None, None) => check(
+                "dns",
+                subject,
+                Status::Pass,
+                format!(
+                    "DHCP options {id} give clients {named}, {not}; no hosted_zone_id, so no Route 53 alias is published for them to miss"
+                ),
+            ),
+            (None, Some(z)) => check(
+                "dns",
+                subject,
+                Status::Warn,
+                format!(
+                    "DHCP options {id} give clients {named}, {not}: they will not see the Route 53 alias in {z} unless their DNS forwards {z} to the VPC resolver"
+                ),
+            )
+            .fix(format!(
+                "on those DNS servers, forward {z} to a Route 53 Resolver inbound endpoint in {} (a conditional forwarder); or, for AD DNS, add a [directory] section (docs/config.md) so fsxn-lattice writes the alias into the AD zone",
+                c.vpc_id
+            )),
+        });
+    }
+}
+
 fn permission_checks(audit: &AuditObservation, out: &mut Vec<Check>) {
     for (label, answer) in &audit.dry_runs {
         out.push(match answer {
@@ -1430,6 +1586,108 @@ fn resource_checks(config: &Config, o: &Observed, audit: &AuditObservation, out:
             _ => check("resource", e.id.to_string(), Status::Warn, line),
         });
     }
+}
+
+/// The area of the directory checks (the live doctor's, with `[directory]`; the checks
+/// themselves are `fsxn_lattice_directory::check`'s).
+pub const DIRECTORY_AREA: &str = "directory";
+
+/// One SMB exposure with an alias, as the live doctor's directory checks look at it: what the
+/// Directory function would write for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryTarget {
+    /// The exposed SVM (with the config's owner, who the AD DNS record's marker names).
+    pub svm_id: SvmId,
+    /// The NetBIOS name of the SVM's computer object: [`crate::directory::computer_name`] of its
+    /// SMB endpoint's DNS name, else of the SVM's name (as the planner finds it).
+    pub computer: String,
+    /// The alias FQDN, normalized.
+    pub alias: String,
+    /// The AD zone ([`crate::config::DirectoryConfig::dns_zone`]).
+    pub zone: String,
+    /// Whether the alias lies below the zone: only then is an AD DNS record written for it.
+    pub in_zone: bool,
+    /// What this owner added for this alias earlier, from the SVM's
+    /// [`crate::naming::directory_tag`] (a record of another alias is not about this one).
+    pub record: Option<crate::directory::SpnRecord>,
+}
+
+impl DirectoryTarget {
+    /// The warning for an alias outside the zone: it gets its SPNs, but no AD DNS record.
+    pub fn outside_zone(&self) -> Option<Check> {
+        (!self.in_zone).then(|| {
+            check(
+                DIRECTORY_AREA,
+                "alias record",
+                Status::Warn,
+                format!(
+                    "{} is not below the AD zone {}: it gets its SPNs but no AD DNS record, so domain members resolving through AD DNS do not find it",
+                    self.alias, self.zone
+                ),
+            )
+            .fix(format!(
+                "set [directory] zone to the AD-integrated zone the alias belongs to, or choose an alias below {}",
+                self.zone
+            ))
+        })
+    }
+}
+
+/// With `[directory]`: each SMB exposure with an alias, by SVM id. Pure.
+pub fn directory_targets(config: &Config, o: &Observed, d: &Desired) -> Vec<DirectoryTarget> {
+    use crate::directory::{SpnRecord, computer_name, normalize_alias};
+    let Some(settings) = &config.directory else {
+        return Vec::new();
+    };
+    let zone = settings.dns_zone();
+    let tag = crate::naming::directory_tag(&config.owner);
+    d.exposures
+        .values()
+        .filter(|e| e.protocols.contains(&crate::desired::Protocol::Smb))
+        .filter_map(|e| {
+            let alias = normalize_alias(e.alias.as_deref()?);
+            let record = o
+                .svms
+                .iter()
+                .find(|s| s.id == e.svm_id)
+                .and_then(|s| s.tags.get(&tag))
+                .and_then(|v| SpnRecord::parse_tag_value(v))
+                .filter(|r| r.alias == alias);
+            Some(DirectoryTarget {
+                svm_id: e.svm_id.clone(),
+                computer: computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name)),
+                in_zone: alias.ends_with(&format!(".{zone}")),
+                alias,
+                zone: zone.clone(),
+                record,
+            })
+        })
+        .collect()
+}
+
+/// The one directory check when the bind secret cannot be read or is not
+/// `{"username": …, "password": …}`: it names the secret and what to grant, never its value
+/// (`e` never holds it: Secrets Manager's errors do not, and the credentials' parser never
+/// quotes the secret).
+pub fn unreadable_secret(secret_arn: &str, e: &CloudError) -> Check {
+    let fix = match e.kind {
+        ErrorKind::InvalidInput => {
+            "store the secret as JSON text {\"username\": …, \"password\": …} with a non-empty password (docs/config.md)".to_string()
+        }
+        ErrorKind::NotFound => format!(
+            "check [directory] secret_arn and the Region; the identity running the doctor needs secretsmanager:GetSecretValue on {secret_arn}"
+        ),
+        _ => format!(
+            "allow secretsmanager:GetSecretValue on {secret_arn} to the identity running the doctor (and kms:Decrypt on the secret's key if a customer managed key encrypts it)"
+        ),
+    };
+    check(
+        DIRECTORY_AREA,
+        "bind secret",
+        Status::Fail,
+        format!("cannot read the bind secret {secret_arn}, so the directory was not checked: {e}"),
+    )
+    .fix(fix)
 }
 
 /// Counts per status: (pass, warn, fail).
@@ -1787,7 +2045,27 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
             stack: None,
             zone_vpcs: BTreeMap::from([(HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap(), Ok(vec![]))]),
             lookup: None,
+            dhcp: BTreeMap::from([(
+                VpcId::parse(CONSUMER_VPC).unwrap(),
+                dhcp("dopt-0a1b2c3d", &["AmazonProvidedDNS"]),
+            )]),
         }
+    }
+
+    const CONSUMER_VPC: &str = "vpc-0764d7f66aa8fa58a";
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd";
+
+    fn dhcp(id: &str, servers: &[&str]) -> Attempt<DhcpDns> {
+        Ok(DhcpDns {
+            dhcp_options_id: id.into(),
+            domain_name_servers: servers.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    fn with_directory() -> Config {
+        let mut c = config();
+        c.directory = Some(crate::config::DirectoryConfig::new("corp.non-97.net", SECRET));
+        c
     }
 
     fn run(o: Observed, a: &AuditObservation) -> Vec<Check> {
@@ -2024,6 +2302,235 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
                 "{hours} {stack:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_dns_line_says_which_resolver_the_consumer_vpcs_dhcp_options_give_clients() {
+        let denied = Err(CloudError::new(
+            ErrorKind::AccessDenied,
+            "DescribeDhcpOptions",
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        ));
+        let throttled = Err(CloudError::new(
+            ErrorKind::Transient,
+            "DescribeVpcs",
+            "RequestLimitExceeded",
+            "Request limit exceeded.",
+        ));
+        // (case, config, what the read gave, status, in the message, in the fix)
+        type Case<'a> = (&'a str, Config, Attempt<DhcpDns>, Status, &'a str, Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            (
+                "AmazonProvidedDNS",
+                config(),
+                dhcp("dopt-0a1b2c3d", &["AmazonProvidedDNS"]),
+                Status::Pass,
+                "DHCP options dopt-0a1b2c3d give clients AmazonProvidedDNS (the VPC resolver): they see the Route 53 alias in corp.non-97.net",
+                None,
+            ),
+            (
+                "the VPC resolver by address (the VPC's base + 2)",
+                config(),
+                dhcp("dopt-0a1b2c3d", &["10.1.0.2", "169.254.169.253"]),
+                Status::Pass,
+                "(the VPC resolver): they see the Route 53 alias",
+                None,
+            ),
+            (
+                "no DHCP option set",
+                config(),
+                Ok(DhcpDns {
+                    dhcp_options_id: "default".into(),
+                    domain_name_servers: vec![],
+                }),
+                Status::Pass,
+                "no DHCP option set: Nitro instances use the Amazon DNS server 169.254.169.253",
+                None,
+            ),
+            (
+                "custom servers with [directory]",
+                with_directory(),
+                dhcp("dopt-0e9f8a7b", &["10.0.0.139", "10.0.1.77"]),
+                Status::Pass,
+                "DHCP options dopt-0e9f8a7b give clients 10.0.0.139, 10.0.1.77: domain members resolving through them see the AD DNS record fsxn-lattice writes in corp.non-97.net",
+                None,
+            ),
+            (
+                "custom servers without [directory]",
+                config(),
+                dhcp("dopt-0e9f8a7b", &["10.0.0.139", "10.0.1.77"]),
+                Status::Warn,
+                "give clients 10.0.0.139, 10.0.1.77, not the VPC resolver: they will not see the Route 53 alias in corp.non-97.net unless their DNS forwards corp.non-97.net to the VPC resolver",
+                Some("forward corp.non-97.net to a Route 53 Resolver inbound endpoint in vpc-0764d7f66aa8fa58a"),
+            ),
+            (
+                "a custom server before AmazonProvidedDNS, without [directory]",
+                config(),
+                dhcp("dopt-0e9f8a7b", &["10.0.0.139", "AmazonProvidedDNS"]),
+                Status::Warn,
+                "not only the VPC resolver: they will not see the Route 53 alias",
+                Some("Route 53 Resolver inbound endpoint"),
+            ),
+            (
+                "a set without domain-name-servers",
+                config(),
+                dhcp("dopt-0c0c0c0c", &[]),
+                Status::Warn,
+                "set no domain-name-servers",
+                None,
+            ),
+            (
+                "DescribeDhcpOptions denied",
+                config(),
+                denied,
+                Status::Warn,
+                "cannot read the VPC's DHCP options, so which DNS its clients use is unknown: DescribeDhcpOptions failed (AccessDenied",
+                Some("allow ec2:DescribeDhcpOptions to the identity running the doctor"),
+            ),
+            (
+                "DescribeVpcs throttled after the retries",
+                config(),
+                throttled,
+                Status::Warn,
+                "cannot read the VPC's DHCP options",
+                None,
+            ),
+        ];
+        for (name, c, read, status, needle, fix) in cases {
+            let mut a = audit();
+            a.dhcp.insert(VpcId::parse(CONSUMER_VPC).unwrap(), read);
+            let o = world(false);
+            let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+            let checks = diagnose(&c, &Ok((o, d)), &a);
+            let dns = find(&checks, "dns", "clients vpc-0764d7f66aa8fa58a");
+            assert_eq!(dns.len(), 1, "{name}: {checks:?}");
+            assert_eq!(dns[0].status, status, "{name}: {:?}", dns[0]);
+            assert!(
+                dns[0].message.contains(needle),
+                "{name}: `{needle}` not in {}",
+                dns[0].message
+            );
+            match fix {
+                Some(f) => assert!(
+                    dns[0].fix.as_deref().unwrap_or_default().contains(f),
+                    "{name}: {:?}",
+                    dns[0].fix
+                ),
+                None => assert_eq!(dns[0].fix, None, "{name}"),
+            }
+        }
+        // Right after the consumer's own lines.
+        let checks = run(world(false), &audit());
+        let at = |area: &str| checks.iter().position(|c| c.area == area).unwrap();
+        assert_eq!(
+            at("dns"),
+            checks.iter().rposition(|c| c.area == "consumer").unwrap() + 1
+        );
+        // Not read (a consumer VPC the reads did not reach): a warning, not a crash.
+        let mut a = audit();
+        a.dhcp.clear();
+        assert_eq!(find(&run(world(false), &a), "dns", "clients")[0].status, Status::Warn);
+        // A consumer VPC that does not exist fails its consumer line and has no DNS line.
+        let mut o = world(false);
+        o.vpcs.retain(|v| v.id.as_str() != CONSUMER_VPC);
+        assert!(find(&run(o, &audit()), "dns", "clients").is_empty());
+    }
+
+    #[test]
+    fn directory_targets_are_the_smb_exposures_with_an_alias() {
+        let alias = "non-97-svm-alias.corp.non-97.net";
+        let mut o = world(false);
+        o.svms[0].tags.insert("fsxn-lattice:alias".into(), alias.to_uppercase());
+        o.svms[0].tags.insert(
+            crate::naming::directory_tag("demo"),
+            format!("{alias} dns+fqdn 6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"),
+        );
+        let c = with_directory();
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        let t = directory_targets(&c, &o, &d);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].svm_id.as_str(), "svm-0a1b2c3d4e5f60718");
+        assert_eq!(t[0].computer, "SVM", "the SMB endpoint's DNS name, upper case");
+        assert_eq!(
+            (t[0].alias.as_str(), t[0].zone.as_str(), t[0].in_zone),
+            (alias, "corp.non-97.net", true)
+        );
+        let record = t[0].record.as_ref().unwrap();
+        assert_eq!(record.added.len(), 2);
+        assert_eq!(t[0].outside_zone(), None);
+        // Without [directory], none; a record of another alias is not this alias's.
+        assert!(directory_targets(&config(), &o, &d).is_empty());
+        o.svms[0].tags.insert(
+            crate::naming::directory_tag("demo"),
+            "old-alias.corp.non-97.net dns".into(),
+        );
+        assert_eq!(directory_targets(&c, &o, &d)[0].record, None);
+        // An alias outside the zone: SPNs, but no AD DNS record, and a warning that says so.
+        o.svms[0]
+            .tags
+            .insert("fsxn-lattice:alias".into(), "files.elsewhere.example".into());
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        let t = directory_targets(&c, &o, &d);
+        assert!(!t[0].in_zone);
+        let w = t[0].outside_zone().unwrap();
+        assert_eq!((w.area.as_str(), w.status), (DIRECTORY_AREA, Status::Warn));
+        assert!(
+            w.message.contains("not below the AD zone corp.non-97.net"),
+            "{}",
+            w.message
+        );
+        // No SMB, no target.
+        o.svms[0].tags.insert("fsxn-lattice:expose".into(), "nfs".into());
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        assert!(directory_targets(&c, &o, &d).is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_bind_secret_names_the_secret_and_what_to_grant() {
+        let denied = CloudError::new(
+            ErrorKind::AccessDenied,
+            "GetSecretValue",
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: secretsmanager:GetSecretValue",
+        );
+        let c = unreadable_secret(SECRET, &denied);
+        assert_eq!((c.area.as_str(), c.status), ("directory", Status::Fail));
+        assert!(
+            c.message.contains(SECRET) && c.message.contains("AccessDeniedException"),
+            "{}",
+            c.message
+        );
+        assert_eq!(
+            c.fix.as_deref().unwrap(),
+            format!(
+                "allow secretsmanager:GetSecretValue on {SECRET} to the identity running the doctor (and kms:Decrypt on the secret's key if a customer managed key encrypts it)"
+            )
+        );
+        let missing = CloudError::new(
+            ErrorKind::NotFound,
+            "GetSecretValue",
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+        );
+        assert!(
+            unreadable_secret(SECRET, &missing)
+                .fix
+                .unwrap()
+                .contains(&format!("secretsmanager:GetSecretValue on {SECRET}"))
+        );
+        let malformed = CloudError::new(
+            ErrorKind::InvalidInput,
+            "read credentials",
+            "InvalidInput",
+            "the secret has no string field \"password\"",
+        );
+        assert!(
+            unreadable_secret(SECRET, &malformed)
+                .fix
+                .unwrap()
+                .contains("\"username\"")
+        );
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct CheckTarget {
     pub record: Option<SpnRecord>,
 }
 
+/// The fix of an unreachable DC. The checks run where the caller runs: the Directory function
+/// runs in `DirectorySubnetIds`, and a DC it reaches may be out of reach of an operator's
+/// laptop running `fsxn-lattice doctor`.
+const UNREACHABLE_FIX: &str = "check the DC names/addresses, the security groups and the route to the DCs (TCP 636 or 389, and 3269); the DC must be reachable from where this check runs: the Directory function runs in DirectorySubnetIds, and a laptop outside the VPC may not reach a DC (run the doctor from a host in those subnets)";
+
 fn c(subject: &str, status: Status, message: impl Into<String>, fix: Option<&str>) -> Check {
     Check {
         area: AREA.to_string(),
@@ -50,7 +55,7 @@ pub async fn check(settings: &DirectorySettings, creds: &Credentials, target: &C
                 _ => (false, false),
             };
             if !reach {
-                out.push(c("dc reachable", Status::Fail, e.to_string(), Some("check the DC names/addresses, the security groups and the route to the DCs (TCP 636 or 389, and 3269)")));
+                out.push(c("dc reachable", Status::Fail, e.to_string(), Some(UNREACHABLE_FIX)));
             } else {
                 out.push(c("dc reachable", Status::Pass, "a domain controller answered", None));
                 if !tls {

@@ -3,7 +3,8 @@
 //! failed `CreateNetworkInterface` included), with one logging multi-Region trail by default;
 //! EC2 `DryRun` and IAM policy simulation allow everything unless a test denies it; a stack's
 //! function roles exist once [`SimCloud::add_stack`] made them; private zones are associated
-//! with the VPCs [`SimCloud::associate_zone`] names.
+//! with the VPCs [`SimCloud::associate_zone`] names; every VPC uses the Region's default DHCP
+//! option set (`AmazonProvidedDNS`) unless [`SimCloud::set_dhcp_dns_servers`] gave it others.
 
 use crate::SimCloud;
 use crate::world::{CloudState, err};
@@ -20,6 +21,10 @@ use std::time::Duration;
 
 /// `LookupEvents` returns at most 50 events per page.
 pub const LOOKUP_PAGE: usize = 50;
+
+/// The simulated Region's default DHCP option set, which every VPC uses unless a test gives it
+/// custom DNS servers; like AWS's, it names `AmazonProvidedDNS`.
+pub const DEFAULT_DHCP_OPTIONS: &str = "dopt-0f3a9c2d7b1e48650";
 
 /// A trail of the simulated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,8 @@ pub(crate) struct AuditState {
     denied_actions: BTreeMap<String, BTreeSet<String>>,
     /// Private zone → associated VPCs.
     zone_vpcs: BTreeMap<HostedZoneId, Vec<VpcId>>,
+    /// VPC → the `domain-name-servers` of its own DHCP option set (others use the default set).
+    dhcp_dns: BTreeMap<VpcId, Vec<String>>,
 }
 
 impl AuditState {
@@ -80,6 +87,7 @@ impl AuditState {
             stacks: BTreeMap::new(),
             denied_actions: BTreeMap::new(),
             zone_vpcs: BTreeMap::new(),
+            dhcp_dns: BTreeMap::new(),
         }
     }
 
@@ -150,6 +158,17 @@ impl SimCloud {
             .entry(zone.clone())
             .or_default()
             .push(vpc.clone());
+    }
+}
+
+impl SimCloud {
+    /// Gives `vpc` a DHCP option set of its own (`dopt-` and the VPC id's digits) whose
+    /// `domain-name-servers` are `servers` (IP addresses, `AmazonProvidedDNS`, or none).
+    pub fn set_dhcp_dns_servers(&self, vpc: &VpcId, servers: &[&str]) {
+        self.w()
+            .audit
+            .dhcp_dns
+            .insert(vpc.clone(), servers.iter().map(|s| s.to_string()).collect());
     }
 }
 
@@ -282,6 +301,30 @@ impl AuditRead for SimCloud {
             ));
         }
         Ok(w.audit.zone_vpcs.get(zone).cloned().unwrap_or_default())
+    }
+
+    async fn vpc_dhcp_dns(&self, vpc: &VpcId) -> CloudResult<DhcpDns> {
+        let mut w = self.w();
+        w.enter("DescribeVpcs")?;
+        if !w.vpcs.contains_key(vpc) {
+            return Err(err(
+                ErrorKind::NotFound,
+                "DescribeVpcs",
+                "InvalidVpcID.NotFound",
+                format!("The vpc ID '{vpc}' does not exist"),
+            ));
+        }
+        w.enter("DescribeDhcpOptions")?;
+        Ok(match w.audit.dhcp_dns.get(vpc) {
+            Some(servers) => DhcpDns {
+                dhcp_options_id: format!("dopt-{}", vpc.as_str().trim_start_matches("vpc-")),
+                domain_name_servers: servers.clone(),
+            },
+            None => DhcpDns {
+                dhcp_options_id: DEFAULT_DHCP_OPTIONS.into(),
+                domain_name_servers: vec![DhcpDns::AMAZON_PROVIDED_DNS.into()],
+            },
+        })
     }
 }
 

@@ -167,3 +167,63 @@ fn a_pinned_subnet_on_a_route_table_without_the_floating_ip_route_fails() {
         svm[0].message
     );
 }
+
+#[test]
+fn the_consumers_dns_line_follows_its_dhcp_options() {
+    use fsxn_lattice_core::config::DirectoryConfig;
+    use fsxn_lattice_core::ids::VpcId;
+    use fsxn_lattice_sim::scenario::CONSUMER_VPC;
+    let (cloud, mut config) = block_on(seed_doctor_world(1, SeedStage::Healed));
+    let subject = format!("clients {CONSUMER_VPC}");
+    let dns = |checks: &[Check]| -> Check {
+        let l: Vec<&Check> = checks.iter().filter(|c| c.area == "dns").collect();
+        assert_eq!(l.len(), 1, "{}", render_text(checks));
+        assert_eq!(l[0].subject, subject);
+        l[0].clone()
+    };
+    // The default option set: AmazonProvidedDNS, the VPC resolver.
+    let line = dns(&doctor(&cloud, &config, None));
+    assert_eq!(line.status, Status::Pass);
+    assert!(
+        line.message.contains(
+            "give clients AmazonProvidedDNS (the VPC resolver): they see the Route 53 alias in corp.non-97.net"
+        ),
+        "{}",
+        line.message
+    );
+    // AD DNS servers and no [directory]: those clients miss the Route 53 alias.
+    let vpc = VpcId::parse(CONSUMER_VPC).unwrap();
+    cloud.set_dhcp_dns_servers(&vpc, &["10.0.0.139", "10.0.1.77"]);
+    let line = dns(&doctor(&cloud, &config, None));
+    assert_eq!(line.status, Status::Warn, "{line:?}");
+    assert!(
+        line.message.contains("10.0.0.139, 10.0.1.77, not the VPC resolver"),
+        "{}",
+        line.message
+    );
+    assert!(line.fix.unwrap().contains("Route 53 Resolver inbound endpoint"));
+    // With [directory], domain members find the AD DNS record.
+    config.directory = Some(DirectoryConfig::new(
+        "corp.non-97.net",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd",
+    ));
+    let line = dns(&doctor(&cloud, &config, None));
+    assert_eq!(line.status, Status::Pass, "{line:?}");
+    assert!(
+        line.message
+            .contains("AD DNS record fsxn-lattice writes in corp.non-97.net")
+    );
+    // A read denied through every attempt (a denial is retried, for IAM's eventual
+    // consistency) is that line's warning, naming the action.
+    let attempts = GatherOptions::new("us-east-1".into(), None, 24)
+        .unwrap()
+        .retry
+        .max_attempts;
+    cloud.deny_next("DescribeDhcpOptions", attempts);
+    let line = dns(&doctor(&cloud, &config, None));
+    assert_eq!(line.status, Status::Warn, "{line:?}");
+    assert_eq!(
+        line.fix.as_deref(),
+        Some("allow ec2:DescribeDhcpOptions to the identity running the doctor")
+    );
+}
