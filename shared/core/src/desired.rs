@@ -59,6 +59,14 @@ pub struct Exposure {
     pub source: Source,
 }
 
+impl Exposure {
+    /// The NetBIOS name of the SVM's AD computer object: from its SMB DNS name, else its
+    /// ONTAP name ([`crate::directory::computer_name`]).
+    pub fn ad_computer(&self) -> String {
+        crate::directory::computer_name(self.smb_computer_name.as_deref().unwrap_or(&self.svm_name))
+    }
+}
+
 /// Something the tool will not do, and why. Made by [`resolve`] and by the planner. A refused
 /// SVM is absent from [`Desired::exposures`] and not held, so what was built for it before is
 /// torn down; a consumer refused by the planner's preflight keeps what it has.

@@ -1635,7 +1635,7 @@ impl DirectoryTarget {
 
 /// With `[directory]`: each SMB exposure with an alias, by SVM id. Pure.
 pub fn directory_targets(config: &Config, o: &Observed, d: &Desired) -> Vec<DirectoryTarget> {
-    use crate::directory::{SpnRecord, computer_name, normalize_alias};
+    use crate::directory::{SpnRecord, normalize_alias};
     let Some(settings) = &config.directory else {
         return Vec::new();
     };
@@ -1655,7 +1655,7 @@ pub fn directory_targets(config: &Config, o: &Observed, d: &Desired) -> Vec<Dire
                 .filter(|r| r.alias == alias);
             Some(DirectoryTarget {
                 svm_id: e.svm_id.clone(),
-                computer: computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name)),
+                computer: e.ad_computer(),
                 in_zone: alias.ends_with(&format!(".{zone}")),
                 alias,
                 zone: zone.clone(),

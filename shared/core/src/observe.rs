@@ -6,7 +6,7 @@ use crate::concurrency::{Concurrency, Gates, Service};
 use crate::config::Config;
 use crate::desired::Protocol;
 use crate::desired::{Desired, resolve};
-use crate::directory::{DirectoryObserved, SpnRecord, computer_name, normalize_alias, parse_marker};
+use crate::directory::{DirectoryObserved, SpnRecord, normalize_alias, parse_marker};
 use crate::error::{CloudError, ErrorKind};
 use crate::ids::*;
 use crate::model::*;
@@ -181,7 +181,7 @@ async fn read_directory<C: Reads + ?Sized>(
             continue;
         };
         let alias = normalize_alias(alias);
-        let computer = computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name));
+        let computer = e.ad_computer();
         computers.insert((computer, alias.clone()));
         aliases.insert(alias);
     }

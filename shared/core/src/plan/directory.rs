@@ -135,7 +135,7 @@ impl<'a> Planner<'a> {
             // endpoint serves. What the directory steps need is an available endpoint.
             let alias = normalize_alias(alias);
             wanted.insert(e.svm_id.clone(), alias.clone());
-            let computer = computer_name(e.smb_computer_name.as_deref().unwrap_or(&e.svm_name));
+            let computer = e.ad_computer();
             if let Some(err) = dobs.unreadable_for(&computer, &alias) {
                 let why = format!(
                     "the directory could not be read for {alias}: {err}; nothing is written or removed for it this time"
@@ -577,6 +577,38 @@ mod tests {
         }
     }
 
+    /// Route 53 (zone `ZONE1`) already points the alias at the new endpoint `vpce-0a`, with our
+    /// ownership TXT.
+    fn route53_at_the_new_endpoint(o: &mut Observed) {
+        use crate::model::{RecordSet, RecordType};
+        use crate::naming::{ownership_txt_name, ownership_txt_value};
+        let rec = |name: String, t: RecordType, v: String| RecordSet {
+            name,
+            record_type: t,
+            ttl: 300,
+            values: vec![v],
+            routing: None,
+        };
+        o.records.insert(
+            id("ZONE1"),
+            vec![
+                rec(ALIAS.into(), RecordType::CNAME, "vpce-0a.rcfg-1.x.on.aws".into()),
+                rec(
+                    ownership_txt_name(ALIAS),
+                    RecordType::TXT,
+                    ownership_txt_value("t", &id("svm-1"), "c"),
+                ),
+            ],
+        );
+    }
+
+    /// Whether `p` deletes endpoint `id`.
+    fn deletes(p: &Plan, id: &str) -> bool {
+        p.actions.iter().any(
+            |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == id),
+        )
+    }
+
     /// The zone's marker scan as it would find the markers of `o`'s aliases.
     fn scanned(o: &mut Observed) {
         let d = o.directory.as_mut().unwrap();
@@ -696,12 +728,7 @@ mod tests {
             .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
         o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
         let p = planned(&config, &o);
-        let deletes = |p: &Plan| {
-            p.actions
-                .iter()
-                .any(|a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0a"))
-        };
-        assert!(!deletes(&p), "{:#?}", p.actions);
+        assert!(!deletes(&p, "vpce-0a"), "{:#?}", p.actions);
         assert!(
             p.held_for_directory.iter().any(|h| h.starts_with("vpce-0a stays")),
             "{:?}",
@@ -710,7 +737,7 @@ mod tests {
         // Once the Directory function has withdrawn it (the tag gone), the endpoint goes.
         o.svms[0].tags.remove(&directory_dns_tag("t"));
         let p = planned(&config, &o);
-        assert!(deletes(&p), "{:#?}", p.actions);
+        assert!(deletes(&p, "vpce-0a"), "{:#?}", p.actions);
         assert!(p.held_for_directory.is_empty());
         // Without `[directory]` the tag means nothing (another deployment's, or stale config).
         let (mut config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
@@ -719,7 +746,7 @@ mod tests {
             .tags
             .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
         o.svms[0].tags.insert(directory_dns_tag("t"), "vpce-0a".into());
-        assert!(deletes(&planned(&config, &o)));
+        assert!(deletes(&planned(&config, &o), "vpce-0a"));
     }
 
     #[test]
@@ -885,8 +912,6 @@ mod tests {
 
     #[test]
     fn the_old_endpoint_keeps_serving_until_the_ad_record_points_at_the_new_one() {
-        use crate::model::{RecordSet, RecordType};
-        use crate::naming::{ownership_txt_name, ownership_txt_value};
         let mut all = SpnRecord::empty(ALIAS);
         all.added.extend(SpnValue::ALL);
         let (config, mut o) = dir_world(Some(carrying(&SpnValue::ALL)), AliasDnsState::default());
@@ -896,30 +921,8 @@ mod tests {
         o.endpoints.last_mut().unwrap().subnet_ids = vec![id("subnet-c9")];
         let dns = ours(&o, &["vpce-0b.rcfg-1.x.on.aws"]);
         o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), dns);
-        // Route 53 already points at the new one.
-        let rec = |name: String, t: RecordType, v: String| RecordSet {
-            name,
-            record_type: t,
-            ttl: 300,
-            values: vec![v],
-            routing: None,
-        };
-        o.records.insert(
-            id("ZONE1"),
-            vec![
-                rec(ALIAS.into(), RecordType::CNAME, "vpce-0a.rcfg-1.x.on.aws".into()),
-                rec(
-                    ownership_txt_name(ALIAS),
-                    RecordType::TXT,
-                    ownership_txt_value("t", &id("svm-1"), "c"),
-                ),
-            ],
-        );
-        let deletes_old = |p: &Plan| {
-            p.actions.iter().any(
-                |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0b"),
-            )
-        };
+        route53_at_the_new_endpoint(&mut o);
+        let deletes_old = |p: &Plan| deletes(p, "vpce-0b");
         let p = planned(&config, &o);
         assert!(
             directory_actions(&p).iter().any(|a| matches!(&a.action,
@@ -1183,33 +1186,8 @@ mod tests {
         };
         o.directory.as_mut().unwrap().aliases.insert(ALIAS.into(), theirs);
         // Route 53 already points at the new one.
-        {
-            use crate::model::{RecordSet, RecordType};
-            use crate::naming::{ownership_txt_name, ownership_txt_value};
-            let rec = |name: String, t: RecordType, v: String| RecordSet {
-                name,
-                record_type: t,
-                ttl: 300,
-                values: vec![v],
-                routing: None,
-            };
-            o.records.insert(
-                id("ZONE1"),
-                vec![
-                    rec(ALIAS.into(), RecordType::CNAME, "vpce-0a.rcfg-1.x.on.aws".into()),
-                    rec(
-                        ownership_txt_name(ALIAS),
-                        RecordType::TXT,
-                        ownership_txt_value("t", &id("svm-1"), "c"),
-                    ),
-                ],
-            );
-        }
-        let deletes_old = |p: &Plan| {
-            p.actions.iter().any(
-                |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-0b"),
-            )
-        };
+        route53_at_the_new_endpoint(&mut o);
+        let deletes_old = |p: &Plan| deletes(p, "vpce-0b");
         let with_ad = planned(&config, &o);
         let narrows = directory_actions(&with_ad).iter().any(|a| {
             matches!(
