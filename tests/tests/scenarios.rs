@@ -574,7 +574,7 @@ fn replacing_a_serving_gateway_keeps_the_alias_resolving_until_the_new_path_serv
         .expect("alias repointed");
     let delete_old = order
         .iter()
-        .position(|a| matches!(a, Action::DeleteVpcEndpoint { vpc_endpoint_id } if *vpc_endpoint_id == old_ep))
+        .position(|a| matches!(a, Action::DeleteVpcEndpoint { vpc_endpoint_id, .. } if *vpc_endpoint_id == old_ep))
         .expect("old endpoint deleted");
     assert!(upsert < delete_old, "{order:?}");
     assert!(

@@ -158,6 +158,7 @@ fn endpoint_from(op: &str, e: &aws_sdk_ec2::types::VpcEndpoint) -> Result<VpcEnd
         v.iter().map(|s| parse(op, "SubnetIds", s.parse())).collect()
     };
     Ok(VpcEndpoint {
+        account: None,
         id: id_of(op, "VpcEndpointId", e.vpc_endpoint_id())?,
         vpc_id: id_of(op, "VpcId", e.vpc_id())?,
         subnet_ids: ids(e.subnet_ids())?,

@@ -80,6 +80,7 @@ impl DnsRead for AwsRoute53 {
             .map_err(|e| translate(OP, e))?;
         let z = out.hosted_zone().ok_or_else(|| malformed(OP, "HostedZone"))?;
         Ok(HostedZone {
+            account: None,
             id: HostedZoneId::parse(z.id())
                 .map_err(|e| CloudError::new(ErrorKind::Internal, OP, "MalformedResponse", e.to_string()))?,
             name: normalize_dns_name(z.name()),

@@ -10,12 +10,14 @@
 
 use crate::concurrency::{Concurrency, Gates, RateLimiter, RateLimits, operation, service_of};
 use crate::error::{CloudError, ErrorKind};
+use crate::ids::AccountId;
 use crate::plan::{Action, Plan, PlannedAction};
 use crate::ports::*;
 use crate::reconcile::Scope;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How many times one `CreateVpcEndpoint` action derives a new client token because the last one
@@ -445,12 +447,27 @@ async fn already_applied<C: Reads + ?Sized>(cloud: &C, action: &Action, e: &Clou
             hosted_zone_id,
             cname,
             txt,
+            account,
             ..
-        } => with_retry(cloud, policy, "ListResourceRecordSets", || {
-            cloud.list_resource_record_sets(hosted_zone_id)
-        })
-        .await
-        .is_ok_and(|rs| rs.contains(cname) && txt.as_ref().is_none_or(|t| rs.contains(t))),
+        } => {
+            let there = match account {
+                Some(a) => match session(cloud, a) {
+                    Ok(s) => Some(s),
+                    Err(_) => return false,
+                },
+                None => None,
+            };
+            with_retry(cloud, policy, "ListResourceRecordSets", || async {
+                match &there {
+                    Some(s) => s.list_resource_record_sets(hosted_zone_id).await,
+                    None => cloud.list_resource_record_sets(hosted_zone_id).await,
+                }
+            })
+            .await
+            .is_ok_and(|rs| rs.contains(cname) && txt.as_ref().is_none_or(|t| rs.contains(t)))
+        }
+        // Accepted already (a lost response, or a racing execution): done.
+        Action::AcceptShareInvitation { .. } => e.code == "ResourceShareInvitationAlreadyAcceptedException",
         // `Resource.AlreadyAssociated` after a lost response: done if it is the association
         // asked for.
         Action::AssociateRouteTable {
@@ -595,7 +612,7 @@ async fn run_directory<C: Reads + ?Sized>(cloud: &C, action: &Action) -> CloudRe
 }
 
 /// Carries out a DNS action (the alias's records) through [`DnsWrite`].
-async fn run_dns<C: DnsWrite + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+async fn run_dns<C: Reads + DnsWrite + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
     Ok(match action {
         Action::PublishAlias {
             hosted_zone_id,
@@ -603,6 +620,7 @@ async fn run_dns<C: DnsWrite + ?Sized>(cloud: &C, action: &Action) -> CloudResul
             replaces_cname,
             txt,
             replaces_txt,
+            account,
         } => {
             let mut changes: Vec<RecordChange> = replaces_cname.iter().cloned().map(RecordChange::Delete).collect();
             changes.push(RecordChange::Create(cname.clone()));
@@ -610,27 +628,120 @@ async fn run_dns<C: DnsWrite + ?Sized>(cloud: &C, action: &Action) -> CloudResul
                 changes.extend(replaces_txt.iter().cloned().map(RecordChange::Delete));
                 changes.push(RecordChange::Create(txt.clone()));
             }
-            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
+            let change = match account {
+                Some(a) => {
+                    session(cloud, a)?
+                        .change_resource_record_sets(hosted_zone_id, &changes)
+                        .await?
+                }
+                None => cloud.change_resource_record_sets(hosted_zone_id, &changes).await?,
+            };
             format!("change {change} submitted")
         }
         Action::DeleteAlias {
             hosted_zone_id,
             cname,
             txt,
+            account,
         } => {
             let mut changes: Vec<RecordChange> = cname.iter().cloned().map(RecordChange::Delete).collect();
             changes.push(RecordChange::Delete(txt.clone()));
-            let change = cloud.change_resource_record_sets(hosted_zone_id, &changes).await?;
+            let change = match account {
+                Some(a) => {
+                    session(cloud, a)?
+                        .change_resource_record_sets(hosted_zone_id, &changes)
+                        .await?
+                }
+                None => cloud.change_resource_record_sets(hosted_zone_id, &changes).await?,
+            };
             format!("change {change} submitted")
         }
         _ => return Err(outside_scope(action)),
     })
 }
 
+/// The session opened for `account` when it was observed ([`Sharing::session`]).
+fn session<C: Reads + ?Sized>(cloud: &C, account: &AccountId) -> CloudResult<Arc<dyn ConsumerCloud>> {
+    cloud.sharing().and_then(|s| s.session(account)).ok_or_else(|| {
+        CloudError::new(
+            ErrorKind::AccessDenied,
+            "AssumeRole",
+            "NoSession",
+            format!("no session in account {account}: it was not observed through its role by this cloud"),
+        )
+    })
+}
+
+/// RAM, for the share actions.
+fn sharing<C: Reads + ?Sized>(cloud: &C) -> CloudResult<&dyn Sharing> {
+    cloud.sharing().ok_or_else(|| {
+        CloudError::new(
+            ErrorKind::AccessDenied,
+            "CreateResourceShare",
+            "NoAccountAccess",
+            "this cloud has no RAM adapter: consumers in other accounts cannot be served from it",
+        )
+    })
+}
+
 /// Carries out an infrastructure action (subnets, reservations, route tables, gateways,
-/// configurations, endpoints) through [`NetworkWrite`] and [`LatticeWrite`].
-async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
+/// configurations, endpoints, shares) through [`NetworkWrite`] and [`LatticeWrite`], and, for
+/// consumers in other accounts, RAM and the sessions opened in them.
+async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: &Action) -> CloudResult<String> {
     Ok(match action {
+        Action::CreateResourceShare {
+            account,
+            name,
+            resource_arns,
+            allow_external_principals,
+            client_token,
+            tags,
+        } => {
+            let share = sharing(cloud)?
+                .create_resource_share(&CreateResourceShareRequest {
+                    name: name.clone(),
+                    resource_arns: resource_arns.clone(),
+                    principals: vec![account.clone()],
+                    allow_external_principals: *allow_external_principals,
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {} ({:?})", share.arn, share.status)
+        }
+        Action::AssociateResourceShare {
+            share_arn,
+            resource_arns,
+            principals,
+            ..
+        } => {
+            sharing(cloud)?
+                .associate_resource_share(share_arn, resource_arns, principals)
+                .await?;
+            format!("associating with {share_arn}")
+        }
+        Action::AcceptShareInvitation {
+            account,
+            invitation_arn,
+            ..
+        } => {
+            session(cloud, account)?.accept_share_invitation(invitation_arn).await?;
+            format!("accepted {invitation_arn}")
+        }
+        Action::DisassociateResourceShare {
+            share_arn,
+            resource_arns,
+            ..
+        } => {
+            sharing(cloud)?
+                .disassociate_resource_share(share_arn, resource_arns, &[])
+                .await?;
+            format!("disassociating from {share_arn}")
+        }
+        Action::DeleteResourceShare { share_arn, .. } => {
+            sharing(cloud)?.delete_resource_share(share_arn).await?;
+            format!("deleting {share_arn}")
+        }
         Action::CreateSubnet {
             vpc_id,
             availability_zone,
@@ -743,7 +854,12 @@ async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action)
             resource_configuration_arn,
             client_token,
             tags,
+            account,
         } => {
+            let there = match account {
+                Some(a) => Some(session(cloud, a)?),
+                None => None,
+            };
             let mut req = CreateVpcEndpointRequest {
                 vpc_id: vpc_id.clone(),
                 subnet_ids: subnet_ids.clone(),
@@ -760,7 +876,10 @@ async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action)
             // replay of this step derives the same token, and different once the old one is gone.
             let mut dead = Vec::new();
             loop {
-                let e = cloud.create_vpc_endpoint(&req).await?;
+                let e = match &there {
+                    Some(there) => there.create_vpc_endpoint(&req).await?,
+                    None => cloud.create_vpc_endpoint(&req).await?,
+                };
                 if e.state.is_live() {
                     break format!("created {} ({})", e.id, e.state.as_str());
                 }
@@ -779,8 +898,14 @@ async fn run_infrastructure<C: InfraWrites + ?Sized>(cloud: &C, action: &Action)
                 req.client_token = client_token_after_dead(client_token, &e.id);
             }
         }
-        Action::DeleteVpcEndpoint { vpc_endpoint_id } => {
-            cloud.delete_vpc_endpoint(vpc_endpoint_id).await?;
+        Action::DeleteVpcEndpoint {
+            vpc_endpoint_id,
+            account,
+        } => {
+            match account {
+                Some(a) => session(cloud, a)?.delete_vpc_endpoint(vpc_endpoint_id).await?,
+                None => cloud.delete_vpc_endpoint(vpc_endpoint_id).await?,
+            }
             format!("deleting {vpc_endpoint_id}")
         }
         Action::DeleteResourceConfiguration { configuration_id } => {
@@ -821,11 +946,13 @@ mod tests {
         };
         let endpoint = |n: u32| {
             p(Action::DeleteVpcEndpoint {
+                account: None,
                 vpc_endpoint_id: VpcEndpointId::parse(format!("vpce-{n:017x}")).unwrap(),
             })
         };
         let alias = |zone: &str| {
             p(Action::DeleteAlias {
+                account: None,
                 hosted_zone_id: HostedZoneId::parse(zone).unwrap(),
                 cname: None,
                 txt: RecordSet {

@@ -29,6 +29,8 @@ pub enum Service {
     Fsx,
     /// Active Directory (LDAP), with `[directory]`.
     Directory,
+    /// AWS RAM and STS, with `[[accounts]]`.
+    Ram,
 }
 
 /// How many calls may run at once.
@@ -70,7 +72,7 @@ pub struct Gates {
 impl Gates {
     /// Gates for `c`.
     pub fn new(c: Concurrency) -> Self {
-        let n = if c.serial { 1 } else { 5 };
+        let n = if c.serial { 1 } else { 6 };
         Self {
             gates: (0..n).map(|_| Semaphore::new(c.in_flight.max(1))).collect(),
         }
@@ -124,6 +126,11 @@ pub fn operation(action: &Action) -> &'static str {
         Action::DeleteSubnet { .. } => "DeleteSubnet",
         Action::RegisterSpn { .. } | Action::UnregisterSpn { .. } => "ModifyComputerSpn",
         Action::PublishDirectoryAlias { .. } | Action::WithdrawDirectoryAlias { .. } => "ModifyDnsNode",
+        Action::CreateResourceShare { .. } => "CreateResourceShare",
+        Action::AssociateResourceShare { .. } => "AssociateResourceShare",
+        Action::AcceptShareInvitation { .. } => "AcceptResourceShareInvitation",
+        Action::DisassociateResourceShare { .. } => "DisassociateResourceShare",
+        Action::DeleteResourceShare { .. } => "DeleteResourceShare",
     }
 }
 
@@ -132,6 +139,11 @@ pub fn service_of(operation: &str) -> Service {
     match operation {
         "ChangeResourceRecordSets" => Service::Route53,
         "ModifyComputerSpn" | "ModifyDnsNode" => Service::Directory,
+        "CreateResourceShare"
+        | "AssociateResourceShare"
+        | "AcceptResourceShareInvitation"
+        | "DisassociateResourceShare"
+        | "DeleteResourceShare" => Service::Ram,
         "CreateResourceGateway"
         | "UpdateResourceGateway"
         | "DeleteResourceGateway"

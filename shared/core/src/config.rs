@@ -16,6 +16,14 @@
 //! policy = "sync"                     # or "upsert-only": never delete records
 //! ttl = 300
 //!
+//! [[accounts]]                       # optional: consumers in other accounts (docs/config.md)
+//! id = "222233334444"
+//! role_arn = "arn:aws:iam::222233334444:role/fsxn-lattice-consumer"
+//! external_id = "prod-fsxn-lattice"   # optional
+//!
+//! [sharing]                           # optional: how configurations are shared with them
+//! allow_external_principals = false   # true: accounts outside the organization (invitations)
+//!
 //! [[consumers]]
 //! name = "clients"
 //! vpc_id = "vpc-0764d7f66aa8fa58a"
@@ -86,6 +94,14 @@ pub struct Config {
     /// anywhere (an exposure defaults to all consumers).
     #[serde(default)]
     pub consumers: Vec<Consumer>,
+    /// `[[accounts]]`: other accounts consumers may live in, each with the role assumed there.
+    /// An account stays listed until its consumers' endpoints are gone: without its role
+    /// nothing in it can be seen or cleaned up.
+    #[serde(default)]
+    pub accounts: Vec<ConsumerAccount>,
+    /// `[sharing]`: the AWS RAM shares through which other accounts reach our configurations.
+    #[serde(default)]
+    pub sharing: SharingSettings,
     /// Explicit exposures (in addition to tags; an entry here wins over tags for its SVM).
     #[serde(default)]
     pub exposures: Vec<ExposureConfig>,
@@ -400,9 +416,81 @@ pub struct Consumer {
     #[serde(default)]
     pub security_group_ids: Vec<SecurityGroupId>,
     /// Private hosted zone where aliases for this consumer are published; no two consumers may
-    /// share one. `None`: endpoints only, no alias records.
+    /// share one. `None`: endpoints only, no alias records. In the consumer's account.
     #[serde(default)]
     pub hosted_zone_id: Option<HostedZoneId>,
+    /// The account the VPC (and the zone) is in, one of `[[accounts]]`; `None`: the stack's own.
+    #[serde(default)]
+    pub account: Option<AccountId>,
+}
+
+/// `[[accounts]]`: an AWS account other than the stack's where consumers live. Its consumers'
+/// endpoints and alias records are read and written through `role_arn` (STS `AssumeRole`), and
+/// our resource configurations reach it through an AWS RAM resource share of ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerAccount {
+    /// The account (12 digits).
+    pub id: AccountId,
+    /// `arn:<partition>:iam::<id>:role/<path><name>`: the role fsxn-lattice assumes there
+    /// (`templates/consumer-account.yaml` creates it). Must be in `id`.
+    pub role_arn: String,
+    /// `sts:ExternalId` the role's trust policy requires, if any: 2–1224 characters of
+    /// `[\w+=,.@:/-]` (STS `AssumeRole`, botocore's `externalIdType`). Not a secret (AWS IAM
+    /// user guide, "external ID"); it is also kept in the share's tags.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// `[sharing]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharingSettings {
+    /// RAM `allowExternalPrincipals` of the shares we create: `false` (default) shares only
+    /// inside the AWS Organization (no invitation; RAM sharing with the organization must be
+    /// on), `true` also with accounts outside it, each of which receives an invitation that
+    /// the assumed role accepts.
+    #[serde(default)]
+    pub allow_external_principals: bool,
+}
+
+/// Checks a role ARN names a role in `account`: `arn:<partition>:iam::<account>:role/<name>`,
+/// the name (with its path) 1–512 characters of IAM's `[\w+=,.@/-]`.
+pub fn validate_role_arn(arn: &str, account: &AccountId) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4] == account.as_str()
+        && parts[5].strip_prefix("role/").is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 512
+                && !name.ends_with('/')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@/-".contains(c))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "role_arn `{}` must be arn:aws:iam::{account}:role/<name> (a role in account {account})",
+            bounded(arn)
+        ))
+    }
+}
+
+/// Checks an `sts:ExternalId`: 2–1224 characters of `[\w+=,.@:/-]` (botocore STS model,
+/// `externalIdType`).
+pub fn validate_external_id(id: &str) -> Result<(), String> {
+    let ok = (2..=1224).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err("external_id must be 2-1224 characters of [A-Za-z0-9_+=,.@:/-]".to_string())
+    }
 }
 
 /// `[[exposures]]`: an SVM exposed by the file rather than by tags. The entry replaces the
@@ -480,9 +568,27 @@ impl Config {
                 self.dns.ttl
             )));
         }
+        let mut accounts = BTreeSet::new();
+        for a in &self.accounts {
+            if !accounts.insert(&a.id) {
+                return Err(ConfigError(format!("account {} is listed twice", a.id)));
+            }
+            validate_role_arn(&a.role_arn, &a.id).map_err(|m| ConfigError(format!("account {}: {m}", a.id)))?;
+            if let Some(x) = &a.external_id {
+                validate_external_id(x).map_err(|m| ConfigError(format!("account {}: {m}", a.id)))?;
+            }
+        }
         let mut names = BTreeSet::new();
         let mut zones = BTreeSet::new();
         for c in &self.consumers {
+            if let Some(a) = &c.account
+                && !accounts.contains(a)
+            {
+                return Err(ConfigError(format!(
+                    "consumer `{}`: account {a} is not listed in [[accounts]] (with the role to assume there)",
+                    c.name
+                )));
+            }
             if !name_ok(&c.name) {
                 return Err(ConfigError(format!(
                     "consumer name `{}` must be 1-63 characters of [a-z0-9-]",
@@ -542,6 +648,11 @@ impl Config {
         Ok(())
     }
 
+    /// An account of `[[accounts]]` by id.
+    pub fn account(&self, id: &AccountId) -> Option<&ConsumerAccount> {
+        self.accounts.iter().find(|a| &a.id == id)
+    }
+
     /// A consumer by name.
     pub fn consumer(&self, name: &str) -> Option<&Consumer> {
         self.consumers.iter().find(|c| c.name == name)
@@ -566,6 +677,20 @@ svm_id = "svm-0a1b2c3d4e5f60718"
 protocols = ["smb", "ssh"]
 alias = "non-97-svm-alias.corp.non-97.net"
 "#;
+
+    #[test]
+    fn a_consumer_in_another_account_names_a_listed_account_and_its_role() {
+        let c = Config::from_toml(&format!(
+            "{GOOD}\n[sharing]\nallow_external_principals = true\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::222233334444:role/team/fsxn-lattice-consumer\"\nexternal_id = \"prod-fsxn:lattice\"\n[[consumers]]\nname = \"far\"\nvpc_id = \"vpc-2\"\nsubnet_ids = [\"subnet-2\"]\naccount = \"222233334444\"\n"
+        ))
+        .unwrap();
+        let far = c.consumer("far").unwrap();
+        let account = c.account(far.account.as_ref().unwrap()).unwrap();
+        assert_eq!(account.external_id.as_deref(), Some("prod-fsxn:lattice"));
+        assert!(c.sharing.allow_external_principals);
+        assert_eq!(c.consumer("clients").unwrap().account, None);
+        assert!(!Config::from_toml(GOOD).unwrap().sharing.allow_external_principals);
+    }
 
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxnl-ad-AbCdEf";
 
@@ -680,6 +805,41 @@ alias = "non-97-svm-alias.corp.non-97.net"
                 "owner = \"x\"\n[gateway]\nsecurity_group_ids = []".to_string(),
                 "at least one",
             ),
+            (
+                format!(
+                    "{GOOD}\n[[consumers]]\nname = \"far\"\nvpc_id = \"vpc-2\"\nsubnet_ids = [\"subnet-2\"]\naccount = \"222233334444\"\n"
+                ),
+                "account 222233334444 is not listed in [[accounts]]",
+            ),
+            (
+                format!(
+                    "{GOOD}\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::999999999999:role/x\"\n"
+                ),
+                "a role in account 222233334444",
+            ),
+            (
+                format!(
+                    "{GOOD}\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::222233334444:user/x\"\n"
+                ),
+                "role_arn",
+            ),
+            (
+                format!("{GOOD}\n[[accounts]]\nid = \"22223333444\"\nrole_arn = \"arn:aws:iam::22223333444:role/x\"\n"),
+                "12 digits",
+            ),
+            (
+                format!(
+                    "{GOOD}\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::222233334444:role/x\"\nexternal_id = \"a b\"\n"
+                ),
+                "external_id",
+            ),
+            (
+                format!(
+                    "{GOOD}\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::222233334444:role/x\"\n[[accounts]]\nid = \"222233334444\"\nrole_arn = \"arn:aws:iam::222233334444:role/y\"\n"
+                ),
+                "listed twice",
+            ),
+            (format!("{GOOD}\n[sharing]\nallow_external = true\n"), "unknown field"),
             (format!("{GOOD}\n[tags]\nexpose = \"aws:x\"\n"), "tags.expose"),
             ("not toml at all [".to_string(), "invalid configuration"),
             (

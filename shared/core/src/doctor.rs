@@ -2019,6 +2019,7 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
             }],
             network_interfaces: vec![eni(a, &ips)],
             hosted_zones: vec![HostedZone {
+                account: None,
                 id: HostedZoneId::parse("Z0A1B2C3D4E5F6G7H8I9J").unwrap(),
                 name: "corp.non-97.net".into(),
                 private: true,

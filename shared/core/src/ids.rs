@@ -181,9 +181,62 @@ impl From<HostedZoneId> for String {
     }
 }
 
+/// A 12-digit AWS account id: where a consumer lives when it is not in the stack's account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses exactly 12 ASCII digits (IAM's account id, as in every ARN).
+    pub fn parse(value: impl Into<String>) -> Result<Self, InvalidId> {
+        let value = value.into();
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(value))
+        } else {
+            Err(InvalidId {
+                kind: "AWS account id (12 digits)",
+                prefix: "",
+                value,
+            })
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = InvalidId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert_eq!(AccountId::parse("123456789012").unwrap().as_str(), "123456789012");
+        for bad in ["12345678901", "1234567890123", "12345678901a", " 23456789012", ""] {
+            assert!(AccountId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn ids_from_the_seed_parse() {

@@ -625,6 +625,10 @@ pub struct VpcEndpoint {
     pub dns_name: Option<String>,
     /// The endpoint's `Tags`; ours carry the owner tag.
     pub tags: Tags,
+    /// The consumer account it was read in (`[[accounts]]`), set by observing; `None`: the
+    /// stack's own account. Adapters leave it `None`: they see one account each.
+    #[serde(default)]
+    pub account: Option<AccountId>,
 }
 
 /// A Route 53 hosted zone (`GetHostedZone`), read for each consumer's `hosted_zone_id`.
@@ -636,6 +640,156 @@ pub struct HostedZone {
     pub name: String,
     /// `Config.PrivateZone`
     pub private: bool,
+    /// The consumer account it was read in, as for [`VpcEndpoint::account`].
+    #[serde(default)]
+    pub account: Option<AccountId>,
+}
+
+/// AWS RAM `ResourceShareStatus` (botocore `ram` model: PENDING | ACTIVE | FAILED | DELETING |
+/// DELETED), parsed case-insensitively; anything else is [`ShareStatus::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ShareStatus {
+    /// Being created.
+    Pending,
+    /// Usable.
+    Active,
+    /// Creation failed.
+    Failed,
+    /// Being deleted.
+    Deleting,
+    /// Gone.
+    Deleted,
+    /// A value this build does not know: waited on, never acted on.
+    Unknown,
+}
+
+impl ShareStatus {
+    /// Parses RAM's value.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "ACTIVE" => Self::Active,
+            "FAILED" => Self::Failed,
+            "DELETING" => Self::Deleting,
+            "DELETED" => Self::Deleted,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// AWS RAM `ResourceShareAssociationStatus` (botocore `ram` model: ASSOCIATING | ASSOCIATED |
+/// FAILED | DISASSOCIATING | DISASSOCIATED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssociationStatus {
+    /// Being associated; for a principal outside the organization, until its invitation is
+    /// accepted.
+    Associating,
+    /// In effect.
+    Associated,
+    /// Failed (`statusMessage` says why), e.g. an external principal on a share that does
+    /// not allow them.
+    Failed,
+    /// Being removed.
+    Disassociating,
+    /// Removed.
+    Disassociated,
+    /// A value this build does not know.
+    Unknown,
+}
+
+impl AssociationStatus {
+    /// Parses RAM's value.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_uppercase().as_str() {
+            "ASSOCIATING" => Self::Associating,
+            "ASSOCIATED" => Self::Associated,
+            "FAILED" => Self::Failed,
+            "DISASSOCIATING" => Self::Disassociating,
+            "DISASSOCIATED" => Self::Disassociated,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// In effect or on its way: not to be associated again.
+    pub fn is_present(self) -> bool {
+        matches!(self, Self::Associating | Self::Associated | Self::Unknown)
+    }
+}
+
+/// One principal or resource of a share (`GetResourceShareAssociations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareAssociation {
+    /// `associatedEntity`: an account id for a principal, an ARN for a resource.
+    pub entity: String,
+    /// `status`.
+    pub status: AssociationStatus,
+    /// `statusMessage`, when RAM gives one.
+    pub message: Option<String>,
+}
+
+/// An AWS RAM resource share we own (`GetResourceShares` with `resourceOwner=SELF`), with its
+/// principal and resource associations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceShare {
+    /// `resourceShareArn`.
+    pub arn: String,
+    /// `name`.
+    pub name: String,
+    /// `status`.
+    pub status: ShareStatus,
+    /// `allowExternalPrincipals`.
+    pub allow_external_principals: bool,
+    /// `tags`; ours carry the owner tag and [`crate::naming::ACCOUNT_TAG`].
+    pub tags: Tags,
+    /// Principal associations (account ids), DISASSOCIATED ones left out.
+    pub principals: Vec<ShareAssociation>,
+    /// Resource associations (configuration ARNs), DISASSOCIATED ones left out.
+    pub resources: Vec<ShareAssociation>,
+}
+
+/// AWS RAM `ResourceShareInvitationStatus` (botocore `ram` model: PENDING | ACCEPTED |
+/// REJECTED | EXPIRED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InvitationStatus {
+    /// Waiting for the receiver.
+    Pending,
+    /// Accepted.
+    Accepted,
+    /// Rejected by the receiver.
+    Rejected,
+    /// Not answered in time (RAM: 7 days).
+    Expired,
+    /// A value this build does not know.
+    Unknown,
+}
+
+impl InvitationStatus {
+    /// Parses RAM's value.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "ACCEPTED" => Self::Accepted,
+            "REJECTED" => Self::Rejected,
+            "EXPIRED" => Self::Expired,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// A resource share invitation as its receiver sees it (`GetResourceShareInvitations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareInvitation {
+    /// `resourceShareInvitationArn`.
+    pub arn: String,
+    /// `resourceShareArn`.
+    pub share_arn: String,
+    /// `senderAccountId`.
+    pub sender: String,
+    /// `status`.
+    pub status: InvitationStatus,
 }
 
 /// The `Type` of a Route 53 record set, as far as planning needs to tell them apart.

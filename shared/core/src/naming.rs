@@ -26,6 +26,15 @@ pub const GENERATION_TAG: &str = "fsxn-lattice:generation";
 /// written at create and after every update, so a steady-state read needs no
 /// `GetResourceConfiguration` per configuration (see [`target_tag_value`]).
 pub const TARGET_TAG: &str = "fsxn-lattice:target";
+/// Tag on our AWS RAM resource shares: the consumer account the share is for (one share per
+/// account, so narrowing one account's access never touches another's).
+pub const ACCOUNT_TAG: &str = "fsxn-lattice:account";
+
+/// Name of our resource share for consumer `account`: `fsxnl-<owner>-<account>` (RAM names
+/// are up to 255 characters; this is at most 29).
+pub fn share_name(owner: &str, account: &crate::ids::AccountId) -> String {
+    format!("{NAME_PREFIX}-{owner}-{account}")
+}
 /// Prefix of the ownership TXT record's name: `_fsxn-lattice.<alias>` (a CNAME cannot share its
 /// name with another record type, so the TXT sits beside it).
 pub const OWNERSHIP_TXT_LABEL: &str = "_fsxn-lattice";

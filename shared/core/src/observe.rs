@@ -46,6 +46,31 @@ pub struct Observed {
     /// ([`crate::ports::DirectoryAccess`]); `None` otherwise.
     #[serde(default)]
     pub directory: Option<DirectoryObserved>,
+    /// Our AWS RAM resource shares (read only by a cloud with [`crate::ports::Sharing`]).
+    #[serde(default)]
+    pub shares: Vec<ResourceShare>,
+    /// Each account of `[[accounts]]`: whether it could be read, and its invitations. What was
+    /// read in it (VPCs, endpoints, zones and records) is merged into the fields above, each
+    /// endpoint and zone with its [`VpcEndpoint::account`] / [`HostedZone::account`].
+    #[serde(default)]
+    pub accounts: BTreeMap<AccountId, AccountObserved>,
+}
+
+/// One consumer account as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountObserved {
+    /// Why nothing in it could be read (its role could not be assumed, or a read in it
+    /// failed): its consumers are held, and nothing it may still use is deleted.
+    pub unreachable: Option<CloudError>,
+    /// The resource share invitations it has received.
+    pub invitations: Vec<ShareInvitation>,
+}
+
+impl Observed {
+    /// Whether `account` (`None`: the stack's own) was read.
+    pub fn reachable(&self, account: Option<&AccountId>) -> bool {
+        account.is_none_or(|a| self.accounts.get(a).is_some_and(|o| o.unreachable.is_none()))
+    }
 }
 
 /// At most this many calls of one kind in flight at once (per-VPC, per-subnet and per-zone
@@ -93,12 +118,11 @@ pub async fn observe_cached<C: Reads + ?Sized>(
     directory: bool,
 ) -> Result<(Observed, Desired), CloudError> {
     let r = &Reader { cloud, policy, gates };
-    let consumer_vpcs: BTreeSet<VpcId> = config.consumers.iter().map(|c| c.vpc_id.clone()).collect();
-    let configured_zones: BTreeSet<HostedZoneId> = config
-        .consumers
-        .iter()
-        .filter_map(|c| c.hosted_zone_id.clone())
-        .collect();
+    // The stack's own consumers here; those in other accounts are read through their roles
+    // (`read_accounts`).
+    let home = || config.consumers.iter().filter(|c| c.account.is_none());
+    let consumer_vpcs: BTreeSet<VpcId> = home().map(|c| c.vpc_id.clone()).collect();
+    let configured_zones: BTreeSet<HostedZoneId> = home().filter_map(|c| c.hosted_zone_id.clone()).collect();
     // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
     // consumer removed from the config still has endpoints to delete.
     let mut filters = Vec::new();
@@ -153,6 +177,9 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         observed.records.insert(zone.id.clone(), records);
         observed.hosted_zones.push(zone);
     }
+    read_accounts(r, config, &mut observed).await?;
+    observed.vpcs.sort_by(|a, b| a.id.cmp(&b.id));
+    observed.endpoints.sort_by(|a, b| a.id.cmp(&b.id));
     observed.hosted_zones.sort_by(|a, b| a.id.cmp(&b.id));
     if directory {
         observed.directory = read_directory(r, config, &desired, &observed).await?;
@@ -250,6 +277,166 @@ async fn read_directory<C: Reads + ?Sized>(
         }
     }
     Ok(Some(observed))
+}
+
+/// Our RAM shares, then each account of `[[accounts]]` through its role, at once: its
+/// consumers' VPCs, the Resource endpoints in them and ours anywhere in it, their hosted zones
+/// (configured, and named by our endpoints' tags) and records, and its invitations. An account
+/// that cannot be assumed or read is recorded as unreachable, and the others go on.
+async fn read_accounts<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    config: &Config,
+    observed: &mut Observed,
+) -> Result<(), CloudError> {
+    let Some(sharing) = r.cloud.sharing() else {
+        for a in &config.accounts {
+            let e = CloudError::new(
+                ErrorKind::AccessDenied,
+                "AssumeRole",
+                "NoAccountAccess",
+                format!(
+                    "this cloud cannot reach account {} (it has no STS or RAM adapter)",
+                    a.id
+                ),
+            );
+            observed.accounts.insert(
+                a.id.clone(),
+                AccountObserved {
+                    unreachable: Some(e),
+                    invitations: Vec::new(),
+                },
+            );
+        }
+        return Ok(());
+    };
+    observed.shares = r
+        .read(Service::Ram, "GetResourceShares", || {
+            sharing.list_resource_shares(&config.owner)
+        })
+        .await?;
+    let reads = bounded(
+        config
+            .accounts
+            .iter()
+            .map(|a| async move { Ok::<_, CloudError>((a.id.clone(), read_account(r, sharing, config, a).await)) }),
+    )
+    .await?;
+    for (id, read) in reads {
+        match read {
+            Ok(mut read) => {
+                for e in &mut read.endpoints {
+                    e.account = Some(id.clone());
+                }
+                observed.vpcs.extend(read.vpcs);
+                observed.endpoints.extend(read.endpoints);
+                for (mut zone, records) in read.zones {
+                    zone.account = Some(id.clone());
+                    observed.records.insert(zone.id.clone(), records);
+                    observed.hosted_zones.push(zone);
+                }
+                observed.accounts.insert(
+                    id,
+                    AccountObserved {
+                        unreachable: None,
+                        invitations: read.invitations,
+                    },
+                );
+            }
+            Err(e) => {
+                observed.accounts.insert(
+                    id,
+                    AccountObserved {
+                        unreachable: Some(e),
+                        invitations: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What one consumer account showed.
+struct AccountRead {
+    vpcs: Vec<Vpc>,
+    endpoints: Vec<VpcEndpoint>,
+    zones: Vec<(HostedZone, Vec<RecordSet>)>,
+    invitations: Vec<ShareInvitation>,
+}
+
+async fn read_account<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    sharing: &dyn crate::ports::Sharing,
+    config: &Config,
+    account: &crate::config::ConsumerAccount,
+) -> Result<AccountRead, CloudError> {
+    let there = r.read(Service::Ram, "AssumeRole", || sharing.assume(account)).await?;
+    let there: &dyn crate::ports::ConsumerCloud = there.as_ref();
+    let consumers: Vec<&crate::config::Consumer> = config
+        .consumers
+        .iter()
+        .filter(|c| c.account.as_ref() == Some(&account.id))
+        .collect();
+    let vpcs: Vec<VpcId> = consumers
+        .iter()
+        .map(|c| c.vpc_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut filters = Vec::new();
+    if !vpcs.is_empty() {
+        filters.push(EndpointFilter::Vpcs(vpcs.clone()));
+    }
+    filters.push(EndpointFilter::Tag {
+        key: OWNER_TAG.to_string(),
+        value: config.owner.clone(),
+    });
+    let (vpc_list, endpoints, invitations) = futures_util::join!(
+        async {
+            if vpcs.is_empty() {
+                return Ok(Vec::new());
+            }
+            r.read(Service::Ec2, "DescribeVpcs", || {
+                there.describe_vpcs(&vpcs, VpcAttributes::Dns)
+            })
+            .await
+        },
+        r.read(Service::Ec2, "DescribeVpcEndpoints", || {
+            there.describe_resource_endpoints(&filters)
+        }),
+        r.read(Service::Ram, "GetResourceShareInvitations", || {
+            there.list_share_invitations()
+        }),
+    );
+    let endpoints = endpoints?;
+    let mut zones: BTreeSet<HostedZoneId> = consumers.iter().filter_map(|c| c.hosted_zone_id.clone()).collect();
+    zones.extend(
+        endpoints
+            .iter()
+            .filter(|e| is_owned(&e.tags, &config.owner))
+            .filter_map(|e| e.tags.get(HOSTED_ZONE_TAG))
+            .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
+    );
+    let zones = bounded(zones.iter().map(|z| async move {
+        let (zone, records) = futures_util::join!(
+            r.read(Service::Route53, "GetHostedZone", || there.get_hosted_zone(z)),
+            r.read(Service::Route53, "ListResourceRecordSets", || {
+                there.list_resource_record_sets(z)
+            }),
+        );
+        match (zone, records) {
+            (Ok(zone), Ok(records)) => Ok(Some((zone, records))),
+            (Err(e), _) | (_, Err(e)) if e.kind == ErrorKind::NotFound => Ok(None),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }))
+    .await?;
+    Ok(AccountRead {
+        vpcs: vpc_list?,
+        endpoints,
+        zones: zones.into_iter().flatten().collect(),
+        invitations: invitations?,
+    })
 }
 
 /// FSx and VPC Lattice, then what they point at in the FSx VPCs: everything of [`Observed`]

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Page sizes the adapters ask for, so a read costs one call per page, not per resource. The
@@ -350,6 +351,91 @@ pub trait DirectoryAccess: Send + Sync {
     }
 }
 
+/// A `CreateResourceShare` request (AWS RAM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateResourceShareRequest {
+    /// [`crate::naming::share_name`].
+    pub name: String,
+    /// `resourceArns`: resource configuration ARNs.
+    pub resource_arns: Vec<String>,
+    /// `principals`: the consumer account.
+    pub principals: Vec<AccountId>,
+    /// `allowExternalPrincipals` (`[sharing]`).
+    pub allow_external_principals: bool,
+    /// `clientToken`.
+    pub client_token: String,
+    /// Tags (ownership and [`crate::naming::ACCOUNT_TAG`]).
+    pub tags: Tags,
+}
+
+/// Reading our AWS RAM resource shares.
+#[async_trait]
+pub trait SharesRead: Send + Sync {
+    /// `GetResourceShares` (`resourceOwner=SELF`, `tagFilters` on the owner tag = `owner`),
+    /// all pages, each with its principal and resource associations
+    /// (`GetResourceShareAssociations`); shares `DELETED` left out.
+    async fn list_resource_shares(&self, owner: &str) -> CloudResult<Vec<ResourceShare>>;
+}
+
+/// Changing our AWS RAM resource shares.
+#[async_trait]
+pub trait SharesWrite: Send + Sync {
+    /// `CreateResourceShare`.
+    async fn create_resource_share(&self, req: &CreateResourceShareRequest) -> CloudResult<ResourceShare>;
+    /// `AssociateResourceShare` of resources and/or principals.
+    async fn associate_resource_share(
+        &self,
+        share_arn: &str,
+        resource_arns: &[String],
+        principals: &[AccountId],
+    ) -> CloudResult<()>;
+    /// `DisassociateResourceShare` of resources and/or principals.
+    async fn disassociate_resource_share(
+        &self,
+        share_arn: &str,
+        resource_arns: &[String],
+        principals: &[AccountId],
+    ) -> CloudResult<()>;
+    /// `DeleteResourceShare`.
+    async fn delete_resource_share(&self, share_arn: &str) -> CloudResult<()>;
+}
+
+/// A consumer account's side of AWS RAM: the invitations it receives.
+#[async_trait]
+pub trait Invitations: Send + Sync {
+    /// `GetResourceShareInvitations`, all pages.
+    async fn list_share_invitations(&self) -> CloudResult<Vec<ShareInvitation>>;
+    /// `AcceptResourceShareInvitation`.
+    async fn accept_share_invitation(&self, invitation_arn: &str) -> CloudResult<()>;
+}
+
+/// What fsxn-lattice does in a consumer account, through the role it assumes there: the
+/// consumers' VPCs, their Resource endpoints, their hosted zones, and RAM invitations.
+pub trait ConsumerCloud: NetworkRead + NetworkWrite + DnsRead + DnsWrite + Invitations {}
+impl<T: NetworkRead + NetworkWrite + DnsRead + DnsWrite + Invitations + ?Sized> ConsumerCloud for T {}
+
+/// Consumers in other accounts: our RAM shares, and the consumer accounts themselves.
+#[async_trait]
+pub trait Sharing: SharesRead + SharesWrite {
+    /// The cloud as `account`'s role sees it (STS `AssumeRole` with its external id). An
+    /// account whose role cannot be assumed is an error (`AccessDenied`, `NotFound`,
+    /// `Transient`); observing records it and goes on with the other accounts.
+    async fn assume(&self, account: &crate::config::ConsumerAccount) -> CloudResult<Arc<dyn ConsumerCloud>>;
+    /// The session [`Sharing::assume`] last opened for `account` in this cloud's lifetime
+    /// (its credentials refreshed as they expire): what applying uses, since every apply
+    /// follows an observe. `None` when none was opened.
+    fn session(&self, account: &AccountId) -> Option<Arc<dyn ConsumerCloud>>;
+}
+
+/// Whether this cloud can reach other accounts ([`Sharing`]). The default is "no": consumers
+/// in other accounts are then refused with a message saying so, and nothing is shared.
+pub trait AccountAccess: Send + Sync {
+    /// RAM and STS, when this cloud has them.
+    fn sharing(&self) -> Option<&dyn Sharing> {
+        None
+    }
+}
+
 /// Whether [`NetworkRead::describe_vpcs`] reads each VPC's DNS attributes: only consumer VPCs
 /// need them (private DNS of their Resource endpoints); for an FSx VPC they would cost two
 /// calls per VPC per pass for nothing.
@@ -377,10 +463,10 @@ pub trait Clock: Send + Sync {
     fn jitter(&self) -> f64;
 }
 
-/// Every read, the clock, and the directory when there is one: what observing needs
+/// Every read, the clock, the directory and other accounts when there are some: what observing needs
 /// ([`crate::observe::observe`]).
-pub trait Reads: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess {}
-impl<T: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess + ?Sized> Reads for T {}
+pub trait Reads: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess + AccountAccess {}
+impl<T: FsxRead + NetworkRead + LatticeRead + DnsRead + Clock + DirectoryAccess + AccountAccess + ?Sized> Reads for T {}
 
 /// The infrastructure writes (EC2 and VPC Lattice): what Provision and Heal change.
 pub trait InfraWrites: NetworkWrite + LatticeWrite {}

@@ -393,6 +393,7 @@ mod tests {
     fn infrastructure_tears_nothing_down_while_an_alias_withdrawal_is_left_to_dns() {
         let zone = HostedZoneId::parse("Z0000000000000000001").expect("zone");
         let withdraw = planned(Action::DeleteAlias {
+            account: None,
             hosted_zone_id: zone,
             cname: None,
             txt: RecordSet {
@@ -404,6 +405,7 @@ mod tests {
             },
         });
         let teardown = planned(Action::DeleteVpcEndpoint {
+            account: None,
             vpc_endpoint_id: "vpce-0123456789abcdef0".parse().expect("id"),
         });
         let build = planned(Action::CreateSubnet {

@@ -187,6 +187,10 @@ pub struct StepOutput {
     /// Deletions held for the Directory function ([`crate::plan::Plan::held_for_directory`]).
     #[serde(default)]
     pub held_for_directory: Vec<String>,
+    /// What is kept because a consumer account cannot be read
+    /// ([`crate::plan::Plan::held_for_accounts`]); its consumers are among the refusals.
+    #[serde(default)]
+    pub held_for_accounts: Vec<String>,
 }
 
 impl StepOutput {
@@ -206,6 +210,7 @@ impl StepOutput {
             diagnoses: Vec::new(),
             manual_steps: Vec::new(),
             held_for_directory: Vec::new(),
+            held_for_accounts: Vec::new(),
         }
     }
 }
@@ -295,7 +300,7 @@ pub async fn step_in<S: ScopeType, C: Executes<S> + ?Sized>(
 ) -> Result<StepOutput, FunctionError> {
     check_scope::<S>(function)?;
     match triage(function, payload)? {
-        Triage::Ignored(out) => Ok(out),
+        Triage::Ignored(out) => Ok(*out),
         Triage::Run(trigger) => run_in::<S, C>(cloud, config, function, trigger, progress).await,
     }
 }
@@ -316,7 +321,7 @@ fn check_scope<S: ScopeType>(function: Function) -> Result<(), FunctionError> {
 pub enum Triage {
     /// The function does not handle this trigger: the output to return (status `ignored`, the
     /// reason in `warnings`).
-    Ignored(StepOutput),
+    Ignored(Box<StepOutput>),
     /// Run [`run_in`] for this trigger (`None`: a Step Functions input, reconcile the scope).
     Run(Option<Trigger>),
 }
@@ -334,7 +339,7 @@ pub fn triage(function: Function, payload: &Value) -> Result<Triage, FunctionErr
             other => format!("{:?} does not handle {} triggers", function, other.name()),
         });
         info!(function = ?function, trigger = t.name(), "ignored");
-        return Ok(Triage::Ignored(out));
+        return Ok(Triage::Ignored(Box::new(out)));
     }
     Ok(Triage::Run(trigger))
 }
@@ -428,6 +433,7 @@ pub async fn run_in<S: ScopeType, C: Executes<S> + ?Sized>(
     );
     out.manual_steps = plan.manual_steps.iter().map(|m| m.instruction.clone()).collect();
     out.held_for_directory = plan.held_for_directory.clone();
+    out.held_for_accounts = plan.held_for_accounts.clone();
     info!(function = ?function, status = ?report.status, passes = report.passes, applied = out.applied.len(), waiting = out.waiting.len(), "reconciled");
     if let Some(kind) = report.error_type() {
         let message = match (&report.error, report.status) {
@@ -543,6 +549,7 @@ mod tests {
     }
 
     impl DirectoryAccess for DnsOnly {}
+    impl AccountAccess for DnsOnly {}
 
     #[async_trait]
     impl Clock for DnsOnly {

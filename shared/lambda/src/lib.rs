@@ -92,7 +92,7 @@ impl<S: ScopeType> FunctionContext<S> {
         AwsCloud<S>: Executes<S>,
     {
         match triage(function, payload)? {
-            Triage::Ignored(out) => Ok(out),
+            Triage::Ignored(out) => Ok(*out),
             Triage::Run(trigger) => {
                 let cloud = S::attach(self.cloud().await, &self.config).await?;
                 run_in::<S, AwsCloud<S>>(&cloud, &self.config, function, trigger, &mut |_| {}).await

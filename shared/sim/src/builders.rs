@@ -151,6 +151,7 @@ impl SimCloud {
         w.zones.insert(
             id.clone(),
             HostedZone {
+                account: None,
                 id: id.clone(),
                 name: name.clone(),
                 private,

@@ -778,6 +778,7 @@ impl NetworkWrite for SimCloud {
         }
         let id = VpcEndpointId::parse(w.id("vpce")).expect("generated id");
         let ep = VpcEndpoint {
+            account: None,
             id: id.clone(),
             vpc_id: vpc.id.clone(),
             subnet_ids: req.subnet_ids.clone(),

@@ -239,6 +239,11 @@ macro_rules! forward_ports {
                 $wrap!(self, Service::Fsx, self.cloud.untag_svm(svm, key))
             }
         }
+        impl AccountAccess for $ty {
+            fn sharing(&self) -> Option<&dyn Sharing> {
+                self.cloud.sharing()
+            }
+        }
         impl DirectoryAccess for $ty {
             fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {
                 self.cloud

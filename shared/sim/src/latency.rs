@@ -70,6 +70,8 @@ impl Latency {
             Service::Route53 => self.route53,
             Service::Fsx => self.fsx,
             Service::Directory => self.directory,
+            // RAM and STS: regional control-plane APIs, as slow as VPC Lattice's.
+            Service::Ram => self.lattice,
         }
     }
 }

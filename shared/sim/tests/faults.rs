@@ -258,6 +258,7 @@ fn a_failure_in_a_wave_still_reports_what_its_siblings_did() {
     let w = fsxn_lattice_sim::scenario::seed_world(31);
     let delete = |n: u32| PlannedAction {
         action: Action::DeleteVpcEndpoint {
+            account: None,
             vpc_endpoint_id: fsxn_lattice_core::ids::VpcEndpointId::parse(format!("vpce-{n:017x}")).unwrap(),
         },
         why: "test".into(),

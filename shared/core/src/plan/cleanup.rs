@@ -31,6 +31,9 @@ impl<'a> Planner<'a> {
             self.subnets_in_use.extend(gw.subnet_ids.iter().cloned());
             let is_current = current_id.as_ref() == Some(&gw.id);
             let mut remaining_configs = 0;
+            // Configurations kept only because an unreadable account may use them: those holds
+            // end the step, they are not waited on.
+            let mut held_for_accounts = 0;
             for cfg in self.configs_on(&gw.id) {
                 if !self.owned(&cfg.tags) {
                     remaining_configs += 1;
@@ -88,6 +91,7 @@ impl<'a> Planner<'a> {
                         self.push(
                             Action::DeleteVpcEndpoint {
                                 vpc_endpoint_id: ep.id.clone(),
+                                account: ep.account.clone(),
                             },
                             why,
                         );
@@ -100,7 +104,12 @@ impl<'a> Planner<'a> {
                     remaining_configs += 1;
                     continue;
                 }
-                if remaining_eps == 0 && cfg.status != ConfigurationStatus::DeleteInProgress {
+                if remaining_eps == 0
+                    && cfg.status != ConfigurationStatus::DeleteInProgress
+                    && self.shared_with_unseen(&cfg.arn, &cfg.id)
+                {
+                    held_for_accounts += 1;
+                } else if remaining_eps == 0 && cfg.status != ConfigurationStatus::DeleteInProgress {
                     self.push(
                         Action::DeleteResourceConfiguration {
                             configuration_id: cfg.id.clone(),
@@ -124,7 +133,7 @@ impl<'a> Planner<'a> {
                         },
                         "superseded or no longer needed",
                     );
-                } else {
+                } else if remaining_configs > held_for_accounts {
                     self.wait(format!("{} waits for its configurations to go", gw.id));
                 }
             } else if gw.status == GatewayStatus::DeleteInProgress {
@@ -137,17 +146,20 @@ impl<'a> Planner<'a> {
     /// nothing: delete them.
     pub(super) fn plan_orphan_endpoints(&mut self) {
         let arns: BTreeSet<&str> = self.obs.configurations.iter().map(|c| c.arn.as_str()).collect();
-        let orphans: Vec<VpcEndpointId> = self
+        let orphans: Vec<(VpcEndpointId, Option<AccountId>)> = self
             .obs
             .endpoints
             .iter()
             .filter(|ep| self.owned(&ep.tags) && !arns.contains(ep.resource_configuration_arn.as_str()))
             .filter(|ep| !matches!(ep.state, EndpointState::Deleting | EndpointState::Deleted))
-            .map(|ep| ep.id.clone())
+            .map(|ep| (ep.id.clone(), ep.account.clone()))
             .collect();
-        for id in orphans {
+        for (id, account) in orphans {
             self.push(
-                Action::DeleteVpcEndpoint { vpc_endpoint_id: id },
+                Action::DeleteVpcEndpoint {
+                    vpc_endpoint_id: id,
+                    account,
+                },
                 "its resource configuration no longer exists",
             );
         }
@@ -271,6 +283,7 @@ mod tests {
             tags: cfg_tags,
         });
         o.endpoints.push(VpcEndpoint {
+            account: None,
             id: id("vpce-f0"),
             vpc_id: id("vpc-9"),
             subnet_ids: vec![id("subnet-9")],
@@ -288,7 +301,7 @@ mod tests {
         let p = planned(&config, &o);
         for a in &p.actions {
             assert!(
-                !matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == "vpce-f0")
+                !matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id, .. } if vpc_endpoint_id.as_str() == "vpce-f0")
             );
             assert!(
                 !matches!(

@@ -605,7 +605,7 @@ mod tests {
     /// Whether `p` deletes endpoint `id`.
     fn deletes(p: &Plan, id: &str) -> bool {
         p.actions.iter().any(
-            |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id } if vpc_endpoint_id.as_str() == id),
+            |a| matches!(&a.action, Action::DeleteVpcEndpoint { vpc_endpoint_id, .. } if vpc_endpoint_id.as_str() == id),
         )
     }
 

@@ -117,6 +117,7 @@ impl<'a> Planner<'a> {
                             cname: want,
                             replaces_txt,
                             txt: (!keep_txt).then_some(want_txt),
+                            account: self.zone_account(&zone_id),
                         },
                         why,
                     );
@@ -163,11 +164,21 @@ impl<'a> Planner<'a> {
                         hosted_zone_id: zone_id.clone(),
                         cname,
                         txt: txt.clone(),
+                        account: self.zone_account(&zone_id),
                     },
                     "the alias is no longer desired",
                 );
             }
         }
+    }
+
+    /// The account `zone` was read in (`None`: the stack's own).
+    fn zone_account(&self, zone: &HostedZoneId) -> Option<AccountId> {
+        self.obs
+            .hosted_zones
+            .iter()
+            .find(|z| &z.id == zone)
+            .and_then(|z| z.account.clone())
     }
 
     /// Records of `zone` named `name`.

@@ -13,8 +13,17 @@ use crate::naming::*;
 impl<'a> Planner<'a> {
     pub(super) fn preflight_consumers(&mut self) {
         for c in &self.config.consumers {
+            let unreadable = c.account.as_ref().and_then(|a| self.account_unreadable(a));
             let why = match self.obs.vpcs.iter().find(|v| v.id == c.vpc_id) {
-                None => Some(format!("VPC {} not found", c.vpc_id)),
+                _ if unreadable.is_some() => unreadable,
+                None => Some(format!(
+                    "VPC {} not found{}",
+                    c.vpc_id,
+                    c.account
+                        .as_ref()
+                        .map(|a| format!(" in account {a}"))
+                        .unwrap_or_default()
+                )),
                 Some(v) if !(v.enable_dns_support && v.enable_dns_hostnames) => Some(format!(
                     "VPC {} has enableDnsSupport={} and enableDnsHostnames={}: private DNS on a Resource endpoint needs both on",
                     v.id, v.enable_dns_support, v.enable_dns_hostnames
@@ -119,6 +128,12 @@ impl<'a> Planner<'a> {
     }
 
     fn ensure_endpoint(&mut self, e: &Exposure, cfg: &ResourceConfiguration, consumer: &Consumer) {
+        // In another account: the configuration must be shared with it first (and stays
+        // shared while an endpoint there uses it).
+        let shared = match &consumer.account {
+            Some(account) => self.shared_with(account, &cfg.arn),
+            None => Ok(()),
+        };
         let ours: Vec<&VpcEndpoint> = self
             .endpoints_on(&cfg.arn)
             .into_iter()
@@ -135,6 +150,7 @@ impl<'a> Planner<'a> {
             self.push(
                 Action::DeleteVpcEndpoint {
                     vpc_endpoint_id: ep.id.clone(),
+                    account: ep.account.clone(),
                 },
                 format!(
                     "{}: {}; a new one replaces it",
@@ -182,6 +198,7 @@ impl<'a> Planner<'a> {
                 self.push(
                     Action::DeleteVpcEndpoint {
                         vpc_endpoint_id: dup.id.clone(),
+                        account: dup.account.clone(),
                     },
                     format!(
                         "a second endpoint of {} in {} beside {}: one is kept",
@@ -225,6 +242,10 @@ impl<'a> Planner<'a> {
             ));
             return;
         }
+        if let Err(why) = shared {
+            self.wait(format!("consumer {}: {why}", consumer.name));
+            return;
+        }
         let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
         let subnets = sorted(&consumer.subnet_ids);
         let sgs = sorted(&consumer.security_group_ids);
@@ -260,6 +281,7 @@ impl<'a> Planner<'a> {
                     ),
                     ("Name", format!("fsxn-lattice-{}-{}", e.svm_name, consumer.name)),
                 ]),
+                account: consumer.account.clone(),
             },
             format!(
                 "give consumer {} ({}) a path to {}",
@@ -292,7 +314,7 @@ mod tests {
         p.actions
             .iter()
             .filter_map(|a| match &a.action {
-                Action::DeleteVpcEndpoint { vpc_endpoint_id } => Some(vpc_endpoint_id.as_str()),
+                Action::DeleteVpcEndpoint { vpc_endpoint_id, .. } => Some(vpc_endpoint_id.as_str()),
                 _ => None,
             })
             .collect()

@@ -27,6 +27,7 @@ mod directory;
 mod dns;
 mod exposure;
 mod gateways;
+mod sharing;
 #[cfg(test)]
 mod tests_support;
 
@@ -165,6 +166,10 @@ pub enum Action {
         /// [`crate::naming::FILE_SYSTEM_TAG`] and [`crate::naming::HOSTED_ZONE_TAG`] (`""` when
         /// the consumer has no zone).
         tags: Tags,
+        /// The consumer's account (`None`: the stack's own), where the endpoint is created
+        /// through the role assumed there.
+        #[serde(default)]
+        account: Option<AccountId>,
     },
     /// Publish or repoint the alias CNAME (and write its ownership TXT) in one all-or-nothing
     /// batch: CREATE where nothing is, DELETE of the exact record read + CREATE where ours
@@ -182,6 +187,9 @@ pub enum Action {
         txt: Option<RecordSet>,
         /// Our TXT as read, replaced by `txt` (None: created).
         replaces_txt: Option<RecordSet>,
+        /// The zone's account (`None`: the stack's own).
+        #[serde(default)]
+        account: Option<AccountId>,
     },
     /// DELETE the alias CNAME (exactly as observed) and its ownership TXT in one batch.
     DeleteAlias {
@@ -191,12 +199,72 @@ pub enum Action {
         cname: Option<RecordSet>,
         /// The observed ownership TXT naming us: what proves the CNAME is ours.
         txt: RecordSet,
+        /// The zone's account (`None`: the stack's own).
+        #[serde(default)]
+        account: Option<AccountId>,
     },
     /// Delete one of our endpoints (superseded, failed, orphaned, or of a consumer no longer
     /// configured).
     DeleteVpcEndpoint {
         /// An endpoint carrying our owner tag.
         vpc_endpoint_id: VpcEndpointId,
+        /// Its account (`None`: the stack's own).
+        #[serde(default)]
+        account: Option<AccountId>,
+    },
+    /// Share configurations with a consumer account through a new AWS RAM resource share of
+    /// ours (one per account).
+    CreateResourceShare {
+        /// The consumer account: the share's only principal.
+        account: AccountId,
+        /// [`crate::naming::share_name`].
+        name: String,
+        /// The configurations its consumers need, sorted.
+        resource_arns: Vec<String>,
+        /// `[sharing] allow_external_principals`.
+        allow_external_principals: bool,
+        /// [`crate::naming::client_token`] of owner, name and resources.
+        client_token: String,
+        /// Owner and [`crate::naming::ACCOUNT_TAG`].
+        tags: Tags,
+    },
+    /// Add configurations (or the account itself, when its association was lost) to our share
+    /// for a consumer account.
+    AssociateResourceShare {
+        /// The consumer account.
+        account: AccountId,
+        /// Our share for it.
+        share_arn: String,
+        /// Configurations to add, sorted.
+        resource_arns: Vec<String>,
+        /// Principals to add (the account, or none).
+        principals: Vec<AccountId>,
+    },
+    /// Accept, in the consumer account and through its role, the invitation to our share (an
+    /// account outside the organization).
+    AcceptShareInvitation {
+        /// The consumer account.
+        account: AccountId,
+        /// `resourceShareInvitationArn`.
+        invitation_arn: String,
+        /// Our share it is for.
+        share_arn: String,
+    },
+    /// Remove from our share configurations no endpoint of the account uses or will use.
+    DisassociateResourceShare {
+        /// The consumer account.
+        account: AccountId,
+        /// Our share for it.
+        share_arn: String,
+        /// Configurations to remove, sorted.
+        resource_arns: Vec<String>,
+    },
+    /// Delete our share for an account that needs none of our configurations any more.
+    DeleteResourceShare {
+        /// The consumer account.
+        account: AccountId,
+        /// Our share.
+        share_arn: String,
     },
     /// Delete one of our configurations (failed, superseded, or no longer desired), once no
     /// endpoint uses it.
@@ -306,6 +374,19 @@ pub enum Action {
     },
 }
 
+/// ` in account <id>` for another account, nothing for the stack's own.
+fn in_account(account: &Option<AccountId>) -> String {
+    account.as_ref().map(|a| format!(" in account {a}")).unwrap_or_default()
+}
+
+/// Configuration ARNs as their ids (`rcfg-…`), comma separated.
+fn short_arns(arns: &[String]) -> String {
+    arns.iter()
+        .map(|a| a.rsplit('/').next().unwrap_or(a))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Action {
     /// Order of execution within one plan: withdraw DNS (Route 53 and AD) and then our SPNs,
     /// build, publish DNS and register SPNs, tear down.
@@ -317,14 +398,18 @@ impl Action {
             Self::ReserveCidr { .. } => 3,
             Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 4,
             Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 5,
-            Self::CreateVpcEndpoint { .. } => 6,
-            Self::PublishAlias { .. } | Self::RegisterSpn { .. } | Self::PublishDirectoryAlias { .. } => 7,
-            Self::DeleteVpcEndpoint { .. } => 8,
-            Self::DeleteResourceConfiguration { .. } => 9,
-            Self::DeleteResourceGateway { .. } => 10,
-            Self::ReleaseCidr { .. } => 11,
-            Self::DisassociateRouteTable { .. } => 12,
-            Self::DeleteSubnet { .. } => 13,
+            Self::CreateResourceShare { .. }
+            | Self::AssociateResourceShare { .. }
+            | Self::AcceptShareInvitation { .. } => 6,
+            Self::CreateVpcEndpoint { .. } => 7,
+            Self::PublishAlias { .. } | Self::RegisterSpn { .. } | Self::PublishDirectoryAlias { .. } => 8,
+            Self::DeleteVpcEndpoint { .. } => 9,
+            Self::DisassociateResourceShare { .. } | Self::DeleteResourceShare { .. } => 10,
+            Self::DeleteResourceConfiguration { .. } => 11,
+            Self::DeleteResourceGateway { .. } => 12,
+            Self::ReleaseCidr { .. } => 13,
+            Self::DisassociateRouteTable { .. } => 14,
+            Self::DeleteSubnet { .. } => 15,
         }
     }
 
@@ -336,7 +421,7 @@ impl Action {
 
     /// Whether the action tears infrastructure down (from [`Action::DeleteVpcEndpoint`] on).
     pub fn is_teardown(&self) -> bool {
-        self.phase() >= 8
+        self.phase() >= 9
     }
 
     /// A one-line summary.
@@ -385,14 +470,80 @@ impl Action {
             Self::CreateVpcEndpoint {
                 vpc_id,
                 resource_configuration_arn,
+                account,
                 ..
             } => {
                 let cfg = resource_configuration_arn
                     .rsplit('/')
                     .next()
                     .unwrap_or(resource_configuration_arn);
-                format!("create Resource VPC endpoint in {vpc_id} for {cfg}")
+                format!(
+                    "create Resource VPC endpoint in {vpc_id}{} for {cfg}",
+                    in_account(account)
+                )
             }
+            Self::CreateResourceShare {
+                account,
+                name,
+                resource_arns,
+                ..
+            } => format!(
+                "create RAM resource share {name} with account {account} for {}",
+                short_arns(resource_arns)
+            ),
+            Self::AssociateResourceShare {
+                account,
+                resource_arns,
+                principals,
+                ..
+            } => {
+                let mut what: Vec<String> = principals.iter().map(|p| format!("account {p}")).collect();
+                if !resource_arns.is_empty() {
+                    what.push(short_arns(resource_arns));
+                }
+                format!("share {} with account {account}", what.join(" and "))
+            }
+            Self::AcceptShareInvitation { account, share_arn, .. } => {
+                format!("accept, in account {account}, the invitation to {share_arn}")
+            }
+            Self::DisassociateResourceShare {
+                account, resource_arns, ..
+            } => format!("stop sharing {} with account {account}", short_arns(resource_arns)),
+            Self::DeleteResourceShare { account, share_arn } => {
+                format!("delete RAM resource share {share_arn} of account {account}")
+            }
+            Self::PublishAlias {
+                cname,
+                replaces_cname,
+                account: Some(account),
+                ..
+            } => format!(
+                "{} in account {account}",
+                Self::PublishAlias {
+                    hosted_zone_id: HostedZoneId::parse("Z").expect("valid"),
+                    cname: cname.clone(),
+                    replaces_cname: replaces_cname.clone(),
+                    txt: None,
+                    replaces_txt: None,
+                    account: None,
+                }
+                .summary()
+            ),
+            Self::DeleteAlias {
+                cname,
+                txt,
+                account: Some(account),
+                ..
+            } => format!(
+                "{} in account {account}",
+                Self::DeleteAlias {
+                    hosted_zone_id: HostedZoneId::parse("Z").expect("valid"),
+                    cname: cname.clone(),
+                    txt: txt.clone(),
+                    account: None,
+                }
+                .summary()
+            ),
             Self::PublishAlias {
                 cname, replaces_cname, ..
             } => match replaces_cname {
@@ -408,7 +559,10 @@ impl Action {
                 Some(c) => format!("DELETE CNAME {} and its ownership TXT", c.name),
                 None => format!("DELETE ownership TXT {}", txt.name),
             },
-            Self::DeleteVpcEndpoint { vpc_endpoint_id } => format!("delete VPC endpoint {vpc_endpoint_id}"),
+            Self::DeleteVpcEndpoint {
+                vpc_endpoint_id,
+                account,
+            } => format!("delete VPC endpoint {vpc_endpoint_id}{}", in_account(account)),
             Self::DeleteResourceConfiguration { configuration_id } => {
                 format!("delete resource configuration {configuration_id}")
             }
@@ -514,6 +668,11 @@ pub struct Plan {
     /// for; the rest of `waiting` is AWS work the other functions follow.
     #[serde(default)]
     pub directory_waiting: Vec<String>,
+    /// What is kept because an account of `[[accounts]]` cannot be read (or is no longer
+    /// listed), one sentence each: a configuration shared with it, its share. Not waits:
+    /// polling would not lift them; the account's role (or its listing) must be restored.
+    #[serde(default)]
+    pub held_for_accounts: Vec<String>,
 }
 
 impl Plan {
@@ -542,6 +701,8 @@ struct Planner<'a> {
     /// Records by zone and name, for the same reason.
     records_by_name: HashMap<&'a HostedZoneId, HashMap<&'a str, Vec<&'a RecordSet>>>,
     held_consumers: BTreeSet<String>,
+    /// Configuration ARNs each consumer account needs this pass ([`Planner::shared_with`]).
+    share_wanted: BTreeMap<AccountId, BTreeSet<String>>,
     /// DNS name of the available current endpoint for (svm, consumer).
     targets: BTreeMap<(SvmId, String), String>,
     /// Subnets chosen or in use this pass: their reservations and carved subnets stay.
@@ -588,6 +749,7 @@ impl<'a> Planner<'a> {
             endpoints_by_arn,
             records_by_name,
             held_consumers: BTreeSet::new(),
+            share_wanted: BTreeMap::new(),
             targets: BTreeMap::new(),
             subnets_in_use: BTreeSet::new(),
             diagnosed: BTreeSet::new(),
@@ -670,6 +832,7 @@ impl<'a> Planner<'a> {
         self.plan_dns();
         self.plan_directory();
         self.plan_cleanup();
+        self.plan_shares();
         self.plan_manual_steps();
     }
 
@@ -756,6 +919,8 @@ impl<'a> Planner<'a> {
         self.out.diagnoses.sort_by(|a, b| a.subnet_id.cmp(&b.subnet_id));
         self.out.held_for_directory.sort();
         self.out.held_for_directory.dedup();
+        self.out.held_for_accounts.sort();
+        self.out.held_for_accounts.dedup();
         self.out.directory_waiting.sort();
         self.out.directory_waiting.dedup();
         self.out
@@ -781,6 +946,7 @@ mod tests {
         for (a, delete, phase) in [
             (
                 Action::DeleteAlias {
+                    account: None,
                     hosted_zone_id: id("ZONE1"),
                     cname: None,
                     txt: rec.clone(),
@@ -809,6 +975,7 @@ mod tests {
             ),
             (
                 Action::PublishAlias {
+                    account: None,
                     hosted_zone_id: id("ZONE1"),
                     cname: rec.clone(),
                     replaces_cname: None,
@@ -816,7 +983,16 @@ mod tests {
                     replaces_txt: None,
                 },
                 false,
-                7,
+                8,
+            ),
+            (
+                Action::AcceptShareInvitation {
+                    account: id("222233334444"),
+                    invitation_arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/i".into(),
+                    share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
+                },
+                false,
+                6,
             ),
             (
                 Action::RegisterSpn {
@@ -829,14 +1005,24 @@ mod tests {
                     missing: BTreeSet::new(),
                 },
                 false,
-                7,
+                8,
             ),
             (
                 Action::DeleteVpcEndpoint {
+                    account: None,
                     vpc_endpoint_id: id("vpce-0a"),
                 },
                 true,
-                8,
+                9,
+            ),
+            (
+                Action::DisassociateResourceShare {
+                    account: id("222233334444"),
+                    share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
+                    resource_arns: vec![],
+                },
+                true,
+                10,
             ),
             (
                 Action::DisassociateRouteTable {
@@ -844,9 +1030,9 @@ mod tests {
                     subnet_id: subnet.clone(),
                 },
                 true,
-                12,
+                14,
             ),
-            (Action::DeleteSubnet { subnet_id: subnet }, true, 13),
+            (Action::DeleteSubnet { subnet_id: subnet }, true, 15),
         ] {
             assert_eq!((a.is_delete(), a.phase()), (delete, phase), "{a:?}");
         }

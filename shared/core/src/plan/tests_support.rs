@@ -75,6 +75,7 @@ hosted_zone_id = "ZONE1"
             subnet("subnet-b1", "us-east-1b", "10.0.9.0/24"),
         ],
         hosted_zones: vec![HostedZone {
+            account: None,
             id: id("ZONE1"),
             name: "corp.example".into(),
             private: true,
@@ -157,6 +158,7 @@ pub(super) fn with_gateway(o: &mut Observed, subnets: &[&str]) {
 /// Our endpoint for svm-1 and consumer `c` in `state`.
 pub(super) fn our_endpoint(o: &mut Observed, vpce: &str, state: EndpointState) {
     o.endpoints.push(VpcEndpoint {
+        account: None,
         id: id(vpce),
         vpc_id: id("vpc-2"),
         subnet_ids: vec![id("subnet-c1")],
