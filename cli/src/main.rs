@@ -70,6 +70,15 @@ enum Output {
     Json,
 }
 
+/// Which story `demo` tells.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DemoScenario {
+    /// The field report's seed scenario.
+    Seed,
+    /// Consumers in two other accounts.
+    MultiAccount,
+}
+
 /// Which simulated world `doctor --simulated` examines.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum SimulatedWorld {
@@ -90,8 +99,14 @@ enum Command {
         /// With the seed's Active Directory and a `[directory]` section: fsxn-lattice adds the
         /// alias's SPNs and its AD DNS record itself (no manual step), and SMB through the alias
         /// goes from NTLMv2 to Kerberos.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scenario")]
         directory: bool,
+        /// Which story: `seed` (the field report's, the default) or `multi-account` (the seed's
+        /// file system consumed from two other accounts through RAM shares and assumed roles:
+        /// the shares, the endpoints and alias there, a heal across accounts, an account whose
+        /// role cannot be assumed, a consumer removed).
+        #[arg(long, value_enum, default_value = "seed")]
+        scenario: DemoScenario,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -527,8 +542,37 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Demo {
             seed,
+            scenario: DemoScenario::MultiAccount,
+            output,
+            ..
+        } => {
+            let report = pollster::block_on(fsxn_lattice_sim::multi_account::run_multi_account_demo(seed));
+            match output {
+                Output::Json => print_json(&report)?,
+                Output::Text => {
+                    outln!(
+                        "fsxn-lattice demo — consumers in other accounts, in the simulated cloud (seed {})\n",
+                        report.seed
+                    );
+                    for e in &report.timeline {
+                        let time = e.t.get(11..19).unwrap_or(&e.t);
+                        outln!("{time}  {:<13} {}", e.kind, e.message);
+                    }
+                    let held = report.checks.iter().filter(|(_, ok)| *ok).count();
+                    outln!("\n{held} of {} checks hold", report.checks.len());
+                }
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Demo {
+            seed,
             directory,
             output,
+            ..
         } => {
             let report = pollster::block_on(run_seed_demo(DemoOptions {
                 seed,
@@ -669,12 +713,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         outln!("{line}");
                     }
                     outln!(
-                        "seeds {}..={} at fault rate {}: {} run(s) ({} with Active Directory) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
+                        "seeds {}..={} at fault rate {}: {} run(s) ({} with Active Directory, {} with consumers in other accounts) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
                         report.fault_rate,
                         report.runs,
                         report.directory_worlds,
+                        report.account_worlds,
                         started.elapsed().as_secs_f64(),
                         report.converged,
                         report.failed_runs,

@@ -68,7 +68,7 @@ use fsxn_lattice_core::events::{Trigger, classify};
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::naming::{
-    CONSUMER_TAG, FILE_SYSTEM_TAG, GENERATION_TAG, HOSTED_ZONE_TAG, OWNER_TAG, SVM_TAG, TARGET_TAG,
+    ACCOUNT_TAG, CONSUMER_TAG, FILE_SYSTEM_TAG, GENERATION_TAG, HOSTED_ZONE_TAG, OWNER_TAG, SVM_TAG, TARGET_TAG,
     ownership_txt_value, target_tag_value,
 };
 use fsxn_lattice_core::ports::*;
@@ -183,6 +183,9 @@ pub struct ChaosReport {
     /// Of them, runs in a world with Active Directory and `[directory]` (the Directory function
     /// deployed, the oracle checking AD).
     pub directory_worlds: u32,
+    /// Of them, runs with consumers in other accounts (RAM shares, assumed roles, trust
+    /// broken and restored during the run; the oracle checking the shares).
+    pub account_worlds: u32,
     /// Runs whose final reconciles reported convergence within [`PASS_BUDGET`].
     pub converged: u32,
     /// Resources of ours that nothing desired needs (failed, ended and deleting ones included),
@@ -493,6 +496,26 @@ struct RandomWorld {
     /// Whether the world has an Active Directory ([`AD_DOMAIN`]) and the config `[directory]`:
     /// then the Directory function is deployed and runs, and the oracle checks AD too.
     directory: bool,
+    /// The other accounts of an account world (`[[accounts]]`), and which consumer lives in
+    /// which ([`WorldAccounts`]); empty otherwise.
+    accounts: WorldAccounts,
+}
+
+/// The consumer accounts of an account world: each account (its id, role, external id, and
+/// whether it is in the organization), and the consumers placed in them.
+#[derive(Debug, Clone, Default)]
+pub struct WorldAccounts {
+    /// (account, role ARN, external id, in the organization).
+    pub accounts: Vec<(AccountId, String, Option<String>, bool)>,
+    /// Consumer name → its account.
+    pub consumer_account: BTreeMap<String, AccountId>,
+}
+
+impl WorldAccounts {
+    /// The account of consumer `name` (`None`: the stack's own).
+    pub fn of(&self, name: &str) -> Option<&AccountId> {
+        self.consumer_account.get(name)
+    }
 }
 
 /// The AD domain of a directory world: the consumers' zones have its name, so the aliases are
@@ -673,12 +696,65 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
         &svms[0],
         &consumers[0],
     );
+    // Half the worlds (drawn apart again) have consumers in other accounts: one in an account
+    // of the organization, and sometimes one in an account outside it (its share's invitation
+    // accepted through the role). Added after everything else, so the rest of the world is the
+    // same as before accounts existed.
+    let mut arng = ChaCha8Rng::seed_from_u64(seed ^ 0x0acc_0047);
+    let mut accounts = WorldAccounts::default();
+    if arng.random_bool(0.5) {
+        let outside = arng.random_bool(0.5);
+        for (k, (acct, in_org)) in [("222233334444", true), ("444455556666", false)]
+            .into_iter()
+            .take(if outside { 2 } else { 1 })
+            .enumerate()
+        {
+            let role = format!("arn:aws:iam::{acct}:role/fsxn-lattice-consumer");
+            let external = (k == 0).then(|| format!("chaos-{seed:x}"));
+            let account = cloud.add_account(acct, &role, external.as_deref(), in_org);
+            let cvpc = cloud.add_vpc(
+                &format!("vpc-0a0000000000{k:05x}"),
+                &[&format!("10.{}.0.0/16", 120 + k)],
+                true,
+            );
+            cloud.place_in(cvpc.as_str(), &account);
+            let mut subnets = Vec::new();
+            for (j, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+                let sn = cloud.add_subnet(
+                    &format!("subnet-0a000000000{k:03x}{j:x}"),
+                    &cvpc,
+                    az,
+                    &format!("10.{}.{j}.0/24", 120 + k),
+                );
+                cloud.place_in(sn.as_str(), &account);
+                subnets.push(sn);
+            }
+            let domain = "corp.example".to_string();
+            let zone = cloud.add_hosted_zone(&format!("ZCHAOSX{k:03}"), &domain, true);
+            cloud.place_in(zone.as_str(), &account);
+            cloud.add_record(
+                &zone,
+                RecordSet {
+                    name: format!("fileserver.{domain}"),
+                    record_type: RecordType::A,
+                    ttl: 300,
+                    values: vec!["10.0.15.199".into()],
+                    routing: None,
+                },
+            );
+            let name = format!("x{k}");
+            accounts.consumer_account.insert(name.clone(), account.clone());
+            accounts.accounts.push((account, role, external, in_org));
+            consumers.push((name, cvpc, subnets, zone, domain));
+        }
+    }
     RandomWorld {
         cloud,
         file_systems,
         svms,
         consumers,
         directory,
+        accounts,
     }
 }
 
@@ -823,8 +899,19 @@ fn svm_ip(s: &StorageVirtualMachine) -> Ipv4Addr {
         .expect("chaos SVMs serve SMB")
 }
 
-fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool) -> Config {
+fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool, accounts: &WorldAccounts) -> Config {
     let mut text = format!("owner = \"{OWNER}\"\n[gateway]\nsecurity_group_ids = [\"sg-0aaaaaaaaaaaaaaa1\"]\n");
+    // Every account stays listed, whatever consumers are active: a removed consumer's endpoint
+    // there is cleaned up through its role.
+    if accounts.accounts.iter().any(|(_, _, _, in_org)| !in_org) {
+        text.push_str("[sharing]\nallow_external_principals = true\n");
+    }
+    for (id, role, external, _) in &accounts.accounts {
+        text.push_str(&format!("[[accounts]]\nid = \"{id}\"\nrole_arn = \"{role}\"\n"));
+        if let Some(x) = external {
+            text.push_str(&format!("external_id = \"{x}\"\n"));
+        }
+    }
     if directory {
         text.push_str(&format!(
             "[directory]\ndomain = \"{AD_DOMAIN}\"\nsecret_arn = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:chaos-ad-bind-Ab12Cd\"\n"
@@ -836,6 +923,9 @@ fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool) -> 
             "[[consumers]]\nname = \"{name}\"\nvpc_id = \"{vpc}\"\nsubnet_ids = [{}]\nhosted_zone_id = \"{zone}\"\n",
             subnets.join(", ")
         ));
+        if let Some(a) = accounts.of(name) {
+            text.push_str(&format!("account = \"{a}\"\n"));
+        }
     }
     Config::from_toml(&text).expect("generated config is valid")
 }
@@ -1044,7 +1134,13 @@ impl Findings {
 /// Compares the world with [`expected`]: see the module documentation. `before` is the
 /// [`inventory`] taken before the first reconcile (everything in it is foreign or the second
 /// owner's).
-pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], before: &BTreeSet<String>) -> Findings {
+pub fn check(
+    cloud: &SimCloud,
+    config: &Config,
+    consumers: &[ConsumerVpc],
+    accounts: &WorldAccounts,
+    before: &BTreeSet<String>,
+) -> Findings {
     let s = cloud.snapshot();
     let want = expected(&s, config);
     let mut f = Findings::default();
@@ -1147,6 +1243,14 @@ pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], befor
                         used_eps.insert(&d.id);
                     }
                     used_eps.insert(&x.id);
+                    if x.account.as_ref() != accounts.of(name) {
+                        f.wrong.push(format!(
+                            "endpoint {} of {svm} in {name} is in account {:?}, not {:?}",
+                            x.id,
+                            x.account,
+                            accounts.of(name)
+                        ));
+                    }
                     let mut have = x.subnet_ids.clone();
                     have.sort();
                     let mut want_subnets = subnets.clone();
@@ -1177,6 +1281,74 @@ pub fn check(cloud: &SimCloud, config: &Config, consumers: &[ConsumerVpc], befor
     for x in eps.iter().filter(|x| !used_eps.contains(&x.id)) {
         f.orphans
             .push(format!("endpoint {} in {} ({})", x.id, x.vpc_id, x.state.as_str()));
+    }
+
+    // Shares: each consumer account that needs configurations has exactly one share of ours,
+    // active, with the account associated and exactly the configurations its consumers use.
+    let shares = cloud.shares();
+    let our_shares: Vec<&ResourceShare> = shares.iter().filter(|x| ours(&x.tags)).collect();
+    let mut needed: BTreeMap<&AccountId, BTreeSet<&str>> = BTreeMap::new();
+    for (svm, e) in &want {
+        let Some(c) = cfg_of.get(svm) else { continue };
+        for name in &e.consumers {
+            if let Some(a) = accounts.of(name) {
+                needed.entry(a).or_default().insert(c.arn.as_str());
+            }
+        }
+    }
+    let mut seen_shares = BTreeSet::new();
+    for (a, _, _, _) in &accounts.accounts {
+        let mine: Vec<&&ResourceShare> = our_shares
+            .iter()
+            .filter(|x| x.tags.get(ACCOUNT_TAG).map(String::as_str) == Some(a.as_str()))
+            .collect();
+        seen_shares.extend(mine.iter().map(|x| x.arn.clone()));
+        match (needed.get(a), mine.as_slice()) {
+            (None, []) => {}
+            (None, rest) => {
+                for x in rest {
+                    f.orphans
+                        .push(format!("share {} of account {a}, which needs nothing", x.arn));
+                }
+            }
+            (Some(n), []) => f
+                .wrong
+                .push(format!("no share of ours for account {a} (it needs {n:?})")),
+            (Some(n), [x, rest @ ..]) => {
+                for d in rest {
+                    f.duplicates
+                        .push(format!("share {} is a second for account {a}", d.arn));
+                }
+                let principal_ok = x
+                    .principals
+                    .iter()
+                    .any(|p| p.entity == a.as_str() && p.status == AssociationStatus::Associated);
+                if x.status != ShareStatus::Active || !principal_ok || x.principals.len() != 1 {
+                    f.wrong.push(format!(
+                        "share {} of account {a} is {:?} with principals {:?}",
+                        x.arn, x.status, x.principals
+                    ));
+                }
+                for arn in n {
+                    if !x
+                        .resources
+                        .iter()
+                        .any(|r| r.entity == *arn && r.status == AssociationStatus::Associated)
+                    {
+                        f.wrong.push(format!("share {} of account {a} lacks {arn}", x.arn));
+                    }
+                }
+                for r in x.resources.iter().filter(|r| !n.contains(r.entity.as_str())) {
+                    f.orphans.push(format!(
+                        "share {} of account {a} still holds {} ({:?})",
+                        x.arn, r.entity, r.status
+                    ));
+                }
+            }
+        }
+    }
+    for x in our_shares.iter().filter(|x| !seen_shares.contains(&x.arn)) {
+        f.orphans.push(format!("share {} for no account of the world", x.arn));
     }
 
     // Reservations and carved subnets of ours only where our gateways are.
@@ -1707,13 +1879,21 @@ impl Run<'_> {
                             reconciled = false;
                         }
                         _ => {
-                            reconciled = status == "converged" && quiet("held_for_directory");
+                            // And no consumer account held as unreadable (a role still
+                            // denying AssumeRole as IAM propagates): the schedule goes on.
+                            reconciled =
+                                status == "converged" && quiet("held_for_directory") && quiet("held_for_accounts");
                             if reconciled && !self.w.directory {
                                 return (true, passes, invocations);
                             }
                         }
                     }
-                    for x in out["held_for_directory"].as_array().into_iter().flatten() {
+                    for x in out["held_for_directory"]
+                        .as_array()
+                        .into_iter()
+                        .chain(out["held_for_accounts"].as_array())
+                        .flatten()
+                    {
                         self.log(format!("  held: {}", x.as_str().unwrap_or_default()));
                     }
                     if status == "converged" {
@@ -1862,7 +2042,7 @@ fn change(
         }
     }
     active.sort();
-    config_for(active, &w.consumers, w.directory)
+    config_for(active, &w.consumers, w.directory, &w.accounts)
 }
 
 /// The driver of a run: `None` runs [`invocation`]; a test may replace the configuration the
@@ -1892,11 +2072,14 @@ fn run_one(
     } else {
         &machines.plain
     };
+    if !w.accounts.accounts.is_empty() {
+        report.account_worlds += 1;
+    }
     let before = inventory_with_directory(&w.cloud);
     let mut active: Vec<String> = w.consumers.iter().map(|c| c.0.clone()).collect();
     let mut svms = w.svms.clone();
     let mut created = svms.len();
-    let mut config = config_for(&active, &w.consumers, w.directory);
+    let mut config = config_for(&active, &w.consumers, w.directory, &w.accounts);
     let mut run = Run {
         w: &w,
         rng,
@@ -1929,11 +2112,26 @@ fn run_one(
         &format!("alias-{}.corp.example", &svms[0].id.suffix()[..8]),
     );
     let given = |c: &Config| mutant.map_or_else(|| c.clone(), |m| m(c));
+    // In an account world, a consumer account's role sometimes stops trusting us for a while
+    // (drawn apart, so other worlds replay as before); trust is restored before the end.
+    let mut trust_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7e57_acc0);
     for _ in 0..8 {
         run.deliver(&given(&config));
         config = change(&mut run, &mut active, &mut svms, &mut created);
+        if !w.accounts.accounts.is_empty() && trust_rng.random_bool(0.3) {
+            let (a, _, _, _) = &w.accounts.accounts[trust_rng.random_range(0..w.accounts.accounts.len())];
+            let trusted = trust_rng.random_bool(0.4);
+            w.cloud.set_assumable(a, trusted);
+            run.log(format!(
+                "account {a}'s role {} us",
+                if trusted { "trusts" } else { "stops trusting" }
+            ));
+        }
         let secs = run.rng.random_range(15..120);
         w.cloud.advance(Duration::from_secs(secs));
+    }
+    for (a, _, _, _) in &w.accounts.accounts {
+        w.cloud.set_assumable(a, true);
     }
     run.deliver(&given(&config));
     // The schedule catches what was lost, with the faults still on.
@@ -1951,7 +2149,7 @@ fn run_one(
             "no convergence within {FINAL_INVOCATIONS} scheduled events and Lambda's retries of them ({invocations} invocations, {passes} passes; budget {PASS_BUDGET})"
         ));
     }
-    let findings = check(&w.cloud, &config, &w.consumers, &before);
+    let findings = check(&w.cloud, &config, &w.consumers, &w.accounts, &before);
     if keep_timeline {
         // What is left of ours, for whoever replays a failure.
         let s = w.cloud.snapshot();
@@ -2036,6 +2234,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         fault_rate: opts.fault_rate,
         runs: 0,
         directory_worlds: 0,
+        account_worlds: 0,
         converged: 0,
         orphans: 0,
         duplicates: 0,
@@ -2202,6 +2401,52 @@ mod tests {
         assert!(sane.clean(), "{:#?}", sane.failures);
     }
 
+    /// A reconciler that never reaches other accounts: its config without `[[accounts]]` and
+    /// their consumers; the oracle, holding the world's own config, must fail the account worlds.
+    fn forget_accounts(c: &Config) -> Config {
+        let mut c = c.clone();
+        c.consumers.retain(|x| x.account.is_none());
+        c.accounts.clear();
+        c
+    }
+
+    #[test]
+    fn the_oracle_fails_a_reconciler_that_leaves_other_accounts_alone() {
+        let opts = ChaosOptions::new(13, 8, 0.0);
+        let account_worlds = (0..8)
+            .filter(|i| {
+                let seed = run_seed(13, *i);
+                !build(seed, &mut ChaCha8Rng::seed_from_u64(seed))
+                    .accounts
+                    .accounts
+                    .is_empty()
+            })
+            .count();
+        assert!(
+            (1..8).contains(&account_worlds),
+            "both kinds of world in the campaign: {account_worlds} of 8 have other accounts"
+        );
+        let r = run_campaign_with(opts, Some(forget_accounts));
+        assert_eq!(r.account_worlds as usize, account_worlds);
+        assert!(
+            (1..=account_worlds).contains(&(r.failed_runs as usize)),
+            "{} of {account_worlds}: {:#?}",
+            r.failed_runs,
+            r.failures
+        );
+        // Each names what the other accounts lack: a share, or an alias in their zones (when the
+        // only consumers left were theirs, nothing at all was exposed).
+        assert!(
+            r.failures
+                .iter()
+                .all(|f| f.what.contains("no share of ours for account") || f.what.contains("ZCHAOSX")),
+            "{:#?}",
+            r.failures
+        );
+        let sane = run_campaign_with(opts, None);
+        assert!(sane.clean(), "{:#?}", sane.failures);
+    }
+
     #[test]
     fn a_second_live_endpoint_of_ours_is_a_duplicate_the_moment_it_exists() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -2282,8 +2527,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let w = build(3, &mut rng);
         let before = inventory_with_directory(&w.cloud);
-        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory);
-        assert!(check(&w.cloud, &config, &w.consumers, &before).is_empty());
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory, &w.accounts);
+        assert!(check(&w.cloud, &config, &w.consumers, &w.accounts, &before).is_empty());
         // Delete the second owner's endpoint, as a reconciler that ignored the owner would.
         let theirs = w
             .cloud
@@ -2293,7 +2538,7 @@ mod tests {
             .find(|e| e.tags.get(OWNER_TAG).map(String::as_str) == Some(OTHER_OWNER))
             .expect("the second owner's endpoint");
         pollster::block_on(w.cloud.delete_vpc_endpoint(&theirs.id)).expect("delete");
-        let f = check(&w.cloud, &config, &w.consumers, &before);
+        let f = check(&w.cloud, &config, &w.consumers, &w.accounts, &before);
         assert_eq!(f.touched.len(), 1, "{f:?}");
         assert!(f.touched[0].contains(theirs.id.as_str()));
     }
@@ -2303,7 +2548,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let w = build(4, &mut rng);
         let before = inventory_with_directory(&w.cloud);
-        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory);
+        let config = config_for(&[w.consumers[0].0.clone()], &w.consumers, w.directory, &w.accounts);
         let svm = &w.svms[0];
         w.cloud.tag_fsx(svm.id.as_str(), tag_keys::EXPOSE, "NFS3, ssh");
         w.cloud.tag_fsx(svm.id.as_str(), tag_keys::ALIAS, "Files.corp.example.");
@@ -2312,7 +2557,7 @@ mod tests {
         assert_eq!(e.ports, [22, 111, 635, 2049, 4045, 4046]);
         assert_eq!(e.alias.as_deref(), Some("files.corp.example"));
         assert_eq!(e.consumers, [w.consumers[0].0.clone()]);
-        let f = check(&w.cloud, &config, &w.consumers, &before);
+        let f = check(&w.cloud, &config, &w.consumers, &w.accounts, &before);
         assert!(f.wrong.iter().any(|x| x.contains("no configuration targets")), "{f:?}");
         // Two SVMs claiming one alias: neither gets it.
         if let Some(other) = w.svms.get(1) {

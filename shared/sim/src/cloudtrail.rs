@@ -111,6 +111,10 @@ pub fn envelope(r: Record<'_>, account: &str, region: &str, time: &str, event_id
 
 impl CloudState {
     pub(crate) fn emit(&mut self, record: Record<'_>) {
+        // A call in another account is in that account's CloudTrail, not on our bus.
+        if self.caller.is_some() {
+            return;
+        }
         let (eid, rid) = (self.uuid(), self.uuid());
         let ev = envelope(
             record,

@@ -616,8 +616,6 @@ impl SvmTagWrite for SimCloud {
     }
 }
 
-impl AccountAccess for SimCloud {}
-
 impl DirectoryAccess for SimCloud {
     /// The simulated directory, once a domain exists ([`SimCloud::add_ad_domain`]).
     fn directory(&self) -> Option<(&dyn Directory, &dyn SvmTagWrite)> {

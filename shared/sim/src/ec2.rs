@@ -348,7 +348,11 @@ impl NetworkRead for SimCloud {
     async fn describe_vpcs(&self, ids: &[VpcId], attributes: VpcAttributes) -> CloudResult<Vec<Vpc>> {
         let mut w = self.w();
         w.enter("DescribeVpcs")?;
-        let mut vpcs: Vec<Vpc> = ids.iter().filter_map(|i| w.vpcs.get(i).cloned()).collect();
+        let mut vpcs: Vec<Vpc> = ids
+            .iter()
+            .filter(|i| w.visible(i.as_str()))
+            .filter_map(|i| w.vpcs.get(i).cloned())
+            .collect();
         match attributes {
             // The adapter reads enableDnsSupport and enableDnsHostnames, one call each, 8 at
             // once: one more round trip per 4 VPCs.
@@ -434,6 +438,7 @@ impl NetworkRead for SimCloud {
             let mut matching: Vec<VpcEndpoint> = w
                 .endpoints
                 .values()
+                .filter(|e| w.visible(e.ep.id.as_str()))
                 .filter(|e| match filter {
                     EndpointFilter::Vpcs(vpcs) => vpcs.contains(&e.ep.vpc_id),
                     EndpointFilter::Tag { key, value } => e.ep.tags.get(key) == Some(value),
@@ -464,7 +469,7 @@ impl NetworkWrite for SimCloud {
         const OP: &str = "CreateSubnet";
         let mut w = self.w();
         w.enter(OP)?;
-        let Some(vpc) = w.vpcs.get(&req.vpc_id).cloned() else {
+        let Some(vpc) = w.vpcs.get(&req.vpc_id).filter(|v| w.visible(v.id.as_str())).cloned() else {
             return Err(err(
                 ErrorKind::NotFound,
                 OP,
@@ -767,6 +772,15 @@ impl NetworkWrite for SimCloud {
                 format!("Resource configuration '{}' not found", req.resource_configuration_arn),
             ));
         }
+        if !w.shared_with_caller(&req.resource_configuration_arn) {
+            // UNCONFIRMED: EC2's exact error for a configuration not shared with the caller.
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "InvalidParameter",
+                format!("Resource configuration '{}' not found", req.resource_configuration_arn),
+            ));
+        }
         let count = w.endpoints.values().filter(|e| e.ep.vpc_id == vpc.id).count();
         if count >= w.endpoints_per_vpc {
             return Err(err(
@@ -800,6 +814,7 @@ impl NetworkWrite for SimCloud {
         );
         w.remember(OP, &req.client_token, &fingerprint, id.as_str());
         w.born(id.as_str());
+        w.own(id.as_str());
         w.schedule(ENI_ATTEMPT_AFTER, Task::ProvisionEndpoint(id.clone()));
         w.emit_call("ec2.amazonaws.com", OP, json!({"vpcEndpointType": "Resource", "vpcId": vpc.id.as_str(), "resourceConfigurationArn": req.resource_configuration_arn, "clientToken": req.client_token}), json!({"vpcEndpoint": {"vpcEndpointId": id.as_str(), "state": "Pending"}}));
         w.leave(OP, Ok(ep))
@@ -809,7 +824,8 @@ impl NetworkWrite for SimCloud {
         const OP: &str = "DeleteVpcEndpoints";
         let mut w = self.w();
         w.enter(OP)?;
-        let Some(sim) = w.endpoints.get_mut(id) else {
+        let visible = w.visible(id.as_str());
+        let Some(sim) = w.endpoints.get_mut(id).filter(|_| visible) else {
             return Err(err(
                 ErrorKind::NotFound,
                 OP,

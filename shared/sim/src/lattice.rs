@@ -408,6 +408,8 @@ impl LatticeWrite for SimCloud {
             ));
         }
         w.configurations.remove(id);
+        // RAM drops a deleted resource from the shares holding it.
+        w.unshare_deleted(&c.arn);
         w.emit_call(
             "vpc-lattice.amazonaws.com",
             OP,

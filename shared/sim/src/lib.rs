@@ -47,6 +47,7 @@
 
 #[macro_use]
 mod forward;
+mod accounts;
 pub mod audit;
 mod builders;
 pub mod chaos;
@@ -56,6 +57,7 @@ mod ec2;
 mod fsx;
 pub mod latency;
 mod lattice;
+pub mod multi_account;
 mod route53;
 pub mod scenario;
 pub mod stepfunctions;

@@ -48,7 +48,8 @@ impl DnsRead for SimCloud {
     async fn get_hosted_zone(&self, id: &HostedZoneId) -> CloudResult<HostedZone> {
         let mut w = self.w();
         w.enter("GetHostedZone")?;
-        w.zones.get(id).cloned().ok_or_else(|| {
+        let visible = w.visible(id.as_str());
+        w.zones.get(id).filter(|_| visible).cloned().ok_or_else(|| {
             err(
                 ErrorKind::NotFound,
                 "GetHostedZone",
@@ -60,7 +61,12 @@ impl DnsRead for SimCloud {
     async fn list_resource_record_sets(&self, zone: &HostedZoneId) -> CloudResult<Vec<RecordSet>> {
         let mut w = self.w();
         w.enter("ListResourceRecordSets")?;
-        let records: Option<Vec<RecordSet>> = w.records.get(zone).map(|r| r.values().cloned().collect());
+        let visible = w.visible(zone.as_str());
+        let records: Option<Vec<RecordSet>> = w
+            .records
+            .get(zone)
+            .filter(|_| visible)
+            .map(|r| r.values().cloned().collect());
         if let Some(r) = &records {
             w.pages("ListResourceRecordSets", r.len(), page::RECORDS as usize);
         }
@@ -81,7 +87,8 @@ impl DnsWrite for SimCloud {
         const OP: &str = "ChangeResourceRecordSets";
         let mut w = self.w();
         w.enter(OP)?;
-        let Some(z) = w.zones.get(zone).cloned() else {
+        let visible = w.visible(zone.as_str());
+        let Some(z) = w.zones.get(zone).filter(|_| visible).cloned() else {
             return Err(err(
                 ErrorKind::NotFound,
                 OP,

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Virtual start time: 2024-12-18T00:40:00Z, just before the seed's first endpoint.
@@ -256,6 +256,10 @@ pub(crate) struct CloudState {
     pub(crate) vanish: BTreeMap<String, String>,
     /// Active Directory (`directory.rs`); no domain until one is added.
     pub(crate) ad: crate::directory::AdState,
+    /// Other accounts, what they own, and RAM (`accounts.rs`).
+    pub(crate) accts: crate::accounts::AccountsState,
+    /// The account of the call in progress (`None`: the stack's own).
+    pub(crate) caller: Option<AccountId>,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -288,7 +292,11 @@ pub struct Snapshot {
 /// The simulated cloud. Implements every port of `fsxn-lattice-core`.
 #[derive(Debug)]
 pub struct SimCloud {
-    world: Mutex<CloudState>,
+    world: Arc<Mutex<CloudState>>,
+    /// The account this handle acts as (`None`: the stack's own); see `accounts.rs`.
+    pub(crate) view: Option<AccountId>,
+    /// Sessions opened in other accounts ([`Sharing::assume`]).
+    pub(crate) sessions: Mutex<BTreeMap<AccountId, Arc<SimCloud>>>,
 }
 
 pub(crate) fn err(kind: ErrorKind, op: &str, code: &str, message: impl Into<String>) -> CloudError {
@@ -346,6 +354,9 @@ impl CloudState {
     /// one after (a lost response, a crash) is left for `leave`; a stale read is noted for the
     /// read's own filtering.
     pub(crate) fn enter(&mut self, op: &str) -> Result<(), CloudError> {
+        if let Some(e) = self.denied_to_caller(op) {
+            return Err(e);
+        }
         *self.calls.entry(op.to_string()).or_default() += 1;
         self.rounds = 1;
         if let Some(id) = self.vanish.remove(op) {
@@ -585,7 +596,16 @@ impl CloudState {
             }
             let task = self.tasks.remove(&(due, seq)).expect("key just seen");
             self.now = self.now.max(due);
+            // AWS's work happens in the account owning the resource: its events go there.
+            let owner = match &task {
+                Task::ProvisionEndpoint(id) | Task::EndpointReady(id) | Task::EndpointGone(id) => {
+                    self.owner_of(id.as_str())
+                }
+                _ => None,
+            };
+            let caller = std::mem::replace(&mut self.caller, owner);
             self.run_task(task);
+            self.caller = caller;
         }
         self.now = self.now.max(until);
     }
@@ -620,7 +640,9 @@ impl SimCloud {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let account_hash = hex(&mut rng, 7);
         Self {
-            world: Mutex::new(CloudState {
+            view: None,
+            sessions: Mutex::new(BTreeMap::new()),
+            world: Arc::new(Mutex::new(CloudState {
                 fault_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17),
                 jitter_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x0b1f_f5e7),
                 rng,
@@ -663,13 +685,26 @@ impl SimCloud {
                 deny: BTreeMap::new(),
                 vanish: BTreeMap::new(),
                 ad: crate::directory::AdState::default(),
-            }),
+                accts: crate::accounts::AccountsState::default(),
+                caller: None,
+            })),
+        }
+    }
+
+    /// The same world, acting as `account` (`None`: the stack's own).
+    pub fn view_as(&self, account: Option<AccountId>) -> SimCloud {
+        SimCloud {
+            world: self.world.clone(),
+            view: account,
+            sessions: Mutex::new(BTreeMap::new()),
         }
     }
 
     pub(crate) fn w(&self) -> MutexGuard<'_, CloudState> {
         // A panic while holding the lock is a bug in the simulation; keep going with its state.
-        self.world.lock().unwrap_or_else(|p| p.into_inner())
+        let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        w.caller = self.view.clone();
+        w
     }
 
     /// Sets fault injection.
@@ -767,7 +802,14 @@ impl SimCloud {
             cidr_reservations: w.reservations.values().cloned().collect(),
             gateways: w.gateways.values().cloned().collect(),
             configurations: w.configurations.values().cloned().collect(),
-            endpoints: w.endpoints.values().map(|e| e.ep.clone()).collect(),
+            endpoints: w
+                .endpoints
+                .values()
+                .map(|e| VpcEndpoint {
+                    account: w.owner_of(e.ep.id.as_str()),
+                    ..e.ep.clone()
+                })
+                .collect(),
             records: w
                 .records
                 .iter()

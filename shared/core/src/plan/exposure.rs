@@ -12,6 +12,26 @@ use crate::naming::*;
 
 impl<'a> Planner<'a> {
     pub(super) fn preflight_consumers(&mut self) {
+        // An account that cannot be read: everything of it is held (reported in the step's
+        // output), and a read that failed transiently is waited on (read again) rather than
+        // taken for an answer.
+        for a in &self.config.accounts {
+            let Some(why) = self.account_unreadable(&a.id) else {
+                continue;
+            };
+            self.out.held_for_accounts.push(format!(
+                "{why}: its consumers are held, and nothing it may use is changed or deleted"
+            ));
+            let transient = self
+                .obs
+                .accounts
+                .get(&a.id)
+                .and_then(|o| o.unreachable.as_ref())
+                .is_some_and(|e| matches!(e.kind, ErrorKind::Transient | ErrorKind::NotReady));
+            if transient {
+                self.wait(format!("account {} is read again", a.id));
+            }
+        }
         for c in &self.config.consumers {
             let unreadable = c.account.as_ref().and_then(|a| self.account_unreadable(a));
             let why = match self.obs.vpcs.iter().find(|v| v.id == c.vpc_id) {
@@ -30,10 +50,18 @@ impl<'a> Planner<'a> {
                 )),
                 Some(_) => None,
             };
+            // An account that cannot be read is refused with its error's kind (AccessDenied for a
+            // role that cannot be assumed); a VPC that cannot serve, as invalid input.
+            let kind = c
+                .account
+                .as_ref()
+                .and_then(|a| self.obs.accounts.get(a))
+                .and_then(|o| o.unreachable.as_ref())
+                .map_or(ErrorKind::InvalidInput, |e| e.kind);
             if let Some(why) = why {
                 self.refuse(
                     format!("consumer {}", c.name),
-                    ErrorKind::InvalidInput,
+                    kind,
                     format!("{why}; its endpoints are left as they are"),
                 );
                 self.held_consumers.insert(c.name.clone());

@@ -565,9 +565,9 @@ account = "{FAR}"
         )];
         let p = planned(&config, &o);
         assert!(
-            p.refusals
-                .iter()
-                .any(|r| r.subject == "consumer c" && r.reason.contains("cannot be read through its role")),
+            p.refusals.iter().any(|r| r.subject == "consumer c"
+                && r.kind == crate::error::ErrorKind::AccessDenied
+                && r.reason.contains("cannot be read through its role")),
             "{:?}",
             p.refusals
         );
