@@ -966,6 +966,12 @@ fn print_plan_notes(plan: &Plan) {
     for w in &plan.warnings {
         outln!("warning: {w}");
     }
+    for h in &plan.held_for_directory {
+        outln!("held for the Directory function: {h}");
+    }
+    for h in &plan.held_for_accounts {
+        outln!("held (account): {h}");
+    }
     for d in &plan.diagnoses {
         outln!(
             "capacity: {} {} {}: {}",

@@ -289,7 +289,8 @@ pub fn dry_run_calls(
         .chain(&observed.configurations)
         .map(|c| c.arn.clone())
         .next();
-    for c in &config.consumers {
+    // A consumer in another account is created through its role, not with these credentials.
+    for c in config.consumers.iter().filter(|c| c.account.is_none()) {
         out.push((
             format!("ec2:CreateVpcEndpoint ({})", c.name),
             arn.clone()
@@ -396,13 +397,14 @@ where
             };
             dry_runs.push((label, answer));
         }
-        for zone in config.consumers.iter().filter_map(|c| c.hosted_zone_id.as_ref()) {
+        let home = || config.consumers.iter().filter(|c| c.account.is_none());
+        for zone in home().filter_map(|c| c.hosted_zone_id.as_ref()) {
             if o.hosted_zones.iter().any(|z| &z.id == zone && z.private) {
                 let vpcs = with_retry(cloud, policy, "GetHostedZone", || audit.hosted_zone_vpcs(zone)).await;
                 zone_vpcs.insert(zone.clone(), vpcs);
             }
         }
-        for vpc in config.consumers.iter().map(|c| &c.vpc_id) {
+        for vpc in home().map(|c| &c.vpc_id) {
             if o.vpcs.iter().any(|v| &v.id == vpc) && !dhcp.contains_key(vpc) {
                 let servers = with_retry(cloud, policy, "DescribeDhcpOptions", || audit.vpc_dhcp_dns(vpc)).await;
                 dhcp.insert(vpc.clone(), servers);
@@ -473,6 +475,7 @@ pub fn diagnose(config: &Config, observed: &Attempt<(Observed, Desired)>, audit:
         Ok((o, d)) => {
             file_system_checks(config, o, d, &mut out);
             subnet_checks(config, o, d, &mut out);
+            account_checks(config, o, &mut out);
             consumer_checks(config, o, audit, &mut out);
             dns_checks(config, o, audit, &mut out);
             permission_checks(audit, &mut out);
@@ -1012,9 +1015,79 @@ fn with_routing(
     line
 }
 
+/// Each account of `[[accounts]]`: whether its role could be assumed and the account read
+/// (through that role: its consumers' VPCs, endpoints and zones), and RAM invitations of ours
+/// it has not accepted.
+fn account_checks(config: &Config, o: &Observed, out: &mut Vec<Check>) {
+    for a in &config.accounts {
+        let subject = format!("{} ({})", a.id, a.role_arn);
+        let consumers: Vec<&str> = config
+            .consumers
+            .iter()
+            .filter(|c| c.account.as_ref() == Some(&a.id))
+            .map(|c| c.name.as_str())
+            .collect();
+        match o.accounts.get(&a.id) {
+            None => out.push(check(
+                "account",
+                subject,
+                Status::Warn,
+                "not read: this cloud cannot reach other accounts",
+            )),
+            Some(seen) => match &seen.unreachable {
+                Some(e) => out.push(
+                    check(
+                        "account",
+                        subject,
+                        Status::Fail,
+                        format!(
+                            "cannot be read through its role: {e}; its consumers ({}) are refused and nothing of it is changed",
+                            if consumers.is_empty() { "none".to_string() } else { consumers.join(", ") }
+                        ),
+                    )
+                    .fix(format!(
+                        "deploy templates/consumer-account.yaml in account {} (its trust must name this stack's function roles{}), or correct [[accounts]] role_arn",
+                        a.id,
+                        if a.external_id.is_some() { " and the same external id" } else { "" }
+                    )),
+                ),
+                None => {
+                    let pending = seen
+                        .invitations
+                        .iter()
+                        .filter(|i| i.status == InvitationStatus::Pending)
+                        .filter(|i| o.shares.iter().any(|s| s.arn == i.share_arn))
+                        .count();
+                    out.push(check(
+                        "account",
+                        subject,
+                        Status::Pass,
+                        format!(
+                            "role assumed; consumers: {}{}",
+                            if consumers.is_empty() { "none".to_string() } else { consumers.join(", ") },
+                            if pending > 0 {
+                                format!("; {pending} invitation(s) to our shares pending (accepted on apply)")
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    ));
+                }
+            },
+        }
+    }
+}
+
 fn consumer_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut Vec<Check>) {
     for c in &config.consumers {
-        let subject = format!("{} {}", c.name, c.vpc_id);
+        // A consumer in an account that could not be read: its account line says why.
+        if !o.reachable(c.account.as_ref()) {
+            continue;
+        }
+        let subject = match &c.account {
+            Some(a) => format!("{} {} (account {a})", c.name, c.vpc_id),
+            None => format!("{} {}", c.name, c.vpc_id),
+        };
         match o.vpcs.iter().find(|v| v.id == c.vpc_id) {
             None => out.push(
                 check(
@@ -1084,6 +1157,19 @@ fn consumer_checks(config: &Config, o: &Observed, audit: &AuditObservation, out:
             );
             continue;
         }
+        if let Some(a) = &c.account {
+            // The zone's VPC associations are read with the stack's credentials only.
+            out.push(check(
+                "consumer",
+                zone_subject,
+                Status::Pass,
+                format!(
+                    "private zone {} found in account {a}; its association with {} is not checked from here",
+                    zone.name, c.vpc_id
+                ),
+            ));
+            continue;
+        }
         out.push(match audit.zone_vpcs.get(zone_id) {
             Some(Ok(vpcs)) if vpcs.contains(&c.vpc_id) => check(
                 "consumer",
@@ -1145,7 +1231,9 @@ fn is_vpc_resolver(server: &str, vpc: &Vpc) -> bool {
 /// other servers (AD DNS, most often) answer from their own zones and see a Route 53 record
 /// only if they forward its zone to the VPC resolver (a Route 53 Resolver inbound endpoint).
 fn dns_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut Vec<Check>) {
-    for c in &config.consumers {
+    // DHCP options are read with the stack's credentials: consumers in other accounts are not
+    // checked here.
+    for c in config.consumers.iter().filter(|c| c.account.is_none()) {
         // A VPC not found already fails its consumer line.
         let Some(vpc) = o.vpcs.iter().find(|v| v.id == c.vpc_id) else {
             continue;
@@ -2126,6 +2214,70 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
             checks
                 .iter()
                 .any(|c| c.area == "resource" && c.message.contains("no fsxn-lattice resources"))
+        );
+    }
+
+    #[test]
+    fn an_account_whose_role_cannot_be_assumed_fails_its_line_and_its_consumers_are_not_checked_here() {
+        let mut c = config();
+        let far = crate::ids::AccountId::parse("222233334444").unwrap();
+        c.accounts.push(crate::config::ConsumerAccount {
+            id: far.clone(),
+            role_arn: "arn:aws:iam::222233334444:role/fsxn-lattice-consumer".into(),
+            external_id: Some("x-1".into()),
+        });
+        let mut far_consumer = c.consumers[0].clone();
+        far_consumer.name = "far".into();
+        far_consumer.vpc_id = "vpc-0fa40000000000001".parse().unwrap();
+        far_consumer.hosted_zone_id = None;
+        far_consumer.account = Some(far.clone());
+        c.consumers.push(far_consumer);
+        let mut o = world(false);
+        o.accounts.insert(
+            far.clone(),
+            crate::observe::AccountObserved {
+                unreachable: Some(CloudError::new(
+                    crate::error::ErrorKind::AccessDenied,
+                    "AssumeRole",
+                    "AccessDenied",
+                    "not authorized to perform sts:AssumeRole",
+                )),
+                invitations: vec![],
+            },
+        );
+        let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+        let checks = diagnose(&c, &Ok((o.clone(), d.clone())), &audit());
+        let line = find(&checks, "account", "222233334444");
+        assert_eq!(line.len(), 1);
+        assert_eq!(line[0].status, Status::Fail);
+        assert!(
+            line[0].message.contains("sts:AssumeRole") && line[0].message.contains("far"),
+            "{}",
+            line[0].message
+        );
+        assert!(line[0].fix.as_deref().unwrap_or_default().contains("same external id"));
+        assert!(find(&checks, "consumer", "far").is_empty(), "{checks:#?}");
+        assert!(
+            !find(&checks, "consumer", "clients").is_empty(),
+            "the others are still checked"
+        );
+        // Readable, with its VPC read through the role: a pass, and the consumer checked.
+        o.accounts.get_mut(&far).unwrap().unreachable = None;
+        o.vpcs.push(Vpc {
+            id: "vpc-0fa40000000000001".parse().unwrap(),
+            cidr_blocks: vec!["10.9.0.0/16".parse().unwrap()],
+            enable_dns_support: true,
+            enable_dns_hostnames: true,
+        });
+        let checks = diagnose(&c, &Ok((o, d)), &audit());
+        assert_eq!(find(&checks, "account", "222233334444")[0].status, Status::Pass);
+        let far_line = find(&checks, "consumer", "far");
+        assert_eq!(far_line.len(), 1);
+        assert_eq!(far_line[0].status, Status::Pass);
+        assert!(far_line[0].subject.contains("account 222233334444"));
+        assert!(
+            find(&checks, "dns", "far").is_empty(),
+            "DHCP options are not read there"
         );
     }
 
