@@ -30,6 +30,15 @@ impl<'a> Planner<'a> {
                     continue;
                 };
                 desired_names.insert((zone_id.clone(), alias.clone()));
+                // A consumer in an account that cannot be read is refused and held: its zone
+                // was not read, which says nothing about the zone (nor about the SVM).
+                if consumer
+                    .account
+                    .as_ref()
+                    .is_some_and(|a| self.account_unreadable(a).is_some())
+                {
+                    continue;
+                }
                 let Some(zone) = self.obs.hosted_zones.iter().find(|z| z.id == zone_id) else {
                     self.refuse(
                         e.svm_id.to_string(),
