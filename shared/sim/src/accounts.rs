@@ -679,4 +679,34 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
     }
+
+    /// Review: RAM's writes were classed as reads for fault injection (throttling, 5xx and
+    /// AccessDenied before any effect only): chaos never lost a CreateResourceShare,
+    /// Associate/Disassociate, Accept or Delete response after the write took effect, so
+    /// their retry paths (client-token replay, AlreadyAccepted, already gone) never ran.
+    #[test]
+    fn review_rams_writes_draw_the_faults_of_writes() {
+        let cloud = SimCloud::new(5);
+        let id = cloud.add_account(FAR, ROLE, None, true);
+        cloud.set_faults(crate::Faults {
+            rate: 1.0,
+            mix: crate::FaultMix::All,
+        });
+        for i in 0..200 {
+            let req = CreateResourceShareRequest {
+                name: format!("s{i}"),
+                resource_arns: vec![],
+                principals: vec![id.clone()],
+                allow_external_principals: false,
+                client_token: format!("t{i}"),
+                tags: Tags::new(),
+            };
+            let _ = pollster::block_on(cloud.create_resource_share(&req));
+            let _ = cloud.take_crash();
+        }
+        let kinds = cloud.faults_by_kind();
+        for k in [crate::FaultKind::LostResponse, crate::FaultKind::Crash] {
+            assert!(kinds.get(&k).copied().unwrap_or(0) > 0, "{k:?}: {kinds:?}");
+        }
+    }
 }
