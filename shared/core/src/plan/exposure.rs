@@ -84,7 +84,7 @@ impl<'a> Planner<'a> {
 
     /// The stack's own account, as the ARNs of what it owns (configurations, shares) say;
     /// `None` before it has any.
-    fn own_account(&self) -> Option<AccountId> {
+    pub(super) fn own_account(&self) -> Option<AccountId> {
         let arns = self.obs.configurations.iter().map(|c| c.arn.as_str());
         let arns = arns.chain(self.obs.shares.iter().map(|s| s.arn.as_str()));
         arns.filter_map(|a| a.split(':').nth(4))

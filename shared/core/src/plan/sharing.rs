@@ -1090,4 +1090,60 @@ account = "{OWN}"
             p.held_for_accounts
         );
     }
+
+    /// Owners were unique per account (config.rs: "separate deployments in one account need
+    /// separate owners"); a consumer account is now shared by every storage account that serves
+    /// it, and two stacks with owner `prod` in two storage accounts both read the other's
+    /// endpoints there as theirs (owner tag). The other stack's endpoint uses a configuration
+    /// that is not in our account, so it was deleted as an orphan "whose configuration no longer
+    /// exists". An endpoint whose configuration is another account's is never ours.
+    #[test]
+    fn review_another_stacks_endpoint_with_our_owner_value_in_a_consumer_account_is_not_deleted() {
+        const OTHER: &str = "arn:aws:vpc-lattice:us-east-1:999999999999:resourceconfiguration/rcfg-0999";
+        let (config, mut o) = far_world();
+        let own = "arn:aws:vpc-lattice:us-east-1:111122223333:resourceconfiguration/rcfg-1";
+        o.configurations[0].arn = own.into();
+        far_endpoint(&mut o, "vpce-0ff", EndpointState::Available);
+        o.endpoints.last_mut().unwrap().resource_configuration_arn = OTHER.into();
+        let p = planned(&config, &o);
+        assert!(
+            !actions(&p).iter().any(
+                |a| matches!(a, Action::DeleteVpcEndpoint { vpc_endpoint_id, .. } if vpc_endpoint_id.as_str() == "vpce-0ff")
+            ),
+            "{:#?}",
+            p.actions
+        );
+    }
+
+    /// The same for the other stack's alias in a consumer account's zone: its ownership TXT
+    /// names our owner value and an SVM of the other storage account; our planner withdrew it
+    /// as "no longer desired".
+    #[test]
+    fn review_another_stacks_alias_with_our_owner_value_in_a_consumer_zone_is_not_withdrawn() {
+        let (config, mut o) = far_world();
+        let other_svm: SvmId = id("svm-0999999999999999a");
+        o.records.insert(
+            id("ZONE1"),
+            vec![
+                record(
+                    "theirs.corp.example",
+                    RecordType::CNAME,
+                    "vpce-0theirs.rcfg-0999.x.on.aws",
+                    None,
+                ),
+                record(
+                    "_fsxn-lattice.theirs.corp.example",
+                    RecordType::TXT,
+                    &ownership_txt_value("t", &other_svm, "c"),
+                    None,
+                ),
+            ],
+        );
+        let p = planned(&config, &o);
+        assert!(
+            !actions(&p).iter().any(|a| matches!(a, Action::DeleteAlias { .. })),
+            "{:#?}",
+            p.actions
+        );
+    }
 }
