@@ -156,20 +156,22 @@ impl<'a> Planner<'a> {
             }
             return;
         }
-        let ours_there: Vec<&VpcEndpoint> = obs
-            .endpoints
-            .iter()
-            .filter(|e| e.account.as_ref() == Some(account) && self.owned(&e.tags))
-            .filter(|e| e.state != EndpointState::Deleted)
-            .collect();
         // What the account needs: the configurations its consumers need this pass, and those
         // our endpoints there still reference (until they are gone). Only configurations of
-        // ours that exist can be shared.
+        // ours that exist can be shared, and only an endpoint on one of them is ours there
+        // (another storage account's stack may use our owner value).
         let existing: BTreeSet<&str> = obs
             .configurations
             .iter()
             .filter(|c| self.owned(&c.tags))
             .map(|c| c.arn.as_str())
+            .collect();
+        let ours_there: Vec<&VpcEndpoint> = obs
+            .endpoints
+            .iter()
+            .filter(|e| e.account.as_ref() == Some(account) && self.owned(&e.tags))
+            .filter(|e| existing.contains(e.resource_configuration_arn.as_str()))
+            .filter(|e| e.state != EndpointState::Deleted)
             .collect();
         let mut needed: BTreeSet<String> = self.share_wanted.get(account).cloned().unwrap_or_default();
         needed.extend(ours_there.iter().map(|e| e.resource_configuration_arn.clone()));
@@ -1142,6 +1144,31 @@ account = "{OWN}"
         let p = planned(&config, &o);
         assert!(
             !actions(&p).iter().any(|a| matches!(a, Action::DeleteAlias { .. })),
+            "{:#?}",
+            p.actions
+        );
+    }
+
+    /// And the other stack's endpoint kept our share alive: `ours_there` counted it, so a share
+    /// no consumer of ours needs any more was never deleted.
+    #[test]
+    fn review_another_stacks_endpoint_does_not_keep_our_share() {
+        let (config, mut o) = far_world();
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        o.shares = vec![share(
+            AssociationStatus::Associated,
+            &[(CFG_ARN, AssociationStatus::Associated)],
+        )];
+        far_endpoint(&mut o, "vpce-0ff", EndpointState::Available);
+        o.endpoints.last_mut().unwrap().resource_configuration_arn =
+            "arn:aws:vpc-lattice:us-east-1:999999999999:resourceconfiguration/rcfg-0999".into();
+        let p = planned(&config, &o);
+        assert!(
+            actions(&p)
+                .iter()
+                .any(|a| matches!(a, Action::DeleteResourceShare { share_arn, .. } if share_arn == SHARE)),
             "{:#?}",
             p.actions
         );
