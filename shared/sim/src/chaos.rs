@@ -1869,9 +1869,12 @@ impl Run<'_> {
                     // nothing handed back (deferred).
                     match function {
                         Function::Directory => {
+                            // Nor an account it could not read (its SPNs and AD DNS for the
+                            // consumers there were not planned).
                             if status == "converged"
                                 && reconciled
                                 && quiet("applied")
+                                && quiet("held_for_accounts")
                                 && out["deferred"].as_u64() == Some(0)
                             {
                                 return (true, passes, invocations);

@@ -30,7 +30,9 @@ impl<'a> Planner<'a> {
                 .and_then(|o| o.unreachable.as_ref())
                 .is_some_and(|e| matches!(e.kind, ErrorKind::Transient | ErrorKind::NotReady));
             if transient {
-                self.wait(format!("account {} is read again", a.id));
+                // The Directory function too polls for it: its SPNs and AD DNS for the
+                // account's consumers need their endpoints, which were not read.
+                self.wait_directory(format!("account {} is read again", a.id));
             }
         }
         let own = self.own_account();

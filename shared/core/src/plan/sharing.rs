@@ -1173,4 +1173,31 @@ account = "{OWN}"
             p.actions
         );
     }
+
+    /// aacd790 made a transient read failure in an account a wait rather than an answer, but
+    /// only for `waiting`: the Directory function polls `directory_waiting`, so it converged
+    /// with the account's consumers held and their SPNs and AD DNS not planned (chaos at 0.6,
+    /// seed 10260157109270051977 with RAM writes drawing write faults).
+    #[test]
+    fn review_a_transiently_unreadable_account_is_waited_on_by_the_directory_function_too() {
+        let (config, mut o) = far_world();
+        o.accounts.insert(
+            id(FAR),
+            AccountObserved {
+                unreachable: Some(crate::error::CloudError::new(
+                    crate::error::ErrorKind::Transient,
+                    "DescribeVpcs",
+                    "RequestLimitExceeded",
+                    "Request limit exceeded.",
+                )),
+                ..Default::default()
+            },
+        );
+        let p = planned(&config, &o);
+        assert!(
+            p.directory_waiting.iter().any(|w| w.contains("read again")),
+            "{:?}",
+            p.directory_waiting
+        );
+    }
 }
