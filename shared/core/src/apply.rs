@@ -731,10 +731,11 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
         Action::DisassociateResourceShare {
             share_arn,
             resource_arns,
+            principals,
             ..
         } => {
             sharing(cloud)?
-                .disassociate_resource_share(share_arn, resource_arns, &[])
+                .disassociate_resource_share(share_arn, resource_arns, principals)
                 .await?;
             format!("disassociating from {share_arn}")
         }

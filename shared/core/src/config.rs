@@ -678,6 +678,47 @@ protocols = ["smb", "ssh"]
 alias = "non-97-svm-alias.corp.non-97.net"
 "#;
 
+    /// Review: the role ARN and external id at their edges (IAM, STS and botocore limits).
+    #[test]
+    fn review_role_arns_and_external_ids_at_their_edges() {
+        let a = AccountId::parse("222233334444").unwrap();
+        for ok in [
+            "arn:aws:iam::222233334444:role/x",
+            "arn:aws-us-gov:iam::222233334444:role/x",
+            "arn:aws-cn:iam::222233334444:role/a/b/c.d@e=f,g+h_i-j",
+        ] {
+            assert!(validate_role_arn(ok, &a).is_ok(), "{ok}");
+        }
+        for bad in [
+            "arn:aws:iam::222233334444:role/",
+            "arn:aws:iam::222233334444:role/x/",
+            "arn:aws:iam::222233334444:role/x y",
+            "arn:aws:iam::222233334444:role/x:y",
+            "arn:aws:iam:us-east-1:222233334444:role/x",
+            "arn:aws:iam::222233334445:role/x",
+            "arn:aws:sts::222233334444:assumed-role/x/y",
+            "arn:aws:iam::222233334444:role/x\n",
+            "arn:evil:iam::222233334444:role/x",
+            "",
+        ] {
+            assert!(validate_role_arn(bad, &a).is_err(), "{bad:?}");
+        }
+        assert!(validate_role_arn(&format!("arn:aws:iam::222233334444:role/{}", "x".repeat(512)), &a).is_ok());
+        assert!(validate_role_arn(&format!("arn:aws:iam::222233334444:role/{}", "x".repeat(513)), &a).is_err());
+        for (id, ok) in [
+            ("ab".to_string(), true),
+            ("a".to_string(), false),
+            ("x".repeat(1224), true),
+            ("x".repeat(1225), false),
+            ("a:b/c@d=e,f.g+h_i-j".to_string(), true),
+            ("é1".to_string(), false),
+            ("a\nb".to_string(), false),
+            ("a b".to_string(), false),
+        ] {
+            assert_eq!(validate_external_id(&id).is_ok(), ok, "{id:?}");
+        }
+    }
+
     #[test]
     fn a_consumer_in_another_account_names_a_listed_account_and_its_role() {
         let c = Config::from_toml(&format!(

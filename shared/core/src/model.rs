@@ -679,7 +679,7 @@ impl ShareStatus {
 }
 
 /// AWS RAM `ResourceShareAssociationStatus` (botocore `ram` model: ASSOCIATING | ASSOCIATED |
-/// FAILED | DISASSOCIATING | DISASSOCIATED).
+/// FAILED | DISASSOCIATING | DISASSOCIATED | SUSPENDED | SUSPENDING | RESTORING).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssociationStatus {
@@ -695,6 +695,13 @@ pub enum AssociationStatus {
     Disassociating,
     /// Removed.
     Disassociated,
+    /// Suspended by RAM (not in effect, and not ours to lift): reported, never polled for,
+    /// never associated again or removed.
+    Suspended,
+    /// Being suspended.
+    Suspending,
+    /// Being restored from a suspension.
+    Restoring,
     /// A value this build does not know.
     Unknown,
 }
@@ -708,13 +715,34 @@ impl AssociationStatus {
             "FAILED" => Self::Failed,
             "DISASSOCIATING" => Self::Disassociating,
             "DISASSOCIATED" => Self::Disassociated,
+            "SUSPENDED" => Self::Suspended,
+            "SUSPENDING" => Self::Suspending,
+            "RESTORING" => Self::Restoring,
             _ => Self::Unknown,
         }
     }
 
-    /// In effect or on its way: not to be associated again.
+    /// In effect or on its way, or held by RAM: not to be associated again.
     pub fn is_present(self) -> bool {
-        matches!(self, Self::Associating | Self::Associated | Self::Unknown)
+        matches!(
+            self,
+            Self::Associating | Self::Associated | Self::Suspended | Self::Suspending | Self::Restoring | Self::Unknown
+        )
+    }
+
+    /// RAM's value, as in its API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Associating => "ASSOCIATING",
+            Self::Associated => "ASSOCIATED",
+            Self::Failed => "FAILED",
+            Self::Disassociating => "DISASSOCIATING",
+            Self::Disassociated => "DISASSOCIATED",
+            Self::Suspended => "SUSPENDED",
+            Self::Suspending => "SUSPENDING",
+            Self::Restoring => "RESTORING",
+            Self::Unknown => "UNKNOWN",
+        }
     }
 }
 

@@ -64,6 +64,10 @@ pub struct AccountObserved {
     pub unreachable: Option<CloudError>,
     /// The resource share invitations it has received.
     pub invitations: Vec<ShareInvitation>,
+    /// The consumer VPCs found in it (they are merged into [`Observed::vpcs`] too): a
+    /// consumer's VPC must be in the consumer's account.
+    #[serde(default)]
+    pub vpcs: Vec<VpcId>,
 }
 
 impl Observed {
@@ -303,7 +307,7 @@ async fn read_accounts<C: Reads + ?Sized>(
                 a.id.clone(),
                 AccountObserved {
                     unreachable: Some(e),
-                    invitations: Vec::new(),
+                    ..Default::default()
                 },
             );
         }
@@ -327,6 +331,7 @@ async fn read_accounts<C: Reads + ?Sized>(
                 for e in &mut read.endpoints {
                     e.account = Some(id.clone());
                 }
+                let vpc_ids: Vec<VpcId> = read.vpcs.iter().map(|v| v.id.clone()).collect();
                 observed.vpcs.extend(read.vpcs);
                 observed.endpoints.extend(read.endpoints);
                 for (mut zone, records) in read.zones {
@@ -339,6 +344,7 @@ async fn read_accounts<C: Reads + ?Sized>(
                     AccountObserved {
                         unreachable: None,
                         invitations: read.invitations,
+                        vpcs: vpc_ids,
                     },
                 );
             }
@@ -347,7 +353,7 @@ async fn read_accounts<C: Reads + ?Sized>(
                     id,
                     AccountObserved {
                         unreachable: Some(e),
-                        invitations: Vec::new(),
+                        ..Default::default()
                     },
                 );
             }

@@ -626,4 +626,87 @@ mod tests {
                 .is_empty()
         );
     }
+
+    /// Review: EC2 creates an endpoint only in a VPC (and subnets) of the caller's account. The
+    /// simulation let the stack's account create one in a consumer account's VPC (owned by the
+    /// stack), so a reconciler that forgot to route an endpoint through the role would have
+    /// been served here while AWS answers InvalidVpcId.NotFound.
+    #[test]
+    fn review_an_endpoint_is_created_only_in_a_vpc_of_the_callers_account() {
+        let cloud = SimCloud::new(3);
+        let id = cloud.add_account(FAR, ROLE, None, true);
+        let vpc = cloud.add_vpc("vpc-0bbb", &["10.2.0.0/16"], true);
+        cloud.place_in(vpc.as_str(), &id);
+        let subnet = cloud.add_subnet("subnet-0bbb", &vpc, "us-east-1a", "10.2.0.0/24");
+        cloud.place_in(subnet.as_str(), &id);
+        let arn = "arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-0123";
+        {
+            let mut w = cloud.w();
+            let cfg = ResourceConfiguration {
+                id: ResourceConfigurationId::parse("rcfg-0123").unwrap(),
+                arn: arn.into(),
+                name: "c".into(),
+                gateway_id: GatewayId::parse("rgw-0123").unwrap(),
+                ip_address: None,
+                port_ranges: vec![],
+                status: ConfigurationStatus::Active,
+                failure_reason: None,
+                tags: Tags::new(),
+            };
+            w.configurations.insert(cfg.id.clone(), cfg);
+        }
+        let req = CreateVpcEndpointRequest {
+            vpc_id: vpc.clone(),
+            subnet_ids: vec![subnet],
+            security_group_ids: vec![],
+            resource_configuration_arn: arn.into(),
+            private_dns_enabled: true,
+            client_token: "t1".into(),
+            tags: Tags::new(),
+        };
+        let e = pollster::block_on(cloud.create_vpc_endpoint(&req)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        // And a session in FAR cannot use a VPC of the stack's account.
+        let home = cloud.add_vpc("vpc-0aaa", &["10.1.0.0/16"], true);
+        let home_subnet = cloud.add_subnet("subnet-0aaa", &home, "us-east-1a", "10.1.0.0/24");
+        let there = pollster::block_on(cloud.assume(&far(None))).unwrap();
+        let e = pollster::block_on(there.create_vpc_endpoint(&CreateVpcEndpointRequest {
+            vpc_id: home,
+            subnet_ids: vec![home_subnet],
+            client_token: "t2".into(),
+            ..req
+        }))
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    }
+
+    /// Review: RAM's writes were classed as reads for fault injection (throttling, 5xx and
+    /// AccessDenied before any effect only): chaos never lost a CreateResourceShare,
+    /// Associate/Disassociate, Accept or Delete response after the write took effect, so
+    /// their retry paths (client-token replay, AlreadyAccepted, already gone) never ran.
+    #[test]
+    fn review_rams_writes_draw_the_faults_of_writes() {
+        let cloud = SimCloud::new(5);
+        let id = cloud.add_account(FAR, ROLE, None, true);
+        cloud.set_faults(crate::Faults {
+            rate: 1.0,
+            mix: crate::FaultMix::All,
+        });
+        for i in 0..200 {
+            let req = CreateResourceShareRequest {
+                name: format!("s{i}"),
+                resource_arns: vec![],
+                principals: vec![id.clone()],
+                allow_external_principals: false,
+                client_token: format!("t{i}"),
+                tags: Tags::new(),
+            };
+            let _ = pollster::block_on(cloud.create_resource_share(&req));
+            let _ = cloud.take_crash();
+        }
+        let kinds = cloud.faults_by_kind();
+        for k in [crate::FaultKind::LostResponse, crate::FaultKind::Crash] {
+            assert!(kinds.get(&k).copied().unwrap_or(0) > 0, "{k:?}: {kinds:?}");
+        }
+    }
 }

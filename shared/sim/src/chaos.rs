@@ -1869,9 +1869,12 @@ impl Run<'_> {
                     // nothing handed back (deferred).
                     match function {
                         Function::Directory => {
+                            // Nor an account it could not read (its SPNs and AD DNS for the
+                            // consumers there were not planned).
                             if status == "converged"
                                 && reconciled
                                 && quiet("applied")
+                                && quiet("held_for_accounts")
                                 && out["deferred"].as_u64() == Some(0)
                             {
                                 return (true, passes, invocations);
@@ -2569,5 +2572,74 @@ mod tests {
         }
         w.cloud.tag_fsx(svm.id.as_str(), tag_keys::EXPOSE, "off");
         assert!(!expected(&w.cloud.snapshot(), &config).contains_key(&svm.id));
+    }
+
+    /// Review: an actor's calls in other accounts and to RAM go through `sharing()`, which
+    /// `forward_ports!` hands straight to the inner SimCloud: they neither yield (no racing
+    /// execution interleaves at CreateResourceShare, AcceptResourceShareInvitation or a
+    /// CreateVpcEndpoint through a role) nor honour a crash (the call returns
+    /// Internal/SimulatedCrash, the process lives on, and the pending crash kills whichever
+    /// actor calls next). Cross-account writes are thus never crashed mid-call by chaos.
+    #[test]
+    #[ignore = "review: the chaos Actor does not wrap Sharing/ConsumerCloud (needs an owned, 'static actor for the Arc<dyn ConsumerCloud> sessions)"]
+    fn review_a_crash_in_a_call_through_a_role_kills_the_actor_that_made_it() {
+        use fsxn_lattice_core::config::ConsumerAccount;
+        let cloud = SimCloud::new(11);
+        let role = "arn:aws:iam::222233334444:role/fsxn-lattice-consumer";
+        cloud.add_account("222233334444", role, None, true);
+        let crashed = AtomicBool::new(false);
+        let actor = Actor {
+            cloud: &cloud,
+            crashed: &crashed,
+        };
+        cloud.set_faults(crate::Faults {
+            rate: 1.0,
+            mix: crate::FaultMix::All,
+        });
+        let account = ConsumerAccount {
+            id: AccountId::parse("222233334444").unwrap(),
+            role_arn: role.into(),
+            external_id: None,
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        // Until one CreateResourceShare draws a crash (10% of creates under FaultMix::All).
+        for i in 0..500 {
+            let before = cloud
+                .faults_by_kind()
+                .get(&crate::FaultKind::Crash)
+                .copied()
+                .unwrap_or(0);
+            let req = CreateResourceShareRequest {
+                name: format!("s{i}"),
+                resource_arns: vec![],
+                principals: vec![account.id.clone()],
+                allow_external_principals: false,
+                client_token: format!("t{i}"),
+                tags: Tags::new(),
+            };
+            let sharing = actor.sharing().expect("the stack's view shares");
+            let mut call = Box::pin(sharing.create_resource_share(&req));
+            let mut ready = false;
+            for _ in 0..8 {
+                if call.as_mut().poll(&mut cx).is_ready() {
+                    ready = true;
+                    break;
+                }
+            }
+            let after = cloud
+                .faults_by_kind()
+                .get(&crate::FaultKind::Crash)
+                .copied()
+                .unwrap_or(0);
+            if after > before {
+                assert!(
+                    !ready && crashed.load(Ordering::SeqCst),
+                    "the crash in CreateResourceShare was not the caller's: it returned, and the next actor call will die instead"
+                );
+                let _ = pollster::block_on(cloud.assume(&account));
+                return;
+            }
+        }
+        panic!("no crash drawn");
     }
 }

@@ -734,7 +734,8 @@ impl NetworkWrite for SimCloud {
         })? {
             return w.leave(OP, Ok(e));
         }
-        let Some(vpc) = w.vpcs.get(&req.vpc_id).cloned() else {
+        // Only a VPC (and subnets) of the caller's account: another account's is not found.
+        let Some(vpc) = w.vpcs.get(&req.vpc_id).filter(|v| w.visible(v.id.as_str())).cloned() else {
             return Err(err(
                 ErrorKind::NotFound,
                 OP,
@@ -751,7 +752,7 @@ impl NetworkWrite for SimCloud {
             ));
         }
         for s in &req.subnet_ids {
-            if w.subnets.get(s).is_none_or(|x| x.vpc_id != vpc.id) {
+            if w.subnets.get(s).is_none_or(|x| x.vpc_id != vpc.id) || !w.visible(s.as_str()) {
                 return Err(err(
                     ErrorKind::NotFound,
                     OP,

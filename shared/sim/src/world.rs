@@ -133,14 +133,18 @@ fn op_class(op: &str) -> OpClass {
         | "CreateSubnetCidrReservation"
         | "CreateVpcEndpoint"
         | "CreateResourceGateway"
-        | "CreateResourceConfiguration" => OpClass::Create,
+        | "CreateResourceConfiguration"
+        | "CreateResourceShare" => OpClass::Create,
         "UpdateResourceGateway"
         | "UpdateResourceConfiguration"
         | "ChangeResourceRecordSets"
         | "AssociateRouteTable"
         | "TagResource"
         | "LdapModifyComputer"
-        | "LdapModifyDnsNode" => OpClass::Change,
+        | "LdapModifyDnsNode"
+        | "AssociateResourceShare"
+        | "DisassociateResourceShare"
+        | "AcceptResourceShareInvitation" => OpClass::Change,
         "DeleteSubnet"
         | "DeleteSubnetCidrReservation"
         | "DeleteVpcEndpoints"
@@ -148,7 +152,8 @@ fn op_class(op: &str) -> OpClass {
         | "DeleteResourceConfiguration"
         | "DisassociateRouteTable"
         | "UntagResource"
-        | "LdapDeleteDnsNode" => OpClass::Delete,
+        | "LdapDeleteDnsNode"
+        | "DeleteResourceShare" => OpClass::Delete,
         _ => OpClass::Read,
     }
 }
@@ -323,6 +328,14 @@ fn service_of(op: &str) -> &'static str {
         "DescribeFileSystems" | "DescribeStorageVirtualMachines" | "TagResource" | "UntagResource" => "fsx",
         "LdapSearchComputer" | "LdapModifyComputer" | "LdapSearchDnsNode" | "LdapModifyDnsNode"
         | "LdapDeleteDnsNode" => "ldap",
+        "GetResourceShares"
+        | "CreateResourceShare"
+        | "AssociateResourceShare"
+        | "DisassociateResourceShare"
+        | "DeleteResourceShare"
+        | "GetResourceShareInvitations"
+        | "AcceptResourceShareInvitation" => "ram",
+        "AssumeRole" => "sts",
         _ => "ec2",
     }
 }

@@ -146,11 +146,23 @@ impl<'a> Planner<'a> {
     /// nothing: delete them.
     pub(super) fn plan_orphan_endpoints(&mut self) {
         let arns: BTreeSet<&str> = self.obs.configurations.iter().map(|c| c.arn.as_str()).collect();
+        // An endpoint on a configuration of another account is not ours, whatever its owner
+        // tag says: in a consumer account, stacks of other storage accounts may use the same
+        // owner value. Unless we know our account, an endpoint in another account is left.
+        let own = self.own_account();
+        let in_our_account = |ep: &VpcEndpoint| {
+            let account = ep.resource_configuration_arn.split(':').nth(4);
+            match (&own, account) {
+                (Some(own), Some(a)) => own.as_str() == a,
+                _ => ep.account.is_none(),
+            }
+        };
         let orphans: Vec<(VpcEndpointId, Option<AccountId>)> = self
             .obs
             .endpoints
             .iter()
             .filter(|ep| self.owned(&ep.tags) && !arns.contains(ep.resource_configuration_arn.as_str()))
+            .filter(|ep| in_our_account(ep))
             .filter(|ep| !matches!(ep.state, EndpointState::Deleting | EndpointState::Deleted))
             .map(|ep| (ep.id.clone(), ep.account.clone()))
             .collect();

@@ -30,6 +30,15 @@ impl<'a> Planner<'a> {
                     continue;
                 };
                 desired_names.insert((zone_id.clone(), alias.clone()));
+                // A consumer in an account that cannot be read is refused and held: its zone
+                // was not read, which says nothing about the zone (nor about the SVM).
+                if consumer
+                    .account
+                    .as_ref()
+                    .is_some_and(|a| self.account_unreadable(a).is_some())
+                {
+                    continue;
+                }
                 let Some(zone) = self.obs.hosted_zones.iter().find(|z| z.id == zone_id) else {
                     self.refuse(
                         e.svm_id.to_string(),
@@ -134,10 +143,12 @@ impl<'a> Planner<'a> {
                 let Some(alias) = txt.name.strip_prefix(&format!("{OWNERSHIP_TXT_LABEL}.")) else {
                     continue;
                 };
-                let ours = txt
-                    .values
-                    .iter()
-                    .any(|v| parse_ownership_txt(v).is_some_and(|(o, _, _)| o == self.owner));
+                // In a consumer account's zone, our owner value is not enough: stacks of other
+                // storage accounts may use it too. The SVM must be one of ours.
+                let remote = self.zone_account(&zone_id).is_some();
+                let ours = txt.values.iter().any(|v| {
+                    parse_ownership_txt(v).is_some_and(|(o, s, _)| o == self.owner && (!remote || self.svm_known(&s)))
+                });
                 if !ours || desired_names.contains(&(zone_id.clone(), alias.to_string())) {
                     continue;
                 }
@@ -170,6 +181,17 @@ impl<'a> Planner<'a> {
                 );
             }
         }
+    }
+
+    /// Whether `svm` is one of ours: an SVM of our file systems, or named by one of our
+    /// configurations (which outlive a deleted SVM until they are cleaned up).
+    fn svm_known(&self, svm: &str) -> bool {
+        self.obs.svms.iter().any(|s| s.id.as_str() == svm)
+            || self
+                .obs
+                .configurations
+                .iter()
+                .any(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(svm))
     }
 
     /// The account `zone` was read in (`None`: the stack's own).

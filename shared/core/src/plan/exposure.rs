@@ -7,6 +7,7 @@ use super::{Action, Planner, join, sorted};
 use crate::config::Consumer;
 use crate::desired::Exposure;
 use crate::error::ErrorKind;
+use crate::ids::AccountId;
 use crate::model::*;
 use crate::naming::*;
 
@@ -29,12 +30,25 @@ impl<'a> Planner<'a> {
                 .and_then(|o| o.unreachable.as_ref())
                 .is_some_and(|e| matches!(e.kind, ErrorKind::Transient | ErrorKind::NotReady));
             if transient {
-                self.wait(format!("account {} is read again", a.id));
+                // The Directory function too polls for it: its SPNs and AD DNS for the
+                // account's consumers need their endpoints, which were not read.
+                self.wait_directory(format!("account {} is read again", a.id));
             }
         }
+        let own = self.own_account();
         for c in &self.config.consumers {
             let unreadable = c.account.as_ref().and_then(|a| self.account_unreadable(a));
-            let why = match self.obs.vpcs.iter().find(|v| v.id == c.vpc_id) {
+            // The VPC as read in the consumer's account: the same id read elsewhere (a copied
+            // id, another consumer's VPC) is not it.
+            let in_its_account = |v: &&Vpc| match &c.account {
+                Some(a) => self.obs.accounts.get(a).is_some_and(|o| o.vpcs.contains(&v.id)),
+                None => !self.obs.accounts.values().any(|o| o.vpcs.contains(&v.id)),
+            };
+            let why = match self.obs.vpcs.iter().filter(in_its_account).find(|v| v.id == c.vpc_id) {
+                _ if c.account.is_some() && c.account == own => Some(format!(
+                    "account {} is the stack's own account (our configurations are in it): leave `account` out for a consumer there; RAM does not share with the owner",
+                    c.account.as_ref().map(AccountId::as_str).unwrap_or_default()
+                )),
                 _ if unreadable.is_some() => unreadable,
                 None => Some(format!(
                     "VPC {} not found{}",
@@ -55,6 +69,7 @@ impl<'a> Planner<'a> {
             let kind = c
                 .account
                 .as_ref()
+                .filter(|a| Some(*a) != own.as_ref())
                 .and_then(|a| self.obs.accounts.get(a))
                 .and_then(|o| o.unreachable.as_ref())
                 .map_or(ErrorKind::InvalidInput, |e| e.kind);
@@ -69,15 +84,41 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The stack's own account, as the ARNs of what it owns (configurations, shares) say;
+    /// `None` before it has any.
+    pub(super) fn own_account(&self) -> Option<AccountId> {
+        let arns = self.obs.configurations.iter().map(|c| c.arn.as_str());
+        let arns = arns.chain(self.obs.shares.iter().map(|s| s.arn.as_str()));
+        arns.filter_map(|a| a.split(':').nth(4))
+            .find_map(|a| AccountId::parse(a).ok())
+    }
+
     pub(super) fn ensure_exposure(&mut self, gw: &'a ResourceGateway, e: &Exposure) {
-        if gw.status != GatewayStatus::Active {
-            return;
-        }
-        let generation = generation_of(&gw.tags).unwrap_or(0);
         let cfg = self
             .configs_on(&gw.id)
             .into_iter()
             .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
+        // Consumers in other accounts keep needing the configuration while it or its gateway
+        // is briefly not ACTIVE (an update): their share is neither narrowed nor deleted.
+        if let Some(cfg) = cfg
+            && matches!(
+                cfg.status,
+                ConfigurationStatus::Active | ConfigurationStatus::UpdateInProgress
+            )
+        {
+            for name in &e.consumers {
+                if self.held_consumers.contains(name) {
+                    continue;
+                }
+                if let Some(account) = self.config.consumer(name).and_then(|c| c.account.clone()) {
+                    self.want_shared(&account, &cfg.arn);
+                }
+            }
+        }
+        if gw.status != GatewayStatus::Active {
+            return;
+        }
+        let generation = generation_of(&gw.tags).unwrap_or(0);
         let Some(cfg) = cfg else {
             let name = configuration_name(self.owner, &e.svm_id, generation);
             // The parameters are part of the token: a retry after the exposure changed must not
@@ -270,9 +311,14 @@ impl<'a> Planner<'a> {
             ));
             return;
         }
-        if let Err(why) = shared {
-            self.wait(format!("consumer {}: {why}", consumer.name));
-            return;
+        match shared {
+            Ok(()) => {}
+            Err(Some(why)) => {
+                self.wait(format!("consumer {}: {why}", consumer.name));
+                return;
+            }
+            // Held (in `held_for_accounts`): not polled for.
+            Err(None) => return,
         }
         let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
         let subnets = sorted(&consumer.subnet_ids);

@@ -258,6 +258,9 @@ pub enum Action {
         share_arn: String,
         /// Configurations to remove, sorted.
         resource_arns: Vec<String>,
+        /// Principals to remove: accounts other than `account` (a share of ours has only it).
+        #[serde(default)]
+        principals: Vec<AccountId>,
     },
     /// Delete our share for an account that needs none of our configurations any more.
     DeleteResourceShare {
@@ -507,8 +510,17 @@ impl Action {
                 format!("accept, in account {account}, the invitation to {share_arn}")
             }
             Self::DisassociateResourceShare {
-                account, resource_arns, ..
-            } => format!("stop sharing {} with account {account}", short_arns(resource_arns)),
+                account,
+                resource_arns,
+                principals,
+                ..
+            } => {
+                let mut what: Vec<String> = principals.iter().map(|p| format!("account {p}")).collect();
+                if !resource_arns.is_empty() {
+                    what.push(short_arns(resource_arns));
+                }
+                format!("stop sharing {} with account {account}", what.join(" and "))
+            }
             Self::DeleteResourceShare { account, share_arn } => {
                 format!("delete RAM resource share {share_arn} of account {account}")
             }
@@ -1020,6 +1032,7 @@ mod tests {
                     account: id("222233334444"),
                     share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
                     resource_arns: vec![],
+                    principals: vec![],
                 },
                 true,
                 10,
