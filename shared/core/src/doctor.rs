@@ -2243,6 +2243,7 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
                     "not authorized to perform sts:AssumeRole",
                 )),
                 invitations: vec![],
+                vpcs: vec![],
             },
         );
         let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
@@ -2263,6 +2264,7 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
         );
         // Readable, with its VPC read through the role: a pass, and the consumer checked.
         o.accounts.get_mut(&far).unwrap().unreachable = None;
+        o.accounts.get_mut(&far).unwrap().vpcs = vec!["vpc-0fa40000000000001".parse().unwrap()];
         o.vpcs.push(Vpc {
             id: "vpc-0fa40000000000001".parse().unwrap(),
             cidr_blocks: vec!["10.9.0.0/16".parse().unwrap()],

@@ -422,11 +422,10 @@ mod tests {
         assert_eq!(endpoints_in(&snap, PARTNER_ACCOUNT).len(), 1, "{:#?}", cloud.shares());
     }
 
-    /// A deployment with no `[[accounts]]` at all, whose role may not call RAM (the template
-    /// grants no ram:* today; an SCP may deny it): every pass now calls GetResourceShares, and
-    /// its AccessDenied fails the whole observe, so single-account consumers stop being served.
+    /// A deployment with no `[[accounts]]` at all, whose role may not call RAM (an SCP may deny
+    /// it): its GetResourceShares is refused on every pass, and the single-account consumers
+    /// are served all the same (review finding).
     #[test]
-    #[ignore = "review: RAM is read even with no [[accounts]]; an AccessDenied there fails every observe (a policy decision: see the review report)"]
     fn review_a_single_account_deployment_does_not_depend_on_ram() {
         let w = crate::scenario::seed_world(3);
         let config = Config::from_toml(SEED_CONFIG).unwrap();
