@@ -215,6 +215,43 @@ impl LatticeRead for AwsLattice {
         Ok(out)
     }
 
+    async fn list_service_network_associations(
+        &self,
+        configuration: &ResourceConfigurationId,
+    ) -> CloudResult<Vec<ServiceNetworkAssociation>> {
+        const OP: &str = "ListServiceNetworkResourceAssociations";
+        let items = self
+            .client
+            .list_service_network_resource_associations()
+            .resource_configuration_identifier(configuration.as_str())
+            .max_results(page::LATTICE)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        items
+            .into_iter()
+            .map(|a| {
+                Ok(ServiceNetworkAssociation {
+                    id: a.id().ok_or_else(|| malformed(OP, "id"))?.to_string(),
+                    arn: a.arn().unwrap_or_default().to_string(),
+                    service_network_id: a.service_network_id().unwrap_or_default().to_string(),
+                    configuration_id: a
+                        .resource_configuration_id()
+                        .unwrap_or(configuration.as_str())
+                        .parse()
+                        .map_err(|e| bad(OP, "resourceConfigurationId", e))?,
+                    status: NetworkAssociationStatus::parse(a.status().map(|s| s.as_str()).unwrap_or_default()),
+                    // The summary carries a failure code, not a reason.
+                    failure_reason: a.failure_code().map(str::to_string),
+                    dns_name: a.dns_entry().and_then(|d| d.domain_name()).map(normalize_dns_name),
+                })
+            })
+            .collect()
+    }
+
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
         const OP: &str = "ListResourceConfigurations";
         // The list and the tags (by resource type, not by ARN) at once: one round trip.
@@ -365,6 +402,9 @@ impl LatticeWrite for AwsLattice {
             .protocol(ProtocolType::Tcp)
             .set_port_ranges(Some(port_strings(&req.port_ranges)))
             .resource_configuration_definition(definition(req.ip_address))
+            // A service network shared with this account (RAM) accepts the association only
+            // with this on (VPC Lattice API: default false); only we, the owner, associate.
+            .allow_association_to_shareable_service_network(true)
             .client_token(&req.client_token)
             .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
             .send()
@@ -400,6 +440,7 @@ impl LatticeWrite for AwsLattice {
             .resource_configuration_identifier(id.as_str())
             .set_port_ranges(Some(port_strings(ports)))
             .resource_configuration_definition(definition(ip))
+            .allow_association_to_shareable_service_network(true)
             .send()
             .await
             .map_err(|e| translate("UpdateResourceConfiguration", e))?;
@@ -415,6 +456,47 @@ impl LatticeWrite for AwsLattice {
             .send()
             .await
             .map_err(|e| translate("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn create_service_network_association(
+        &self,
+        req: &CreateServiceNetworkAssociationRequest,
+    ) -> CloudResult<ServiceNetworkAssociation> {
+        const OP: &str = "CreateServiceNetworkResourceAssociation";
+        let out = self
+            .client
+            .create_service_network_resource_association()
+            .resource_configuration_identifier(req.configuration_id.as_str())
+            .service_network_identifier(&req.service_network)
+            .client_token(&req.client_token)
+            .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        Ok(ServiceNetworkAssociation {
+            id: out.id().ok_or_else(|| malformed(OP, "id"))?.to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            service_network_id: req
+                .service_network
+                .rsplit('/')
+                .next()
+                .unwrap_or(&req.service_network)
+                .to_string(),
+            configuration_id: req.configuration_id.clone(),
+            status: NetworkAssociationStatus::parse(out.status().map(|s| s.as_str()).unwrap_or_default()),
+            failure_reason: None,
+            dns_name: None,
+        })
+    }
+
+    async fn delete_service_network_association(&self, id: &str) -> CloudResult<()> {
+        self.client
+            .delete_service_network_resource_association()
+            .service_network_resource_association_identifier(id)
+            .send()
+            .await
+            .map_err(|e| translate("DeleteServiceNetworkResourceAssociation", e))?;
         Ok(())
     }
 

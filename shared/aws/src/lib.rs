@@ -287,6 +287,7 @@ delegate! {
     LatticeRead for ScopeType => lattice {
         fn list_resource_gateways() -> Vec<ResourceGateway>;
         fn list_resource_configurations() -> Vec<ResourceConfiguration>;
+        fn list_service_network_associations(configuration: &ResourceConfigurationId) -> Vec<ServiceNetworkAssociation>;
     }
     LatticeWrite for WritesInfrastructure => lattice {
         fn create_resource_gateway(req: &CreateResourceGatewayRequest) -> ResourceGateway;
@@ -300,6 +301,8 @@ delegate! {
             tags: &Tags
         ) -> ();
         fn delete_resource_configuration(id: &ResourceConfigurationId) -> ();
+        fn create_service_network_association(req: &CreateServiceNetworkAssociationRequest) -> ServiceNetworkAssociation;
+        fn delete_service_network_association(id: &str) -> ();
     }
     DnsRead for ScopeType => route53 {
         fn get_hosted_zone(id: &HostedZoneId) -> HostedZone;

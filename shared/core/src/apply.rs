@@ -739,6 +739,27 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
                 .await?;
             format!("disassociating from {share_arn}")
         }
+        Action::CreateServiceNetworkAssociation {
+            configuration_id,
+            service_network,
+            client_token,
+            tags,
+            ..
+        } => {
+            let a = cloud
+                .create_service_network_association(&CreateServiceNetworkAssociationRequest {
+                    configuration_id: configuration_id.clone(),
+                    service_network: service_network.clone(),
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("created {} ({:?})", a.id, a.status)
+        }
+        Action::DeleteServiceNetworkAssociation { association_id, .. } => {
+            cloud.delete_service_network_association(association_id).await?;
+            format!("deleting {association_id}")
+        }
         Action::DeleteResourceShare { share_arn, .. } => {
             sharing(cloud)?.delete_resource_share(share_arn).await?;
             format!("deleting {share_arn}")

@@ -126,6 +126,8 @@ pub fn operation(action: &Action) -> &'static str {
         Action::DeleteSubnet { .. } => "DeleteSubnet",
         Action::RegisterSpn { .. } | Action::UnregisterSpn { .. } => "ModifyComputerSpn",
         Action::PublishDirectoryAlias { .. } | Action::WithdrawDirectoryAlias { .. } => "ModifyDnsNode",
+        Action::CreateServiceNetworkAssociation { .. } => "CreateServiceNetworkResourceAssociation",
+        Action::DeleteServiceNetworkAssociation { .. } => "DeleteServiceNetworkResourceAssociation",
         Action::CreateResourceShare { .. } => "CreateResourceShare",
         Action::AssociateResourceShare { .. } => "AssociateResourceShare",
         Action::AcceptShareInvitation { .. } => "AcceptResourceShareInvitation",
@@ -149,7 +151,9 @@ pub fn service_of(operation: &str) -> Service {
         | "DeleteResourceGateway"
         | "CreateResourceConfiguration"
         | "UpdateResourceConfiguration"
-        | "DeleteResourceConfiguration" => Service::Lattice,
+        | "DeleteResourceConfiguration"
+        | "CreateServiceNetworkResourceAssociation"
+        | "DeleteServiceNetworkResourceAssociation" => Service::Lattice,
         _ => Service::Ec2,
     }
 }

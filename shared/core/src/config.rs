@@ -24,6 +24,11 @@
 //! [sharing]                           # optional: how configurations are shared with them
 //! allow_external_principals = false   # true: accounts outside the organization (invitations)
 //!
+//! [[service_network_consumers]]       # optional: reach SVMs through a VPC Lattice service network
+//! name = "lattice"
+//! service_network = "sn-0123456789abcdef0"   # or the ARN of one shared with this account
+//! hosted_zone_id = "Z0987654321ZYXWVUTSRQ"    # optional: alias CNAME → the association's DNS name
+//!
 //! [[consumers]]
 //! name = "clients"
 //! vpc_id = "vpc-0764d7f66aa8fa58a"
@@ -102,6 +107,11 @@ pub struct Config {
     /// `[sharing]`: the AWS RAM shares through which other accounts reach our configurations.
     #[serde(default)]
     pub sharing: SharingSettings,
+    /// `[[service_network_consumers]]`: consumers that reach the SVMs through a VPC Lattice
+    /// service network (service-network VPC endpoints or VPC associations) instead of a
+    /// Resource endpoint of ours. Names share one namespace with `[[consumers]]`.
+    #[serde(default)]
+    pub service_network_consumers: Vec<ServiceNetworkConsumer>,
     /// Explicit exposures (in addition to tags; an entry here wins over tags for its SVM).
     #[serde(default)]
     pub exposures: Vec<ExposureConfig>,
@@ -442,6 +452,59 @@ pub struct ConsumerAccount {
     pub external_id: Option<String>,
 }
 
+/// `[[service_network_consumers]]`: our resource configurations are associated with a service
+/// network (ours, or one another account shares with ours through RAM); its consumers reach an
+/// SVM through the association's DNS name, which the alias CNAME points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNetworkConsumer {
+    /// Short name, as for `[[consumers]]` (unique across both tables).
+    pub name: String,
+    /// The service network: its id (`sn-…`, ours) or ARN (also one shared with us).
+    pub service_network: String,
+    /// Private hosted zone of the stack's account where the alias CNAME to the association's
+    /// DNS name is published; `None`: the association only.
+    #[serde(default)]
+    pub hosted_zone_id: Option<HostedZoneId>,
+}
+
+impl ServiceNetworkConsumer {
+    /// The service network's id (`sn-…`), from the id or the ARN given.
+    pub fn service_network_id(&self) -> &str {
+        self.service_network.rsplit('/').next().unwrap_or(&self.service_network)
+    }
+}
+
+/// Checks a service network given as `sn-<17 hex>` or
+/// `arn:<partition>:vpc-lattice:<region>:<account>:servicenetwork/sn-<17 hex>` (botocore's
+/// `vpc-lattice` model: `ServiceNetworkIdentifier`, 3–2048 characters).
+pub fn validate_service_network(value: &str) -> Result<(), String> {
+    let id_ok = |id: &str| {
+        id.strip_prefix("sn-")
+            .is_some_and(|h| h.len() == 17 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    };
+    let ok = if value.starts_with("arn:") {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        parts.len() == 6
+            && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+            && parts[2] == "vpc-lattice"
+            && !parts[3].is_empty()
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && parts[5].strip_prefix("servicenetwork/").is_some_and(id_ok)
+    } else {
+        id_ok(value)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "service_network `{}` must be sn-<17 hex digits> or arn:aws:vpc-lattice:<region>:<account>:servicenetwork/sn-…",
+            bounded(value)
+        ))
+    }
+}
+
 /// `[sharing]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -612,6 +675,35 @@ impl Config {
                 )));
             }
         }
+        for c in &self.service_network_consumers {
+            if !name_ok(&c.name) {
+                return Err(ConfigError(format!(
+                    "consumer name `{}` must be 1-63 characters of [a-z0-9-]",
+                    c.name
+                )));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(ConfigError(format!("consumer `{}` is defined twice", c.name)));
+            }
+            validate_service_network(&c.service_network)
+                .map_err(|m| ConfigError(format!("consumer `{}`: {m}", c.name)))?;
+            if let Some(z) = &c.hosted_zone_id
+                && !zones.insert(z)
+            {
+                return Err(ConfigError(format!(
+                    "hosted zone {z} is used by two consumers: one alias name would need two CNAME targets"
+                )));
+            }
+        }
+        let mut networks = BTreeSet::new();
+        for c in &self.service_network_consumers {
+            if !networks.insert(c.service_network_id()) {
+                return Err(ConfigError(format!(
+                    "service network {} is named by two consumers: a configuration is associated with it once",
+                    c.service_network_id()
+                )));
+            }
+        }
         if let Some(d) = &self.directory {
             d.validate().map_err(|e| ConfigError(e.to_string()))?;
         }
@@ -651,6 +743,20 @@ impl Config {
     /// An account of `[[accounts]]` by id.
     pub fn account(&self, id: &AccountId) -> Option<&ConsumerAccount> {
         self.accounts.iter().find(|a| &a.id == id)
+    }
+
+    /// A service-network consumer by name.
+    pub fn service_network_consumer(&self, name: &str) -> Option<&ServiceNetworkConsumer> {
+        self.service_network_consumers.iter().find(|c| c.name == name)
+    }
+
+    /// Every consumer name, of both kinds, in file order (`[[consumers]]` first).
+    pub fn consumer_names(&self) -> Vec<String> {
+        self.consumers
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(self.service_network_consumers.iter().map(|c| c.name.clone()))
+            .collect()
     }
 
     /// A consumer by name.

@@ -112,7 +112,7 @@ fn split_list(v: &str) -> Vec<String> {
 /// Resolves the desired state from the config and the FSx inventory.
 pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirtualMachine]) -> Desired {
     let mut d = Desired::default();
-    let all_consumers: Vec<String> = config.consumers.iter().map(|c| c.name.clone()).collect();
+    let all_consumers: Vec<String> = config.consumer_names();
     for e in &config.exposures {
         if !svms.iter().any(|s| s.id == e.svm_id) {
             d.refusals.push(Refusal {
@@ -226,7 +226,10 @@ pub fn resolve(config: &Config, file_systems: &[FileSystem], svms: &[StorageVirt
         } else {
             consumers
         };
-        if let Some(unknown) = consumers.iter().find(|c| config.consumer(c).is_none()) {
+        if let Some(unknown) = consumers
+            .iter()
+            .find(|c| config.consumer(c).is_none() && config.service_network_consumer(c).is_none())
+        {
             refuse(
                 &mut d,
                 ErrorKind::InvalidInput,

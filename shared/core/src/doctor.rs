@@ -173,6 +173,7 @@ pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
         "vpc-lattice:ListResourceConfigurations",
         "vpc-lattice:GetResourceConfiguration",
         "vpc-lattice:ListTagsForResource",
+        "vpc-lattice:ListServiceNetworkResourceAssociations",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",
         "route53:GetHostedZone",
@@ -186,6 +187,8 @@ pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
         "vpc-lattice:UpdateResourceConfiguration",
         "vpc-lattice:DeleteResourceConfiguration",
         "vpc-lattice:TagResource",
+        "vpc-lattice:CreateServiceNetworkResourceAssociation",
+        "vpc-lattice:DeleteServiceNetworkResourceAssociation",
         // A Resource VPC endpoint associates the configuration through EC2, and private DNS
         // associates a VPC Lattice-managed zone with the consumer VPC (dependent actions of
         // CreateVpcEndpoint in the IAM table).

@@ -26,6 +26,30 @@ pub const GENERATION_TAG: &str = "fsxn-lattice:generation";
 /// written at create and after every update, so a steady-state read needs no
 /// `GetResourceConfiguration` per configuration (see [`target_tag_value`]).
 pub const TARGET_TAG: &str = "fsxn-lattice:target";
+/// Tag on our configurations that are (or were) associated with a service network: those are
+/// the ones whose associations are read, so one left behind by a removed consumer is found. Its
+/// value names the hosted zones the service-network consumers' aliases of the SVM are (or were)
+/// published in, comma separated (`none`: none), so those are read too and an alias of a
+/// removed consumer is withdrawn (as an endpoint's [`HOSTED_ZONE_TAG`] does for endpoints).
+pub const SERVICE_NETWORKS_TAG: &str = "fsxn-lattice:service-networks";
+
+/// The value of [`SERVICE_NETWORKS_TAG`] for `zones`.
+pub fn service_networks_tag_value(zones: &std::collections::BTreeSet<crate::ids::HostedZoneId>) -> String {
+    if zones.is_empty() {
+        "none".to_string()
+    } else {
+        zones.iter().map(|z| z.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The zones a [`SERVICE_NETWORKS_TAG`] value names (anything unreadable left out).
+pub fn parse_service_networks_tag(value: &str) -> std::collections::BTreeSet<crate::ids::HostedZoneId> {
+    value
+        .split(',')
+        .filter_map(|z| crate::ids::HostedZoneId::parse(z.trim()).ok())
+        .collect()
+}
+
 /// Tag on our AWS RAM resource shares: the consumer account the share is for (one share per
 /// account, so narrowing one account's access never touches another's).
 pub const ACCOUNT_TAG: &str = "fsxn-lattice:account";

@@ -46,6 +46,11 @@ pub struct Observed {
     /// ([`crate::ports::DirectoryAccess`]); `None` otherwise.
     #[serde(default)]
     pub directory: Option<DirectoryObserved>,
+    /// Service-network associations of our configurations: read for each one of ours when
+    /// `[[service_network_consumers]]` lists any, else only for those tagged
+    /// [`crate::naming::SERVICE_NETWORKS_TAG`] (associated once).
+    #[serde(default)]
+    pub service_network_associations: Vec<ServiceNetworkAssociation>,
     /// Our AWS RAM resource shares (read only by a cloud with [`crate::ports::Sharing`]).
     #[serde(default)]
     pub shares: Vec<ResourceShare>,
@@ -126,7 +131,15 @@ pub async fn observe_cached<C: Reads + ?Sized>(
     // (`read_accounts`).
     let home = || config.consumers.iter().filter(|c| c.account.is_none());
     let consumer_vpcs: BTreeSet<VpcId> = home().map(|c| c.vpc_id.clone()).collect();
-    let configured_zones: BTreeSet<HostedZoneId> = home().filter_map(|c| c.hosted_zone_id.clone()).collect();
+    let configured_zones: BTreeSet<HostedZoneId> = home()
+        .filter_map(|c| c.hosted_zone_id.clone())
+        .chain(
+            config
+                .service_network_consumers
+                .iter()
+                .filter_map(|c| c.hosted_zone_id.clone()),
+        )
+        .collect();
     // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
     // consumer removed from the config still has endpoints to delete.
     let mut filters = Vec::new();
@@ -181,7 +194,26 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         observed.records.insert(zone.id.clone(), records);
         observed.hosted_zones.push(zone);
     }
+    // Zones our configurations' service-network tags still name (a removed service-network
+    // consumer's aliases to withdraw).
+    let marked: BTreeSet<HostedZoneId> = observed
+        .configurations
+        .iter()
+        .filter(|c| is_owned(&c.tags, &config.owner))
+        .filter_map(|c| c.tags.get(crate::naming::SERVICE_NETWORKS_TAG))
+        .flat_map(|v| crate::naming::parse_service_networks_tag(v))
+        .filter(|z| !observed.records.contains_key(z))
+        .collect();
+    if !marked.is_empty() {
+        let mut more = cache.clone();
+        for (zone, records) in read_zones(r, &marked, &mut more).await? {
+            observed.records.insert(zone.id.clone(), records);
+            observed.hosted_zones.push(zone);
+        }
+        cache.zones.extend(more.zones);
+    }
     read_accounts(r, config, &mut observed).await?;
+    observed.service_network_associations = read_network_associations(r, config, &observed).await?;
     observed.vpcs.sort_by(|a, b| a.id.cmp(&b.id));
     observed.endpoints.sort_by(|a, b| a.id.cmp(&b.id));
     observed.hosted_zones.sort_by(|a, b| a.id.cmp(&b.id));
@@ -369,6 +401,36 @@ async fn read_accounts<C: Reads + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// The service-network associations of our configurations (see
+/// [`Observed::service_network_associations`]). A configuration deleted meanwhile has none.
+async fn read_network_associations<C: Reads + ?Sized>(
+    r: &Reader<'_, C>,
+    config: &Config,
+    observed: &Observed,
+) -> Result<Vec<ServiceNetworkAssociation>, CloudError> {
+    let wanted = !config.service_network_consumers.is_empty();
+    let cloud = r.cloud;
+    let configurations = observed
+        .configurations
+        .iter()
+        .filter(|c| is_owned(&c.tags, &config.owner))
+        .filter(|c| wanted || c.tags.contains_key(crate::naming::SERVICE_NETWORKS_TAG));
+    let read = bounded(configurations.map(|c| async move {
+        match r
+            .read(Service::Lattice, "ListServiceNetworkResourceAssociations", || {
+                cloud.list_service_network_associations(&c.id)
+            })
+            .await
+        {
+            Ok(found) => Ok(found),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }))
+    .await?;
+    Ok(read.into_iter().flatten().collect())
 }
 
 /// What one consumer account showed.

@@ -173,6 +173,25 @@ pub trait LatticeRead: Send + Sync {
     /// is called only for ours that failed (for the reason) or lack a readable target tag.
     /// Foreign ones carry no target.
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>>;
+    /// `ListServiceNetworkResourceAssociations` of one configuration (`resourceConfigurationIdentifier`),
+    /// all pages.
+    async fn list_service_network_associations(
+        &self,
+        configuration: &ResourceConfigurationId,
+    ) -> CloudResult<Vec<ServiceNetworkAssociation>>;
+}
+
+/// A `CreateServiceNetworkResourceAssociation` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateServiceNetworkAssociationRequest {
+    /// Our configuration.
+    pub configuration_id: ResourceConfigurationId,
+    /// The service network's id or ARN, as configured.
+    pub service_network: String,
+    /// `clientToken`.
+    pub client_token: String,
+    /// Tags (ownership).
+    pub tags: Tags,
 }
 
 /// A `CreateResourceGateway` request.
@@ -238,6 +257,13 @@ pub trait LatticeWrite: Send + Sync {
     ) -> CloudResult<()>;
     /// `DeleteResourceConfiguration`.
     async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()>;
+    /// `CreateServiceNetworkResourceAssociation`.
+    async fn create_service_network_association(
+        &self,
+        req: &CreateServiceNetworkAssociationRequest,
+    ) -> CloudResult<ServiceNetworkAssociation>;
+    /// `DeleteServiceNetworkResourceAssociation` (asynchronous: `DELETE_IN_PROGRESS` until gone).
+    async fn delete_service_network_association(&self, id: &str) -> CloudResult<()>;
 }
 
 /// One change of a Route 53 batch.

@@ -521,6 +521,12 @@ mod tests {
         async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
             Ok(vec![])
         }
+        async fn list_service_network_associations(
+            &self,
+            _: &ResourceConfigurationId,
+        ) -> CloudResult<Vec<ServiceNetworkAssociation>> {
+            Ok(vec![])
+        }
     }
 
     #[async_trait]

@@ -186,6 +186,8 @@ pub struct ChaosReport {
     /// Of them, runs with consumers in other accounts (RAM shares, assumed roles, trust
     /// broken and restored during the run; the oracle checking the shares).
     pub account_worlds: u32,
+    /// Of them, runs with a service-network consumer (the oracle checking its association).
+    pub network_worlds: u32,
     /// Runs whose final reconciles reported convergence within [`PASS_BUDGET`].
     pub converged: u32,
     /// Resources of ours that nothing desired needs (failed, ended and deleting ones included),
@@ -497,24 +499,32 @@ struct RandomWorld {
     /// then the Directory function is deployed and runs, and the oracle checks AD too.
     directory: bool,
     /// The other accounts of an account world (`[[accounts]]`), and which consumer lives in
-    /// which ([`WorldAccounts`]); empty otherwise.
-    accounts: WorldAccounts,
+    /// which ([`WiderWorld`]); empty otherwise.
+    accounts: WiderWorld,
 }
 
-/// The consumer accounts of an account world: each account (its id, role, external id, and
-/// whether it is in the organization), and the consumers placed in them.
+/// What a world has beyond consumers in the stack's account: the consumer accounts of an
+/// account world (each account's id, role, external id, and whether it is in the
+/// organization, and the consumers placed in them), and the service-network consumers.
 #[derive(Debug, Clone, Default)]
-pub struct WorldAccounts {
+pub struct WiderWorld {
     /// (account, role ARN, external id, in the organization).
     pub accounts: Vec<(AccountId, String, Option<String>, bool)>,
     /// Consumer name → its account.
     pub consumer_account: BTreeMap<String, AccountId>,
+    /// Service-network consumers: (name, the network as configured, its id, its zone).
+    pub networks: Vec<(String, String, String, HostedZoneId)>,
 }
 
-impl WorldAccounts {
+impl WiderWorld {
     /// The account of consumer `name` (`None`: the stack's own).
     pub fn of(&self, name: &str) -> Option<&AccountId> {
         self.consumer_account.get(name)
+    }
+
+    /// Service-network consumer `name`: (network id, zone).
+    pub fn network(&self, name: &str) -> Option<(&str, &HostedZoneId)> {
+        self.networks.iter().find(|n| n.0 == name).map(|n| (n.2.as_str(), &n.3))
     }
 }
 
@@ -701,7 +711,7 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
     // accepted through the role). Added after everything else, so the rest of the world is the
     // same as before accounts existed.
     let mut arng = ChaCha8Rng::seed_from_u64(seed ^ 0x0acc_0047);
-    let mut accounts = WorldAccounts::default();
+    let mut accounts = WiderWorld::default();
     if arng.random_bool(0.5) {
         let outside = arng.random_bool(0.5);
         for (k, (acct, in_org)) in [("222233334444", true), ("444455556666", false)]
@@ -747,6 +757,17 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
             accounts.accounts.push((account, role, external, in_org));
             consumers.push((name, cvpc, subnets, zone, domain));
         }
+    }
+    // About two worlds in five (drawn apart again) have a service-network consumer: a network of
+    // the stack's account, or one another account shares with it.
+    let mut nrng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e7_0047);
+    if nrng.random_bool(0.4) {
+        let id = "sn-0e0e0e0e0e0e0e0e0";
+        let shared = nrng.random_bool(0.5);
+        let arn = cloud.add_service_network(id, shared.then_some("666677778888"));
+        let zone = cloud.add_hosted_zone("ZCHAOSN000", "corp.example", true);
+        let configured = if shared { arn } else { id.to_string() };
+        accounts.networks.push(("n0".into(), configured, id.into(), zone));
     }
     RandomWorld {
         cloud,
@@ -899,7 +920,7 @@ fn svm_ip(s: &StorageVirtualMachine) -> Ipv4Addr {
         .expect("chaos SVMs serve SMB")
 }
 
-fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool, accounts: &WorldAccounts) -> Config {
+fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool, accounts: &WiderWorld) -> Config {
     let mut text = format!("owner = \"{OWNER}\"\n[gateway]\nsecurity_group_ids = [\"sg-0aaaaaaaaaaaaaaa1\"]\n");
     // Every account stays listed, whatever consumers are active: a removed consumer's endpoint
     // there is cleaned up through its role.
@@ -926,6 +947,11 @@ fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool, acc
         if let Some(a) = accounts.of(name) {
             text.push_str(&format!("account = \"{a}\"\n"));
         }
+    }
+    for (name, network, _, zone) in accounts.networks.iter().filter(|n| active.contains(&n.0)) {
+        text.push_str(&format!(
+            "[[service_network_consumers]]\nname = \"{name}\"\nservice_network = \"{network}\"\nhosted_zone_id = \"{zone}\"\n"
+        ));
     }
     Config::from_toml(&text).expect("generated config is valid")
 }
@@ -1010,7 +1036,7 @@ fn oracle_ports(protocol: &str) -> Option<&'static [u16]> {
 /// ports to the consumers its tag names (default: all configured), under its alias unless
 /// another exposed SVM claims the same alias.
 pub fn expected(s: &Snapshot, config: &Config) -> BTreeMap<SvmId, Expected> {
-    let all: Vec<String> = config.consumers.iter().map(|c| c.name.clone()).collect();
+    let all: Vec<String> = config.consumer_names();
     let mut out = BTreeMap::new();
     for svm in &s.svms {
         let Some(fs) = s.file_systems.iter().find(|f| f.id == svm.file_system_id) else {
@@ -1138,7 +1164,7 @@ pub fn check(
     cloud: &SimCloud,
     config: &Config,
     consumers: &[ConsumerVpc],
-    accounts: &WorldAccounts,
+    accounts: &WiderWorld,
     before: &BTreeSet<String>,
 ) -> Findings {
     let s = cloud.snapshot();
@@ -1213,6 +1239,9 @@ pub fn check(
         f.orphans.push(format!("gateway {} ({:?})", g.id, g.status));
     }
 
+    // Associations with service networks: every one is of a configuration of ours.
+    let associations = cloud.service_network_associations();
+    let mut used_assocs: BTreeSet<String> = BTreeSet::new();
     // Endpoints: exactly one available per exposed SVM and consumer, reachable end to end.
     let eps: Vec<&VpcEndpoint> = s.endpoints.iter().filter(|e| ours(&e.tags)).collect();
     let mut used_eps: BTreeSet<&VpcEndpointId> = BTreeSet::new();
@@ -1220,6 +1249,52 @@ pub fn check(
     for (svm, e) in &want {
         let Some(c) = cfg_of.get(svm) else { continue };
         for name in &e.consumers {
+            if let Some((network, _)) = accounts.network(name) {
+                // Exactly one association of the configuration with the network, active, its
+                // DNS name reaching the SVM on every port.
+                let mine: Vec<&ServiceNetworkAssociation> = associations
+                    .iter()
+                    .filter(|a| a.configuration_id == c.id && a.service_network_id == network)
+                    .collect();
+                match mine.as_slice() {
+                    [a] if a.status == NetworkAssociationStatus::Active => {
+                        used_assocs.insert(a.id.clone());
+                        match a.dns_name.as_deref() {
+                            None => f.wrong.push(format!("association {} of {svm} has no DNS name", a.id)),
+                            Some(dns) => {
+                                dns_of.insert((svm, name.as_str()), dns);
+                                for port in &e.ports {
+                                    let target = cloud.connect(dns, *port).map(|c| c.target);
+                                    if target != Some(e.ip) {
+                                        f.wrong.push(format!(
+                                            "{dns}:{port} (association of {svm} with {network}) reaches {target:?}, not {}",
+                                            e.ip
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    [] => f
+                        .wrong
+                        .push(format!("no association of {svm} ({}) with {network}", c.id)),
+                    [a] => {
+                        used_assocs.insert(a.id.clone());
+                        f.wrong.push(format!(
+                            "association {} of {svm} with {network} is {:?}",
+                            a.id, a.status
+                        ));
+                    }
+                    more => {
+                        for a in more {
+                            used_assocs.insert(a.id.clone());
+                        }
+                        f.duplicates
+                            .push(format!("{} associations of {svm} with {network}", more.len()));
+                    }
+                }
+                continue;
+            }
             let Some((_, vpc, subnets, _, _)) = consumer(name) else {
                 f.wrong.push(format!("consumer {name} of {svm} is not in the world"));
                 continue;
@@ -1277,6 +1352,12 @@ pub fn check(
                 }
             }
         }
+    }
+    for a in associations.iter().filter(|a| !used_assocs.contains(&a.id)) {
+        f.orphans.push(format!(
+            "association {} of {} with {} ({:?})",
+            a.id, a.configuration_id, a.service_network_id, a.status
+        ));
     }
     for x in eps.iter().filter(|x| !used_eps.contains(&x.id)) {
         f.orphans
@@ -1386,8 +1467,10 @@ pub fn check(
     for (svm, e) in &want {
         let Some(alias) = &e.alias else { continue };
         for name in &e.consumers {
-            let Some((_, _, _, zone, _)) = consumer(name) else {
-                continue;
+            let zone = match (consumer(name), accounts.network(name)) {
+                (Some((_, _, _, zone, _)), _) => zone,
+                (None, Some((_, zone))) => zone,
+                (None, None) => continue,
             };
             let txt_name = format!("_fsxn-lattice.{alias}");
             wanted_records.insert((zone.clone(), alias.clone(), RecordType::CNAME));
@@ -1432,7 +1515,7 @@ pub fn check(
     }
 
     if config.directory.is_some() {
-        check_directory(cloud, &s, &want, &dns_of, before, &mut f);
+        check_directory(cloud, &s, &want, &dns_of, accounts, before, &mut f);
     }
 
     // Nothing that existed before the run changed or went away.
@@ -1451,6 +1534,7 @@ fn check_directory(
     s: &Snapshot,
     want: &BTreeMap<SvmId, Expected>,
     dns_of: &BTreeMap<(&SvmId, &str), &str>,
+    wider: &WiderWorld,
     before: &BTreeSet<String>,
     f: &mut Findings,
 ) {
@@ -1461,7 +1545,10 @@ fn check_directory(
     let mut wanted_names: BTreeSet<String> = BTreeSet::new();
     for (svm, e) in want {
         let Some(alias) = &e.alias else { continue };
-        if !e.ports.contains(&445) || !alias.ends_with(&format!(".{AD_DOMAIN}")) {
+        // AD records are for Resource-endpoint consumers: an SVM only a service network reaches
+        // gets none (and keeps none).
+        let endpoint_consumers: Vec<&String> = e.consumers.iter().filter(|c| wider.network(c).is_none()).collect();
+        if !e.ports.contains(&445) || !alias.ends_with(&format!(".{AD_DOMAIN}")) || endpoint_consumers.is_empty() {
             continue;
         }
         let Some(svm_obj) = s.svms.iter().find(|x| &x.id == svm) else {
@@ -1482,7 +1569,7 @@ fn check_directory(
         let marker_name = format!("_fsxn-lattice.{alias}");
         wanted_names.insert(alias.clone());
         wanted_names.insert(marker_name.clone());
-        let first = e.consumers.iter().min();
+        let first = endpoint_consumers.into_iter().min();
         let target = first.and_then(|c| dns_of.get(&(svm, c.as_str())));
         let at: Vec<&crate::AdRecord> = zone.iter().filter(|(n, _, _)| n == alias).map(|(_, r, _)| r).collect();
         match (at.as_slice(), target) {
@@ -1867,11 +1954,29 @@ impl Run<'_> {
                     // Converged: Reconcile with nothing held for the Directory function; in a
                     // directory world, then the Directory function with nothing applied and
                     // nothing handed back (deferred).
+                    if std::env::var_os("FSXN_LATTICE_CHAOS_DEBUG_DIRECTORY").is_some() {
+                        for k in ["refusals", "warnings", "waiting", "applied"] {
+                            for x in out[k].as_array().into_iter().flatten() {
+                                self.log(format!(
+                                    "  {k}: {}",
+                                    x.to_string().chars().take(300).collect::<String>()
+                                ));
+                            }
+                        }
+                    }
                     match function {
                         Function::Directory => {
+                            // A refusal because the directory could not be read is an injected
+                            // fault here (an LDAP AccessDenied standing for IAM's propagation
+                            // delay): the schedule goes on, as it does on AWS.
+                            let unread = out["refusals"].as_array().into_iter().flatten().any(|r| {
+                                r.as_str()
+                                    .is_some_and(|r| r.contains("the directory could not be read"))
+                            });
                             // Nor an account it could not read (its SPNs and AD DNS for the
                             // consumers there were not planned).
                             if status == "converged"
+                                && !unread
                                 && reconciled
                                 && quiet("applied")
                                 && quiet("held_for_accounts")
@@ -2015,7 +2120,12 @@ fn change(
             run.log(format!("delete {}", s.id));
         }
         5 => {
-            let all: Vec<String> = w.consumers.iter().map(|c| c.0.clone()).collect();
+            let all: Vec<String> = w
+                .consumers
+                .iter()
+                .map(|c| c.0.clone())
+                .chain(w.accounts.networks.iter().map(|n| n.0.clone()))
+                .collect();
             let c = all[run.rng.random_range(0..all.len())].clone();
             if active.contains(&c) && active.len() > 1 {
                 active.retain(|x| x != &c);
@@ -2078,8 +2188,16 @@ fn run_one(
     if !w.accounts.accounts.is_empty() {
         report.account_worlds += 1;
     }
+    if !w.accounts.networks.is_empty() {
+        report.network_worlds += 1;
+    }
     let before = inventory_with_directory(&w.cloud);
-    let mut active: Vec<String> = w.consumers.iter().map(|c| c.0.clone()).collect();
+    let mut active: Vec<String> = w
+        .consumers
+        .iter()
+        .map(|c| c.0.clone())
+        .chain(w.accounts.networks.iter().map(|n| n.0.clone()))
+        .collect();
     let mut svms = w.svms.clone();
     let mut created = svms.len();
     let mut config = config_for(&active, &w.consumers, w.directory, &w.accounts);
@@ -2220,6 +2338,47 @@ fn run_one(
         }
     }
     if keep_timeline {
+        // After the counters: these reads are the harness's, not the run's.
+        // What a fault-free plan of the end state would still do, for whoever replays a failure.
+        w.cloud.set_faults(Faults::default());
+        match pollster::block_on(fsxn_lattice_core::observe::observe(
+            &w.cloud,
+            &config,
+            &fsxn_lattice_core::apply::RetryPolicy::default(),
+        )) {
+            Ok((o, d)) => {
+                let p = fsxn_lattice_core::plan::plan(&config, &d, &o);
+                for a in &p.actions {
+                    run.log(format!("end plan: {} ({})", a.action.summary(), a.why));
+                }
+                for x in p.waiting.iter().chain(&p.warnings).chain(&p.held_for_accounts) {
+                    run.log(format!("end plan: {x}"));
+                }
+                for r in &p.refusals {
+                    run.log(format!("end plan: refused {}: {}", r.subject, r.reason));
+                }
+            }
+            Err(e) => run.log(format!("end plan: observe failed: {e}")),
+        }
+        if std::env::var_os("FSXN_LATTICE_CHAOS_DEBUG_DIRECTORY").is_some() {
+            let options = fsxn_lattice_core::reconcile::ReconcileOptions {
+                scope: fsxn_lattice_core::reconcile::Scope::Directory,
+                poll_interval: Duration::ZERO,
+                ..Default::default()
+            };
+            let r = pollster::block_on(fsxn_lattice_core::reconcile::reconcile(
+                &w.cloud,
+                &config,
+                &options,
+                &mut |_| {},
+            ));
+            run.log(format!(
+                "end directory run: {:?}, {} applied, waiting {:?}",
+                r.status,
+                r.applied.len(),
+                r.last_plan.waiting
+            ));
+        }
         report.timeline = run.timeline;
     }
 }
@@ -2238,6 +2397,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         runs: 0,
         directory_worlds: 0,
         account_worlds: 0,
+        network_worlds: 0,
         converged: 0,
         orphans: 0,
         duplicates: 0,

@@ -196,6 +196,21 @@ impl CloudState {
             self.fail_endpoint(id, "the resource gateway no longer exists");
             return;
         };
+        if !self.provision_gateway_enis(&gw) {
+            self.fail_endpoint(
+                id,
+                "(simulated) the resource gateway could not create its network interface",
+            );
+            return;
+        }
+        self.schedule(ENDPOINT_READY_AFTER, Task::EndpointReady(id.clone()));
+    }
+
+    /// VPC Lattice gives the gateway an ENI in each of its subnets that lacks one (one aligned
+    /// /28 prefix and a primary IP), as it does when the first endpoint or service-network
+    /// association needs it, with the CloudTrail record of each `CreateNetworkInterface`.
+    /// `false` when one could not be made (no free aligned /28): the seed's failure.
+    pub(crate) fn provision_gateway_enis(&mut self, gw: &ResourceGateway) -> bool {
         for subnet_id in &gw.subnet_ids {
             let has = self
                 .enis
@@ -268,15 +283,11 @@ impl CloudState {
                         error: Some(("Client.InvalidParameterValue", INSUFFICIENT_IPS_MESSAGE)),
                         service_event: false,
                     });
-                    self.fail_endpoint(
-                        id,
-                        "(simulated) the resource gateway could not create its network interface",
-                    );
-                    return;
+                    return false;
                 }
             }
         }
-        self.schedule(ENDPOINT_READY_AFTER, Task::EndpointReady(id.clone()));
+        true
     }
 
     fn fail_endpoint(&mut self, id: &VpcEndpointId, reason: &str) {

@@ -90,6 +90,16 @@ macro_rules! forward_ports {
             async fn list_resource_gateways(&self) -> CloudResult<Vec<ResourceGateway>> {
                 $wrap!(self, Service::Lattice, self.cloud.list_resource_gateways())
             }
+            async fn list_service_network_associations(
+                &self,
+                configuration: &ResourceConfigurationId,
+            ) -> CloudResult<Vec<ServiceNetworkAssociation>> {
+                $wrap!(
+                    self,
+                    Service::Lattice,
+                    self.cloud.list_service_network_associations(configuration)
+                )
+            }
             async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
                 $wrap!(self, Service::Lattice, self.cloud.list_resource_configurations())
             }
@@ -138,6 +148,23 @@ macro_rules! forward_ports {
                     Service::Lattice,
                     self.cloud
                         .update_resource_configuration(id, ip_address, port_ranges, tags)
+                )
+            }
+            async fn create_service_network_association(
+                &self,
+                req: &CreateServiceNetworkAssociationRequest,
+            ) -> CloudResult<ServiceNetworkAssociation> {
+                $wrap!(
+                    self,
+                    Service::Lattice,
+                    self.cloud.create_service_network_association(req)
+                )
+            }
+            async fn delete_service_network_association(&self, id: &str) -> CloudResult<()> {
+                $wrap!(
+                    self,
+                    Service::Lattice,
+                    self.cloud.delete_service_network_association(id)
                 )
             }
             async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {

@@ -60,6 +60,7 @@ mod lattice;
 pub mod multi_account;
 mod route53;
 pub mod scenario;
+mod service_networks;
 pub mod stepfunctions;
 // CloudTrail, in a file named as in shared/aws/src; the public path stays `trail`.
 #[path = "cloudtrail.rs"]
@@ -71,4 +72,5 @@ pub use ec2::{ENDPOINT_DELETE_AFTER, ENDPOINT_READY_AFTER, ENDPOINTS_PER_VPC, EN
 pub use latency::{Latency, Timed};
 pub use lattice::{Connection, GATEWAY_DELETE_AFTER};
 pub use route53::CHANGE_INSYNC_AFTER;
+pub use service_networks::ASSOCIATION_READY_AFTER;
 pub use world::{CONSISTENCY_WINDOW, EPOCH, FaultKind, FaultMix, Faults, SimCloud, Snapshot};

@@ -29,6 +29,14 @@ pub const ANALYTICS_ZONE: &str = "Z0ANALYTICS00000000001";
 /// The partner consumer's VPC, in [`PARTNER_ACCOUNT`].
 pub const PARTNER_VPC: &str = "vpc-0b2b2b2b2b2b2b2b2";
 
+/// The networking account that owns the service network `mesh` and shares it with the storage
+/// account through RAM.
+pub const NETWORK_ACCOUNT: &str = "555566667777";
+/// The shared service network.
+pub const MESH_NETWORK_ARN: &str = "arn:aws:vpc-lattice:us-east-1:555566667777:servicenetwork/sn-0c3c3c3c3c3c3c3c3";
+/// The storage account's private zone where the `mesh` consumer's alias goes.
+pub const MESH_ZONE: &str = "Z0MESH00000000000000001";
+
 /// The config: the seed's, plus the two accounts and their consumers.
 pub fn multi_account_config() -> String {
     format!(
@@ -51,6 +59,11 @@ account = "{ANALYTICS_ACCOUNT}"
 vpc_id = "{ANALYTICS_VPC}"
 subnet_ids = ["subnet-0a1a1a1a1a1a1a1a1", "subnet-0a1a1a1a1a1a1a1a2"]
 hosted_zone_id = "{ANALYTICS_ZONE}"
+
+[[service_network_consumers]]
+name = "mesh"
+service_network = "{MESH_NETWORK_ARN}"
+hosted_zone_id = "{MESH_ZONE}"
 
 [[consumers]]
 name = "partner"
@@ -93,6 +106,9 @@ pub fn multi_account_world(seed: u64) -> (SimCloud, Config) {
     let s = cloud.add_subnet("subnet-0b2b2b2b2b2b2b2b1", &vpc, "us-east-1a", "10.30.0.0/24");
     cloud.place_in(s.as_str(), &partner);
     let _ = CONSUMER_SUBNETS;
+    cloud.add_service_network("sn-0c3c3c3c3c3c3c3c3", Some(NETWORK_ACCOUNT));
+    // Another private zone of the alias's domain, for the VPCs on the service network.
+    cloud.add_hosted_zone(MESH_ZONE, "corp.non-97.net", true);
     let config = Config::from_toml(&multi_account_config()).expect("the multi-account config is valid");
     (cloud, config)
 }
@@ -270,6 +286,25 @@ pub async fn run_multi_account_demo(seed: u64) -> MultiAccountReport {
     rec.check(
         format!("{ALIAS} in the analytics zone points at the analytics endpoint ({target:?})"),
         target.is_some() && target == analytics.first().and_then(|e| e.dns_name.clone()),
+    );
+    let associations = cloud.service_network_associations();
+    let mesh_alias = alias_target(&snap, MESH_ZONE);
+    rec.check(
+        format!(
+            "the configuration is associated with the shared service network once, and {ALIAS} in the mesh zone points at the association ({mesh_alias:?})"
+        ),
+        associations.len() == 1
+            && associations[0].status == NetworkAssociationStatus::Active
+            && mesh_alias.is_some()
+            && mesh_alias == associations[0].dns_name,
+    );
+    let through = mesh_alias
+        .as_deref()
+        .and_then(|name| cloud.connect(name, 445))
+        .map(|c| c.target.to_string());
+    rec.check(
+        format!("a client of the service network reaches the SVM through the association's name on 445 ({through:?})"),
+        through.as_deref() == Some(crate::scenario::SVM_IP),
     );
 
     // 2. A heal across accounts: the analytics endpoint fails.

@@ -16,10 +16,9 @@ use std::net::Ipv4Addr;
 pub const CHANGE_INSYNC_AFTER: u64 = 30;
 
 impl SimCloud {
-    /// Resolves a DNS name as a client would: a CNAME in any zone is followed; an endpoint's
-    /// name answers **one** of its ENI IPs per query, at random (seed: not a multi-value answer).
-    pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
-        let mut w = self.w();
+    /// `name` after following CNAMEs in any zone (at most 8), normalized.
+    pub fn follow_cnames(&self, name: &str) -> String {
+        let w = self.w();
         let mut name = normalize_dns_name(name);
         for _ in 0..8 {
             let cname = w
@@ -33,6 +32,14 @@ impl SimCloud {
                 None => break,
             }
         }
+        name
+    }
+
+    /// Resolves a DNS name as a client would: a CNAME in any zone is followed; an endpoint's
+    /// name answers **one** of its ENI IPs per query, at random (seed: not a multi-value answer).
+    pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
+        let name = self.follow_cnames(name);
+        let mut w = self.w();
         let ips = w
             .endpoints
             .values()

@@ -28,6 +28,8 @@ pub(crate) enum Task {
     EndpointReady(VpcEndpointId),
     EndpointGone(VpcEndpointId),
     GatewayGone(GatewayId),
+    AssociationReady(String),
+    AssociationGone(String),
     ChangeInsync(String),
 }
 
@@ -265,6 +267,10 @@ pub(crate) struct CloudState {
     pub(crate) accts: crate::accounts::AccountsState,
     /// The account of the call in progress (`None`: the stack's own).
     pub(crate) caller: Option<AccountId>,
+    /// Service networks by id, and the associations of configurations with them
+    /// (`service_networks.rs`).
+    pub(crate) networks: BTreeMap<String, crate::service_networks::SimNetwork>,
+    pub(crate) associations: BTreeMap<String, ServiceNetworkAssociation>,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -636,6 +642,8 @@ impl CloudState {
                     self.dead_endpoints.insert(id, sim.ep);
                 }
             }
+            Task::AssociationReady(id) => self.association_ready(&id),
+            Task::AssociationGone(id) => self.association_gone(&id),
             Task::GatewayGone(id) => {
                 self.gateways.remove(&id);
                 self.enis.retain(|_, e| e.resource_gateway_id().as_ref() != Some(&id));
@@ -700,6 +708,8 @@ impl SimCloud {
                 ad: crate::directory::AdState::default(),
                 accts: crate::accounts::AccountsState::default(),
                 caller: None,
+                networks: BTreeMap::new(),
+                associations: BTreeMap::new(),
             })),
         }
     }

@@ -100,6 +100,7 @@ impl<'a> Planner<'a> {
                     }
                     remaining_eps += 1;
                 }
+                remaining_eps += self.drain_associations(cfg, svm.as_ref(), cfg_current, &desired_pairs);
                 if cfg_current {
                     remaining_configs += 1;
                     continue;
@@ -140,6 +141,68 @@ impl<'a> Planner<'a> {
                 self.wait(format!("{} is deleting", gw.id));
             }
         }
+    }
+
+    /// The service-network associations of `cfg` that are not the current slot: deleted once
+    /// not desired, failed, or superseded (the replacement active and the alias on it); the
+    /// current slot's are `ensure_association`'s. Returns how many remain (so the configuration
+    /// waits for them).
+    fn drain_associations(
+        &mut self,
+        cfg: &ResourceConfiguration,
+        svm: Option<&SvmId>,
+        cfg_current: bool,
+        desired_pairs: &BTreeSet<(SvmId, String)>,
+    ) -> usize {
+        let obs = self.obs;
+        let mut remaining = 0;
+        for a in obs
+            .service_network_associations
+            .iter()
+            .filter(|a| a.configuration_id == cfg.id)
+        {
+            remaining += 1;
+            let consumer = self
+                .config
+                .service_network_consumers
+                .iter()
+                .find(|c| c.service_network_id() == a.service_network_id)
+                .map(|c| c.name.clone());
+            let pair = svm.cloned().zip(consumer);
+            let desired = pair.as_ref().is_some_and(|p| desired_pairs.contains(p));
+            if cfg_current && desired {
+                continue; // the current slot: ensure_association's
+            }
+            if a.status == NetworkAssociationStatus::DeleteInProgress {
+                self.wait(format!("{} is deleting", a.id));
+                continue;
+            }
+            let failed = matches!(
+                a.status,
+                NetworkAssociationStatus::CreateFailed | NetworkAssociationStatus::DeleteFailed
+            );
+            let replacement_ready = pair
+                .as_ref()
+                .is_some_and(|p| self.targets.contains_key(p) && self.alias_settled(p));
+            if !desired || failed || replacement_ready {
+                self.push(
+                    Action::DeleteServiceNetworkAssociation {
+                        association_id: a.id.clone(),
+                        service_network_id: a.service_network_id.clone(),
+                    },
+                    if !desired {
+                        "no longer desired"
+                    } else if failed {
+                        "failed"
+                    } else {
+                        "superseded: its replacement is active and the alias points at it"
+                    },
+                );
+            } else {
+                self.wait(format!("{} keeps serving until its replacement is active", a.id));
+            }
+        }
+        remaining
     }
 
     /// Our endpoints whose configuration no longer exists (deleted behind our back) serve

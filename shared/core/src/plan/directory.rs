@@ -35,9 +35,14 @@ impl<'a> Planner<'a> {
     }
 
     /// The consumer whose endpoint the AD DNS CNAME of `e` points at: the first by name that
-    /// has an available endpoint now.
+    /// has an available endpoint now (a Resource endpoint's consumer: a service network's
+    /// association name is not one our AD records may point at).
     fn directory_consumer(&self, e: &Exposure) -> Option<String> {
-        let mut consumers: Vec<&String> = e.consumers.iter().collect();
+        let mut consumers: Vec<&String> = e
+            .consumers
+            .iter()
+            .filter(|c| self.config.consumer(c).is_some())
+            .collect();
         consumers.sort();
         consumers
             .into_iter()
@@ -130,6 +135,16 @@ impl<'a> Planner<'a> {
             let (Some(alias), true) = (&e.alias, e.protocols.contains(&Protocol::Smb)) else {
                 continue;
             };
+            // The AD records point at a Resource endpoint; an SVM only service-network
+            // consumers reach gets its Route 53 CNAME (to the association) and nothing in AD:
+            // what was written for it earlier is withdrawn as for any alias no longer wanted.
+            if !e.consumers.iter().any(|c| self.config.consumer(c).is_some()) {
+                self.out.warnings.push(format!(
+                    "{alias}: only service-network consumers reach {}; its SPNs and AD DNS record are written for Resource-endpoint consumers only",
+                    e.svm_id
+                ));
+                continue;
+            }
             // Only what concerns the directory stops its steps: a refusal elsewhere (a
             // consumer's Route 53 zone, say) does not take Kerberos away from an SVM whose
             // endpoint serves. What the directory steps need is an available endpoint.
@@ -199,7 +214,16 @@ impl<'a> Planner<'a> {
             }
             // Like the Route 53 alias: nothing is written for an alias no endpoint serves yet.
             let Some(consumer) = self.directory_consumer(e) else {
-                if record.is_none() {
+                // Waited for unless the values are all there: a record alone proves nothing,
+                // since it is claimed before the values are written (found by chaos at fault
+                // rate 0.6: a claim whose write failed, then no endpoint readable for a pass,
+                // and the Directory function converged with the SPNs missing).
+                let incomplete = dobs
+                    .computers
+                    .get(&(computer.clone(), alias.clone()))
+                    .and_then(Option::as_ref)
+                    .is_some_and(|s| SpnValue::ALL.iter().any(|v| !s.has(*v, &alias)));
+                if record.is_none() || incomplete {
                     self.wait_directory(format!("the SPNs of {alias} wait for an endpoint to become available"));
                 }
                 continue;

@@ -23,18 +23,16 @@ impl<'a> Planner<'a> {
                 continue;
             }
             for cname in &e.consumers {
-                let Some(consumer) = self.config.consumer(cname) else {
-                    continue;
-                };
-                let Some(zone_id) = consumer.hosted_zone_id.clone() else {
+                let Some((zone_id, path)) = self.consumer_zone(cname) else {
                     continue;
                 };
                 desired_names.insert((zone_id.clone(), alias.clone()));
                 // A consumer in an account that cannot be read is refused and held: its zone
                 // was not read, which says nothing about the zone (nor about the SVM).
-                if consumer
-                    .account
-                    .as_ref()
+                if self
+                    .config
+                    .consumer(cname)
+                    .and_then(|c| c.account.as_ref())
                     .is_some_and(|a| self.account_unreadable(a).is_some())
                 {
                     continue;
@@ -88,10 +86,7 @@ impl<'a> Planner<'a> {
                 }
                 let Some(target) = self.targets.get(&(e.svm_id.clone(), cname.clone())).cloned() else {
                     if cname_rec.is_none() {
-                        self.wait(format!(
-                            "alias {alias} waits for the endpoint in {} to become available",
-                            consumer.vpc_id
-                        ));
+                        self.wait(format!("alias {alias} waits for {path} to become available"));
                     }
                     continue;
                 };
@@ -194,6 +189,21 @@ impl<'a> Planner<'a> {
                 .any(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(svm))
     }
 
+    /// The hosted zone of consumer `name` (of either kind), if it has one, and what its alias
+    /// points at, for messages (`the endpoint in vpc-…`, `the association with sn-…`).
+    pub(super) fn consumer_zone(&self, name: &str) -> Option<(HostedZoneId, String)> {
+        if let Some(c) = self.config.consumer(name) {
+            return c
+                .hosted_zone_id
+                .clone()
+                .map(|z| (z, format!("the endpoint in {}", c.vpc_id)));
+        }
+        let c = self.config.service_network_consumer(name)?;
+        c.hosted_zone_id
+            .clone()
+            .map(|z| (z, format!("the association with {}", c.service_network_id())))
+    }
+
     /// The account `zone` was read in (`None`: the stack's own).
     fn zone_account(&self, zone: &HostedZoneId) -> Option<AccountId> {
         self.obs
@@ -220,9 +230,10 @@ impl<'a> Planner<'a> {
         let Some(alias) = self.desired.exposures.get(svm).and_then(|e| e.alias.as_ref()) else {
             return true;
         };
-        let Some(zone) = self.config.consumer(consumer).and_then(|c| c.hosted_zone_id.as_ref()) else {
+        let Some((zone, _)) = self.consumer_zone(consumer) else {
             return true;
         };
+        let zone = &zone;
         self.obs.records.get(zone).is_some_and(|rs| {
             rs.iter()
                 .any(|r| r.name == *alias && r.record_type == RecordType::CNAME && r.values == [target.clone()])

@@ -4,7 +4,7 @@
 //! DNS are refused before anything is built for them.
 
 use super::{Action, Planner, join, sorted};
-use crate::config::Consumer;
+use crate::config::{Consumer, ServiceNetworkConsumer};
 use crate::desired::Exposure;
 use crate::error::ErrorKind;
 use crate::ids::AccountId;
@@ -189,10 +189,149 @@ impl<'a> Planner<'a> {
             if self.held_consumers.contains(consumer_name) {
                 continue;
             }
-            let Some(consumer) = self.config.consumer(consumer_name) else {
-                continue;
-            };
-            self.ensure_endpoint(e, cfg, consumer);
+            if let Some(consumer) = self.config.consumer(consumer_name) {
+                self.ensure_endpoint(e, cfg, consumer);
+            } else if let Some(consumer) = self.config.service_network_consumer(consumer_name) {
+                self.ensure_association(e, cfg, consumer);
+            }
+        }
+        self.mark_networks(e, cfg);
+    }
+
+    /// Keeps [`SERVICE_NETWORKS_TAG`] on `cfg` naming the zones of its service-network
+    /// consumers' aliases: those configured now, and those still holding an alias of ours for
+    /// the SVM (until it is withdrawn). Set before the first association is made (same plan,
+    /// earlier phase), so the associations and aliases of a consumer removed later are found.
+    fn mark_networks(&mut self, e: &Exposure, cfg: &ResourceConfiguration) {
+        let current = cfg.tags.get(SERVICE_NETWORKS_TAG);
+        let networks: Vec<&ServiceNetworkConsumer> = e
+            .consumers
+            .iter()
+            .filter_map(|c| self.config.service_network_consumer(c))
+            .collect();
+        if networks.is_empty() && current.is_none() {
+            return;
+        }
+        let mut zones: std::collections::BTreeSet<crate::ids::HostedZoneId> =
+            networks.iter().filter_map(|c| c.hosted_zone_id.clone()).collect();
+        for z in current.map(|v| parse_service_networks_tag(v)).unwrap_or_default() {
+            let ours_left = self.obs.records.get(&z).is_some_and(|rs| {
+                rs.iter().any(|r| {
+                    r.record_type == RecordType::TXT
+                        && r.values.iter().any(|v| {
+                            parse_ownership_txt(v).is_some_and(|(o, s, _)| o == self.owner && s == e.svm_id.as_str())
+                        })
+                })
+            });
+            if ours_left {
+                zones.insert(z);
+            }
+        }
+        let want = service_networks_tag_value(&zones);
+        if current == Some(&want) {
+            return;
+        }
+        // One update of the configuration per plan: the tag rides on one already planned.
+        let planned = self.out.actions.iter_mut().find_map(|a| match &mut a.action {
+            Action::UpdateResourceConfiguration {
+                configuration_id, tags, ..
+            } if configuration_id == &cfg.id => Some(tags),
+            _ => None,
+        });
+        match planned {
+            Some(tags) => {
+                tags.insert(SERVICE_NETWORKS_TAG.to_string(), want);
+            }
+            None => {
+                let tags = self.tags(&[
+                    (TARGET_TAG, target_tag_value(e.target_ip, &e.ports)),
+                    (SERVICE_NETWORKS_TAG, want),
+                ]);
+                self.push(
+                    Action::UpdateResourceConfiguration {
+                        configuration_id: cfg.id.clone(),
+                        ip_address: e.target_ip,
+                        port_ranges: e.ports.clone(),
+                        tags,
+                    },
+                    "record the service networks' alias zones on it, so they are read until its aliases there are withdrawn",
+                );
+            }
+        }
+    }
+
+    /// The association of `cfg` with a consumer's service network: created (the
+    /// configuration first tagged [`SERVICE_NETWORKS_TAG`], so it is read again once the
+    /// consumer is gone), replaced when it failed, waited for; its DNS name is the alias target.
+    fn ensure_association(&mut self, e: &Exposure, cfg: &ResourceConfiguration, consumer: &ServiceNetworkConsumer) {
+        let network = consumer.service_network_id();
+        let obs = self.obs;
+        let ours: Vec<&ServiceNetworkAssociation> = obs
+            .service_network_associations
+            .iter()
+            .filter(|a| a.configuration_id == cfg.id && a.service_network_id == network)
+            .collect();
+        let mut live = None;
+        for a in &ours {
+            match a.status {
+                NetworkAssociationStatus::CreateFailed | NetworkAssociationStatus::DeleteFailed => self.push(
+                    Action::DeleteServiceNetworkAssociation {
+                        association_id: a.id.clone(),
+                        service_network_id: a.service_network_id.clone(),
+                    },
+                    format!(
+                        "{:?}: {}; a new one replaces it",
+                        a.status,
+                        a.failure_reason.as_deref().unwrap_or("no reason given")
+                    ),
+                ),
+                NetworkAssociationStatus::DeleteInProgress => {
+                    self.wait(format!("{} with {network} is deleting", a.id));
+                }
+                _ => live = live.or(Some(*a)),
+            }
+        }
+        match live {
+            Some(a) => match (a.status, &a.dns_name) {
+                (NetworkAssociationStatus::Active, Some(dns)) => {
+                    self.targets
+                        .insert((e.svm_id.clone(), consumer.name.clone()), dns.clone());
+                }
+                (NetworkAssociationStatus::Active, None) => {
+                    self.wait(format!("{} with {network} is active but has no DNS name yet", a.id))
+                }
+                (NetworkAssociationStatus::CreateInProgress, _) => {
+                    self.wait(format!("{} with {network} is being created", a.id))
+                }
+                (s, _) => {
+                    self.out.warnings.push(format!(
+                        "{} with {network} is {s:?}: it is kept and not used for the alias; delete it to have it replaced",
+                        a.id
+                    ));
+                    self.wait(format!("{} is {s:?}", a.id));
+                }
+            },
+            None if ours.is_empty() => {
+                let token = client_token(&["association", self.owner, &cfg.arn, network]);
+                self.push(
+                    Action::CreateServiceNetworkAssociation {
+                        configuration_id: cfg.id.clone(),
+                        service_network: consumer.service_network.clone(),
+                        consumer: consumer.name.clone(),
+                        client_token: token,
+                        tags: self.tags(&[(SVM_TAG, e.svm_id.to_string()), (CONSUMER_TAG, consumer.name.clone())]),
+                    },
+                    format!(
+                        "give consumer {} (service network {network}) a path to {}",
+                        consumer.name, e.svm_name
+                    ),
+                );
+            }
+            // A failed or deleting one first goes; then the new one.
+            None => self.wait(format!(
+                "the association of {} with {network} is replaced once the old one is gone",
+                cfg.id
+            )),
         }
     }
 
@@ -548,5 +687,129 @@ mod tests {
         let r = p.refusals.iter().find(|r| r.subject == "consumer c").expect("refused");
         assert!(r.reason.contains("enableDnsHostnames=false"), "{}", r.reason);
         assert!(!creates_endpoint(&p));
+    }
+
+    /// The unit-test world with a service-network consumer `sn` (network sn-…01, zone ZONE2)
+    /// beside `c`.
+    fn network_world() -> (crate::config::Config, crate::observe::Observed) {
+        let (mut config, mut o) = world();
+        config.service_network_consumers.push(ServiceNetworkConsumer {
+            name: "sn".into(),
+            service_network: "sn-0123456789abcdef1".into(),
+            hosted_zone_id: Some(id("ZONE2")),
+        });
+        o.hosted_zones.push(HostedZone {
+            id: id("ZONE2"),
+            name: "corp.example".into(),
+            private: true,
+            account: None,
+        });
+        with_gateway(&mut o, &["subnet-a2", "subnet-b1"]);
+        (config, o)
+    }
+
+    fn association(status: NetworkAssociationStatus) -> ServiceNetworkAssociation {
+        ServiceNetworkAssociation {
+            id: "snra-0aaa".into(),
+            arn: "arn:snra".into(),
+            service_network_id: "sn-0123456789abcdef1".into(),
+            configuration_id: id("rcfg-1"),
+            status,
+            failure_reason: None,
+            dns_name: (status == NetworkAssociationStatus::Active)
+                .then(|| "snra-0aaa.rcfg-1.x.vpc-lattice-rsc.us-east-1.on.aws".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_service_network_consumer_gets_an_association_after_the_marker_and_its_alias_points_at_it() {
+        let (config, o) = network_world();
+        let p = planned(&config, &o);
+        let marked = p.actions.iter().any(|a| {
+            matches!(&a.action, Action::UpdateResourceConfiguration { tags, .. } if tags.get(SERVICE_NETWORKS_TAG).map(String::as_str) == Some("ZONE2"))
+        });
+        assert!(marked, "{:#?}", p.actions);
+        let created = p.actions.iter().find_map(|a| match &a.action {
+            Action::CreateServiceNetworkAssociation {
+                configuration_id,
+                service_network,
+                consumer,
+                ..
+            } => Some((configuration_id.as_str(), service_network.as_str(), consumer.as_str())),
+            _ => None,
+        });
+        assert_eq!(created, Some(("rcfg-1", "sn-0123456789abcdef1", "sn")));
+        // Active: the alias in the consumer's zone points at the association's DNS name.
+        let (config, mut o) = network_world();
+        o.configurations[0]
+            .tags
+            .insert(SERVICE_NETWORKS_TAG.into(), "ZONE2".into());
+        o.service_network_associations
+            .push(association(NetworkAssociationStatus::Active));
+        let p = planned(&config, &o);
+        assert!(!p.actions.iter().any(|a| matches!(
+            a.action,
+            Action::CreateServiceNetworkAssociation { .. } | Action::UpdateResourceConfiguration { .. }
+        )));
+        let published = p.actions.iter().find_map(|a| match &a.action {
+            Action::PublishAlias {
+                hosted_zone_id, cname, ..
+            } if hosted_zone_id.as_str() == "ZONE2" => Some(cname.values.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            published,
+            Some(vec!["snra-0aaa.rcfg-1.x.vpc-lattice-rsc.us-east-1.on.aws".to_string()]),
+            "{:#?}",
+            p.actions
+        );
+    }
+
+    #[test]
+    fn a_failed_association_is_replaced_and_a_removed_consumer_s_goes_before_its_configuration() {
+        let (config, mut o) = network_world();
+        o.configurations[0]
+            .tags
+            .insert(SERVICE_NETWORKS_TAG.into(), "ZONE2".into());
+        o.service_network_associations
+            .push(association(NetworkAssociationStatus::CreateFailed));
+        let p = planned(&config, &o);
+        assert!(p.actions.iter().any(|a| matches!(&a.action, Action::DeleteServiceNetworkAssociation { association_id, .. } if association_id == "snra-0aaa")));
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::CreateServiceNetworkAssociation { .. })),
+            "not beside the failed one"
+        );
+        // The SVM opted out: the association goes, and the configuration waits for it.
+        let (config, mut o) = network_world();
+        o.configurations[0]
+            .tags
+            .insert(SERVICE_NETWORKS_TAG.into(), "ZONE2".into());
+        o.service_network_associations
+            .push(association(NetworkAssociationStatus::Active));
+        o.svms[0]
+            .tags
+            .insert(crate::config::tag_keys::EXPOSE.into(), "off".into());
+        let p = planned(&config, &o);
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::DeleteServiceNetworkAssociation { .. })),
+            "{:#?}",
+            p.actions
+        );
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a.action, Action::DeleteResourceConfiguration { .. })),
+            "{:#?}",
+            p.actions
+        );
+        assert!(
+            p.waiting.iter().any(|w| w.contains("waits for its endpoints")),
+            "{:?}",
+            p.waiting
+        );
     }
 }

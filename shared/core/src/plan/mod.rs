@@ -171,6 +171,20 @@ pub enum Action {
         #[serde(default)]
         account: Option<AccountId>,
     },
+    /// Associate our configuration with a service network (a `[[service_network_consumers]]`
+    /// entry); its DNS name is what that consumer's alias points at.
+    CreateServiceNetworkAssociation {
+        /// Our configuration on the current gateway.
+        configuration_id: ResourceConfigurationId,
+        /// The service network, as configured (id, or ARN of a shared one).
+        service_network: String,
+        /// The consumer's name.
+        consumer: String,
+        /// [`crate::naming::client_token`] of owner, configuration ARN and service network.
+        client_token: String,
+        /// Owner, [`crate::naming::SVM_TAG`] and [`crate::naming::CONSUMER_TAG`].
+        tags: Tags,
+    },
     /// Publish or repoint the alias CNAME (and write its ownership TXT) in one all-or-nothing
     /// batch: CREATE where nothing is, DELETE of the exact record read + CREATE where ours
     /// changes. Never UPSERT: a record written by someone else since it was read makes the
@@ -211,6 +225,14 @@ pub enum Action {
         /// Its account (`None`: the stack's own).
         #[serde(default)]
         account: Option<AccountId>,
+    },
+    /// Delete a service-network association of one of our configurations (superseded, failed,
+    /// or of a consumer no longer configured).
+    DeleteServiceNetworkAssociation {
+        /// `snra-…`.
+        association_id: String,
+        /// Its service network (`sn-…`), for the record.
+        service_network_id: String,
     },
     /// Share configurations with a consumer account through a new AWS RAM resource share of
     /// ours (one per account).
@@ -404,9 +426,9 @@ impl Action {
             Self::CreateResourceShare { .. }
             | Self::AssociateResourceShare { .. }
             | Self::AcceptShareInvitation { .. } => 6,
-            Self::CreateVpcEndpoint { .. } => 7,
+            Self::CreateVpcEndpoint { .. } | Self::CreateServiceNetworkAssociation { .. } => 7,
             Self::PublishAlias { .. } | Self::RegisterSpn { .. } | Self::PublishDirectoryAlias { .. } => 8,
-            Self::DeleteVpcEndpoint { .. } => 9,
+            Self::DeleteVpcEndpoint { .. } | Self::DeleteServiceNetworkAssociation { .. } => 9,
             Self::DisassociateResourceShare { .. } | Self::DeleteResourceShare { .. } => 10,
             Self::DeleteResourceConfiguration { .. } => 11,
             Self::DeleteResourceGateway { .. } => 12,
@@ -485,6 +507,15 @@ impl Action {
                     in_account(account)
                 )
             }
+            Self::CreateServiceNetworkAssociation {
+                configuration_id,
+                service_network,
+                ..
+            } => format!("associate {configuration_id} with service network {service_network}"),
+            Self::DeleteServiceNetworkAssociation {
+                association_id,
+                service_network_id,
+            } => format!("delete association {association_id} with service network {service_network_id}"),
             Self::CreateResourceShare {
                 account,
                 name,
