@@ -29,6 +29,10 @@ use std::time::{Duration, SystemTime};
 
 /// `DurationSeconds` of every consumer-account session: the most role chaining allows.
 pub const SESSION_SECONDS: u64 = 3600;
+const _: () = assert!(
+    SESSION_SECONDS >= 900 && SESSION_SECONDS <= 3600,
+    "STS: 900 s at least, role chaining 3600 s at most"
+);
 
 /// `RoleSessionName` for stack `owner`: `fsxn-lattice-<owner>`, characters outside
 /// `[\w+=,.@-]` replaced by `-`, cut to 64. It names the session in the consumer account's

@@ -362,7 +362,7 @@ fn session_names_fit_sts_and_name_the_owner() {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
     );
-    assert!(SESSION_SECONDS <= 3600, "role chaining caps sessions at one hour");
+    assert_eq!(SESSION_SECONDS, 3600, "role chaining caps sessions at one hour");
 }
 
 // ---- sessions: STS and RAM answered by an in-process HTTP stand-in ----------------------------
