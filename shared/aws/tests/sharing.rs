@@ -385,7 +385,7 @@ mod sessions {
 
     const ROLE: &str = "arn:aws:iam::222233334444:role/fsxn-lattice/fsxn-lattice-consumer";
 
-    fn assumed() -> String {
+    fn assumed(expiration: &str) -> String {
         format!(
             r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
@@ -397,7 +397,7 @@ mod sessions {
       <AccessKeyId>ASIAASSUMEDEXAMPLE</AccessKeyId>
       <SecretAccessKey>assumed-secret</SecretAccessKey>
       <SessionToken>assumed-session-token</SessionToken>
-      <Expiration>2099-01-01T00:00:00Z</Expiration>
+      <Expiration>{expiration}</Expiration>
     </Credentials>
   </AssumeRoleResult>
   <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>
@@ -410,8 +410,9 @@ mod sessions {
   <RequestId>r-2</RequestId>
 </ErrorResponse>"#;
 
-    /// A home SdkConfig whose HTTP client is the stand-in: STS answers `sts`, RAM lists no
-    /// invitations; every request is recorded.
+    /// A home SdkConfig whose HTTP client is the stand-in: STS answers as `sts` says (`ok`;
+    /// `denied`; `expired-then-denied`: credentials already expired, then AccessDenied), RAM
+    /// lists no invitations; every request is recorded.
     async fn home(sts: &'static str) -> (SdkConfig, Arc<Mutex<Vec<Seen>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
@@ -435,17 +436,21 @@ mod sessions {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             let body = String::from_utf8_lossy(req.body().bytes().unwrap_or_default()).to_string();
-            log.lock().unwrap().push(Seen {
-                host: host.clone(),
-                key,
-                token,
-                body,
-            });
+            let sts_calls = {
+                let mut log = log.lock().unwrap();
+                log.push(Seen {
+                    host: host.clone(),
+                    key,
+                    token,
+                    body,
+                });
+                log.iter().filter(|s| s.host.starts_with("sts.")).count()
+            };
             if host.starts_with("sts.") {
-                let (status, body) = if sts == "ok" {
-                    (200, assumed())
-                } else {
-                    (403, DENIED.to_string())
+                let (status, body) = match (sts, sts_calls) {
+                    ("ok", _) => (200, assumed("2099-01-01T00:00:00Z")),
+                    ("expired-then-denied", 1) => (200, assumed("2000-01-01T00:00:00Z")),
+                    _ => (403, DENIED.to_string()),
                 };
                 http::Response::builder()
                     .status(status)
@@ -542,6 +547,34 @@ mod sessions {
         assert!(
             sharing.session(&account().id).is_none(),
             "a refused role opens no session"
+        );
+    }
+
+    /// The session's credentials are renewed through STS as they expire (aws-config's
+    /// AssumeRoleProvider); a role that can no longer be assumed then fails the calls in that
+    /// account as AccessDenied with STS's code, not as a network error to retry.
+    #[tokio::test]
+    async fn a_role_refused_at_renewal_fails_the_calls_as_access_denied() {
+        let (config, seen) = home("expired-then-denied").await;
+        let sharing = AwsSharing::new(&config, "demo");
+        let there = sharing.assume(&account()).await.unwrap();
+        let err = there.list_share_invitations().await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.operation.as_str(), err.code.as_str()),
+            (ErrorKind::AccessDenied, "GetResourceShareInvitations", "AccessDenied"),
+            "{err}"
+        );
+        assert!(err.message.contains("AssumeRole"), "{}", err.message);
+        let sts = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.host.starts_with("sts."))
+            .count();
+        assert!(sts >= 2, "renewed through STS ({sts} calls)");
+        assert!(
+            !seen.lock().unwrap().iter().any(|s| s.host.starts_with("ram.")),
+            "no RAM call without credentials"
         );
     }
 }
