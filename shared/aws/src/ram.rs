@@ -8,8 +8,9 @@
 //!   still set: the SDK's paginator follows the token, not the page's length.
 //! - `GetResourceShareAssociations` requires `associationType` (`PRINCIPAL` | `RESOURCE` |
 //!   `SOURCE`); statuses `ASSOCIATING` | `ASSOCIATED` | `FAILED` | `DISASSOCIATING` |
-//!   `DISASSOCIATED` (and, in newer models, `SUSPENDED` | `SUSPENDING` | `RESTORING`, which the
-//!   core reads as unknown: present, never re-associated).
+//!   `DISASSOCIATED` (and, in newer models, `SUSPENDED` | `SUSPENDING` | `RESTORING`): passed
+//!   to the core's `AssociationStatus::parse` as RAM spells them; only DISASSOCIATED ones are
+//!   dropped here.
 //! - `ResourceShareStatus` `PENDING` | `ACTIVE` | `FAILED` | `DELETING` | `DELETED`;
 //!   `ResourceShareInvitationStatus` `PENDING` | `ACCEPTED` | `REJECTED` | `EXPIRED`.
 //! - Every write takes a `clientToken`; RAM generates one when it is absent, and a token reused
