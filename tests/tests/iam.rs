@@ -718,6 +718,26 @@ const ACCOUNT_PARAMETERS: &[(&str, &str)] = &[
     ("Owner", "demo"),
 ];
 
+/// Both: every function deployed, each with its account capabilities.
+const DIRECTORY_AND_ACCOUNT_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "DirectorySecretArn",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd",
+    ),
+    ("DirectoryDomain", "corp.example.com"),
+    (
+        "DirectorySubnetIds",
+        "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+    ),
+    ("DirectorySecurityGroupIds", "sg-0123456789abcdef0"),
+    (
+        "ConsumerAccountRoleArns",
+        "arn:aws:iam::222233334444:role/fsxn-lattice/fsxn-lattice-demo,arn:aws:iam::333344445555:role/fsxn-lattice/fsxn-lattice-demo",
+    ),
+    ("ConfigToml", "owner = \"demo\""),
+    ("Owner", "demo"),
+];
+
 /// The consumer template's parameter sets.
 const CONSUMER_SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     (
@@ -752,6 +772,10 @@ const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     ("with a hosted zone", &[("HostedZoneId", "Z0123456789EXAMPLEABC")]),
     ("with a directory", DIRECTORY_PARAMETERS),
     ("with consumer accounts", ACCOUNT_PARAMETERS),
+    (
+        "with a directory and consumer accounts",
+        DIRECTORY_AND_ACCOUNT_PARAMETERS,
+    ),
 ];
 
 /// The parameters that deploy the Directory function (condition `HasDirectory`).
@@ -1130,7 +1154,7 @@ fn the_consumer_role_is_granted_exactly_what_the_functions_do_through_it() {
 }
 
 /// The consumer role trusts the home account's root narrowed by `aws:PrincipalArn` to the role
-/// path template.yaml gives the four functions that assume it (not Directory's), with the
+/// path template.yaml gives the functions that assume it (all five with consumer accounts), with the
 /// session name the code sends and the external id when one is given.
 #[test]
 fn the_consumer_role_trusts_exactly_the_home_functions_that_assume_it() {
@@ -1178,12 +1202,13 @@ fn the_consumer_role_trusts_exactly_the_home_functions_that_assume_it() {
 #[test]
 fn the_functions_assume_exactly_the_consumer_roles_they_are_given() {
     let t = template();
-    let with = Stack::new(&t, ACCOUNT_PARAMETERS);
-    let without = Stack::new(&t, &[]);
+    let with = Stack::new(&t, DIRECTORY_AND_ACCOUNT_PARAMETERS);
+    let without = Stack::new(&t, DIRECTORY_PARAMETERS);
     let given: Vec<String> = ACCOUNT_PARAMETERS[0].1.split(',').map(str::to_string).collect();
     for f in Function::ALL {
         let name = f.template_resource();
-        if deployed(&with, name) {
+        assert!(deployed(&with, name), "{f:?}");
+        {
             let assume: Vec<String> = function_statements(&with, name)
                 .unwrap()
                 .into_iter()

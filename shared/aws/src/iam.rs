@@ -70,8 +70,8 @@ pub enum Capability {
     /// The Directory function's AWS calls (its LDAP writes go to Active Directory, not AWS):
     /// reading the bind secret and keeping the SPN record as an SVM tag.
     Directory,
-    /// Consumers in other accounts (`[[accounts]]`), the home side of every function but
-    /// Directory: reading our RAM shares and assuming the consumer accounts' roles. Granted
+    /// Consumers in other accounts (`[[accounts]]`), the home side of every function: reading
+    /// our RAM shares and assuming the consumer accounts' roles. Granted
     /// only when the stack is given those roles (template.yaml `ConsumerAccountRoleArns`).
     Accounts,
     /// Consumers in other accounts, the home side of the infrastructure functions: creating,

@@ -125,7 +125,7 @@ pub struct AwsCloud<S: ScopeType = AllScope> {
     /// connects per invocation). `None`: no directory, as for every other function.
     directory: Option<Arc<dyn Directory>>,
     /// RAM and the consumer accounts' sessions, once attached ([`AwsCloud::with_sharing`]).
-    /// `None`: no `[[accounts]]`, or a scope that never reaches them (Directory).
+    /// `None`: no `[[accounts]]`.
     sharing: Option<Arc<AwsSharing>>,
     scope: PhantomData<S>,
 }
@@ -185,13 +185,14 @@ impl<S: ScopeType> AwsCloud<S> {
         }
     }
 
-    /// [`AwsCloud::scoped`], with [`AwsSharing`] attached when `config` lists `[[accounts]]`
-    /// and scope `S` reaches them (every scope but Directory: the Directory function's role
-    /// has no `sts:AssumeRole` and its work is in Active Directory). What every function and
-    /// the CLI build.
+    /// [`AwsCloud::scoped`], with [`AwsSharing`] attached when `config` lists `[[accounts]]`.
+    /// Every scope gets it: each function observes the consumer accounts (the Directory
+    /// function too: the SPNs and AD DNS of their consumers are planned from what their roles
+    /// read); what a scope may write there is its role's to grant. What every function and the
+    /// CLI build.
     pub fn for_config(sdk: &SdkConfig, config: &Config) -> Self {
         let cloud = Self::scoped(sdk);
-        if config.accounts.is_empty() || S::SCOPE == fsxn_lattice_core::reconcile::Scope::Directory {
+        if config.accounts.is_empty() {
             return cloud;
         }
         cloud.with_sharing(Arc::new(AwsSharing::new(sdk, &config.owner)))

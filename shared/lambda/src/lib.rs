@@ -167,9 +167,10 @@ pub trait FunctionCapabilities {
     /// The capabilities.
     fn capabilities(self) -> &'static [Capability];
     /// What it needs besides when the stack serves consumers in other accounts
-    /// (`[[accounts]]`; template.yaml `ConsumerAccountRoleArns`): every function but Directory
-    /// reads our RAM shares and assumes the consumer roles, and those that change the
-    /// infrastructure change the shares. What the functions do in a consumer account is the
+    /// (`[[accounts]]`; template.yaml `ConsumerAccountRoleArns`): every function reads our RAM
+    /// shares and assumes the consumer roles (the Directory function plans the SPNs and AD DNS
+    /// of their consumers from what it reads there), and those that change the infrastructure
+    /// change the shares. What the functions do in a consumer account is the
     /// consumer role's ([`fsxn_lattice_aws::iam::CONSUMER_OPERATIONS`]), not theirs.
     fn account_capabilities(self) -> &'static [Capability];
 }
@@ -188,8 +189,7 @@ impl FunctionCapabilities for Function {
     fn account_capabilities(self) -> &'static [Capability] {
         match self.scope() {
             Scope::Infrastructure | Scope::All => &[Capability::Accounts, Capability::Shares],
-            Scope::Dns => &[Capability::Accounts],
-            Scope::Directory => &[],
+            Scope::Dns | Scope::Directory => &[Capability::Accounts],
         }
     }
 }
