@@ -96,18 +96,23 @@ mod imp {
             .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))
     }
 
-    async fn cloud(aws: &AwsArgs) -> AwsCloud {
+    /// The clients, with the consumer accounts' sessions when a config lists `[[accounts]]`.
+    async fn cloud(aws: &AwsArgs, config: Option<&Config>) -> AwsCloud {
         let options = AwsOptions {
             profile: aws.profile.clone(),
             region: aws.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),
         };
-        AwsCloud::new(&load_sdk_config(&options).await)
+        let sdk = load_sdk_config(&options).await;
+        match config {
+            Some(config) => AwsCloud::for_config(&sdk, config),
+            None => AwsCloud::new(&sdk),
+        }
     }
 
     pub fn plan(config: &Config, aws: &AwsArgs) -> Result<Plan, CliError> {
         runtime()?.block_on(async {
-            let cloud = cloud(aws).await;
+            let cloud = cloud(aws, Some(config)).await;
             let (observed, desired) = observe(&cloud, config, &retry()).await.map_err(CliError::cloud)?;
             Ok(make_plan(config, &desired, &observed))
         })
@@ -120,7 +125,7 @@ mod imp {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<ReconcileReport, CliError> {
         runtime()?.block_on(async {
-            let cloud = cloud(aws).await;
+            let cloud = cloud(aws, Some(config)).await;
             let mut options = ReconcileOptions {
                 max_wait,
                 ..ReconcileOptions::default()
@@ -144,7 +149,7 @@ mod imp {
             options.region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
                 CliError::invalid("no Region: pass --region, set AWS_REGION, or use a profile with one")
             })?;
-            let cloud = AwsCloud::new(&sdk);
+            let cloud: AwsCloud = AwsCloud::for_config(&sdk, config);
             let audit = AwsAudit::new(&sdk);
             let (observed, audit) = gather(&cloud, &audit, config, &options).await;
             let directory = directory_checks(&cloud.secrets, config, &observed).await;
@@ -226,7 +231,7 @@ mod imp {
             .collect::<Result<_, _>>()
             .map_err(|e| CliError::invalid(e.to_string()))?;
         runtime()?.block_on(async {
-            let cloud = cloud(aws).await;
+            let cloud = cloud(aws, None).await;
             // DescribeSubnets filtered by an unknown VPC answers an empty list: ask for the VPC.
             let vpc_exists = match &vpc {
                 Some(v) => !cloud

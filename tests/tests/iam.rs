@@ -21,11 +21,17 @@
 //! - no action is granted that the function's rows do not need, no action has a wildcard, no
 //!   statement uses NotAction/NotResource. `Deny` statements are never counted as grants.
 //!
+//! With `ConsumerAccountRoleArns` (consumers in other accounts), each function must also hold
+//! exactly the rows of its `account_capabilities`; and the role of
+//! `templates/consumer-account.yaml` is checked the same way against the rows the functions
+//! call through it (`fsxn_lattice_aws::iam::CONSUMER_OPERATIONS`), its trust policy against the
+//! home functions' role path.
+//!
 //! `FSXN_LATTICE_TEMPLATE=path` checks another template (e.g. an older revision).
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use fsxn_lattice_aws::iam::{Capability, OPERATIONS, PENDING_CALLS, Permission};
+use fsxn_lattice_aws::iam::{Capability, OPERATIONS, Operation, PENDING_CALLS, Permission, consumer_operations};
 use fsxn_lattice_lambda::{Function, FunctionCapabilities};
 use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
@@ -45,6 +51,15 @@ fn template_path() -> PathBuf {
 
 fn template() -> Value {
     let path = template_path();
+    serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+fn consumer_template_path() -> PathBuf {
+    root().join("templates/consumer-account.yaml")
+}
+
+fn consumer_template() -> Value {
+    let path = consumer_template_path();
     serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -264,6 +279,12 @@ impl<'a> Stack<'a> {
                     };
                     Value::String(parts.join(&sep))
                 }
+                "Fn::Split" => {
+                    let a = arg.as_sequence().unwrap();
+                    let sep = scalar(&a[0]);
+                    let text = scalar(&self.eval(&a[1]));
+                    Value::Sequence(text.split(sep.as_str()).map(|x| Value::String(x.to_string())).collect())
+                }
                 "Fn::Sub" => {
                     let (text, vars) = match arg {
                         Value::Sequence(s) => (scalar(&s[0]), s.get(1).and_then(Value::as_mapping).cloned()),
@@ -409,6 +430,8 @@ fn function_statements(stack: &Stack<'_>, function: &str) -> Result<Vec<Statemen
         .ok_or(format!("{function} has no Policies list"))?
     {
         match stack.eval(p) {
+            // `!If [Condition, !Ref Policy, !Ref AWS::NoValue]` with the condition false.
+            Value::Null => {}
             Value::String(r) if r.starts_with("ref:") => {
                 let name = &r[4..];
                 let res = stack
@@ -479,7 +502,8 @@ fn placeholders(format: &str, with: impl Fn(&str) -> String) -> String {
 
 /// Whether a policy `Resource` pattern covers some resource of the ARN format: the pattern
 /// matches a sample ARN of the format, or the pattern (its wildcards filled in) is an ARN of
-/// the format (a specific hosted zone).
+/// the format (a specific hosted zone, in any partition; a role in another account, which
+/// sts:AssumeRole names).
 fn covers(pattern: &str, format: &str) -> bool {
     fn fill(p: &str, other: &str) -> String {
         match p {
@@ -491,7 +515,10 @@ fn covers(pattern: &str, format: &str) -> bool {
     }
     glob(pattern, &placeholders(format, |p| fill(p, "sample-id")))
         || glob(
-            &placeholders(format, |p| fill(p, "*")),
+            &placeholders(format, |p| match p {
+                "Region" => REGION.to_string(),
+                _ => "*".to_string(),
+            }),
             &pattern.replace(['*', '?'], "x"),
         )
 }
@@ -554,12 +581,18 @@ fn refusal(r: &Reference, s: &Statement, p: &Permission, resource_type: &str) ->
 
 /// Every problem of one function's policies.
 fn problems(r: &Reference, statements: &[Statement], capabilities: &[Capability]) -> Vec<String> {
-    let mut out = Vec::new();
-    let rows: Vec<&Permission> = OPERATIONS
+    let operations: Vec<&Operation> = OPERATIONS
         .iter()
         .filter(|o| capabilities.contains(&o.capability))
-        .flat_map(|o| o.permissions.iter())
         .collect();
+    problems_of(r, statements, &operations, &format!("{capabilities:?}"))
+}
+
+/// Every problem of a role's policies that must grant exactly what `operations` need (`what`
+/// names them in the report).
+fn problems_of(r: &Reference, statements: &[Statement], operations: &[&Operation], what: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let rows: Vec<&Permission> = operations.iter().flat_map(|o| o.permissions.iter()).collect();
     let needed: BTreeSet<String> = rows.iter().map(|p| p.action.to_ascii_lowercase()).collect();
     for s in statements {
         if s.negated {
@@ -569,10 +602,7 @@ fn problems(r: &Reference, statements: &[Statement], capabilities: &[Capability]
             if a.contains(['*', '?']) {
                 out.push(format!("{}: wildcard action {a}", s.name));
             } else if s.allow && !needed.contains(&a.to_ascii_lowercase()) {
-                out.push(format!(
-                    "{}: grants {a}, which no operation of {capabilities:?} needs",
-                    s.name
-                ));
+                out.push(format!("{}: grants {a}, which no operation of {what} needs", s.name));
             }
         }
     }
@@ -637,7 +667,7 @@ fn problems(r: &Reference, statements: &[Statement], capabilities: &[Capability]
         for d in r.dependent_actions(p.action, p.resource_types) {
             if !needed.contains(&d.to_ascii_lowercase()) {
                 out.push(format!(
-                    "{d}: a dependent action of {} (reference) is not in the table for {capabilities:?}",
+                    "{d}: a dependent action of {} (reference) is not in the table for {what}",
                     p.action
                 ));
             } else if !statements.iter().any(|s| grants_action(s, &d)) {
@@ -658,11 +688,80 @@ fn all_actions(t: &Value) -> BTreeSet<String> {
         .iter()
         .flat_map(|o| o.permissions.iter().map(|p| p.action.to_string()))
         .collect();
-    let stack = Stack::new(t, DIRECTORY_PARAMETERS);
-    for f in Function::ALL {
-        if let Ok(st) = function_statements(&stack, f.template_resource()) {
-            out.extend(st.into_iter().flat_map(|s| s.actions));
+    for params in [DIRECTORY_PARAMETERS, ACCOUNT_PARAMETERS] {
+        let stack = Stack::new(t, params);
+        for f in Function::ALL {
+            if let Ok(st) = function_statements(&stack, f.template_resource()) {
+                out.extend(st.into_iter().flat_map(|s| s.actions));
+            }
         }
+    }
+    let consumer = consumer_template();
+    for (_, params) in CONSUMER_SCENARIOS {
+        out.extend(
+            consumer_statements(&Stack::new(&consumer, params))
+                .into_iter()
+                .flat_map(|s| s.actions),
+        );
+    }
+    out
+}
+
+/// The parameters of a stack serving consumers in two other accounts (condition
+/// `HasConsumerAccounts`; the rule `ConsumerAccountsNeedTheirConfig` wants ConfigToml with them).
+const ACCOUNT_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "ConsumerAccountRoleArns",
+        "arn:aws:iam::222233334444:role/fsxn-lattice/fsxn-lattice-demo,arn:aws:iam::333344445555:role/fsxn-lattice/fsxn-lattice-demo",
+    ),
+    ("ConfigToml", "owner = \"demo\""),
+    ("Owner", "demo"),
+];
+
+/// Both: every function deployed, each with its account capabilities.
+const DIRECTORY_AND_ACCOUNT_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "DirectorySecretArn",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:fsxn-lattice-ad-bind-Ab12Cd",
+    ),
+    ("DirectoryDomain", "corp.example.com"),
+    (
+        "DirectorySubnetIds",
+        "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+    ),
+    ("DirectorySecurityGroupIds", "sg-0123456789abcdef0"),
+    (
+        "ConsumerAccountRoleArns",
+        "arn:aws:iam::222233334444:role/fsxn-lattice/fsxn-lattice-demo,arn:aws:iam::333344445555:role/fsxn-lattice/fsxn-lattice-demo",
+    ),
+    ("ConfigToml", "owner = \"demo\""),
+    ("Owner", "demo"),
+];
+
+/// The consumer template's parameter sets.
+const CONSUMER_SCENARIOS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "no zones, no external id",
+        &[("HomeAccountId", "111122223333"), ("Owner", "demo")],
+    ),
+    (
+        "two zones and an external id",
+        &[
+            ("HomeAccountId", "111122223333"),
+            ("Owner", "demo"),
+            ("ExternalId", "fsxn-lattice:demo:123456789012"),
+            ("HostedZoneIds", "Z0123456789EXAMPLEABC,Z0123456789EXAMPLEDEF"),
+        ],
+    ),
+];
+
+/// The statements of the consumer role's inline policies.
+fn consumer_statements(stack: &Stack<'_>) -> Vec<Statement> {
+    let role = stack.resource("ConsumerRole").expect("ConsumerRole");
+    let mut out = Vec::new();
+    for p in role["Properties"]["Policies"].as_sequence().expect("inline Policies") {
+        let p = stack.eval(p);
+        out.extend(statements_of(&scalar(&p["PolicyName"]), &p["PolicyDocument"]));
     }
     out
 }
@@ -672,6 +771,11 @@ const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     ("default parameters", &[]),
     ("with a hosted zone", &[("HostedZoneId", "Z0123456789EXAMPLEABC")]),
     ("with a directory", DIRECTORY_PARAMETERS),
+    ("with consumer accounts", ACCOUNT_PARAMETERS),
+    (
+        "with a directory and consumer accounts",
+        DIRECTORY_AND_ACCOUNT_PARAMETERS,
+    ),
 ];
 
 /// The parameters that deploy the Directory function (condition `HasDirectory`).
@@ -702,10 +806,14 @@ fn every_function_is_granted_exactly_what_its_operations_need_per_the_reference(
             if !deployed(&stack, name) {
                 continue;
             }
+            let mut capabilities = f.capabilities().to_vec();
+            if stack.conditions["HasConsumerAccounts"] {
+                capabilities.extend(f.account_capabilities());
+            }
             match function_statements(&stack, name) {
                 Ok(statements) => {
                     checked += statements.len();
-                    for p in problems(&r, &statements, f.capabilities()) {
+                    for p in problems(&r, &statements, &capabilities) {
                         report.push(format!("[{name}, {scenario}] {p}"));
                     }
                 }
@@ -743,6 +851,9 @@ fn called() -> BTreeSet<String> {
             "route53.rs" => &[(".client.", "route53")],
             "fsx.rs" => &[(".client.", "fsx")],
             "secrets.rs" => &[(".client.", "secretsmanager")],
+            "ram.rs" => &[(".client.", "ram")],
+            // STS: the AssumeRole that opens a consumer account's session.
+            "sharing.rs" => &[(".sts.", "sts")],
             // The doctor's reads (CloudTrail, DryRun, IAM simulation, CloudFormation, zone VPCs)
             // are made by the person running `fsxn-lattice doctor`, never by a function role:
             // they are documented in the README's doctor section, not granted in template.yaml.
@@ -951,6 +1062,14 @@ fn arn_patterns_match_their_resource_type_only() {
     assert!(covers("*", reservation));
     assert!(covers("arn:aws:route53:::hostedzone/Z0123456789EXAMPLEABC", zone));
     assert!(!covers("arn:aws:route53:::change/*", zone));
+    // Consumers in other accounts: a zone in any partition, a role in another account.
+    assert!(covers("arn:*:route53:::hostedzone/Z0123456789EXAMPLEABC", zone));
+    let role = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}";
+    assert!(covers(
+        "arn:aws:iam::222233334444:role/fsxn-lattice/fsxn-lattice-demo",
+        role
+    ));
+    assert!(!covers("arn:aws:iam::222233334444:user/fsxn-lattice-demo", role));
     assert!(key_supported(
         "aws:RequestTag/fsxn-lattice:owner",
         &["aws:RequestTag/${TagKey}".into()]
@@ -988,4 +1107,130 @@ fn the_directory_role_tags_exactly_the_keys_the_code_writes() {
     code.sort();
     assert_eq!(keys, code);
     assert!(list(&tagging["Action"]).contains(&"fsx:UntagResource".to_string()));
+}
+
+// ---- consumers in other accounts ------------------------------------------------------------
+
+/// templates/consumer-account.yaml's role grants exactly what the functions call through it
+/// (`CONSUMER_OPERATIONS`: the EC2 and Route 53 rows the core reads and writes in a consumer
+/// account, and RAM invitations), per the reference, with and without zones and external id.
+#[test]
+fn the_consumer_role_is_granted_exactly_what_the_functions_do_through_it() {
+    let t = consumer_template();
+    let operations: Vec<&Operation> = consumer_operations().collect();
+    assert_eq!(operations.len(), fsxn_lattice_aws::iam::CONSUMER_OPERATIONS.len());
+    let r = Reference::query(all_actions(&template()).iter().map(String::as_str));
+    let mut report = Vec::new();
+    let mut checked = 0;
+    for (scenario, params) in CONSUMER_SCENARIOS {
+        let stack = Stack::new(&t, params);
+        let statements = consumer_statements(&stack);
+        checked += statements.len();
+        for p in problems_of(&r, &statements, &operations, "CONSUMER_OPERATIONS") {
+            report.push(format!("[ConsumerRole, {scenario}] {p}"));
+        }
+        // Zones given: exactly those, one ARN each.
+        if let Some(zones) = params.iter().find(|(k, _)| *k == "HostedZoneIds") {
+            let change = statements
+                .iter()
+                .find(|s| s.actions.iter().any(|a| a == "route53:ChangeResourceRecordSets"))
+                .unwrap();
+            let want: Vec<String> = zones
+                .1
+                .split(',')
+                .map(|z| format!("arn:*:route53:::hostedzone/{z}"))
+                .collect();
+            assert_eq!(change.resources, want, "{scenario}");
+        }
+    }
+    assert!(checked > 0);
+    assert!(
+        report.is_empty(),
+        "{} problem(s) in {}:\n{}",
+        report.len(),
+        consumer_template_path().display(),
+        report.join("\n")
+    );
+}
+
+/// The consumer role trusts the home account's root narrowed by `aws:PrincipalArn` to the role
+/// path template.yaml gives the functions that assume it (all five with consumer accounts), with the
+/// session name the code sends and the external id when one is given.
+#[test]
+fn the_consumer_role_trusts_exactly_the_home_functions_that_assume_it() {
+    let home = template();
+    let stack = Stack::new(&home, ACCOUNT_PARAMETERS);
+    let consumer = consumer_template();
+    for (scenario, params) in CONSUMER_SCENARIOS {
+        let c = Stack::new(&consumer, params);
+        let trust = c.eval(&c.resource("ConsumerRole").unwrap()["Properties"]["AssumeRolePolicyDocument"]);
+        let statements = trust["Statement"].as_sequence().unwrap();
+        assert_eq!(statements.len(), 1, "{scenario}");
+        let s = &statements[0];
+        assert_eq!(scalar(&s["Principal"]["AWS"]), "arn:aws:iam::111122223333:root");
+        assert_eq!(list(&s["Action"]), ["sts:AssumeRole"]);
+        let pattern = scalar(&s["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+        for f in Function::ALL {
+            let res = stack.resource(f.template_resource()).unwrap();
+            let path = res["Properties"].get("RolePath").map(|p| scalar(&stack.eval(p)));
+            // What IAM names a SAM function's generated role: <path><stack>-<Function>Role-<id>.
+            let arn = format!(
+                "arn:aws:iam::111122223333:role{}fsxn-lattice-{}Role-AbC123",
+                path.as_deref().unwrap_or("/"),
+                f.template_resource()
+            );
+            assert_eq!(
+                glob(&pattern, &arn),
+                !f.account_capabilities().is_empty(),
+                "{f:?}: {arn} against {pattern}"
+            );
+        }
+        assert_eq!(
+            scalar(&s["Condition"]["StringLike"]["sts:RoleSessionName"]),
+            fsxn_lattice_aws::session_name("demo")
+        );
+        let external = params.iter().find(|(k, _)| *k == "ExternalId").map(|(_, v)| *v);
+        let required = s["Condition"]
+            .get("StringEquals")
+            .and_then(|m| m.get("sts:ExternalId"))
+            .map(scalar);
+        assert_eq!(required.as_deref(), external, "{scenario}");
+    }
+}
+
+/// sts:AssumeRole is granted on exactly the roles the stack is given, and only with them.
+#[test]
+fn the_functions_assume_exactly_the_consumer_roles_they_are_given() {
+    let t = template();
+    let with = Stack::new(&t, DIRECTORY_AND_ACCOUNT_PARAMETERS);
+    let without = Stack::new(&t, DIRECTORY_PARAMETERS);
+    let given: Vec<String> = ACCOUNT_PARAMETERS[0].1.split(',').map(str::to_string).collect();
+    for f in Function::ALL {
+        let name = f.template_resource();
+        assert!(deployed(&with, name), "{f:?}");
+        {
+            let assume: Vec<String> = function_statements(&with, name)
+                .unwrap()
+                .into_iter()
+                .filter(|s| s.actions.iter().any(|a| a == "sts:AssumeRole"))
+                .flat_map(|s| s.resources)
+                .collect();
+            let expected: Vec<String> = if f.account_capabilities().is_empty() {
+                vec![]
+            } else {
+                given.clone()
+            };
+            assert_eq!(assume, expected, "{f:?}");
+        }
+        if deployed(&without, name) {
+            let statements = function_statements(&without, name).unwrap();
+            assert!(
+                !statements
+                    .iter()
+                    .flat_map(|s| &s.actions)
+                    .any(|a| a.starts_with("sts:") || a.starts_with("ram:")),
+                "{f:?} gets STS or RAM without consumer accounts"
+            );
+        }
+    }
 }

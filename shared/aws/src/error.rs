@@ -30,6 +30,26 @@ fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String
     None
 }
 
+/// STS's refusal in `err`'s source chain, if the credentials came from a role (a consumer
+/// account's session, refreshed by aws-config's `AssumeRoleProvider`) and STS refused them:
+/// its code and message, so a role that stopped being assumable reads as `AccessDenied`, not
+/// as a network error.
+fn assume_role_refusal(err: &(dyn std::error::Error + 'static)) -> Option<(String, String, u16)> {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(SdkError::ServiceError(ctx)) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return Some((
+                ctx.err().code().unwrap_or("Unknown").to_string(),
+                ctx.err().message().unwrap_or_default().to_string(),
+                ctx.raw().status().as_u16(),
+            ));
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// Translates an SDK error of operation `op`.
 pub fn translate<E>(op: &str, err: SdkError<E, HttpResponse>) -> CloudError
 where
@@ -37,6 +57,18 @@ where
 {
     if let Some(why) = credentials_problem(&err) {
         return CloudError::new(ErrorKind::InvalidInput, op, "NoCredentials", why);
+    }
+    if let Some((code, message, status)) = assume_role_refusal(&err) {
+        let mut kind = classify_code(&code, &message);
+        if kind == ErrorKind::Internal && (status >= 500 || status == 429) {
+            kind = ErrorKind::Transient;
+        }
+        return CloudError::new(
+            kind,
+            op,
+            &code,
+            format!("AssumeRole (the session's credentials): {message}"),
+        );
     }
     match &err {
         SdkError::ServiceError(ctx) => {

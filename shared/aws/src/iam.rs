@@ -40,6 +40,16 @@
 //!   the first VPC Lattice resource of an account creates `AWSServiceRoleForVpcLattice`, which
 //!   needs iam:CreateServiceLinkedRole on the caller.
 //!
+//! - `RAM`: botocore's `ram/2018-01-04/service-2.json` (the operations and their members) and
+//!   the Amazon Bedrock user guide's AWS-authored policy for a knowledge base that creates a VPC
+//!   Lattice resource configuration and shares it through RAM ("Knowledge base IAM role
+//!   permissions"): `ram:CreateResourceShare` with `ram:TagResource`,
+//!   `ram:AssociateResourceShare`, and `vpc-lattice:PutResourcePolicy` on the configuration
+//!   (RAM writes the configuration's resource policy on the sharer's behalf; no RAM or VPC
+//!   Lattice page states it outright: UNCONFIRMED as a hard requirement, granted).
+//! - `STS`: botocore's `sts/2011-06-15/service-2.json`, AssumeRole: "the caller's identity
+//!   policy" must allow `sts:AssumeRole` on the role, besides the role's trust policy.
+//!
 //! Resource type names are the reference's own (`subnet`, `vpc-endpoint`, `ResourceGateway`,
 //! `hostedzone`); an empty list means the row is action-level only (the policy must say
 //! `Resource: "*"` for it).
@@ -60,11 +70,30 @@ pub enum Capability {
     /// The Directory function's AWS calls (its LDAP writes go to Active Directory, not AWS):
     /// reading the bind secret and keeping the SPN record as an SVM tag.
     Directory,
+    /// Consumers in other accounts (`[[accounts]]`), the home side of every function: reading
+    /// our RAM shares and assuming the consumer accounts' roles. Granted
+    /// only when the stack is given those roles (template.yaml `ConsumerAccountRoleArns`).
+    Accounts,
+    /// Consumers in other accounts, the home side of the infrastructure functions: creating,
+    /// widening, narrowing and deleting our RAM shares.
+    Shares,
+    /// Consumers in other accounts, granted only in the consumer account's role
+    /// (templates/consumer-account.yaml): its RAM invitations. See [`CONSUMER_OPERATIONS`]
+    /// for everything that role is used for.
+    Invitations,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 4] = [Self::Read, Self::Infrastructure, Self::Dns, Self::Directory];
+    pub const ALL: [Capability; 7] = [
+        Self::Read,
+        Self::Infrastructure,
+        Self::Dns,
+        Self::Directory,
+        Self::Accounts,
+        Self::Shares,
+        Self::Invitations,
+    ];
 
     /// The name template.yaml's managed policies are documented with.
     pub fn as_str(self) -> &'static str {
@@ -73,6 +102,9 @@ impl Capability {
             Self::Infrastructure => "infrastructure",
             Self::Dns => "dns",
             Self::Directory => "directory",
+            Self::Accounts => "accounts",
+            Self::Shares => "shares",
+            Self::Invitations => "invitations",
         }
     }
 }
@@ -586,7 +618,137 @@ const DIRECTORY: [Operation; 3] = [
     ),
 ];
 
-const fn concat<const N: usize>(parts: [&[Operation]; 4]) -> [Operation; N] {
+const fn op(
+    service: &'static str,
+    name: &'static str,
+    capability: Capability,
+    permissions: &'static [Permission],
+) -> Operation {
+    Operation {
+        service,
+        name,
+        capability,
+        permissions,
+    }
+}
+
+/// RAM writes the shared configuration's resource policy on the sharer's behalf (RAM).
+const PUT_CONFIGURATION_POLICY: Permission = Permission {
+    action: "vpc-lattice:PutResourcePolicy",
+    resource_types: &["ResourceConfiguration"],
+    tagged: &[],
+    why: "sharing a resource configuration through RAM writes its resource policy with the caller's permission (RAM: AWS's own policy for Bedrock knowledge bases grants it; UNCONFIRMED as a hard requirement)",
+};
+
+/// The rows of consumers in other accounts: the home side ([`Capability::Accounts`],
+/// [`Capability::Shares`]) and the consumer role's invitations ([`Capability::Invitations`]).
+const SHARING: [Operation; 9] = [
+    op(
+        "sts",
+        "AssumeRole",
+        Capability::Accounts,
+        &[Permission {
+            action: "sts:AssumeRole",
+            resource_types: &["role"],
+            tagged: &[],
+            why: "a session in each consumer account through its role (STS; aws-config's AssumeRoleProvider renews it with the same call)",
+        }],
+    ),
+    op(
+        "ram",
+        "GetResourceShares",
+        Capability::Accounts,
+        &[own("ram:GetResourceShares", &[])],
+    ),
+    op(
+        "ram",
+        "GetResourceShareAssociations",
+        Capability::Accounts,
+        &[own("ram:GetResourceShareAssociations", &[])],
+    ),
+    op(
+        "ram",
+        "CreateResourceShare",
+        Capability::Shares,
+        &[
+            Permission {
+                action: "ram:CreateResourceShare",
+                // Action-level only in the reference; the request carries the share's tags.
+                resource_types: &[],
+                tagged: &[""],
+                why: "one share per consumer account, tagged with the owner (SAR: no resource type; aws:RequestTag, ram:RequestedResourceType)",
+            },
+            Permission {
+                action: "ram:TagResource",
+                resource_types: &["resource-share"],
+                tagged: &["resource-share"],
+                why: "tags on create (RAM: AWS's own policy grants ram:TagResource beside CreateResourceShare; UNCONFIRMED as a hard requirement)",
+            },
+            PUT_CONFIGURATION_POLICY,
+        ],
+    ),
+    op(
+        "ram",
+        "AssociateResourceShare",
+        Capability::Shares,
+        &[
+            own("ram:AssociateResourceShare", &["resource-share"]),
+            PUT_CONFIGURATION_POLICY,
+        ],
+    ),
+    op(
+        "ram",
+        "DisassociateResourceShare",
+        Capability::Shares,
+        &[own("ram:DisassociateResourceShare", &["resource-share"])],
+    ),
+    op(
+        "ram",
+        "DeleteResourceShare",
+        Capability::Shares,
+        &[own("ram:DeleteResourceShare", &["resource-share"])],
+    ),
+    op(
+        "ram",
+        "GetResourceShareInvitations",
+        Capability::Invitations,
+        &[own("ram:GetResourceShareInvitations", &[])],
+    ),
+    op(
+        "ram",
+        "AcceptResourceShareInvitation",
+        Capability::Invitations,
+        &[own("ram:AcceptResourceShareInvitation", &["resource-share-invitation"])],
+    ),
+];
+
+/// Everything fsxn-lattice does in a consumer account through the role it assumes there
+/// (`fsxn_lattice_core::observe` reads, `fsxn_lattice_core::apply` writes): the role that
+/// templates/consumer-account.yaml creates grants the permissions of exactly these rows.
+/// `sts:AssumeRole` itself is the home side's ([`Capability::Accounts`]).
+pub const CONSUMER_OPERATIONS: &[&str] = &[
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcEndpointAssociations",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteVpcEndpoints",
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "route53:ChangeResourceRecordSets",
+    "route53:GetChange",
+    "ram:GetResourceShareInvitations",
+    "ram:AcceptResourceShareInvitation",
+];
+
+/// The rows of [`CONSUMER_OPERATIONS`].
+pub fn consumer_operations() -> impl Iterator<Item = &'static Operation> {
+    OPERATIONS
+        .iter()
+        .filter(|o| CONSUMER_OPERATIONS.contains(&o.action().as_str()))
+}
+
+const fn concat<const N: usize>(parts: [&[Operation]; 5]) -> [Operation; N] {
     let mut out = [READS[0]; N];
     let mut i = 0;
     let mut p = 0;
@@ -605,7 +767,7 @@ const fn concat<const N: usize>(parts: [&[Operation]; 4]) -> [Operation; N] {
 
 /// Every AWS operation the adapters call (and the [`PENDING_CALLS`]), with its capability and
 /// IAM actions.
-pub const OPERATIONS: &[Operation] = &concat::<40>([&READS, &WRITES, &DNS, &DIRECTORY]);
+pub const OPERATIONS: &[Operation] = &concat::<49>([&READS, &WRITES, &DNS, &DIRECTORY, &SHARING]);
 
 /// Rows for operations that are being added to the adapters in parallel and are not called
 /// yet, with the reason; the test that every row is called tolerates exactly these.
@@ -659,7 +821,12 @@ mod tests {
         for o in OPERATIONS {
             for p in o.permissions {
                 for t in p.tagged {
-                    assert!(p.resource_types.contains(t), "{}: {t}", p.action);
+                    // "" = the request of an action-level permission carries tags.
+                    assert!(
+                        p.resource_types.contains(t) || (t.is_empty() && p.resource_types.is_empty()),
+                        "{}: {t}",
+                        p.action
+                    );
                 }
                 let (service, action) = p.action.split_once(':').unwrap_or_default();
                 assert!(
@@ -684,6 +851,24 @@ mod tests {
         assert_eq!(
             actions(&[Capability::Dns]),
             ["route53:ChangeResourceRecordSets", "route53:GetChange"]
+        );
+    }
+
+    #[test]
+    fn the_consumer_role_serves_rows_that_exist_and_assumes_nothing_itself() {
+        assert_eq!(consumer_operations().count(), CONSUMER_OPERATIONS.len());
+        let consumer: Vec<String> = consumer_operations().map(Operation::action).collect();
+        assert!(!consumer.iter().any(|a| a.starts_with("sts:")));
+        for o in operations(Capability::Invitations) {
+            assert!(consumer.contains(&o.action()), "{o:?}");
+        }
+        assert_eq!(
+            actions(&[Capability::Accounts]),
+            [
+                "ram:GetResourceShareAssociations",
+                "ram:GetResourceShares",
+                "sts:AssumeRole"
+            ]
         );
     }
 }

@@ -1,6 +1,7 @@
 //! AWS SDK adapters of fsxn-lattice: the only crate that imports `aws_sdk_*`. Each adapter
 //! wraps one client, owns its pagination, builders and error translation, and implements the
 //! core's ports with the core's types; [`AwsCloud`] bundles them into a full [`Cloud`].
+//! [`AwsSharing`] (RAM and STS) reaches consumers in other accounts (`[[accounts]]`).
 //! [`AwsAudit`] (CloudTrail, IAM, CloudFormation, EC2 `DryRun`) serves only the CLI's `doctor`.
 //!
 //! [`Cloud`]: fsxn_lattice_core::ports::Cloud
@@ -13,8 +14,10 @@ mod fsx;
 pub mod iam;
 mod lattice;
 mod policy_simulator;
+mod ram;
 mod route53;
 mod secrets;
+mod sharing;
 
 pub use audit::AwsAudit;
 pub use cloudtrail::{AwsCloudTrail, LOOKUP_PAGE_INTERVAL, LOOKUP_PAGE_SIZE};
@@ -23,14 +26,17 @@ pub use error::translate;
 pub use fsx::AwsFsx;
 pub use lattice::AwsLattice;
 pub use policy_simulator::AwsPolicySimulator;
+pub use ram::{AwsRam, RAM_PAGE, ram_kind};
 pub use route53::AwsRoute53;
 pub use secrets::AwsSecrets;
+pub use sharing::{AwsConsumer, AwsSharing, SESSION_SECONDS, session_name};
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use fsxn_lattice_core::apply::{AllScope, DirectoryScope, DnsScope, InfrastructureScope, ScopeType};
+use fsxn_lattice_core::config::Config;
 use fsxn_lattice_core::ids::*;
 use fsxn_lattice_core::model::*;
 use fsxn_lattice_core::ports::*;
@@ -118,6 +124,9 @@ pub struct AwsCloud<S: ScopeType = AllScope> {
     /// Active Directory, once attached ([`AwsCloud::with_directory`]; the Directory function
     /// connects per invocation). `None`: no directory, as for every other function.
     directory: Option<Arc<dyn Directory>>,
+    /// RAM and the consumer accounts' sessions, once attached ([`AwsCloud::with_sharing`]).
+    /// `None`: no `[[accounts]]`.
+    sharing: Option<Arc<AwsSharing>>,
     scope: PhantomData<S>,
 }
 
@@ -130,6 +139,7 @@ impl<S: ScopeType> std::fmt::Debug for AwsCloud<S> {
             .field("route53", &self.route53)
             .field("fsx", &self.fsx)
             .field("directory", &self.directory.is_some())
+            .field("sharing", &self.sharing)
             .finish()
     }
 }
@@ -143,6 +153,7 @@ impl<S: ScopeType> Clone for AwsCloud<S> {
             fsx: self.fsx.clone(),
             secrets: self.secrets.clone(),
             directory: self.directory.clone(),
+            sharing: self.sharing.clone(),
             scope: PhantomData,
         }
     }
@@ -169,8 +180,30 @@ impl<S: ScopeType> AwsCloud<S> {
             fsx: AwsFsx::new(aws_sdk_fsx::Client::new(config)),
             secrets: AwsSecrets::new(aws_sdk_secretsmanager::Client::new(config)),
             directory: None,
+            sharing: None,
             scope: PhantomData,
         }
+    }
+
+    /// [`AwsCloud::scoped`], with [`AwsSharing`] attached when `config` lists `[[accounts]]`.
+    /// Every scope gets it: each function observes the consumer accounts (the Directory
+    /// function too: the SPNs and AD DNS of their consumers are planned from what their roles
+    /// read); what a scope may write there is its role's to grant. What every function and the
+    /// CLI build.
+    pub fn for_config(sdk: &SdkConfig, config: &Config) -> Self {
+        let cloud = Self::scoped(sdk);
+        if config.accounts.is_empty() {
+            return cloud;
+        }
+        cloud.with_sharing(Arc::new(AwsSharing::new(sdk, &config.owner)))
+    }
+
+    /// These clients with RAM and the consumer accounts attached: [`AccountAccess::sharing`]
+    /// then hands out `sharing`, and observing reads our shares and each account of
+    /// `[[accounts]]` through its role. Clones share the sessions.
+    pub fn with_sharing(mut self, sharing: Arc<AwsSharing>) -> Self {
+        self.sharing = Some(sharing);
+        self
     }
 }
 
@@ -209,9 +242,14 @@ impl<S: ScopeType> DirectoryAccess for AwsCloud<S> {
     }
 }
 
-/// Consumers in other accounts: not in this adapter yet (no STS or RAM client), so observing
-/// records each account of `[[accounts]]` as unreachable and refuses its consumers, saying so.
-impl<S: ScopeType> AccountAccess for AwsCloud<S> {}
+/// The attached RAM and STS adapter, if any ([`AwsCloud::with_sharing`]); without one,
+/// observing records each account of `[[accounts]]` as unreachable and refuses its consumers,
+/// saying so.
+impl<S: ScopeType> AccountAccess for AwsCloud<S> {
+    fn sharing(&self) -> Option<&dyn Sharing> {
+        self.sharing.as_deref().map(|s| s as &dyn Sharing)
+    }
+}
 
 #[async_trait]
 impl<S: ScopeType> Clock for AwsCloud<S> {

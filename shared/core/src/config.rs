@@ -447,7 +447,7 @@ pub struct ConsumerAccount {
     pub role_arn: String,
     /// `sts:ExternalId` the role's trust policy requires, if any: 2–1224 characters of
     /// `[\w+=,.@:/-]` (STS `AssumeRole`, botocore's `externalIdType`). Not a secret (AWS IAM
-    /// user guide, "external ID"); it is also kept in the share's tags.
+    /// user guide, "external ID").
     #[serde(default)]
     pub external_id: Option<String>,
 }

@@ -846,7 +846,8 @@ pub enum InvitationStatus {
     Accepted,
     /// Rejected by the receiver.
     Rejected,
-    /// Not answered in time (RAM: 7 days).
+    /// Not answered in time (RAM user guide: 12 hours for most resource types, 7 days for a
+    /// listed few; which applies to VPC Lattice is UNCONFIRMED).
     Expired,
     /// A value this build does not know.
     Unknown,

@@ -77,10 +77,15 @@ impl<S: ScopeType> FunctionContext<S> {
         }
     }
 
-    /// The SDK clients, built on the first call (the standard credential and region chain).
+    /// The SDK clients, built on the first call (the standard credential and region chain),
+    /// with RAM and STS when the configuration lists `[[accounts]]` and the scope reaches them
+    /// ([`AwsCloud::for_config`]): the consumer accounts' sessions then live as long as the
+    /// sandbox, their credentials renewed through STS.
     pub async fn cloud(&self) -> &AwsCloud<S> {
         self.cloud
-            .get_or_init(|| async { AwsCloud::scoped(&load_sdk_config(&AwsOptions::default()).await) })
+            .get_or_init(|| async {
+                AwsCloud::for_config(&load_sdk_config(&AwsOptions::default()).await, &self.config)
+            })
             .await
     }
 
@@ -161,6 +166,13 @@ impl Attach for DirectoryScope {
 pub trait FunctionCapabilities {
     /// The capabilities.
     fn capabilities(self) -> &'static [Capability];
+    /// What it needs besides when the stack serves consumers in other accounts
+    /// (`[[accounts]]`; template.yaml `ConsumerAccountRoleArns`): every function reads our RAM
+    /// shares and assumes the consumer roles (the Directory function plans the SPNs and AD DNS
+    /// of their consumers from what it reads there), and those that change the infrastructure
+    /// change the shares. What the functions do in a consumer account is the
+    /// consumer role's ([`fsxn_lattice_aws::iam::CONSUMER_OPERATIONS`]), not theirs.
+    fn account_capabilities(self) -> &'static [Capability];
 }
 
 impl FunctionCapabilities for Function {
@@ -171,6 +183,13 @@ impl FunctionCapabilities for Function {
             // Reconcile has no directory access: the Directory function does that part.
             Scope::All => &[Capability::Read, Capability::Infrastructure, Capability::Dns],
             Scope::Directory => &[Capability::Read, Capability::Directory],
+        }
+    }
+
+    fn account_capabilities(self) -> &'static [Capability] {
+        match self.scope() {
+            Scope::Infrastructure | Scope::All => &[Capability::Accounts, Capability::Shares],
+            Scope::Dns | Scope::Directory => &[Capability::Accounts],
         }
     }
 }
