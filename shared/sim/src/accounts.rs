@@ -484,6 +484,34 @@ mod tests {
         }
     }
 
+    /// A cloud with account FAR (in the organization or not), a VPC and subnet placed in it, and
+    /// a configuration of the stack's account (`rcfg-0123`) for it to use.
+    fn far_world(in_organization: bool) -> (SimCloud, AccountId, VpcId, SubnetId, &'static str) {
+        let cloud = SimCloud::new(3);
+        let id = cloud.add_account(FAR, ROLE, None, in_organization);
+        let vpc = cloud.add_vpc("vpc-0bbb", &["10.2.0.0/16"], true);
+        cloud.place_in(vpc.as_str(), &id);
+        let subnet = cloud.add_subnet("subnet-0bbb", &vpc, "us-east-1a", "10.2.0.0/24");
+        cloud.place_in(subnet.as_str(), &id);
+        let arn = "arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-0123";
+        {
+            let mut w = cloud.w();
+            let cfg = ResourceConfiguration {
+                id: ResourceConfigurationId::parse("rcfg-0123").unwrap(),
+                arn: arn.into(),
+                name: "c".into(),
+                gateway_id: GatewayId::parse("rgw-0123").unwrap(),
+                ip_address: None,
+                port_ranges: vec![],
+                status: ConfigurationStatus::Active,
+                failure_reason: None,
+                tags: Tags::new(),
+            };
+            w.configurations.insert(cfg.id.clone(), cfg);
+        }
+        (cloud, id, vpc, subnet, arn)
+    }
+
     #[test]
     fn a_role_is_assumed_only_with_its_arn_and_external_id_and_while_it_trusts_us() {
         let cloud = SimCloud::new(1);
@@ -537,28 +565,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_in_another_account_needs_the_configuration_shared_and_the_account_associated() {
-        let cloud = SimCloud::new(3);
-        let id = cloud.add_account(FAR, ROLE, None, false);
-        let vpc = cloud.add_vpc("vpc-0bbb", &["10.2.0.0/16"], true);
-        cloud.place_in(vpc.as_str(), &id);
-        let subnet = cloud.add_subnet("subnet-0bbb", &vpc, "us-east-1a", "10.2.0.0/24");
-        cloud.place_in(subnet.as_str(), &id);
-        let arn = "arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-0123";
-        {
-            let mut w = cloud.w();
-            let cfg = ResourceConfiguration {
-                id: ResourceConfigurationId::parse("rcfg-0123").unwrap(),
-                arn: arn.into(),
-                name: "c".into(),
-                gateway_id: GatewayId::parse("rgw-0123").unwrap(),
-                ip_address: None,
-                port_ranges: vec![],
-                status: ConfigurationStatus::Active,
-                failure_reason: None,
-                tags: Tags::new(),
-            };
-            w.configurations.insert(cfg.id.clone(), cfg);
-        }
+        let (cloud, id, vpc, subnet, arn) = far_world(false);
         let there = pollster::block_on(cloud.assume(&far(None))).unwrap();
         let req = CreateVpcEndpointRequest {
             vpc_id: vpc.clone(),
@@ -633,28 +640,7 @@ mod tests {
     /// been served here while AWS answers InvalidVpcId.NotFound.
     #[test]
     fn review_an_endpoint_is_created_only_in_a_vpc_of_the_callers_account() {
-        let cloud = SimCloud::new(3);
-        let id = cloud.add_account(FAR, ROLE, None, true);
-        let vpc = cloud.add_vpc("vpc-0bbb", &["10.2.0.0/16"], true);
-        cloud.place_in(vpc.as_str(), &id);
-        let subnet = cloud.add_subnet("subnet-0bbb", &vpc, "us-east-1a", "10.2.0.0/24");
-        cloud.place_in(subnet.as_str(), &id);
-        let arn = "arn:aws:vpc-lattice:us-east-1:123456789012:resourceconfiguration/rcfg-0123";
-        {
-            let mut w = cloud.w();
-            let cfg = ResourceConfiguration {
-                id: ResourceConfigurationId::parse("rcfg-0123").unwrap(),
-                arn: arn.into(),
-                name: "c".into(),
-                gateway_id: GatewayId::parse("rgw-0123").unwrap(),
-                ip_address: None,
-                port_ranges: vec![],
-                status: ConfigurationStatus::Active,
-                failure_reason: None,
-                tags: Tags::new(),
-            };
-            w.configurations.insert(cfg.id.clone(), cfg);
-        }
+        let (cloud, _, vpc, subnet, arn) = far_world(true);
         let req = CreateVpcEndpointRequest {
             vpc_id: vpc.clone(),
             subnet_ids: vec![subnet],

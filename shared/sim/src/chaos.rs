@@ -528,6 +528,17 @@ impl WiderWorld {
     }
 }
 
+impl RandomWorld {
+    /// Every consumer name of the world: those with a VPC, then the service-network ones.
+    fn consumer_names(&self) -> Vec<String> {
+        self.consumers
+            .iter()
+            .map(|c| c.0.clone())
+            .chain(self.accounts.networks.iter().map(|n| n.0.clone()))
+            .collect()
+    }
+}
+
 /// The AD domain of a directory world: the consumers' zones have its name, so the aliases are
 /// in the AD-integrated zone too.
 pub const AD_DOMAIN: &str = "corp.example";
@@ -1263,15 +1274,7 @@ pub fn check(
                             None => f.wrong.push(format!("association {} of {svm} has no DNS name", a.id)),
                             Some(dns) => {
                                 dns_of.insert((svm, name.as_str()), dns);
-                                for port in &e.ports {
-                                    let target = cloud.connect(dns, *port).map(|c| c.target);
-                                    if target != Some(e.ip) {
-                                        f.wrong.push(format!(
-                                            "{dns}:{port} (association of {svm} with {network}) reaches {target:?}, not {}",
-                                            e.ip
-                                        ));
-                                    }
-                                }
+                                check_reach(cloud, dns, e, &format!("association of {svm} with {network}"), &mut f);
                             }
                         }
                     }
@@ -1338,15 +1341,7 @@ pub fn check(
                         None => f.wrong.push(format!("endpoint {} of {svm} has no DNS name", x.id)),
                         Some(dns) => {
                             dns_of.insert((svm, name.as_str()), dns);
-                            for port in &e.ports {
-                                let target = cloud.connect(dns, *port).map(|c| c.target);
-                                if target != Some(e.ip) {
-                                    f.wrong.push(format!(
-                                        "{dns}:{port} (endpoint of {svm} in {name}) reaches {target:?}, not {}",
-                                        e.ip
-                                    ));
-                                }
-                            }
+                            check_reach(cloud, dns, e, &format!("endpoint of {svm} in {name}"), &mut f);
                         }
                     }
                 }
@@ -1522,6 +1517,18 @@ pub fn check(
     let now = inventory_with_directory(cloud);
     f.touched.extend(before.difference(&now).cloned());
     f
+}
+
+/// A client connecting to `dns` on each of `e`'s ports reaches the SVM's IP; `what` names the
+/// path (an endpoint or an association) in the finding.
+fn check_reach(cloud: &SimCloud, dns: &str, e: &Expected, what: &str, f: &mut Findings) {
+    for port in &e.ports {
+        let target = cloud.connect(dns, *port).map(|c| c.target);
+        if target != Some(e.ip) {
+            f.wrong
+                .push(format!("{dns}:{port} ({what}) reaches {target:?}, not {}", e.ip));
+        }
+    }
 }
 
 /// The directory of a directory world: every exposed SVM with SMB and an alias has the
@@ -2120,12 +2127,7 @@ fn change(
             run.log(format!("delete {}", s.id));
         }
         5 => {
-            let all: Vec<String> = w
-                .consumers
-                .iter()
-                .map(|c| c.0.clone())
-                .chain(w.accounts.networks.iter().map(|n| n.0.clone()))
-                .collect();
+            let all: Vec<String> = w.consumer_names();
             let c = all[run.rng.random_range(0..all.len())].clone();
             if active.contains(&c) && active.len() > 1 {
                 active.retain(|x| x != &c);
@@ -2192,12 +2194,7 @@ fn run_one(
         report.network_worlds += 1;
     }
     let before = inventory_with_directory(&w.cloud);
-    let mut active: Vec<String> = w
-        .consumers
-        .iter()
-        .map(|c| c.0.clone())
-        .chain(w.accounts.networks.iter().map(|n| n.0.clone()))
-        .collect();
+    let mut active: Vec<String> = w.consumer_names();
     let mut svms = w.svms.clone();
     let mut created = svms.len();
     let mut config = config_for(&active, &w.consumers, w.directory, &w.accounts);
