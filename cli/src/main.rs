@@ -713,7 +713,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         outln!("{line}");
                     }
                     outln!(
-                        "seeds {}..={} at fault rate {}: {} run(s) ({} with Active Directory, {} with consumers in other accounts, {} with a service-network consumer) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
+                        "seeds {}..={} at fault rate {}: {} run(s) ({} with Active Directory, {} with consumers in other accounts, {} with a service-network consumer, {} with a custom-domain consumer) in {:.1} s: {} converged, {} failed; {} orphan(s), {} duplicate(s), {} missing or wrong, {} foreign resource(s) touched",
                         report.seed_range[0],
                         report.seed_range[1],
                         report.fault_rate,
@@ -721,6 +721,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         report.directory_worlds,
                         report.account_worlds,
                         report.network_worlds,
+                        report.custom_domain_worlds,
                         started.elapsed().as_secs_f64(),
                         report.converged,
                         report.failed_runs,

@@ -153,11 +153,29 @@ fn reservation_from(op: &str, r: &aws_sdk_ec2::types::SubnetCidrReservation) -> 
     })
 }
 
+/// `DnsOptions` as read: the preference and the specified domains (normalized, sorted).
+fn private_dns_of(o: Option<&aws_sdk_ec2::types::DnsOptions>) -> PrivateDns {
+    let Some(o) = o else {
+        return PrivateDns::default();
+    };
+    let mut specified: Vec<String> = o
+        .private_dns_specified_domains()
+        .iter()
+        .map(|d| normalize_dns_name(d))
+        .collect();
+    specified.sort();
+    PrivateDns {
+        preference: o.private_dns_preference().map(str::to_string),
+        specified_domains: specified,
+    }
+}
+
 fn endpoint_from(op: &str, e: &aws_sdk_ec2::types::VpcEndpoint) -> Result<VpcEndpoint, CloudError> {
     let ids = |v: &[String]| -> Result<Vec<SubnetId>, CloudError> {
         v.iter().map(|s| parse(op, "SubnetIds", s.parse())).collect()
     };
     Ok(VpcEndpoint {
+        private_dns: private_dns_of(e.dns_options()),
         account: None,
         id: id_of(op, "VpcEndpointId", e.vpc_endpoint_id())?,
         vpc_id: id_of(op, "VpcId", e.vpc_id())?,
@@ -533,6 +551,13 @@ impl NetworkWrite for AwsEc2 {
             .set_subnet_ids(Some(req.subnet_ids.iter().map(|s| s.to_string()).collect()))
             .resource_configuration_arn(&req.resource_configuration_arn)
             .private_dns_enabled(req.private_dns_enabled)
+            // Only when a preference is asked for: otherwise EC2's default, as before.
+            .set_dns_options(req.private_dns.preference.as_ref().map(|p| {
+                aws_sdk_ec2::types::DnsOptionsSpecification::builder()
+                    .private_dns_preference(p)
+                    .set_private_dns_specified_domains(Some(req.private_dns.specified_domains.clone()))
+                    .build()
+            }))
             // EC2's ClientToken is not filled by the SDK: ours is derived from the desired object.
             .client_token(&req.client_token)
             .tag_specifications(tag_spec(ResourceType::VpcEndpoint, &req.tags));

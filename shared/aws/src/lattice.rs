@@ -252,6 +252,36 @@ impl LatticeRead for AwsLattice {
             .collect()
     }
 
+    async fn list_domain_verifications(&self) -> CloudResult<Vec<DomainVerification>> {
+        const OP: &str = "ListDomainVerifications";
+        let items = self
+            .client
+            .list_domain_verifications()
+            .max_results(page::LATTICE)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        // The summary carries the tags and the TXT record (botocore `DomainVerificationSummary`).
+        Ok(items
+            .into_iter()
+            .map(|v| DomainVerification {
+                id: v.id().to_string(),
+                arn: v.arn().to_string(),
+                domain_name: normalize_dns_name(v.domain_name()),
+                status: VerificationStatus::parse(v.status().as_str()),
+                txt_name: v.txt_method_config().map(|t| normalize_dns_name(t.name())),
+                txt_value: v.txt_method_config().map(|t| t.value().to_string()),
+                tags: v
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
     async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
         const OP: &str = "ListResourceConfigurations";
         // The list and the tags (by resource type, not by ARN) at once: one round trip.
@@ -277,6 +307,9 @@ impl LatticeRead for AwsLattice {
             let id: ResourceConfigurationId = c.id().unwrap_or_default().parse().map_err(|e| bad(OP, "id", e))?;
             let tags = self.tags_of(&tagged, &arn, c.name()).await?;
             let mut cfg = ResourceConfiguration {
+                // Both in the summary (botocore `ResourceConfigurationSummary`).
+                custom_domain_name: c.custom_domain_name().map(normalize_dns_name),
+                domain_verification_id: c.domain_verification_id().map(str::to_string),
                 id: id.clone(),
                 arn: arn.clone(),
                 name: c.name().unwrap_or_default().to_string(),
@@ -405,12 +438,17 @@ impl LatticeWrite for AwsLattice {
             // A service network shared with this account (RAM) accepts the association only
             // with this on (VPC Lattice API: default false); only we, the owner, associate.
             .allow_association_to_shareable_service_network(true)
+            // Create only (UpdateResourceConfiguration has neither): docs/design.md §12.
+            .set_custom_domain_name(req.custom_domain_name.clone())
+            .set_domain_verification_identifier(req.domain_verification_id.clone())
             .client_token(&req.client_token)
             .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
             .send()
             .await
             .map_err(|e| translate(OP, e))?;
         Ok(ResourceConfiguration {
+            custom_domain_name: out.custom_domain_name().map(normalize_dns_name),
+            domain_verification_id: out.domain_verification_id().map(str::to_string),
             id: out
                 .id()
                 .ok_or_else(|| malformed(OP, "id"))?
@@ -488,6 +526,38 @@ impl LatticeWrite for AwsLattice {
             failure_reason: None,
             dns_name: None,
         })
+    }
+
+    async fn start_domain_verification(&self, req: &StartDomainVerificationRequest) -> CloudResult<DomainVerification> {
+        const OP: &str = "StartDomainVerification";
+        let out = self
+            .client
+            .start_domain_verification()
+            .domain_name(&req.domain_name)
+            .client_token(&req.client_token)
+            .set_tags(Some(req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| translate(OP, e))?;
+        Ok(DomainVerification {
+            id: out.id().to_string(),
+            arn: out.arn().to_string(),
+            domain_name: normalize_dns_name(out.domain_name()),
+            status: VerificationStatus::parse(out.status().as_str()),
+            txt_name: out.txt_method_config().map(|t| normalize_dns_name(t.name())),
+            txt_value: out.txt_method_config().map(|t| t.value().to_string()),
+            tags: req.tags.clone(),
+        })
+    }
+
+    async fn delete_domain_verification(&self, id: &str) -> CloudResult<()> {
+        self.client
+            .delete_domain_verification()
+            .domain_verification_identifier(id)
+            .send()
+            .await
+            .map_err(|e| translate("DeleteDomainVerification", e))?;
+        Ok(())
     }
 
     async fn delete_service_network_association(&self, id: &str) -> CloudResult<()> {

@@ -326,6 +326,7 @@ delegate! {
         fn list_resource_gateways() -> Vec<ResourceGateway>;
         fn list_resource_configurations() -> Vec<ResourceConfiguration>;
         fn list_service_network_associations(configuration: &ResourceConfigurationId) -> Vec<ServiceNetworkAssociation>;
+        fn list_domain_verifications() -> Vec<DomainVerification>;
     }
     LatticeWrite for WritesInfrastructure => lattice {
         fn create_resource_gateway(req: &CreateResourceGatewayRequest) -> ResourceGateway;
@@ -341,6 +342,8 @@ delegate! {
         fn delete_resource_configuration(id: &ResourceConfigurationId) -> ();
         fn create_service_network_association(req: &CreateServiceNetworkAssociationRequest) -> ServiceNetworkAssociation;
         fn delete_service_network_association(id: &str) -> ();
+        fn start_domain_verification(req: &StartDomainVerificationRequest) -> DomainVerification;
+        fn delete_domain_verification(id: &str) -> ();
     }
     DnsRead for ScopeType => route53 {
         fn get_hosted_zone(id: &HostedZoneId) -> HostedZone;

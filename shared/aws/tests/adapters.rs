@@ -204,6 +204,7 @@ mod ec2 {
         let client = mock_client!(aws_sdk_ec2, [&rule]);
         let ep = AwsEc2::new(client)
             .create_vpc_endpoint(&CreateVpcEndpointRequest {
+                private_dns: Default::default(),
                 vpc_id: VpcId::parse("vpc-0764d7f66aa8fa58a").unwrap(),
                 subnet_ids: vec![SubnetId::parse("subnet-0493d3cebba9cc691").unwrap()],
                 security_group_ids: vec![SecurityGroupId::parse("sg-0414e809a306108ed").unwrap()],
@@ -1138,6 +1139,8 @@ mod lattice {
         let a = AwsLattice::new(client, no_tagging());
         let cfg = a
             .create_resource_configuration(&CreateResourceConfigurationRequest {
+                custom_domain_name: None,
+                domain_verification_id: None,
                 name: "fsxnl-0a1b2c3d4e5f60718-g2".into(),
                 gateway_id: GatewayId::parse("rgw-078bcf4c64e2fc005").unwrap(),
                 ip_address: "10.0.15.239".parse().unwrap(),

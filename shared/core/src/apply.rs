@@ -370,9 +370,10 @@ pub async fn apply_with<S: ScopeType, C: Executes<S> + ?Sized>(
 /// (`PriorRequestNotComplete`), so a DNS wave holds each zone at most once.
 pub fn waves(actions: &[PlannedAction]) -> Vec<Vec<&PlannedAction>> {
     let zone = |a: &Action| match a {
-        Action::PublishAlias { hosted_zone_id, .. } | Action::DeleteAlias { hosted_zone_id, .. } => {
-            Some(hosted_zone_id.clone())
-        }
+        Action::PublishAlias { hosted_zone_id, .. }
+        | Action::DeleteAlias { hosted_zone_id, .. }
+        | Action::PublishVerificationTxt { hosted_zone_id, .. }
+        | Action::DeleteVerificationTxt { hosted_zone_id, .. } => Some(hosted_zone_id.clone()),
         _ => None,
     };
     let mut waves: Vec<Vec<&PlannedAction>> = Vec::new();
@@ -656,6 +657,18 @@ async fn run_dns<C: Reads + DnsWrite + ?Sized>(cloud: &C, action: &Action) -> Cl
             };
             format!("change {change} submitted")
         }
+        Action::PublishVerificationTxt { hosted_zone_id, record } => {
+            let change = cloud
+                .change_resource_record_sets(hosted_zone_id, &[RecordChange::Create(record.clone())])
+                .await?;
+            format!("change {change} submitted")
+        }
+        Action::DeleteVerificationTxt { hosted_zone_id, record } => {
+            let change = cloud
+                .change_resource_record_sets(hosted_zone_id, &[RecordChange::Delete(record.clone())])
+                .await?;
+            format!("change {change} submitted")
+        }
         _ => return Err(outside_scope(action)),
     })
 }
@@ -831,6 +844,8 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
             gateway_id,
             ip_address,
             port_ranges,
+            custom_domain_name,
+            domain_verification_id,
             client_token,
             tags,
         } => {
@@ -840,6 +855,8 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
                     gateway_id: gateway_id.clone(),
                     ip_address: *ip_address,
                     port_ranges: port_ranges.clone(),
+                    custom_domain_name: custom_domain_name.clone(),
+                    domain_verification_id: domain_verification_id.clone(),
                     client_token: client_token.clone(),
                     tags: tags.clone(),
                 })
@@ -877,6 +894,7 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
             client_token,
             tags,
             account,
+            private_dns,
         } => {
             let there = match account {
                 Some(a) => Some(session(cloud, a)?),
@@ -888,6 +906,7 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
                 security_group_ids: security_group_ids.clone(),
                 resource_configuration_arn: resource_configuration_arn.clone(),
                 private_dns_enabled: true,
+                private_dns: private_dns.clone(),
                 client_token: client_token.clone(),
                 tags: tags.clone(),
             };
@@ -938,6 +957,24 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
             cloud.delete_resource_gateway(gateway_id).await?;
             format!("deleting {gateway_id}")
         }
+        Action::StartDomainVerification {
+            domain_name,
+            client_token,
+            tags,
+        } => {
+            let v = cloud
+                .start_domain_verification(&StartDomainVerificationRequest {
+                    domain_name: domain_name.clone(),
+                    client_token: client_token.clone(),
+                    tags: tags.clone(),
+                })
+                .await?;
+            format!("started {} ({:?})", v.id, v.status)
+        }
+        Action::DeleteDomainVerification { verification_id, .. } => {
+            cloud.delete_domain_verification(verification_id).await?;
+            format!("deleted {verification_id}")
+        }
         Action::ReleaseCidr { reservation_id } => {
             cloud.delete_subnet_cidr_reservation(reservation_id).await?;
             format!("deleted {reservation_id}")
@@ -948,6 +985,8 @@ async fn run_infrastructure<C: Reads + InfraWrites + ?Sized>(cloud: &C, action: 
         }
         Action::PublishAlias { .. }
         | Action::DeleteAlias { .. }
+        | Action::PublishVerificationTxt { .. }
+        | Action::DeleteVerificationTxt { .. }
         | Action::RegisterSpn { .. }
         | Action::UnregisterSpn { .. }
         | Action::PublishDirectoryAlias { .. }

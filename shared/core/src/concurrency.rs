@@ -133,6 +133,9 @@ pub fn operation(action: &Action) -> &'static str {
         Action::AcceptShareInvitation { .. } => "AcceptResourceShareInvitation",
         Action::DisassociateResourceShare { .. } => "DisassociateResourceShare",
         Action::DeleteResourceShare { .. } => "DeleteResourceShare",
+        Action::StartDomainVerification { .. } => "StartDomainVerification",
+        Action::DeleteDomainVerification { .. } => "DeleteDomainVerification",
+        Action::PublishVerificationTxt { .. } | Action::DeleteVerificationTxt { .. } => "ChangeResourceRecordSets",
     }
 }
 

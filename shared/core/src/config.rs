@@ -118,6 +118,9 @@ pub struct Config {
     /// `[tags]`: which tag keys to read; defaults to the `fsxn-lattice:*` keys.
     #[serde(default)]
     pub tags: TagKeys,
+    /// `[[custom_domains]]`: domains verified with VPC Lattice for custom-domain consumers.
+    #[serde(default)]
+    pub custom_domains: Vec<CustomDomain>,
     /// `[directory]`, optional: with it, fsxn-lattice writes the alias's SPNs on the SVM's AD
     /// computer object and its CNAME in AD-integrated DNS itself; without it, the SPN is a
     /// manual step (as before).
@@ -432,6 +435,41 @@ pub struct Consumer {
     /// The account the VPC (and the zone) is in, one of `[[accounts]]`; `None`: the stack's own.
     #[serde(default)]
     pub account: Option<AccountId>,
+    /// How this consumer's clients find an SVM by its alias: a Route 53 CNAME of ours in
+    /// `hosted_zone_id` (`cname`, the default), or the VPC Lattice custom domain name of the
+    /// SVM's configuration answered by the endpoint's private DNS (`custom-domain`, no zone of
+    /// ours). README "Alias modes" says which clients see which answer.
+    #[serde(default)]
+    pub alias_mode: AliasMode,
+}
+
+/// `alias_mode` of a `[[consumers]]` entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AliasMode {
+    /// A CNAME alias → endpoint DNS name, with its ownership TXT, in the consumer's zone.
+    #[default]
+    Cname,
+    /// The SVM's configuration carries the alias as its custom domain name; the consumer's
+    /// endpoint is created with private DNS for exactly that name, so the VPC's resolver
+    /// answers it from a private hosted zone VPC Lattice manages.
+    CustomDomain,
+}
+
+/// `[[custom_domains]]`: a domain fsxn-lattice verifies with VPC Lattice
+/// (`StartDomainVerification`), so that configurations whose custom domain name is in it carry
+/// the verification. Verifying a domain verifies its subdomains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomDomain {
+    /// The domain (3–255 characters, botocore's `StartDomainVerification.domainName`).
+    pub domain: String,
+    /// A hosted zone of the stack's account where fsxn-lattice publishes the verification's TXT
+    /// record. It must be the zone public DNS answers for the domain: the verification is
+    /// looked up on public DNS (UNCONFIRMED for VPC Lattice; stated for PrivateLink endpoint
+    /// services, docs/design.md §12). `None`: the TXT is a manual step in the plan.
+    #[serde(default)]
+    pub hosted_zone_id: Option<HostedZoneId>,
 }
 
 /// `[[accounts]]`: an AWS account other than the stack's where consumers live. Its consumers'
@@ -674,6 +712,26 @@ impl Config {
                     "hosted zone {z} is used by two consumers: one alias name would need two CNAME targets"
                 )));
             }
+            if c.alias_mode == AliasMode::CustomDomain && c.hosted_zone_id.is_some() {
+                return Err(ConfigError(format!(
+                    "consumer `{}`: alias_mode = \"custom-domain\" answers the alias through the endpoint's private DNS; leave hosted_zone_id out (a CNAME of ours there would answer the same name)",
+                    c.name
+                )));
+            }
+        }
+        let mut domains = BTreeSet::new();
+        for d in &self.custom_domains {
+            crate::model::validate_fqdn(&d.domain)
+                .map_err(|m| ConfigError(format!("custom_domains: `{}`: {m}", d.domain)))?;
+            if d.domain.trim_end_matches('.').len() < 3 {
+                return Err(ConfigError(format!(
+                    "custom_domains: `{}`: a domain verification needs 3-255 characters",
+                    d.domain
+                )));
+            }
+            if !domains.insert(crate::model::normalize_dns_name(&d.domain)) {
+                return Err(ConfigError(format!("custom_domains: `{}` is listed twice", d.domain)));
+            }
         }
         for c in &self.service_network_consumers {
             if !name_ok(&c.name) {
@@ -762,6 +820,19 @@ impl Config {
     /// A consumer by name.
     pub fn consumer(&self, name: &str) -> Option<&Consumer> {
         self.consumers.iter().find(|c| c.name == name)
+    }
+
+    /// The `[[custom_domains]]` entry that verifies `name` (the longest domain that is `name`
+    /// or a parent of it), if any.
+    pub fn custom_domain_for(&self, name: &str) -> Option<&CustomDomain> {
+        let name = crate::model::normalize_dns_name(name);
+        self.custom_domains
+            .iter()
+            .filter(|d| {
+                let d = crate::model::normalize_dns_name(&d.domain);
+                name == d || name.ends_with(&format!(".{d}"))
+            })
+            .max_by_key(|d| d.domain.trim_end_matches('.').len())
     }
 }
 
@@ -886,6 +957,45 @@ alias = "non-97-svm-alias.corp.non-97.net"
             (d.dns_zone().as_str(), d.domain_controllers.len()),
             ("corp.non-97.net", 1)
         );
+    }
+
+    #[test]
+    fn custom_domain_consumers_and_domains_are_checked() {
+        let custom = "\n[[consumers]]\nname = \"dns\"\nvpc_id = \"vpc-0d4d4d4d4d4d4d4d4\"\nsubnet_ids = [\"subnet-0d4d4d4d4d4d4d4d1\"]\nalias_mode = \"custom-domain\"\n";
+        let c = Config::from_toml(&format!(
+            "{GOOD}{custom}[[custom_domains]]\ndomain = \"Corp.Non-97.net.\"\nhosted_zone_id = \"Z0PUBLIC0000000000001\"\n[[custom_domains]]\ndomain = \"non-97.net\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.consumer("dns").unwrap().alias_mode, AliasMode::CustomDomain);
+        assert_eq!(c.consumer("clients").unwrap().alias_mode, AliasMode::Cname);
+        // The longest domain that contains the name verifies it; none outside.
+        let d = |n: &str| c.custom_domain_for(n).map(|d| d.domain.clone());
+        assert_eq!(d("svm.corp.non-97.net"), Some("Corp.Non-97.net.".into()));
+        assert_eq!(d("corp.non-97.net"), Some("Corp.Non-97.net.".into()));
+        assert_eq!(d("other.non-97.net"), Some("non-97.net".into()));
+        assert_eq!(d("xnon-97.net"), None);
+        for (bad, says) in [
+            (
+                custom.replace("alias_mode", "hosted_zone_id = \"Z0987654321ZYXWVUTSRQ\"\nalias_mode"),
+                "leave hosted_zone_id out",
+            ),
+            (custom.replace("custom-domain", "route53"), "alias_mode"),
+            (
+                format!("{custom}[[custom_domains]]\ndomain = \"a.net\"\n[[custom_domains]]\ndomain = \"A.net.\"\n"),
+                "listed twice",
+            ),
+            (
+                format!("{custom}[[custom_domains]]\ndomain = \"bad name\"\n"),
+                "custom_domains",
+            ),
+            (
+                format!("{custom}[[custom_domains]]\ndomain = \"a\"\nzone = \"x\"\n"),
+                "zone",
+            ),
+        ] {
+            let e = Config::from_toml(&format!("{GOOD}{bad}")).unwrap_err();
+            assert!(e.0.contains(says), "{says}: {e}");
+        }
     }
 
     #[test]

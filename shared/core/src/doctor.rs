@@ -174,6 +174,7 @@ pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
         "vpc-lattice:GetResourceConfiguration",
         "vpc-lattice:ListTagsForResource",
         "vpc-lattice:ListServiceNetworkResourceAssociations",
+        "vpc-lattice:ListDomainVerifications",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",
         "route53:GetHostedZone",
@@ -189,6 +190,8 @@ pub fn role_actions(logical_id: &str) -> Option<Vec<&'static str>> {
         "vpc-lattice:TagResource",
         "vpc-lattice:CreateServiceNetworkResourceAssociation",
         "vpc-lattice:DeleteServiceNetworkResourceAssociation",
+        "vpc-lattice:StartDomainVerification",
+        "vpc-lattice:DeleteDomainVerification",
         // A Resource VPC endpoint associates the configuration through EC2, and private DNS
         // associates a VPC Lattice-managed zone with the consumer VPC (dependent actions of
         // CreateVpcEndpoint in the IAM table).

@@ -517,6 +517,63 @@ pub struct ResourceConfiguration {
     pub failure_reason: Option<String>,
     /// Read like [`ResourceGateway::tags`]: empty means foreign.
     pub tags: Tags,
+    /// `customDomainName` (in the listing's summary): set only at creation, so a different
+    /// custom domain means a new configuration. Lower case, no trailing dot.
+    #[serde(default)]
+    pub custom_domain_name: Option<String>,
+    /// `domainVerificationId` (in the summary): the verification the custom domain was
+    /// created with; `None` when created without one.
+    #[serde(default)]
+    pub domain_verification_id: Option<String>,
+}
+
+/// VPC Lattice `VerificationStatus` (botocore `vpc-lattice` 2022-11-30: PENDING | VERIFIED |
+/// VERIFICATION_TIMED_OUT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationStatus {
+    /// Waiting for the TXT record to be seen.
+    Pending,
+    /// The domain (and its subdomains) is verified.
+    Verified,
+    /// The TXT record was not seen in time; the verification must be started again.
+    VerificationTimedOut,
+    /// A value this build does not know.
+    Unknown,
+}
+
+impl VerificationStatus {
+    /// Parses VPC Lattice's value.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "VERIFIED" => Self::Verified,
+            "VERIFICATION_TIMED_OUT" => Self::VerificationTimedOut,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// A VPC Lattice domain verification (`ListDomainVerifications`, `StartDomainVerification`):
+/// proof, through a TXT record, that the account owns a domain used as a configuration's custom
+/// domain name. Verifying a domain verifies its subdomains (VPC Lattice user guide, *Create and
+/// verify a domain*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainVerification {
+    /// `id` (`dv-…`).
+    pub id: String,
+    /// `arn`.
+    pub arn: String,
+    /// `domainName`, lower case, no trailing dot.
+    pub domain_name: String,
+    /// `status`.
+    pub status: VerificationStatus,
+    /// `txtMethodConfig.name`: where the TXT record goes (normalized like `domain_name`).
+    pub txt_name: Option<String>,
+    /// `txtMethodConfig.value`: what it must hold.
+    pub txt_value: Option<String>,
+    /// `tags`; ours carry the owner tag.
+    pub tags: Tags,
 }
 
 /// VPC Lattice `ServiceNetworkResourceAssociationStatus` (botocore `vpc-lattice` 2022-11-30:
@@ -654,6 +711,47 @@ impl EndpointState {
     }
 }
 
+/// The private DNS options of a Resource endpoint: which custom domain names VPC Lattice
+/// answers in the endpoint's VPC (EC2 `DnsOptionsSpecification`, botocore `ec2` 2016-11-15).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateDns {
+    /// `PrivateDnsPreference` as EC2 returns it; `None` when absent (EC2's default is
+    /// `VERIFIED_DOMAINS_ONLY`).
+    pub preference: Option<String>,
+    /// `PrivateDnsSpecifiedDomains`, lower case, no trailing dot, sorted.
+    pub specified_domains: Vec<String>,
+}
+
+impl PrivateDns {
+    /// Private DNS for a custom-domain consumer: the configuration's custom domain `alias`,
+    /// whether or not it is verified (`VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS` with `alias`
+    /// specified), and no other name.
+    pub fn for_alias(alias: &str) -> Self {
+        Self {
+            preference: Some(PRIVATE_DNS_VERIFIED_AND_SPECIFIED.to_string()),
+            specified_domains: vec![normalize_dns_name(alias)],
+        }
+    }
+
+    /// Whether an endpoint with these options (and private DNS on) answers `domain`, the custom
+    /// domain of its configuration, `verified` or not.
+    pub fn answers(&self, domain: &str, verified: bool) -> bool {
+        let specified = self.specified_domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
+        match self.preference.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            None | Some("VERIFIED_DOMAINS_ONLY") => verified,
+            Some("ALL_DOMAINS") => true,
+            Some(PRIVATE_DNS_VERIFIED_AND_SPECIFIED) => verified || specified,
+            Some("SPECIFIED_DOMAINS_ONLY") => specified,
+            // A preference this build does not know: assume it may answer (the cautious side
+            // for "two endpoints must not answer one name in one VPC").
+            Some(_) => true,
+        }
+    }
+}
+
+/// EC2 `PrivateDnsPreference` value fsxn-lattice sets on a custom-domain consumer's endpoint.
+pub const PRIVATE_DNS_VERIFIED_AND_SPECIFIED: &str = "VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS";
+
 /// A Resource-type VPC endpoint (`DescribeVpcEndpoints`) with what
 /// `DescribeVpcEndpointAssociations` adds (`dns_name`). It lives in a consumer VPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -675,6 +773,12 @@ pub struct VpcEndpoint {
     pub failure_reason: Option<String>,
     /// `PrivateDnsEnabled`; `false` when absent.
     pub private_dns_enabled: bool,
+    /// `DnsOptions.PrivateDnsPreference` (`VERIFIED_DOMAINS_ONLY`, `ALL_DOMAINS`,
+    /// `VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS`, `SPECIFIED_DOMAINS_ONLY`) and
+    /// `DnsOptions.PrivateDnsSpecifiedDomains`: which custom domain names the endpoint's private
+    /// DNS answers in its VPC. Fixed at creation (see docs/design.md §12).
+    #[serde(default)]
+    pub private_dns: PrivateDns,
     /// `NetworkInterfaceIds`: the endpoint's ENIs in the consumer subnets.
     pub network_interface_ids: Vec<NetworkInterfaceId>,
     /// The association's `DnsEntry.DnsName` (`DescribeVpcEndpointAssociations`), normalized by

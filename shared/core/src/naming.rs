@@ -178,6 +178,28 @@ pub fn configuration_name(owner: &str, svm: &SvmId, generation: u32) -> String {
     format!("{NAME_PREFIX}-{owner}-{}-g{generation}", svm.suffix())
 }
 
+/// The name of a configuration carrying a custom domain name: the owner and a digest of SVM,
+/// generation, domain and verification (29 characters at most, under VPC Lattice's 40), so each
+/// custom domain (fixed at creation) gets a configuration name of its own beside
+/// [`configuration_name`]'s.
+pub fn custom_domain_configuration_name(
+    owner: &str,
+    svm: &SvmId,
+    generation: u32,
+    domain: &str,
+    verification: Option<&str>,
+) -> String {
+    let token = client_token(&[
+        "custom-domain-configuration",
+        svm.as_str(),
+        &generation.to_string(),
+        domain,
+        verification.unwrap_or(""),
+    ]);
+    let digest = token.rsplit('-').next().unwrap_or(&token);
+    format!("{NAME_PREFIX}-{owner}-d{}", &digest[..12])
+}
+
 /// A client token derived from the desired object's identity: the same desired object gives the
 /// same token (so retries and replays are idempotent); anything different gives another. 38
 /// characters, under EC2's 64 and Lattice's 64.

@@ -59,6 +59,9 @@ pub struct Observed {
     /// endpoint and zone with its [`VpcEndpoint::account`] / [`HostedZone::account`].
     #[serde(default)]
     pub accounts: BTreeMap<AccountId, AccountObserved>,
+    /// The stack account's VPC Lattice domain verifications (ours and others').
+    #[serde(default)]
+    pub domain_verifications: Vec<DomainVerification>,
 }
 
 /// One consumer account as observed.
@@ -139,6 +142,7 @@ pub async fn observe_cached<C: Reads + ?Sized>(
                 .iter()
                 .filter_map(|c| c.hosted_zone_id.clone()),
         )
+        .chain(config.custom_domains.iter().filter_map(|d| d.hosted_zone_id.clone()))
         .collect();
     // Endpoints in the consumer VPCs (ours and foreign), plus ours wherever they are: a
     // consumer removed from the config still has endpoints to delete.
@@ -153,7 +157,7 @@ pub async fn observe_cached<C: Reads + ?Sized>(
     let consumer_list: Vec<VpcId> = consumer_vpcs.iter().cloned().collect();
     let (mut cache_configured, mut cache_tagged) = (cache.clone(), cache.clone());
 
-    let (fsx_side, endpoint_side, consumer_vpc_list, configured) = futures_util::join!(
+    let (fsx_side, endpoint_side, consumer_vpc_list, configured, verifications) = futures_util::join!(
         fsx_side(r, config, &consumer_vpcs),
         async {
             let endpoints = r
@@ -181,6 +185,8 @@ pub async fn observe_cached<C: Reads + ?Sized>(
             .await
         },
         read_zones(r, &configured_zones, &mut cache_configured),
+        r.read(Service::Lattice, "ListDomainVerifications", || cloud
+            .list_domain_verifications()),
     );
     let (mut observed, desired) = fsx_side?;
     let (endpoints, tagged_zones) = endpoint_side?;
@@ -207,6 +213,36 @@ pub async fn observe_cached<C: Reads + ?Sized>(
     if !marked.is_empty() {
         let mut more = cache.clone();
         for (zone, records) in read_zones(r, &marked, &mut more).await? {
+            observed.records.insert(zone.id.clone(), records);
+            observed.hosted_zones.push(zone);
+        }
+        cache.zones.extend(more.zones);
+    }
+    // Domain verifications: needed with custom domains configured. Without, one that cannot be
+    // read (a stack deployed before custom domains, without the permission) is taken for none,
+    // so a deployment that never used them does not depend on it.
+    let custom_domains_used = !config.custom_domains.is_empty()
+        || config
+            .consumers
+            .iter()
+            .any(|c| c.alias_mode == crate::config::AliasMode::CustomDomain);
+    observed.domain_verifications = match verifications {
+        Ok(v) => v,
+        Err(e) if custom_domains_used => return Err(e),
+        Err(_) => Vec::new(),
+    };
+    // Zones our verifications' tags name (a domain removed from the config: its TXT to withdraw).
+    let verification_zones: BTreeSet<HostedZoneId> = observed
+        .domain_verifications
+        .iter()
+        .filter(|v| is_owned(&v.tags, &config.owner))
+        .filter_map(|v| v.tags.get(crate::naming::HOSTED_ZONE_TAG))
+        .filter_map(|z| HostedZoneId::parse(z.as_str()).ok())
+        .filter(|z| !observed.records.contains_key(z))
+        .collect();
+    if !verification_zones.is_empty() {
+        let mut more = cache.clone();
+        for (zone, records) in read_zones(r, &verification_zones, &mut more).await? {
             observed.records.insert(zone.id.clone(), records);
             observed.hosted_zones.push(zone);
         }

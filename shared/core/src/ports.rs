@@ -130,6 +130,10 @@ pub struct CreateVpcEndpointRequest {
     pub resource_configuration_arn: String,
     /// Private DNS.
     pub private_dns_enabled: bool,
+    /// `DnsOptions` (`PrivateDnsPreference`, `PrivateDnsSpecifiedDomains`); the default (no
+    /// preference) sends none and takes EC2's.
+    #[serde(default)]
+    pub private_dns: PrivateDns,
     /// `ClientToken`, derived from the desired object (the SDK does not fill it for EC2).
     pub client_token: String,
     /// Tags (ownership).
@@ -179,6 +183,20 @@ pub trait LatticeRead: Send + Sync {
         &self,
         configuration: &ResourceConfigurationId,
     ) -> CloudResult<Vec<ServiceNetworkAssociation>>;
+    /// `ListDomainVerifications`, all pages, with their tags and TXT record (the summary
+    /// carries both).
+    async fn list_domain_verifications(&self) -> CloudResult<Vec<DomainVerification>>;
+}
+
+/// A `StartDomainVerification` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartDomainVerificationRequest {
+    /// `domainName`.
+    pub domain_name: String,
+    /// `clientToken`.
+    pub client_token: String,
+    /// Tags (ownership).
+    pub tags: Tags,
 }
 
 /// A `CreateServiceNetworkResourceAssociation` request.
@@ -224,6 +242,12 @@ pub struct CreateResourceConfigurationRequest {
     pub ip_address: Ipv4Addr,
     /// TCP ports.
     pub port_ranges: Vec<PortRange>,
+    /// `customDomainName` (create only).
+    #[serde(default)]
+    pub custom_domain_name: Option<String>,
+    /// `domainVerificationIdentifier`: the verified domain's verification, when there is one.
+    #[serde(default)]
+    pub domain_verification_id: Option<String>,
     /// `clientToken`.
     pub client_token: String,
     /// Tags (ownership).
@@ -264,6 +288,10 @@ pub trait LatticeWrite: Send + Sync {
     ) -> CloudResult<ServiceNetworkAssociation>;
     /// `DeleteServiceNetworkResourceAssociation` (asynchronous: `DELETE_IN_PROGRESS` until gone).
     async fn delete_service_network_association(&self, id: &str) -> CloudResult<()>;
+    /// `StartDomainVerification`: the verification, `PENDING`, with the TXT record to publish.
+    async fn start_domain_verification(&self, req: &StartDomainVerificationRequest) -> CloudResult<DomainVerification>;
+    /// `DeleteDomainVerification`.
+    async fn delete_domain_verification(&self, id: &str) -> CloudResult<()>;
 }
 
 /// One change of a Route 53 batch.

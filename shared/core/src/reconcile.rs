@@ -35,7 +35,13 @@ pub enum Scope {
 impl Scope {
     /// Whether the scope covers this action.
     pub fn allows(self, action: &Action) -> bool {
-        let dns = matches!(action, Action::PublishAlias { .. } | Action::DeleteAlias { .. });
+        let dns = matches!(
+            action,
+            Action::PublishAlias { .. }
+                | Action::DeleteAlias { .. }
+                | Action::PublishVerificationTxt { .. }
+                | Action::DeleteVerificationTxt { .. }
+        );
         let directory = matches!(
             action,
             Action::RegisterSpn { .. }

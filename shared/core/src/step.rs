@@ -527,6 +527,9 @@ mod tests {
         ) -> CloudResult<Vec<ServiceNetworkAssociation>> {
             Ok(vec![])
         }
+        async fn list_domain_verifications(&self) -> CloudResult<Vec<DomainVerification>> {
+            Ok(vec![])
+        }
     }
 
     #[async_trait]

@@ -497,6 +497,8 @@ mod tests {
         {
             let mut w = cloud.w();
             let cfg = ResourceConfiguration {
+                custom_domain_name: None,
+                domain_verification_id: None,
                 id: ResourceConfigurationId::parse("rcfg-0123").unwrap(),
                 arn: arn.into(),
                 name: "c".into(),
@@ -568,6 +570,7 @@ mod tests {
         let (cloud, id, vpc, subnet, arn) = far_world(false);
         let there = pollster::block_on(cloud.assume(&far(None))).unwrap();
         let req = CreateVpcEndpointRequest {
+            private_dns: Default::default(),
             vpc_id: vpc.clone(),
             subnet_ids: vec![subnet],
             security_group_ids: vec![],
@@ -642,6 +645,7 @@ mod tests {
     fn review_an_endpoint_is_created_only_in_a_vpc_of_the_callers_account() {
         let (cloud, _, vpc, subnet, arn) = far_world(true);
         let req = CreateVpcEndpointRequest {
+            private_dns: Default::default(),
             vpc_id: vpc.clone(),
             subnet_ids: vec![subnet],
             security_group_ids: vec![],

@@ -188,6 +188,9 @@ pub struct ChaosReport {
     pub account_worlds: u32,
     /// Of them, runs with a service-network consumer (the oracle checking its association).
     pub network_worlds: u32,
+    /// Of them, runs with a custom-domain consumer (the oracle resolving the alias in its VPC),
+    /// about half with a verified domain.
+    pub custom_domain_worlds: u32,
     /// Runs whose final reconciles reported convergence within [`PASS_BUDGET`].
     pub converged: u32,
     /// Resources of ours that nothing desired needs (failed, ended and deleting ones included),
@@ -514,6 +517,11 @@ pub struct WiderWorld {
     pub consumer_account: BTreeMap<String, AccountId>,
     /// Service-network consumers: (name, the network as configured, its id, its zone).
     pub networks: Vec<(String, String, String, HostedZoneId)>,
+    /// Consumers with `alias_mode = "custom-domain"` (their zone is not configured).
+    pub custom_domain: BTreeSet<String>,
+    /// A public zone of the aliases' domain, listed in `[[custom_domains]]`, if the world
+    /// verifies it.
+    pub verified: Option<HostedZoneId>,
 }
 
 impl WiderWorld {
@@ -597,6 +605,8 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
     .expect("foreign gateway");
     let _ = pollster::block_on(
         cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            custom_domain_name: None,
+            domain_verification_id: None,
             name: "hand-made-rcfg".into(),
             gateway_id: foreign_gw.id,
             ip_address: "10.0.15.250".parse().expect("ip"),
@@ -780,6 +790,17 @@ fn build(seed: u64, rng: &mut ChaCha8Rng) -> RandomWorld {
         let configured = if shared { arn } else { id.to_string() };
         accounts.networks.push(("n0".into(), configured, id.into(), zone));
     }
+    // About a third (drawn apart again) have a consumer whose clients resolve the alias through
+    // its endpoint's private DNS (a VPC Lattice custom domain name); half of those verify the
+    // domain in a public zone of theirs.
+    let mut crng = ChaCha8Rng::seed_from_u64(seed ^ 0xc057_d0a1);
+    if !consumers.is_empty() && crng.random_bool(0.35) {
+        let k = crng.random_range(0..consumers.len());
+        accounts.custom_domain.insert(consumers[k].0.clone());
+        if crng.random_bool(0.5) {
+            accounts.verified = Some(cloud.add_hosted_zone("ZCHAOSPUB0", "corp.example", false));
+        }
+    }
     RandomWorld {
         cloud,
         file_systems,
@@ -837,6 +858,8 @@ fn second_owner(
     let ports = vec![PortRange::single(445)];
     let cfg = pollster::block_on(
         cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            custom_domain_name: None,
+            domain_verification_id: None,
             name: fsxn_lattice_core::naming::configuration_name(OTHER_OWNER, &svm.id, 1),
             gateway_id: gw.id.clone(),
             ip_address: ip,
@@ -852,6 +875,7 @@ fn second_owner(
     )
     .expect("other's configuration");
     let _ = pollster::block_on(cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+        private_dns: Default::default(),
         vpc_id: cvpc.clone(),
         subnet_ids: csubnets.clone(),
         security_group_ids: vec![],
@@ -949,12 +973,22 @@ fn config_for(active: &[String], consumers: &[ConsumerVpc], directory: bool, acc
             "[directory]\ndomain = \"{AD_DOMAIN}\"\nsecret_arn = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:chaos-ad-bind-Ab12Cd\"\n"
         ));
     }
+    if let Some(zone) = &accounts.verified {
+        text.push_str(&format!(
+            "[[custom_domains]]\ndomain = \"corp.example\"\nhosted_zone_id = \"{zone}\"\n"
+        ));
+    }
     for (name, vpc, subnets, zone, _) in consumers.iter().filter(|c| active.contains(&c.0)) {
         let subnets: Vec<String> = subnets.iter().map(|s| format!("\"{s}\"")).collect();
         text.push_str(&format!(
-            "[[consumers]]\nname = \"{name}\"\nvpc_id = \"{vpc}\"\nsubnet_ids = [{}]\nhosted_zone_id = \"{zone}\"\n",
+            "[[consumers]]\nname = \"{name}\"\nvpc_id = \"{vpc}\"\nsubnet_ids = [{}]\n",
             subnets.join(", ")
         ));
+        if accounts.custom_domain.contains(name) {
+            text.push_str("alias_mode = \"custom-domain\"\n");
+        } else {
+            text.push_str(&format!("hosted_zone_id = \"{zone}\"\n"));
+        }
         if let Some(a) = accounts.of(name) {
             text.push_str(&format!("account = \"{a}\"\n"));
         }
@@ -1221,6 +1255,55 @@ pub fn check(
             .push(format!("configuration {} ({:?}, {:?})", c.id, c.ip_address, c.status));
     }
 
+    // Custom domains: a configuration carries its SVM's alias exactly when a custom-domain
+    // consumer uses it, with our one verification of the world's domain when it verifies one.
+    let verifications: Vec<DomainVerification> = cloud
+        .domain_verifications()
+        .into_iter()
+        .filter(|v| ours(&v.tags))
+        .collect();
+    let verified_id = match (&accounts.verified, verifications.as_slice()) {
+        (None, []) => None,
+        (None, rest) => {
+            for v in rest {
+                f.orphans.push(format!(
+                    "domain verification {} ({}) of no configured domain",
+                    v.id, v.domain_name
+                ));
+            }
+            None
+        }
+        (Some(_), [v]) if v.status == VerificationStatus::Verified && v.domain_name == "corp.example" => {
+            Some(v.id.clone())
+        }
+        (Some(_), other) => {
+            f.wrong.push(format!(
+                "the world's domain corp.example has verifications {other:?}, not one verified"
+            ));
+            None
+        }
+    };
+    for (svm, c) in &cfg_of {
+        let e = &want[*svm];
+        let custom = e
+            .alias
+            .clone()
+            .filter(|_| e.consumers.iter().any(|n| accounts.custom_domain.contains(n)));
+        if c.custom_domain_name != custom {
+            f.wrong.push(format!(
+                "configuration {} of {svm} has custom domain {:?}, want {custom:?}",
+                c.id, c.custom_domain_name
+            ));
+        }
+        let want_verification = custom.as_ref().and(verified_id.clone());
+        if c.domain_verification_id != want_verification {
+            f.wrong.push(format!(
+                "configuration {} of {svm} has verification {:?}, want {want_verification:?}",
+                c.id, c.domain_verification_id
+            ));
+        }
+    }
+
     // Gateways: the configurations of one file system share one active gateway in its VPC.
     let gws: Vec<&ResourceGateway> = s.gateways.iter().filter(|g| ours(&g.tags)).collect();
     let mut used_gws: BTreeSet<&GatewayId> = BTreeSet::new();
@@ -1344,6 +1427,25 @@ pub fn check(
                             check_reach(cloud, dns, e, &format!("endpoint of {svm} in {name}"), &mut f);
                         }
                     }
+                    // A custom-domain consumer: the endpoint answers exactly the alias, and a
+                    // client in its VPC reaches the SVM by the alias on every port.
+                    if let (true, Some(alias)) = (accounts.custom_domain.contains(name), &e.alias) {
+                        if x.private_dns != PrivateDns::for_alias(alias) {
+                            f.wrong.push(format!(
+                                "endpoint {} of {svm} in {name} has private DNS {:?}, not for {alias}",
+                                x.id, x.private_dns
+                            ));
+                        }
+                        for port in &e.ports {
+                            let target = cloud.connect_from(vpc, alias, *port).map(|c| c.target);
+                            if target != Some(e.ip) {
+                                f.wrong.push(format!(
+                                    "{alias}:{port} from {vpc} ({name}, private DNS) reaches {target:?}, not {}",
+                                    e.ip
+                                ));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1462,6 +1564,9 @@ pub fn check(
     for (svm, e) in &want {
         let Some(alias) = &e.alias else { continue };
         for name in &e.consumers {
+            if accounts.custom_domain.contains(name) {
+                continue; // answered by its endpoint's private DNS: checked with the endpoint
+            }
             let zone = match (consumer(name), accounts.network(name)) {
                 (Some((_, _, _, zone, _)), _) => zone,
                 (None, Some((_, zone))) => zone,
@@ -1716,7 +1821,7 @@ impl Run<'_> {
 
     /// What must hold at every moment, not only at the end, however reconcilers interleave:
     /// never two live endpoints of ours for one configuration in one VPC, two configurations of
-    /// ours for one SVM on one gateway, or two gateways of ours of one generation for one file
+    /// ours for one SVM on one gateway with one custom domain, or two gateways of ours of one generation for one file
     /// system (client tokens and names exist for this).
     fn invariants(&mut self) {
         let s = self.w.cloud.snapshot();
@@ -1731,10 +1836,14 @@ impl Run<'_> {
             .push(e.id.to_string());
         }
         for c in s.configurations.iter().filter(|c| ours(&c.tags)) {
+            // A custom domain (and its verification) is fixed at creation: one configuration
+            // each, the old serving while the new one replaces it.
             seen.entry(format!(
-                "configurations for {:?} on {}",
+                "configurations for {:?} on {} with custom domain {:?} ({:?})",
                 c.tags.get(SVM_TAG),
-                c.gateway_id
+                c.gateway_id,
+                c.custom_domain_name,
+                c.domain_verification_id
             ))
             .or_default()
             .push(c.id.to_string());
@@ -2193,6 +2302,9 @@ fn run_one(
     if !w.accounts.networks.is_empty() {
         report.network_worlds += 1;
     }
+    if !w.accounts.custom_domain.is_empty() {
+        report.custom_domain_worlds += 1;
+    }
     let before = inventory_with_directory(&w.cloud);
     let mut active: Vec<String> = w.consumer_names();
     let mut svms = w.svms.clone();
@@ -2395,6 +2507,7 @@ fn run_campaign_with(opts: ChaosOptions, mutant: Mutant) -> ChaosReport {
         directory_worlds: 0,
         account_worlds: 0,
         network_worlds: 0,
+        custom_domain_worlds: 0,
         converged: 0,
         orphans: 0,
         duplicates: 0,
@@ -2607,6 +2720,54 @@ mod tests {
         assert!(sane.clean(), "{:#?}", sane.failures);
     }
 
+    /// A reconciler that treats custom-domain consumers as CNAME consumers without a zone: the
+    /// oracle, resolving the alias in their VPC, must fail the custom-domain worlds.
+    fn forget_custom_domains(c: &Config) -> Config {
+        let mut c = c.clone();
+        for x in &mut c.consumers {
+            x.alias_mode = fsxn_lattice_core::config::AliasMode::Cname;
+        }
+        c.custom_domains.clear();
+        c
+    }
+
+    #[test]
+    fn the_oracle_fails_a_reconciler_that_ignores_custom_domains() {
+        let opts = ChaosOptions::new(17, 8, 0.0);
+        let worlds = (0..8)
+            .filter(|i| {
+                let seed = run_seed(17, *i);
+                !build(seed, &mut ChaCha8Rng::seed_from_u64(seed))
+                    .accounts
+                    .custom_domain
+                    .is_empty()
+            })
+            .count();
+        assert!(
+            (1..8).contains(&worlds),
+            "both kinds of world in the campaign: {worlds} of 8 have a custom-domain consumer"
+        );
+        let r = run_campaign_with(opts, Some(forget_custom_domains));
+        assert_eq!(r.custom_domain_worlds as usize, worlds);
+        assert!(
+            (1..=worlds).contains(&(r.failed_runs as usize)),
+            "{} of {worlds}: {:#?}",
+            r.failed_runs,
+            r.failures
+        );
+        assert!(
+            r.failures
+                .iter()
+                .all(|f| ["custom domain", "private DNS", "verification"]
+                    .iter()
+                    .any(|w| f.what.contains(w))),
+            "{:#?}",
+            r.failures
+        );
+        let sane = run_campaign_with(opts, None);
+        assert!(sane.clean(), "{:#?}", sane.failures);
+    }
+
     #[test]
     fn a_second_live_endpoint_of_ours_is_a_duplicate_the_moment_it_exists() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -2642,6 +2803,7 @@ mod tests {
             run.invariants();
             assert!(run.ever.is_empty(), "{:?}", run.ever);
             pollster::block_on(w.cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+                private_dns: Default::default(),
                 vpc_id: vpc.clone(),
                 subnet_ids: subnets.clone(),
                 security_group_ids: vec![],

@@ -793,6 +793,62 @@ impl NetworkWrite for SimCloud {
                 format!("Resource configuration '{}' not found", req.resource_configuration_arn),
             ));
         }
+        if let Some(p) = &req.private_dns.preference {
+            let known = [
+                "VERIFIED_DOMAINS_ONLY",
+                "ALL_DOMAINS",
+                "VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS",
+                "SPECIFIED_DOMAINS_ONLY",
+            ];
+            let needs_domains = p.contains("SPECIFIED");
+            if !known.contains(&p.as_str())
+                || !req.private_dns_enabled
+                || needs_domains == req.private_dns.specified_domains.is_empty()
+            {
+                return Err(err(
+                    ErrorKind::InvalidInput,
+                    OP,
+                    "InvalidParameter",
+                    format!(
+                        "PrivateDnsPreference {p} needs private DNS enabled, and specified domains exactly when it names them"
+                    ),
+                ));
+            }
+        }
+        // EC2 refuses a second endpoint whose private DNS would answer a name another endpoint
+        // already answers in the VPC (as for interface endpoints; UNCONFIRMED for Resource
+        // endpoints, docs/design.md §12).
+        {
+            w.refresh_verifications();
+            let probe = VpcEndpoint {
+                account: None,
+                id: VpcEndpointId::parse("vpce-00000000000000000").expect("valid id"),
+                vpc_id: vpc.id.clone(),
+                subnet_ids: Vec::new(),
+                security_group_ids: Vec::new(),
+                resource_configuration_arn: req.resource_configuration_arn.clone(),
+                state: EndpointState::Pending,
+                failure_reason: None,
+                private_dns_enabled: req.private_dns_enabled,
+                private_dns: req.private_dns.clone(),
+                network_interface_ids: Vec::new(),
+                dns_name: None,
+                tags: Tags::new(),
+            };
+            if let Some(domain) = w.answered_domain(&probe, &req.private_dns)
+                && let Some(other) = w.domain_answered_in(&vpc.id, &domain, None)
+            {
+                return Err(err(
+                    ErrorKind::Conflict,
+                    OP,
+                    "InvalidParameter",
+                    format!(
+                        "private-dns-enabled cannot be set because there is already a conflicting DNS domain for {domain} in the VPC {} ({other})",
+                        vpc.id
+                    ),
+                ));
+            }
+        }
         let count = w.endpoints.values().filter(|e| e.ep.vpc_id == vpc.id).count();
         if count >= w.endpoints_per_vpc {
             return Err(err(
@@ -813,6 +869,7 @@ impl NetworkWrite for SimCloud {
             state: EndpointState::Pending,
             failure_reason: None,
             private_dns_enabled: req.private_dns_enabled,
+            private_dns: req.private_dns.clone(),
             network_interface_ids: Vec::new(),
             dns_name: None,
             tags: req.tags.clone(),

@@ -103,6 +103,9 @@ macro_rules! forward_ports {
             async fn list_resource_configurations(&self) -> CloudResult<Vec<ResourceConfiguration>> {
                 $wrap!(self, Service::Lattice, self.cloud.list_resource_configurations())
             }
+            async fn list_domain_verifications(&self) -> CloudResult<Vec<DomainVerification>> {
+                $wrap!(self, Service::Lattice, self.cloud.list_domain_verifications())
+            }
         }
         #[async_trait]
         impl LatticeWrite for $ty {
@@ -166,6 +169,15 @@ macro_rules! forward_ports {
                     Service::Lattice,
                     self.cloud.delete_service_network_association(id)
                 )
+            }
+            async fn start_domain_verification(
+                &self,
+                req: &StartDomainVerificationRequest,
+            ) -> CloudResult<DomainVerification> {
+                $wrap!(self, Service::Lattice, self.cloud.start_domain_verification(req))
+            }
+            async fn delete_domain_verification(&self, id: &str) -> CloudResult<()> {
+                $wrap!(self, Service::Lattice, self.cloud.delete_domain_verification(id))
             }
             async fn delete_resource_configuration(&self, id: &ResourceConfigurationId) -> CloudResult<()> {
                 $wrap!(

@@ -43,10 +43,23 @@ impl SimCloud {
             let final_name = self.follow_cnames(name);
             self.w().configuration_behind(&final_name)
         };
-        let (endpoint_ip, cfg_id) = match behind {
-            Some(cfg) => (Ipv4Addr::new(129, 224, 0, 10), Some(cfg)),
-            None => (self.resolve(name)?, None),
-        };
+        match behind {
+            Some(cfg) => self.connect_through(Ipv4Addr::new(129, 224, 0, 10), Some(cfg), port),
+            None => self.connect_ip(self.resolve(name)?, port),
+        }
+    }
+
+    /// A connection to `endpoint_ip` (an endpoint's ENI address) on `port`.
+    pub(crate) fn connect_ip(&self, endpoint_ip: Ipv4Addr, port: u16) -> Option<Connection> {
+        self.connect_through(endpoint_ip, None, port)
+    }
+
+    fn connect_through(
+        &self,
+        endpoint_ip: Ipv4Addr,
+        cfg_id: Option<ResourceConfigurationId>,
+        port: u16,
+    ) -> Option<Connection> {
         let mut w = self.w();
         let cfg = match cfg_id {
             Some(id) => w.configurations.get(&id)?.clone(),
@@ -133,6 +146,9 @@ impl LatticeRead for SimCloud {
         let tagged = w.gateways.values().filter(|g| g.tags.contains_key(OWNER_TAG)).count();
         w.tagging_pages(tagged);
         Ok(all)
+    }
+    async fn list_domain_verifications(&self) -> CloudResult<Vec<DomainVerification>> {
+        self.w().list_domain_verifications_()
     }
     async fn list_service_network_associations(
         &self,
@@ -349,6 +365,7 @@ impl LatticeWrite for SimCloud {
             ));
         }
         check_ip_resource(&w, OP, &g, req.ip_address)?;
+        w.check_custom_domain(OP, req)?;
         if req.port_ranges.is_empty() {
             return Err(err(
                 ErrorKind::InvalidInput,
@@ -368,6 +385,8 @@ impl LatticeWrite for SimCloud {
             status: ConfigurationStatus::Active,
             failure_reason: None,
             tags: req.tags.clone(),
+            custom_domain_name: req.custom_domain_name.as_deref().map(normalize_dns_name),
+            domain_verification_id: req.domain_verification_id.clone(),
         };
         w.configurations.insert(id.clone(), c.clone());
         w.born(id.as_str());
@@ -417,6 +436,12 @@ impl LatticeWrite for SimCloud {
         req: &CreateServiceNetworkAssociationRequest,
     ) -> CloudResult<ServiceNetworkAssociation> {
         self.create_association(req)
+    }
+    async fn start_domain_verification(&self, req: &StartDomainVerificationRequest) -> CloudResult<DomainVerification> {
+        self.w().start_domain_verification_(req)
+    }
+    async fn delete_domain_verification(&self, id: &str) -> CloudResult<()> {
+        self.w().delete_domain_verification_(id)
     }
     async fn delete_service_network_association(&self, id: &str) -> CloudResult<()> {
         self.delete_association(id)

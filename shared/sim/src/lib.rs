@@ -51,6 +51,7 @@ mod accounts;
 pub mod audit;
 mod builders;
 pub mod chaos;
+mod custom_domains;
 pub mod deployed;
 mod directory;
 mod ec2;

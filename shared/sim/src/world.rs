@@ -271,6 +271,8 @@ pub(crate) struct CloudState {
     /// (`service_networks.rs`).
     pub(crate) networks: BTreeMap<String, crate::service_networks::SimNetwork>,
     pub(crate) associations: BTreeMap<String, ServiceNetworkAssociation>,
+    /// Domain verifications by id (`custom_domains.rs`).
+    pub(crate) verifications: BTreeMap<String, crate::custom_domains::SimVerification>,
 }
 
 /// A point-in-time copy of the simulated world, for assertions.
@@ -329,7 +331,10 @@ fn service_of(op: &str) -> &'static str {
         | "CreateResourceConfiguration"
         | "UpdateResourceConfiguration"
         | "DeleteResourceConfiguration"
-        | "ListResourceConfigurations" => "vpc-lattice",
+        | "ListResourceConfigurations"
+        | "ListDomainVerifications"
+        | "StartDomainVerification"
+        | "DeleteDomainVerification" => "vpc-lattice",
         "ChangeResourceRecordSets" | "GetChange" | "GetHostedZone" | "ListResourceRecordSets" => "route53",
         "DescribeFileSystems" | "DescribeStorageVirtualMachines" | "TagResource" | "UntagResource" => "fsx",
         "LdapSearchComputer" | "LdapModifyComputer" | "LdapSearchDnsNode" | "LdapModifyDnsNode"
@@ -710,6 +715,7 @@ impl SimCloud {
                 caller: None,
                 networks: BTreeMap::new(),
                 associations: BTreeMap::new(),
+                verifications: BTreeMap::new(),
             })),
         }
     }

@@ -37,6 +37,8 @@ fn by_hand(
     .unwrap();
     let cfg = block_on(
         cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            custom_domain_name: None,
+            domain_verification_id: None,
             name: format!("{name}-rcfg-svm"),
             gateway_id: gw.id.clone(),
             ip_address: SVM_IP.parse().unwrap(),
@@ -47,6 +49,7 @@ fn by_hand(
     )
     .unwrap();
     let ep = block_on(cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+        private_dns: Default::default(),
         vpc_id: VpcId::parse(CONSUMER_VPC).unwrap(),
         subnet_ids: CONSUMER_SUBNETS.iter().map(|s| SubnetId::parse(*s).unwrap()).collect(),
         security_group_ids: vec![sg("sg-0414e809a306108ed")],
@@ -426,6 +429,8 @@ fn prefixes_come_from_prefix_reservations_first_and_random_ips_stay_out_of_reser
     .unwrap();
     let cfg = block_on(
         cloud.create_resource_configuration(&CreateResourceConfigurationRequest {
+            custom_domain_name: None,
+            domain_verification_id: None,
             name: "cfg".into(),
             gateway_id: gw.id.clone(),
             ip_address: "10.9.200.1".parse().unwrap(),
@@ -438,6 +443,7 @@ fn prefixes_come_from_prefix_reservations_first_and_random_ips_stay_out_of_reser
     let consumer = cloud.add_vpc("vpc-0bbb", &["10.8.0.0/16"], true);
     let cs = cloud.add_subnet("subnet-0bbb", &consumer, "us-east-1a", "10.8.0.0/24");
     block_on(cloud.create_vpc_endpoint(&CreateVpcEndpointRequest {
+        private_dns: Default::default(),
         vpc_id: consumer,
         subnet_ids: vec![cs],
         security_group_ids: vec![],

@@ -48,7 +48,13 @@ impl<'a> Planner<'a> {
                     remaining_configs += 1;
                     continue;
                 }
-                let cfg_current = is_current && svm.as_ref().is_some_and(|s| active.iter().any(|e| &e.svm_id == s));
+                // The current slot: the configuration chosen for an active SVM on the current
+                // gateway; another of ours for it there (a custom domain changed) is retired.
+                let cfg_current = is_current
+                    && svm.as_ref().is_some_and(|s| {
+                        active.iter().any(|e| &e.svm_id == s)
+                            && self.current_configs.get(s).is_none_or(|id| id == &cfg.id)
+                    });
                 let mut remaining_eps = 0;
                 for ep in self.endpoints_on(&cfg.arn) {
                     if !self.owned(&ep.tags) {
@@ -62,7 +68,8 @@ impl<'a> Planner<'a> {
                     }
                     let pair = svm.clone().map(|s| (s, consumer.clone()));
                     let desired = pair.as_ref().is_some_and(|p| desired_pairs.contains(p));
-                    if cfg_current && desired && self.endpoint_matches(ep, &consumer) {
+                    let matches = svm.as_ref().is_some_and(|s| self.endpoint_matches(ep, s, &consumer));
+                    if cfg_current && desired && matches {
                         remaining_eps += 1; // the current slot: handled by ensure_exposure
                         continue;
                     }
@@ -71,8 +78,12 @@ impl<'a> Planner<'a> {
                         self.wait(format!("{} is deleting", ep.id));
                         continue;
                     }
+                    // A replacement that cannot be made while this one answers its alias through
+                    // private DNS (break-before-make, see `ensure_endpoint`) is ready as soon as
+                    // it is wanted.
                     let replacement_ready = pair.as_ref().is_some_and(|p| {
-                        self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p)
+                        (self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p))
+                            || self.private_dns_blocked.contains(p)
                     });
                     if (!desired || ep.state == EndpointState::Failed || replacement_ready)
                         && self.held_by_directory(&ep.id)
@@ -347,6 +358,8 @@ mod tests {
         let mut cfg_tags = owned.clone();
         cfg_tags.insert(SVM_TAG.into(), "svm-1".into());
         o.configurations.push(ResourceConfiguration {
+            custom_domain_name: None,
+            domain_verification_id: None,
             id: id("rcfg-1"),
             arn: "arn:aws:vpc-lattice:us-east-1:1:resourceconfiguration/rcfg-1".into(),
             name: "fsxnl-1-g1".into(),
@@ -358,6 +371,7 @@ mod tests {
             tags: cfg_tags,
         });
         o.endpoints.push(VpcEndpoint {
+            private_dns: Default::default(),
             account: None,
             id: id("vpce-f0"),
             vpc_id: id("vpc-9"),

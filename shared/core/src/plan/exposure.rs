@@ -3,11 +3,13 @@
 //! replaced when failed, waited for. Consumers whose VPC cannot take an endpoint with private
 //! DNS are refused before anything is built for them.
 
+use super::custom_domains::same_private_dns;
 use super::{Action, Planner, join, sorted};
 use crate::config::{Consumer, ServiceNetworkConsumer};
 use crate::desired::Exposure;
 use crate::error::ErrorKind;
 use crate::ids::AccountId;
+use crate::ids::SvmId;
 use crate::model::*;
 use crate::naming::*;
 
@@ -94,10 +96,41 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn ensure_exposure(&mut self, gw: &'a ResourceGateway, e: &Exposure) {
-        let cfg = self
+        // The configuration wanted: with the alias as its custom domain when a consumer answers
+        // it through private DNS, created with our verification of its domain once that is
+        // verified. Both are fixed at creation, so another one means a new configuration; the
+        // old one serves until the drain retires it.
+        let want_domain = self.custom_domain_of(e);
+        let want_verification = match &want_domain {
+            Some(d) => self.verification_for(d),
+            None => Ok(None),
+        };
+        let ours: Vec<&'a ResourceConfiguration> = self
             .configs_on(&gw.id)
             .into_iter()
-            .find(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()));
+            .filter(|c| self.owned(&c.tags) && c.tags.get(SVM_TAG).map(String::as_str) == Some(e.svm_id.as_str()))
+            .collect();
+        let fits = |c: &&ResourceConfiguration| {
+            c.custom_domain_name.as_deref().map(normalize_dns_name) == want_domain
+                && match &want_verification {
+                    Ok(v) => &c.domain_verification_id == v,
+                    // Verification pending: what exists for the domain serves meanwhile.
+                    Err(_) => true,
+                }
+        };
+        let mut cfg = ours.iter().copied().find(fits);
+        if let Err(why) = &want_verification {
+            self.wait(why.clone());
+            // Nothing to create yet: an older configuration of the SVM keeps serving (its
+            // custom-domain consumers wait below).
+            cfg = cfg.or_else(|| ours.first().copied());
+            if cfg.is_none() {
+                return;
+            }
+        }
+        if let Some(c) = cfg {
+            self.current_configs.insert(e.svm_id.clone(), c.id.clone());
+        }
         // Consumers in other accounts keep needing the configuration while it or its gateway
         // is briefly not ACTIVE (an update): their share is neither narrowed nor deleted.
         if let Some(cfg) = cfg
@@ -120,23 +153,30 @@ impl<'a> Planner<'a> {
         }
         let generation = generation_of(&gw.tags).unwrap_or(0);
         let Some(cfg) = cfg else {
-            let name = configuration_name(self.owner, &e.svm_id, generation);
+            let verification = want_verification.clone().unwrap_or_default();
+            let name = match &want_domain {
+                None => configuration_name(self.owner, &e.svm_id, generation),
+                Some(d) => {
+                    custom_domain_configuration_name(self.owner, &e.svm_id, generation, d, verification.as_deref())
+                }
+            };
             // The parameters are part of the token: a retry after the exposure changed must not
             // replay an older request (IdempotentParameterMismatch / ConflictException).
-            let token = client_token(&[
-                "configuration",
-                self.owner,
-                &name,
-                gw.id.as_str(),
-                &e.target_ip.to_string(),
-                &join(&e.ports),
-            ]);
+            let mut parts = vec!["configuration", self.owner, &name, gw.id.as_str()];
+            let (ip, ports) = (e.target_ip.to_string(), join(&e.ports));
+            parts.extend([ip.as_str(), ports.as_str()]);
+            if let Some(d) = &want_domain {
+                parts.extend([d.as_str(), verification.as_deref().unwrap_or("")]);
+            }
+            let token = client_token(&parts);
             self.push(
                 Action::CreateResourceConfiguration {
                     name,
                     gateway_id: gw.id.clone(),
                     ip_address: e.target_ip,
                     port_ranges: e.ports.clone(),
+                    custom_domain_name: want_domain.clone(),
+                    domain_verification_id: verification,
                     client_token: token,
                     tags: self.tags(&[
                         (SVM_TAG, e.svm_id.to_string()),
@@ -145,7 +185,19 @@ impl<'a> Planner<'a> {
                         (TARGET_TAG, target_tag_value(e.target_ip, &e.ports)),
                     ]),
                 },
-                format!("expose {} ({}) on TCP {}", e.svm_name, e.target_ip, join(&e.ports)),
+                match (&want_domain, ours.is_empty()) {
+                    (None, _) => format!("expose {} ({}) on TCP {}", e.svm_name, e.target_ip, join(&e.ports)),
+                    (Some(d), true) => format!(
+                        "expose {} ({}) on TCP {} with custom domain name {d}",
+                        e.svm_name,
+                        e.target_ip,
+                        join(&e.ports)
+                    ),
+                    (Some(d), false) => format!(
+                        "custom domain name {d} (or its verification) is fixed at creation: a new configuration for {}, the old one serves until it replaces it",
+                        e.svm_name
+                    ),
+                },
             );
             return;
         };
@@ -348,9 +400,21 @@ impl<'a> Planner<'a> {
             .filter(|ep| {
                 self.owned(&ep.tags)
                     && ep.tags.get(CONSUMER_TAG) == Some(&consumer.name)
-                    && self.endpoint_matches(ep, &consumer.name)
+                    && self.endpoint_matches(ep, &e.svm_id, &consumer.name)
             })
             .collect();
+        let private_dns = self.wanted_private_dns(&e.svm_id, &consumer.name);
+        // Custom domain: the configuration must carry it (one created while its verification
+        // was pending serves the others meanwhile).
+        if private_dns.preference.is_some()
+            && cfg.custom_domain_name.as_deref().map(normalize_dns_name) != self.custom_domain_of(e)
+        {
+            self.wait(format!(
+                "consumer {} waits for a configuration of {} with its custom domain name",
+                consumer.name, e.svm_name
+            ));
+            return;
+        }
         // Ended ones (failed, rejected, expired) are deleted whatever else exists: one that
         // failed beside an available one would otherwise stay forever.
         let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state.is_terminal()).collect();
@@ -459,20 +523,51 @@ impl<'a> Planner<'a> {
             // Held (in `held_for_accounts`): not polled for.
             Err(None) => return,
         }
+        // Two endpoints cannot answer one name in one VPC: the old one answering the alias
+        // goes first (the drain deletes it on this mark), then this one is made.
+        if let Some(alias) = private_dns.specified_domains.first() {
+            let answering: Vec<&VpcEndpoint> = self
+                .obs
+                .endpoints
+                .iter()
+                .filter(|o| o.vpc_id == consumer.vpc_id && o.account == consumer.account && o.state.is_live())
+                .filter(|o| self.answers_in_vpc(o, alias))
+                .collect();
+            if !answering.is_empty() {
+                self.private_dns_blocked
+                    .insert((e.svm_id.clone(), consumer.name.clone()));
+                let ids: Vec<&str> = answering.iter().map(|o| o.id.as_str()).collect();
+                self.wait(format!(
+                    "{} already answers {alias} in {}: it goes before the endpoint of {} that replaces it",
+                    ids.join(", "),
+                    consumer.vpc_id,
+                    cfg.id
+                ));
+                return;
+            }
+        }
         let replaced: Vec<&str> = failed.iter().map(|ep| ep.id.as_str()).collect();
         let subnets = sorted(&consumer.subnet_ids);
         let sgs = sorted(&consumer.security_group_ids);
-        let token = client_token(&[
+        let replaced = replaced.join(",");
+        let (subnet_list, sg_list) = (join(&subnets), join(&sgs));
+        let mut parts = vec![
             "endpoint",
             self.owner,
             e.svm_id.as_str(),
             &consumer.name,
             consumer.vpc_id.as_str(),
             &cfg.arn,
-            &join(&subnets),
-            &join(&sgs),
-            &replaced.join(","),
-        ]);
+            &subnet_list,
+            &sg_list,
+            &replaced,
+        ];
+        let dns_part = private_dns
+            .preference
+            .as_ref()
+            .map(|p| format!("{p}:{}", private_dns.specified_domains.join(",")));
+        parts.extend(dns_part.as_deref());
+        let token = client_token(&parts);
         self.push(
             Action::CreateVpcEndpoint {
                 vpc_id: consumer.vpc_id.clone(),
@@ -495,6 +590,7 @@ impl<'a> Planner<'a> {
                     ("Name", format!("fsxn-lattice-{}-{}", e.svm_name, consumer.name)),
                 ]),
                 account: consumer.account.clone(),
+                private_dns,
             },
             format!(
                 "give consumer {} ({}) a path to {}",
@@ -503,10 +599,15 @@ impl<'a> Planner<'a> {
         );
     }
 
-    pub(super) fn endpoint_matches(&self, ep: &VpcEndpoint, consumer: &str) -> bool {
+    /// Whether `ep` is what `consumer` wants for `svm`: its subnets, its security groups, and
+    /// for a custom-domain consumer exactly the private DNS options of the alias (fixed at
+    /// creation, so a change replaces the endpoint).
+    pub(super) fn endpoint_matches(&self, ep: &VpcEndpoint, svm: &SvmId, consumer: &str) -> bool {
+        let dns = self.wanted_private_dns(svm, consumer);
         self.config.consumer(consumer).is_some_and(|c| {
             sorted(&ep.subnet_ids) == sorted(&c.subnet_ids)
                 && (c.security_group_ids.is_empty() || sorted(&ep.security_group_ids) == sorted(&c.security_group_ids))
+                && (dns.preference.is_none() || (ep.private_dns_enabled && same_private_dns(&ep.private_dns, &dns)))
         })
     }
 }

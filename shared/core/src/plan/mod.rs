@@ -23,6 +23,7 @@
 //!   configurations and gateways, orphaned endpoints, our reservations and carved subnets.
 
 mod cleanup;
+mod custom_domains;
 mod directory;
 mod dns;
 mod exposure;
@@ -129,7 +130,16 @@ pub enum Action {
         /// The exposure's `ports`: one single-port range per TCP port of the exposed
         /// protocols, sorted and de-duplicated (see [`Protocol::ports`]).
         port_ranges: Vec<PortRange>,
-        /// [`crate::naming::client_token`] of owner, name, gateway, IP and ports.
+        /// The exposure's alias, when one of its consumers has `alias_mode = "custom-domain"`:
+        /// fixed at creation, so a different one means a new configuration.
+        #[serde(default)]
+        custom_domain_name: Option<String>,
+        /// Our `VERIFIED` verification of the `[[custom_domains]]` entry the custom domain is
+        /// in, if any.
+        #[serde(default)]
+        domain_verification_id: Option<String>,
+        /// [`crate::naming::client_token`] of owner, name, gateway, IP, ports, custom domain and
+        /// verification.
         client_token: String,
         /// Owner, [`crate::naming::SVM_TAG`], [`crate::naming::FILE_SYSTEM_TAG`],
         /// [`crate::naming::GENERATION_TAG`] and [`crate::naming::TARGET_TAG`] (IP and ports,
@@ -170,6 +180,43 @@ pub enum Action {
         /// through the role assumed there.
         #[serde(default)]
         account: Option<AccountId>,
+        /// Private DNS options: for a custom-domain consumer, exactly the alias
+        /// ([`PrivateDns::for_alias`]); otherwise none (EC2's default).
+        #[serde(default)]
+        private_dns: PrivateDns,
+    },
+    /// Start verifying a `[[custom_domains]]` domain with VPC Lattice.
+    StartDomainVerification {
+        /// The domain, normalized.
+        domain_name: String,
+        /// [`crate::naming::client_token`] of owner and domain.
+        client_token: String,
+        /// Owner, and [`crate::naming::HOSTED_ZONE_TAG`] = the zone its TXT goes in (`""`
+        /// when published by hand), so the TXT is found to withdraw once the domain is removed.
+        tags: Tags,
+    },
+    /// CREATE the verification's TXT record in the domain's zone (never over another record).
+    PublishVerificationTxt {
+        /// The `[[custom_domains]]` entry's zone (stack account).
+        hosted_zone_id: HostedZoneId,
+        /// `txtMethodConfig.name` TXT `"txtMethodConfig.value"`, the configured TTL.
+        record: RecordSet,
+    },
+    /// DELETE our verification's TXT record, exactly as read (its value is the verification's
+    /// own token, which is what proves it ours).
+    DeleteVerificationTxt {
+        /// The zone the verification's tag names.
+        hosted_zone_id: HostedZoneId,
+        /// The record as read.
+        record: RecordSet,
+    },
+    /// Delete one of our domain verifications (its domain no longer configured, a duplicate, or
+    /// timed out), once no configuration uses it and its TXT is withdrawn.
+    DeleteDomainVerification {
+        /// `dv-…`.
+        verification_id: String,
+        /// Its domain, for messages.
+        domain_name: String,
     },
     /// Associate our configuration with a service network (a `[[service_network_consumers]]`
     /// entry); its DNS name is what that consumer's alias points at.
@@ -417,9 +464,9 @@ impl Action {
     /// build, publish DNS and register SPNs, tear down.
     fn phase(&self) -> u8 {
         match self {
-            Self::DeleteAlias { .. } | Self::WithdrawDirectoryAlias { .. } => 0,
+            Self::DeleteAlias { .. } | Self::WithdrawDirectoryAlias { .. } | Self::DeleteVerificationTxt { .. } => 0,
             Self::UnregisterSpn { .. } => 1,
-            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } => 2,
+            Self::CreateSubnet { .. } | Self::AssociateRouteTable { .. } | Self::StartDomainVerification { .. } => 2,
             Self::ReserveCidr { .. } => 3,
             Self::CreateResourceGateway { .. } | Self::UpdateResourceGateway { .. } => 4,
             Self::CreateResourceConfiguration { .. } | Self::UpdateResourceConfiguration { .. } => 5,
@@ -427,11 +474,14 @@ impl Action {
             | Self::AssociateResourceShare { .. }
             | Self::AcceptShareInvitation { .. } => 6,
             Self::CreateVpcEndpoint { .. } | Self::CreateServiceNetworkAssociation { .. } => 7,
-            Self::PublishAlias { .. } | Self::RegisterSpn { .. } | Self::PublishDirectoryAlias { .. } => 8,
+            Self::PublishAlias { .. }
+            | Self::RegisterSpn { .. }
+            | Self::PublishDirectoryAlias { .. }
+            | Self::PublishVerificationTxt { .. } => 8,
             Self::DeleteVpcEndpoint { .. } | Self::DeleteServiceNetworkAssociation { .. } => 9,
             Self::DisassociateResourceShare { .. } | Self::DeleteResourceShare { .. } => 10,
             Self::DeleteResourceConfiguration { .. } => 11,
-            Self::DeleteResourceGateway { .. } => 12,
+            Self::DeleteResourceGateway { .. } | Self::DeleteDomainVerification { .. } => 12,
             Self::ReleaseCidr { .. } => 13,
             Self::DisassociateRouteTable { .. } => 14,
             Self::DeleteSubnet { .. } => 15,
@@ -552,6 +602,22 @@ impl Action {
                 }
                 format!("stop sharing {} with account {account}", what.join(" and "))
             }
+            Self::StartDomainVerification { domain_name, .. } => {
+                format!("start verifying domain {domain_name} with VPC Lattice")
+            }
+            Self::PublishVerificationTxt { hosted_zone_id, record } => {
+                format!("publish TXT {} (domain verification) in {hosted_zone_id}", record.name)
+            }
+            Self::DeleteVerificationTxt { hosted_zone_id, record } => {
+                format!(
+                    "withdraw TXT {} (domain verification) from {hosted_zone_id}",
+                    record.name
+                )
+            }
+            Self::DeleteDomainVerification {
+                verification_id,
+                domain_name,
+            } => format!("delete domain verification {verification_id} ({domain_name})"),
             Self::DeleteResourceShare { account, share_arn } => {
                 format!("delete RAM resource share {share_arn} of account {account}")
             }
@@ -748,6 +814,11 @@ struct Planner<'a> {
     share_wanted: BTreeMap<AccountId, BTreeSet<String>>,
     /// DNS name of the available current endpoint for (svm, consumer).
     targets: BTreeMap<(SvmId, String), String>,
+    /// The configuration chosen for each active SVM on its current gateway this pass.
+    current_configs: BTreeMap<SvmId, ResourceConfigurationId>,
+    /// (svm, consumer) pairs whose new endpoint waits for an old one answering the same alias
+    /// in the VPC to go.
+    private_dns_blocked: BTreeSet<(SvmId, String)>,
     /// Subnets chosen or in use this pass: their reservations and carved subnets stay.
     subnets_in_use: BTreeSet<SubnetId>,
     diagnosed: BTreeSet<SubnetId>,
@@ -794,6 +865,8 @@ impl<'a> Planner<'a> {
             held_consumers: BTreeSet::new(),
             share_wanted: BTreeMap::new(),
             targets: BTreeMap::new(),
+            current_configs: BTreeMap::new(),
+            private_dns_blocked: BTreeSet::new(),
             subnets_in_use: BTreeSet::new(),
             diagnosed: BTreeSet::new(),
             planned_cidrs: Vec::new(),
@@ -876,6 +949,7 @@ impl<'a> Planner<'a> {
         self.plan_directory();
         self.plan_cleanup();
         self.plan_shares();
+        self.plan_custom_domains();
         self.plan_manual_steps();
     }
 

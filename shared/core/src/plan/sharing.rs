@@ -666,6 +666,7 @@ account = "{FAR}"
         let (mut config, mut o) = far_world();
         // A second consumer, in the stack's own account, keeps being served.
         config.consumers.push(crate::config::Consumer {
+            alias_mode: Default::default(),
             name: "home".into(),
             vpc_id: id("vpc-3"),
             subnet_ids: vec![id("subnet-0d1")],
@@ -1011,6 +1012,7 @@ account = "{OWN}"
     fn review_a_consumers_vpc_is_looked_up_in_the_consumers_own_account() {
         let (mut config, mut o) = far_world();
         config.consumers.push(crate::config::Consumer {
+            alias_mode: Default::default(),
             name: "home".into(),
             vpc_id: id("vpc-2"),
             subnet_ids: vec![id("subnet-c1")],

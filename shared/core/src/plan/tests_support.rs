@@ -143,6 +143,8 @@ pub(super) fn with_gateway(o: &mut Observed, subnets: &[&str]) {
     cfg_tags.insert(SVM_TAG.into(), "svm-1".into());
     cfg_tags.insert(TARGET_TAG.into(), "10.0.15.239 445".into());
     o.configurations.push(ResourceConfiguration {
+        custom_domain_name: None,
+        domain_verification_id: None,
         id: id("rcfg-1"),
         arn: CFG_ARN.into(),
         name: "fsxnl-t-1-g1".into(),
@@ -158,6 +160,7 @@ pub(super) fn with_gateway(o: &mut Observed, subnets: &[&str]) {
 /// Our endpoint for svm-1 and consumer `c` in `state`.
 pub(super) fn our_endpoint(o: &mut Observed, vpce: &str, state: EndpointState) {
     o.endpoints.push(VpcEndpoint {
+        private_dns: Default::default(),
         account: None,
         id: id(vpce),
         vpc_id: id("vpc-2"),

@@ -1,0 +1,507 @@
+//! VPC Lattice custom domain names: domain verifications (the `ListDomainVerifications`,
+//! `StartDomainVerification` and `DeleteDomainVerification` calls), a configuration's custom
+//! domain, and a Resource endpoint's private DNS answering it inside its VPC only
+//! ([`SimCloud::resolve_from`], [`SimCloud::connect_from`]).
+//!
+//! A verification is `PENDING` until its TXT record has been in a **public** hosted zone for
+//! [`VERIFY_AFTER`] seconds (public DNS: UNCONFIRMED for VPC Lattice, stated for PrivateLink
+//! endpoint services), and times out after [`VERIFY_TIMEOUT`] (UNCONFIRMED). Two endpoints
+//! whose private DNS answers one name in one VPC are refused, as EC2 refuses interface
+//! endpoints with a conflicting private DNS domain (UNCONFIRMED for Resource endpoints).
+
+use crate::SimCloud;
+use crate::world::{CloudState, err};
+use fsxn_lattice_core::error::{CloudError, ErrorKind};
+use fsxn_lattice_core::ids::*;
+use fsxn_lattice_core::model::*;
+use fsxn_lattice_core::ports::*;
+use rand::Rng;
+use std::net::Ipv4Addr;
+
+/// Seconds the verification's TXT record must have been published before it is `VERIFIED`.
+pub const VERIFY_AFTER: u64 = 120;
+/// Seconds after which a verification whose TXT was never seen is `VERIFICATION_TIMED_OUT`.
+pub const VERIFY_TIMEOUT: u64 = 72 * 3600;
+
+/// A verification as the simulated service keeps it.
+#[derive(Debug, Clone)]
+pub(crate) struct SimVerification {
+    pub(crate) dv: DomainVerification,
+    pub(crate) started: u64,
+    pub(crate) txt_seen: Option<u64>,
+}
+
+impl CloudState {
+    /// Moves every pending verification on, by what public DNS holds now.
+    pub(crate) fn refresh_verifications(&mut self) {
+        let now = self.now;
+        let public_txt: Vec<(String, String)> = self
+            .records
+            .iter()
+            .filter(|(z, _)| self.zones.get(*z).is_some_and(|z| !z.private))
+            .flat_map(|(_, r)| r.values())
+            .filter(|r| r.record_type == RecordType::TXT)
+            .flat_map(|r| {
+                r.values
+                    .iter()
+                    .map(|v| (r.name.clone(), v.trim().trim_matches('"').to_string()))
+            })
+            .collect();
+        for v in self.verifications.values_mut() {
+            if v.dv.status != VerificationStatus::Pending {
+                continue;
+            }
+            let published = match (&v.dv.txt_name, &v.dv.txt_value) {
+                (Some(n), Some(val)) => public_txt.iter().any(|(rn, rv)| rn == n && rv == val),
+                _ => false,
+            };
+            v.txt_seen = if published { v.txt_seen.or(Some(now)) } else { None };
+            if v.txt_seen.is_some_and(|t| now >= t + VERIFY_AFTER) {
+                v.dv.status = VerificationStatus::Verified;
+            } else if now >= v.started + VERIFY_TIMEOUT {
+                v.dv.status = VerificationStatus::VerificationTimedOut;
+            }
+        }
+    }
+
+    pub(crate) fn list_domain_verifications_(&mut self) -> Result<Vec<DomainVerification>, CloudError> {
+        const OP: &str = "ListDomainVerifications";
+        self.enter(OP)?;
+        self.refresh_verifications();
+        let out: Vec<DomainVerification> = self
+            .verifications
+            .values()
+            .filter(|v| self.visible(&v.dv.id))
+            .map(|v| v.dv.clone())
+            .collect();
+        self.pages(OP, out.len(), page::LATTICE as usize);
+        Ok(out)
+    }
+
+    pub(crate) fn start_domain_verification_(
+        &mut self,
+        req: &StartDomainVerificationRequest,
+    ) -> Result<DomainVerification, CloudError> {
+        const OP: &str = "StartDomainVerification";
+        self.enter(OP)?;
+        let fingerprint = serde_json::to_string(req)
+            .unwrap_or_default()
+            .replace(&req.client_token, "");
+        if let Some(v) = self.replay(OP, &req.client_token, &fingerprint, |w, id| {
+            w.verifications.get(id).map(|v| v.dv.clone())
+        })? {
+            return self.leave(OP, Ok(v));
+        }
+        let domain = normalize_dns_name(&req.domain_name);
+        if !(3..=255).contains(&domain.len()) || validate_fqdn(&domain).is_err() {
+            return Err(err(
+                ErrorKind::InvalidInput,
+                OP,
+                "ValidationException",
+                format!("domainName `{}` is not a valid domain name", req.domain_name),
+            ));
+        }
+        let id = self.id("dv");
+        let token = crate::world::hex(&mut self.rng, 32);
+        let arn = format!(
+            "arn:aws:vpc-lattice:{}:{}:domainverification/{id}",
+            self.region, self.account
+        );
+        let dv = DomainVerification {
+            id: id.clone(),
+            arn,
+            // UNCONFIRMED: the TXT record's name and value format; the sim uses a label of its own.
+            txt_name: Some(format!("_vpc-lattice-{}.{domain}", &token[..12])),
+            txt_value: Some(format!("vpc-lattice-verification={token}")),
+            domain_name: domain,
+            status: VerificationStatus::Pending,
+            tags: req.tags.clone(),
+        };
+        let started = self.now;
+        self.verifications.insert(
+            id.clone(),
+            SimVerification {
+                dv: dv.clone(),
+                started,
+                txt_seen: None,
+            },
+        );
+        self.born(&id);
+        self.own(&id);
+        self.remember(OP, &req.client_token, &fingerprint, &id);
+        self.leave(OP, Ok(dv))
+    }
+
+    pub(crate) fn delete_domain_verification_(&mut self, id: &str) -> Result<(), CloudError> {
+        const OP: &str = "DeleteDomainVerification";
+        self.enter(OP)?;
+        if !self.verifications.contains_key(id) || !self.visible(id) {
+            return Err(err(
+                ErrorKind::NotFound,
+                OP,
+                "ResourceNotFoundException",
+                format!("domain verification {id} not found"),
+            ));
+        }
+        // UNCONFIRMED: VPC Lattice's answer while a configuration still uses the verification.
+        if let Some(c) = self
+            .configurations
+            .values()
+            .find(|c| c.domain_verification_id.as_deref() == Some(id))
+        {
+            return Err(err(
+                ErrorKind::Conflict,
+                OP,
+                "ConflictException",
+                format!("domain verification {id} is used by resource configuration {}", c.id),
+            ));
+        }
+        self.verifications.remove(id);
+        self.leave(OP, Ok(()))
+    }
+
+    /// Checks a create's custom domain and verification.
+    pub(crate) fn check_custom_domain(
+        &mut self,
+        op: &str,
+        req: &CreateResourceConfigurationRequest,
+    ) -> Result<(), CloudError> {
+        let bad = |m: String| err(ErrorKind::InvalidInput, op, "ValidationException", m);
+        let Some(domain) = &req.custom_domain_name else {
+            return match &req.domain_verification_id {
+                Some(_) => Err(bad("domainVerificationIdentifier needs a customDomainName".into())),
+                None => Ok(()),
+            };
+        };
+        if !(3..=255).contains(&domain.len()) || validate_fqdn(domain).is_err() {
+            return Err(bad(format!("customDomainName `{domain}` is not a valid domain name")));
+        }
+        if let Some(id) = &req.domain_verification_id {
+            let Some(v) = self.verifications.get(id).filter(|v| self.visible(&v.dv.id)) else {
+                return Err(err(
+                    ErrorKind::NotFound,
+                    op,
+                    "ResourceNotFoundException",
+                    format!("domain verification {id} not found"),
+                ));
+            };
+            let d = normalize_dns_name(domain);
+            let within = d == v.dv.domain_name || d.ends_with(&format!(".{}", v.dv.domain_name));
+            if !within {
+                return Err(bad(format!(
+                    "customDomainName {domain} is not within the verified domain {}",
+                    v.dv.domain_name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `cfg`'s custom domain is verified now.
+    fn domain_verified(&self, cfg: &ResourceConfiguration) -> bool {
+        cfg.domain_verification_id
+            .as_ref()
+            .and_then(|id| self.verifications.get(id))
+            .is_some_and(|v| v.dv.status == VerificationStatus::Verified)
+    }
+
+    /// The custom domain an endpoint's private DNS answers in its VPC, if any.
+    pub(crate) fn answered_domain(&self, ep: &VpcEndpoint, private_dns: &PrivateDns) -> Option<String> {
+        if !ep.private_dns_enabled {
+            return None;
+        }
+        let cfg = self
+            .configurations
+            .values()
+            .find(|c| c.arn == ep.resource_configuration_arn)?;
+        let domain = cfg.custom_domain_name.clone()?;
+        private_dns
+            .answers(&domain, self.domain_verified(cfg))
+            .then_some(domain)
+    }
+
+    /// A live endpoint of `vpc`, other than `except`, whose private DNS answers `domain`.
+    pub(crate) fn domain_answered_in(
+        &self,
+        vpc: &VpcId,
+        domain: &str,
+        except: Option<&VpcEndpointId>,
+    ) -> Option<VpcEndpointId> {
+        self.endpoints
+            .values()
+            .filter(|e| &e.ep.vpc_id == vpc && Some(&e.ep.id) != except && e.ep.state.is_live())
+            .find(|e| self.answered_domain(&e.ep, &e.ep.private_dns).as_deref() == Some(domain))
+            .map(|e| e.ep.id.clone())
+    }
+}
+
+impl SimCloud {
+    /// Every domain verification of the stack's account, as the service holds it now.
+    pub fn domain_verifications(&self) -> Vec<DomainVerification> {
+        let mut w = self.w();
+        w.refresh_verifications();
+        w.verifications.values().map(|v| v.dv.clone()).collect()
+    }
+
+    /// Resolves `name` as a client in `vpc` does: the custom domain an available endpoint of
+    /// that VPC answers through its private DNS comes first (a private hosted zone VPC Lattice
+    /// associates with the VPC), else what [`SimCloud::resolve`] answers.
+    pub fn resolve_from(&self, vpc: &VpcId, name: &str) -> Option<Ipv4Addr> {
+        let name = normalize_dns_name(name);
+        let ips = {
+            let mut w = self.w();
+            w.refresh_verifications();
+            w.domain_answered_in(vpc, &name, None)
+                .and_then(|id| w.endpoints.get(&id))
+                .filter(|e| e.ep.state == EndpointState::Available)
+                .map(|e| e.ips.clone())
+        };
+        match ips {
+            Some(ips) if !ips.is_empty() => {
+                let i = self.w().rng.random_range(0..ips.len());
+                Some(ips[i])
+            }
+            _ => self.resolve(&name),
+        }
+    }
+
+    /// [`SimCloud::connect`] from a client in `vpc`, which resolves `name` with
+    /// [`SimCloud::resolve_from`].
+    pub fn connect_from(&self, vpc: &VpcId, name: &str, port: u16) -> Option<crate::lattice::Connection> {
+        let ip = self.resolve_from(vpc, name)?;
+        self.connect_ip(ip, port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SimCloud;
+    use crate::scenario::*;
+    use fsxn_lattice_core::config::{Config, tag_keys};
+    use fsxn_lattice_core::model::*;
+    use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileReport, ReconcileStatus, reconcile};
+
+    /// A second consumer VPC, `lattice-dns`, whose clients use the VPC resolver.
+    const DNS_VPC: &str = "vpc-0d4d4d4d4d4d4d4d4";
+    const DNS_SUBNET: &str = "subnet-0d4d4d4d4d4d4d4d1";
+    /// The public zone of corp.non-97.net, where the verification's TXT goes.
+    const PUBLIC_ZONE: &str = "Z0PUBLIC0000000000001";
+
+    fn config(extra: &str) -> Config {
+        Config::from_toml(&format!(
+            r#"{SEED_CONFIG}
+[[consumers]]
+name = "lattice-dns"
+vpc_id = "{DNS_VPC}"
+subnet_ids = ["{DNS_SUBNET}"]
+alias_mode = "custom-domain"
+{extra}"#
+        ))
+        .expect("valid config")
+    }
+
+    fn world(seed: u64) -> SimCloud {
+        let w = seed_world(seed);
+        let vpc = w.cloud.add_vpc(DNS_VPC, &["10.4.0.0/16"], true);
+        w.cloud.add_subnet(DNS_SUBNET, &vpc, "us-east-1a", "10.4.0.0/24");
+        w.cloud.add_hosted_zone(PUBLIC_ZONE, "corp.non-97.net", false);
+        w.cloud.tag_fsx(SVM_ID, tag_keys::EXPOSE, "smb");
+        w.cloud.tag_fsx(SVM_ID, tag_keys::ALIAS, ALIAS);
+        w.cloud
+    }
+
+    fn converge(cloud: &SimCloud, config: &Config) -> ReconcileReport {
+        let options = ReconcileOptions::default();
+        let mut last = None;
+        for _ in 0..12 {
+            let r = pollster::block_on(reconcile(cloud, config, &options, &mut |_| {}));
+            let done = r.status == ReconcileStatus::Converged;
+            last = Some(r);
+            if done {
+                break;
+            }
+        }
+        last.expect("one run")
+    }
+
+    fn alias() -> String {
+        normalize_dns_name(ALIAS)
+    }
+
+    fn dns_vpc() -> fsxn_lattice_core::ids::VpcId {
+        DNS_VPC.parse().unwrap()
+    }
+
+    /// The custom-domain consumer's endpoint answers the alias in its own VPC only; the CNAME
+    /// consumer reaches it through our record, as before.
+    #[test]
+    fn a_custom_domain_consumer_reaches_the_alias_through_its_endpoints_private_dns() {
+        for seed in [1, 9] {
+            let cloud = world(seed);
+            let r = converge(&cloud, &config(""));
+            assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:?}", r.error, r.last_plan);
+            let snap = cloud.snapshot();
+            let cfg = snap
+                .configurations
+                .iter()
+                .find(|c| c.tags.contains_key("fsxn-lattice:svm"))
+                .unwrap();
+            assert_eq!(cfg.custom_domain_name, Some(alias()));
+            assert_eq!(cfg.domain_verification_id, None, "no [[custom_domains]]: not verified");
+            let ep = snap
+                .endpoints
+                .iter()
+                .find(|e| e.vpc_id.as_str() == DNS_VPC)
+                .expect("endpoint");
+            assert_eq!(ep.private_dns, PrivateDns::for_alias(ALIAS));
+            assert_eq!(ep.tags.get("fsxn-lattice:hosted-zone").map(String::as_str), Some(""));
+            // In its VPC, the alias reaches the SVM on 445 through that endpoint; elsewhere the
+            // private answer is not seen, and the CNAME consumer's record answers instead.
+            let c = cloud
+                .connect_from(&dns_vpc(), ALIAS, 445)
+                .expect("reached through private DNS");
+            assert_eq!(c.target.to_string(), SVM_IP);
+            let ip = cloud.resolve_from(&dns_vpc(), ALIAS).unwrap();
+            assert!(
+                cloud
+                    .snapshot()
+                    .network_interfaces
+                    .iter()
+                    .any(|n| ep.network_interface_ids.contains(&n.id) && n.private_ips.contains(&ip))
+            );
+            let consumer_vpc = CONSUMER_VPC.parse().unwrap();
+            assert_ne!(cloud.resolve_from(&consumer_vpc, ALIAS), Some(ip));
+            assert!(cloud.connect_from(&consumer_vpc, ALIAS, 445).is_some());
+            // No record of ours names the alias for the custom-domain consumer: only the CNAME
+            // consumer's zone holds one.
+            let cnames: Vec<_> = snap
+                .records
+                .iter()
+                .flat_map(|(z, rs)| rs.iter().map(move |r| (z.clone(), r)))
+                .filter(|(_, r)| r.record_type == RecordType::CNAME && r.name == alias())
+                .collect();
+            assert_eq!(cnames.len(), 1, "{cnames:?}");
+        }
+    }
+
+    /// With `[[custom_domains]]`: the verification is started, its TXT published in our public
+    /// zone, the configuration made once it is verified; removing the domain again makes a new
+    /// configuration without it (the endpoint answering the alias goes first), and withdraws the
+    /// TXT and deletes the verification.
+    #[test]
+    fn a_verified_domain_is_published_waited_for_used_and_withdrawn() {
+        let cloud = world(4);
+        let verified = config(&format!(
+            "\n[[custom_domains]]\ndomain = \"corp.non-97.net\"\nhosted_zone_id = \"{PUBLIC_ZONE}\"\n"
+        ));
+        let r = converge(&cloud, &verified);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let dv = cloud
+            .w()
+            .verifications
+            .values()
+            .next()
+            .map(|v| v.dv.clone())
+            .expect("started");
+        assert_eq!(dv.status, VerificationStatus::Verified);
+        assert_eq!(dv.domain_name, "corp.non-97.net");
+        let snap = cloud.snapshot();
+        let txt = snap.records[&fsxn_lattice_core::ids::HostedZoneId::parse(PUBLIC_ZONE).unwrap()]
+            .iter()
+            .find(|r| Some(&r.name) == dv.txt_name.as_ref())
+            .expect("TXT published");
+        assert_eq!(txt.values, [format!("\"{}\"", dv.txt_value.clone().unwrap())]);
+        let cfgs: Vec<_> = snap
+            .configurations
+            .iter()
+            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
+            .collect();
+        assert_eq!(cfgs.len(), 1, "{cfgs:#?}");
+        assert_eq!(cfgs[0].domain_verification_id.as_deref(), Some(dv.id.as_str()));
+        assert!(cloud.connect_from(&dns_vpc(), ALIAS, 445).is_some());
+
+        let r = converge(&cloud, &config(""));
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let snap = cloud.snapshot();
+        let cfgs: Vec<_> = snap
+            .configurations
+            .iter()
+            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
+            .collect();
+        assert_eq!(cfgs.len(), 1, "{cfgs:#?}");
+        assert_eq!(cfgs[0].domain_verification_id, None);
+        assert_eq!(cfgs[0].custom_domain_name, Some(alias()));
+        assert!(cloud.w().verifications.is_empty(), "verification deleted");
+        assert!(
+            !snap.records[&fsxn_lattice_core::ids::HostedZoneId::parse(PUBLIC_ZONE).unwrap()]
+                .iter()
+                .any(|r| r.record_type == RecordType::TXT),
+            "TXT withdrawn"
+        );
+        assert_eq!(
+            snap.endpoints.iter().filter(|e| e.vpc_id.as_str() == DNS_VPC).count(),
+            1
+        );
+        assert!(cloud.connect_from(&dns_vpc(), ALIAS, 445).is_some());
+        assert!(
+            cloud.connect(ALIAS, 445).is_some(),
+            "the CNAME consumer still reaches it"
+        );
+    }
+
+    /// Back to a CNAME: the configuration without a custom domain replaces the other, and the
+    /// consumer's new endpoint answers nothing by itself.
+    #[test]
+    fn a_consumer_switched_back_to_cname_gets_a_plain_configuration() {
+        let cloud = world(6);
+        assert_eq!(converge(&cloud, &config("")).status, ReconcileStatus::Converged);
+        let mut plain = config("");
+        plain.consumers.retain(|c| c.name != "lattice-dns");
+        let r = converge(&cloud, &plain);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let snap = cloud.snapshot();
+        let cfgs: Vec<_> = snap
+            .configurations
+            .iter()
+            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
+            .collect();
+        assert_eq!(cfgs.len(), 1);
+        assert_eq!(cfgs[0].custom_domain_name, None);
+        assert!(snap.endpoints.iter().all(|e| e.vpc_id.as_str() != DNS_VPC));
+        // No private zone of that VPC answers the alias any more.
+        assert_eq!(cloud.w().domain_answered_in(&dns_vpc(), &alias(), None), None);
+        assert!(
+            cloud.connect(ALIAS, 445).is_some(),
+            "the CNAME consumer still reaches it"
+        );
+    }
+
+    /// A verification whose TXT is in a private zone is never seen: the plan says so, and the
+    /// configuration waits (nothing is created without it).
+    #[test]
+    fn a_verification_in_a_private_zone_stays_pending_and_says_why() {
+        let cloud = world(2);
+        let cfg = config(&format!(
+            "\n[[custom_domains]]\ndomain = \"corp.non-97.net\"\nhosted_zone_id = \"{ZONE_ID}\"\n"
+        ));
+        let r = converge(&cloud, &cfg);
+        assert_ne!(r.status, ReconcileStatus::Converged);
+        assert!(
+            r.last_plan.warnings.iter().any(|w| w.contains("is private")),
+            "{:?}",
+            r.last_plan.warnings
+        );
+        assert!(
+            r.last_plan.waiting.iter().any(|w| w.contains("pending")),
+            "{:?}",
+            r.last_plan.waiting
+        );
+        assert!(
+            cloud
+                .snapshot()
+                .configurations
+                .iter()
+                .all(|c| !c.tags.contains_key("fsxn-lattice:svm"))
+        );
+    }
+}
