@@ -719,16 +719,30 @@ impl Config {
                 )));
             }
         }
-        let mut domains = BTreeSet::new();
-        for d in &self.custom_domains {
-            crate::model::validate_fqdn(&d.domain)
-                .map_err(|m| ConfigError(format!("custom_domains: `{}`: {m}", d.domain)))?;
-            if d.domain.trim_end_matches('.').len() < 3 {
+        // One VPC, one answer per name: a custom-domain consumer's endpoint answers the alias
+        // in its VPC, and so may another consumer's there (once the domain is verified).
+        for c in self
+            .consumers
+            .iter()
+            .filter(|c| c.alias_mode == AliasMode::CustomDomain)
+        {
+            if let Some(other) = self
+                .consumers
+                .iter()
+                .find(|o| o.name != c.name && o.vpc_id == c.vpc_id && o.account == c.account)
+            {
                 return Err(ConfigError(format!(
-                    "custom_domains: `{}`: a domain verification needs 3-255 characters",
-                    d.domain
+                    "consumers `{}` and `{}` are both in {}: a custom-domain consumer must be the only consumer of its VPC (two endpoints cannot answer one name in one VPC)",
+                    c.name, other.name, c.vpc_id
                 )));
             }
+        }
+        let mut domains = BTreeSet::new();
+        for d in &self.custom_domains {
+            // validate_fqdn asks for two labels, so at least 3 characters (StartDomainVerification:
+            // 3-255).
+            crate::model::validate_fqdn(&d.domain)
+                .map_err(|m| ConfigError(format!("custom_domains: `{}`: {m}", d.domain)))?;
             if !domains.insert(crate::model::normalize_dns_name(&d.domain)) {
                 return Err(ConfigError(format!("custom_domains: `{}` is listed twice", d.domain)));
             }

@@ -1252,7 +1252,19 @@ fn dns_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut
                 .map(|z| crate::model::normalize_dns_name(&z.name))
                 .unwrap_or_else(|| id.to_string())
         });
+        // A custom-domain consumer's alias is answered by its endpoint's private DNS (a private
+        // zone VPC Lattice associates with the VPC): only the VPC resolver sees it, as it sees
+        // a Route 53 alias.
+        let custom_domain = c.alias_mode == crate::config::AliasMode::CustomDomain;
+        let zone = if custom_domain {
+            Some("the aliases' names".to_string())
+        } else {
+            zone
+        };
         let route53_alias = match &zone {
+            Some(_) if custom_domain => {
+                "the aliases its endpoints answer through private DNS (VPC Lattice custom domain names)".to_string()
+            }
             Some(z) => format!("the Route 53 alias in {z}"),
             None => "Route 53 private zones".to_string(),
         };
@@ -1345,7 +1357,7 @@ fn dns_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut
                 subject,
                 Status::Warn,
                 format!(
-                    "DHCP options {id} give clients {named}, {not}: they will not see the Route 53 alias in {z} unless their DNS forwards {z} to the VPC resolver"
+                    "DHCP options {id} give clients {named}, {not}: they will not see {route53_alias} unless their DNS forwards {z} to the VPC resolver"
                 ),
             )
             .fix(format!(
@@ -2465,6 +2477,14 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
         }
     }
 
+    /// [`config`] with its consumer in `alias_mode = "custom-domain"` (so without a zone).
+    fn custom_domain() -> Config {
+        let mut c = config();
+        c.consumers[0].hosted_zone_id = None;
+        c.consumers[0].alias_mode = crate::config::AliasMode::CustomDomain;
+        c
+    }
+
     #[test]
     fn the_dns_line_says_which_resolver_the_consumer_vpcs_dhcp_options_give_clients() {
         let denied = Err(CloudError::new(
@@ -2532,6 +2552,22 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
                 Status::Warn,
                 "not only the VPC resolver: they will not see the Route 53 alias",
                 Some("Route 53 Resolver inbound endpoint"),
+            ),
+            (
+                "a custom-domain consumer on the VPC resolver",
+                custom_domain(),
+                dhcp("dopt-0a1b2c3d", &["AmazonProvidedDNS"]),
+                Status::Pass,
+                "(the VPC resolver): they see the aliases its endpoints answer through private DNS",
+                None,
+            ),
+            (
+                "a custom-domain consumer on custom servers, without [directory]",
+                custom_domain(),
+                dhcp("dopt-0e9f8a7b", &["10.0.0.139", "10.0.1.77"]),
+                Status::Warn,
+                "not the VPC resolver: they will not see the aliases its endpoints answer through private DNS",
+                Some("Route 53 Resolver inbound endpoint in vpc-0764d7f66aa8fa58a"),
             ),
             (
                 "a set without domain-name-servers",

@@ -476,8 +476,9 @@ alias_mode = "custom-domain"
         );
     }
 
-    /// A verification whose TXT is in a private zone is never seen: the plan says so, and the
-    /// configuration waits (nothing is created without it).
+    /// A verification whose TXT is in a private zone is never seen: the plan says so and keeps
+    /// waiting, and meanwhile the configuration is made with the custom domain but without the
+    /// verification, so every consumer is served.
     #[test]
     fn a_verification_in_a_private_zone_stays_pending_and_says_why() {
         let cloud = world(2);
@@ -496,12 +497,249 @@ alias_mode = "custom-domain"
             "{:?}",
             r.last_plan.waiting
         );
+        assert!(r.last_plan.actions.is_empty(), "{:#?}", r.last_plan.actions);
+        let snap = cloud.snapshot();
+        let cfgs: Vec<_> = snap
+            .configurations
+            .iter()
+            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
+            .collect();
+        assert_eq!(cfgs.len(), 1);
+        assert_eq!(
+            (
+                cfgs[0].custom_domain_name.clone(),
+                cfgs[0].domain_verification_id.clone()
+            ),
+            (Some(alias()), None)
+        );
+        assert_eq!(cloud.domain_verifications()[0].status, VerificationStatus::Pending);
+        assert!(cloud.connect_from(&dns_vpc(), ALIAS, 445).is_some());
+        assert!(cloud.connect(ALIAS, 445).is_some());
+    }
+
+    // ---- Review findings (each test fails on 23860de) ----
+
+    fn verified_extra() -> String {
+        format!("\n[[custom_domains]]\ndomain = \"corp.non-97.net\"\nhosted_zone_id = \"{PUBLIC_ZONE}\"\n")
+    }
+
+    fn public_zone() -> fsxn_lattice_core::ids::HostedZoneId {
+        fsxn_lattice_core::ids::HostedZoneId::parse(PUBLIC_ZONE).unwrap()
+    }
+
+    fn txt_in_public_zone(cloud: &SimCloud) -> Vec<RecordSet> {
+        cloud
+            .snapshot()
+            .records
+            .get(&public_zone())
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| r.record_type == RecordType::TXT)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Once the domain is VERIFIED, the CNAME consumer's endpoint (private DNS on, EC2's default
+    /// preference VERIFIED_DOMAINS_ONLY) also answers the alias in its VPC. Its make-before-break
+    /// replacement (here: its subnets change; a gateway heal does the same) then asks for a
+    /// second endpoint answering one name in one VPC, which EC2 (as the sim models it) refuses:
+    /// the CNAME consumer never gets its new endpoint.
+    #[test]
+    fn review_cname_consumer_replacement_after_verification_converges() {
+        let cloud = world(4);
+        let verified = config(&verified_extra());
+        let r = converge(&cloud, &verified);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let mut moved = verified.clone();
+        let clients = moved.consumers.iter_mut().find(|c| c.name == "clients").unwrap();
+        clients.subnet_ids.truncate(1);
+        let r = converge(&cloud, &moved);
+        assert_eq!(
+            r.status,
+            ReconcileStatus::Converged,
+            "{:?} waiting {:#?} refused {:#?}",
+            r.error,
+            r.last_plan.waiting,
+            r.last_plan.refusals
+        );
+        let snap = cloud.snapshot();
+        let eps: Vec<_> = snap
+            .endpoints
+            .iter()
+            .filter(|e| e.vpc_id.as_str() == CONSUMER_VPC && e.state.is_live())
+            .collect();
+        assert_eq!(eps.len(), 1, "{eps:#?}");
+        assert_eq!(eps[0].subnet_ids.len(), 1);
+        assert!(cloud.connect(ALIAS, 445).is_some());
+    }
+
+    /// Two custom-domain consumers in one VPC both want an endpoint answering the alias there:
+    /// the second would wait for ever (the first is not its own pair, so the drain never removes
+    /// it). Refused at load.
+    #[test]
+    fn review_two_custom_domain_consumers_in_one_vpc_are_refused() {
+        let text = format!(
+            r#"{SEED_CONFIG}
+[[consumers]]
+name = "lattice-dns"
+vpc_id = "{DNS_VPC}"
+subnet_ids = ["{DNS_SUBNET}"]
+alias_mode = "custom-domain"
+
+[[consumers]]
+name = "lattice-dns-b"
+vpc_id = "{DNS_VPC}"
+subnet_ids = ["subnet-0d4d4d4d4d4d4d4d2"]
+alias_mode = "custom-domain"
+"#
+        );
+        // Decided: refused at load, with both names.
+        let e = Config::from_toml(&text).unwrap_err().to_string();
         assert!(
-            cloud
-                .snapshot()
-                .configurations
-                .iter()
-                .all(|c| !c.tags.contains_key("fsxn-lattice:svm"))
+            e.contains("lattice-dns") && e.contains("lattice-dns-b") && e.contains("only consumer of its VPC"),
+            "{e}"
+        );
+    }
+
+    /// A CNAME consumer sharing its VPC with a custom-domain consumer: once the domain is
+    /// verified, the CNAME consumer's endpoint (default preference) answers the alias, and the
+    /// custom-domain consumer's endpoint would never be made (or the CNAME consumer's). Refused
+    /// at load.
+    #[test]
+    fn review_cname_and_custom_domain_consumers_in_one_vpc_are_refused() {
+        let text = format!(
+            r#"{SEED_CONFIG}
+[[consumers]]
+name = "lattice-dns"
+vpc_id = "{CONSUMER_VPC}"
+subnet_ids = ["{}"]
+alias_mode = "custom-domain"
+{}"#,
+            CONSUMER_SUBNETS[0],
+            verified_extra()
+        );
+        // Decided: refused at load, with both names.
+        let e = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("lattice-dns") && e.contains("clients") && e.contains("only consumer of its VPC"),
+            "{e}"
+        );
+    }
+
+    /// `dns.policy = "upsert-only"` means "never delete" (docs/config.md), and the planner keeps
+    /// our CNAMEs and AD records under it; the verification's TXT in our zone is deleted anyway
+    /// once the domain leaves the file.
+    #[test]
+    fn review_upsert_only_leaves_the_verification_txt() {
+        let cloud = world(4);
+        let mut verified = config(&verified_extra());
+        verified.dns.policy = fsxn_lattice_core::config::DnsPolicy::UpsertOnly;
+        let r = converge(&cloud, &verified);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        assert_eq!(txt_in_public_zone(&cloud).len(), 1);
+        let mut removed = config("");
+        removed.dns.policy = fsxn_lattice_core::config::DnsPolicy::UpsertOnly;
+        converge(&cloud, &removed);
+        assert_eq!(
+            txt_in_public_zone(&cloud).len(),
+            1,
+            "upsert-only: the TXT record in {PUBLIC_ZONE} must not be deleted"
+        );
+    }
+
+    /// A domain first listed without `hosted_zone_id` (the TXT a manual step), then given one:
+    /// the pending verification (tagged with zone "") has its TXT published in the zone and gets
+    /// VERIFIED. When the domain is removed, the TXT is found only through the verification's
+    /// zone tag (""), so the verification is deleted and the TXT we created stays for ever.
+    #[test]
+    fn review_txt_published_after_the_zone_was_added_is_withdrawn() {
+        let cloud = world(7);
+        let manual = config("\n[[custom_domains]]\ndomain = \"corp.non-97.net\"\n");
+        let r = converge(&cloud, &manual);
+        assert_ne!(r.status, ReconcileStatus::Converged);
+        assert_eq!(cloud.domain_verifications().len(), 1, "started");
+        let r = converge(&cloud, &config(&verified_extra()));
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        assert_eq!(txt_in_public_zone(&cloud).len(), 1, "published by us");
+        let r = converge(&cloud, &config(""));
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        assert!(cloud.domain_verifications().is_empty(), "verification deleted");
+        assert_eq!(
+            txt_in_public_zone(&cloud),
+            Vec::<RecordSet>::new(),
+            "the TXT record we published must be withdrawn with its verification"
+        );
+    }
+
+    /// A gateway replacement (here: the config pins two new, routed subnets; a heal does the
+    /// same) with a VERIFIED custom domain: the new configuration's endpoint for the CNAME
+    /// consumer is made before the old one goes, and both answer the verified alias in that VPC
+    /// (EC2's default preference), which EC2 (as the sim models it) refuses.
+    #[test]
+    fn review_gateway_replacement_with_a_verified_custom_domain_converges() {
+        let cloud = world(4);
+        let verified = config(&verified_extra());
+        let r = converge(&cloud, &verified);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let fsx_vpc: fsxn_lattice_core::ids::VpcId = FSX_VPC.parse().unwrap();
+        cloud.add_subnet("subnet-0f1f1f1f1f1f1f1f1", &fsx_vpc, "us-east-1a", "10.0.20.0/24");
+        cloud.add_subnet("subnet-0f1f1f1f1f1f1f1f2", &fsx_vpc, "us-east-1b", "10.0.21.0/24");
+        let mut moved = verified.clone();
+        moved.gateway.subnet_ids = vec![
+            "subnet-0f1f1f1f1f1f1f1f1".parse().unwrap(),
+            "subnet-0f1f1f1f1f1f1f1f2".parse().unwrap(),
+        ];
+        let r = converge(&cloud, &moved);
+        assert_eq!(
+            r.status,
+            ReconcileStatus::Converged,
+            "{:?} waiting {:#?}",
+            r.error,
+            r.last_plan.waiting
+        );
+        assert!(cloud.connect(ALIAS, 445).is_some());
+        assert!(cloud.connect_from(&dns_vpc(), ALIAS, 445).is_some());
+    }
+
+    /// docs/config.md: "a consumer switching mode gets a new endpoint". A custom-domain consumer
+    /// switched to `cname` while another custom-domain consumer keeps the configuration's custom
+    /// domain keeps its endpoint, private DNS options and all (`endpoint_matches` accepts any
+    /// options when none are wanted): its VPC's resolver still answers the alias from VPC
+    /// Lattice's zone, whatever the consumer's mode says.
+    #[test]
+    fn review_consumer_switched_to_cname_loses_its_private_dns_options() {
+        const THIRD_VPC: &str = "vpc-0e5e5e5e5e5e5e5e5";
+        const THIRD_SUBNET: &str = "subnet-0e5e5e5e5e5e5e5e1";
+        let cloud = world(4);
+        let vpc = cloud.add_vpc(THIRD_VPC, &["10.5.0.0/16"], true);
+        cloud.add_subnet(THIRD_SUBNET, &vpc, "us-east-1a", "10.5.0.0/24");
+        let third = format!(
+            "\n[[consumers]]\nname = \"lattice-dns-c\"\nvpc_id = \"{THIRD_VPC}\"\nsubnet_ids = [\"{THIRD_SUBNET}\"]\nalias_mode = \"custom-domain\"\n"
+        );
+        let both = config(&third);
+        let r = converge(&cloud, &both);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let mut switched = both.clone();
+        switched
+            .consumers
+            .iter_mut()
+            .find(|c| c.name == "lattice-dns")
+            .unwrap()
+            .alias_mode = fsxn_lattice_core::config::AliasMode::Cname;
+        let r = converge(&cloud, &switched);
+        assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
+        let snap = cloud.snapshot();
+        let ep = snap
+            .endpoints
+            .iter()
+            .find(|e| e.vpc_id.as_str() == DNS_VPC && e.state.is_live())
+            .expect("endpoint");
+        assert_eq!(
+            ep.private_dns,
+            PrivateDns::default(),
+            "a cname consumer's endpoint must not specify the alias"
         );
     }
 }

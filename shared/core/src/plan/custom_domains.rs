@@ -5,11 +5,16 @@
 //! nothing uses them. Facts and sources: docs/design.md §12.
 
 use super::{Action, ManualStep, Planner};
-use crate::config::AliasMode;
+use crate::config::{AliasMode, CustomDomain};
 use crate::desired::Exposure;
 use crate::ids::*;
 use crate::model::*;
 use crate::naming::*;
+
+/// The [`HOSTED_ZONE_TAG`] value of `entry`'s verification: its zone, `""` without one.
+fn zone_tag_of(entry: &CustomDomain) -> String {
+    entry.hosted_zone_id.as_ref().map(|z| z.to_string()).unwrap_or_default()
+}
 
 /// Whether two private DNS options are the same (preference case-insensitively, domains as
 /// names).
@@ -66,16 +71,27 @@ impl<'a> Planner<'a> {
         v
     }
 
+    /// Our verifications of `entry`'s domain that can be kept: only those whose zone tag is the
+    /// configured zone. With another (the zone changed), the TXT could not be found to withdraw
+    /// later, so a new one is started, and the old one is withdrawn from the zone its tag names.
+    fn verifications_for_entry(&self, entry: &CustomDomain) -> Vec<&'a DomainVerification> {
+        let zone_tag = zone_tag_of(entry);
+        self.verifications_of(&normalize_dns_name(&entry.domain))
+            .into_iter()
+            .filter(|v| v.tags.get(HOSTED_ZONE_TAG).map(String::as_str).unwrap_or("") == zone_tag)
+            .collect()
+    }
+
     /// The verification a configuration with custom domain `name` is created with: `Ok(None)`
     /// when no `[[custom_domains]]` entry covers it (or ours timed out: the endpoints answer the
-    /// alias they specify all the same), `Ok(Some(id))` once verified, `Err(why)` while
-    /// pending (AWS: a domain is verified before the endpoints that use it are made).
+    /// alias they specify all the same), `Ok(Some(id))` once verified, `Err(why)` while pending
+    /// or not started (then a configuration without it serves, and is replaced once verified).
     pub(super) fn verification_for(&self, name: &str) -> Result<Option<String>, String> {
         let Some(entry) = self.config.custom_domain_for(name) else {
             return Ok(None);
         };
         let domain = normalize_dns_name(&entry.domain);
-        match self.verifications_of(&domain).first() {
+        match self.verifications_for_entry(entry).first() {
             Some(v) if v.status == VerificationStatus::Verified => Ok(Some(v.id.clone())),
             Some(v) if v.status == VerificationStatus::Pending => Err(format!(
                 "domain verification {} of {domain} is pending (its TXT record must be seen in public DNS)",
@@ -115,12 +131,25 @@ impl<'a> Planner<'a> {
         domain == normalize_dns_name(alias) && ep.private_dns.answers(&domain, verified)
     }
 
+    /// The custom domain of `cfg` that a new endpoint with `dns` would answer, if any.
+    pub(super) fn answered_by_new(&self, cfg: &ResourceConfiguration, dns: &PrivateDns) -> Option<String> {
+        let domain = cfg.custom_domain_name.as_deref().map(normalize_dns_name)?;
+        let verified = cfg.domain_verification_id.as_ref().is_some_and(|id| {
+            self.obs
+                .domain_verifications
+                .iter()
+                .find(|v| &v.id == id)
+                .is_none_or(|v| v.status == VerificationStatus::Verified)
+        });
+        dns.answers(&domain, verified).then_some(domain)
+    }
+
     pub(super) fn plan_custom_domains(&mut self) {
         let mut kept: Vec<String> = Vec::new();
         for entry in &self.config.custom_domains {
             let domain = normalize_dns_name(&entry.domain);
-            let ours = self.verifications_of(&domain);
-            let zone_tag = entry.hosted_zone_id.as_ref().map(|z| z.to_string()).unwrap_or_default();
+            let zone_tag = zone_tag_of(entry);
+            let ours = self.verifications_for_entry(entry);
             let live = ours
                 .iter()
                 .find(|v| matches!(v.status, VerificationStatus::Verified | VerificationStatus::Pending));
@@ -210,6 +239,19 @@ impl<'a> Planner<'a> {
                 })
             });
             match (zone, txt) {
+                (Some(zone), Some(_)) if self.config.dns.policy == crate::config::DnsPolicy::UpsertOnly => {
+                    self.out.warnings.push(format!(
+                        "the TXT record of domain verification {} ({}) is left in {zone} (dns.policy = \"upsert-only\"); the verification is deleted",
+                        v.id, v.domain_name
+                    ));
+                    self.push(
+                        Action::DeleteDomainVerification {
+                            verification_id: v.id.clone(),
+                            domain_name: v.domain_name.clone(),
+                        },
+                        "its domain is no longer configured, or another verification of it is kept",
+                    );
+                }
                 (Some(zone), Some(record)) => self.push(
                     Action::DeleteVerificationTxt {
                         hosted_zone_id: zone,

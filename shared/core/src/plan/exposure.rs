@@ -118,15 +118,12 @@ impl<'a> Planner<'a> {
                     Err(_) => true,
                 }
         };
-        let mut cfg = ours.iter().copied().find(fits);
+        let cfg = ours.iter().copied().find(fits);
         if let Err(why) = &want_verification {
+            // Pending: a configuration with the custom domain but without the verification
+            // serves meanwhile (our endpoints specify the alias, so they answer it unverified);
+            // it is replaced once the verification is VERIFIED.
             self.wait(why.clone());
-            // Nothing to create yet: an older configuration of the SVM keeps serving (its
-            // custom-domain consumers wait below).
-            cfg = cfg.or_else(|| ours.first().copied());
-            if cfg.is_none() {
-                return;
-            }
         }
         if let Some(c) = cfg {
             self.current_configs.insert(e.svm_id.clone(), c.id.clone());
@@ -153,7 +150,7 @@ impl<'a> Planner<'a> {
         }
         let generation = generation_of(&gw.tags).unwrap_or(0);
         let Some(cfg) = cfg else {
-            let verification = want_verification.clone().unwrap_or_default();
+            let verification = want_verification.clone().ok().flatten();
             let name = match &want_domain {
                 None => configuration_name(self.owner, &e.svm_id, generation),
                 Some(d) => {
@@ -523,9 +520,12 @@ impl<'a> Planner<'a> {
             // Held (in `held_for_accounts`): not polled for.
             Err(None) => return,
         }
-        // Two endpoints cannot answer one name in one VPC: the old one answering the alias
-        // goes first (the drain deletes it on this mark), then this one is made.
-        if let Some(alias) = private_dns.specified_domains.first() {
+        // Two endpoints cannot answer one name in one VPC: an old one answering the name the new
+        // one will answer (the alias specified, or a verified custom domain, which EC2's
+        // default preference answers too) goes first (the drain deletes it on this mark), then
+        // this one is made.
+        if let Some(alias) = self.answered_by_new(cfg, &private_dns) {
+            let alias = &alias;
             let answering: Vec<&VpcEndpoint> = self
                 .obs
                 .endpoints
@@ -607,7 +607,21 @@ impl<'a> Planner<'a> {
         self.config.consumer(consumer).is_some_and(|c| {
             sorted(&ep.subnet_ids) == sorted(&c.subnet_ids)
                 && (c.security_group_ids.is_empty() || sorted(&ep.security_group_ids) == sorted(&c.security_group_ids))
-                && (dns.preference.is_none() || (ep.private_dns_enabled && same_private_dns(&ep.private_dns, &dns)))
+                && match dns.preference {
+                    Some(_) => ep.private_dns_enabled && same_private_dns(&ep.private_dns, &dns),
+                    // A CNAME consumer: EC2's default (or the same stated), never a name of ours
+                    // specified (a consumer switched back from custom-domain).
+                    None => {
+                        same_private_dns(&ep.private_dns, &PrivateDns::default())
+                            || same_private_dns(
+                                &ep.private_dns,
+                                &PrivateDns {
+                                    preference: Some("VERIFIED_DOMAINS_ONLY".into()),
+                                    specified_domains: Vec::new(),
+                                },
+                            )
+                    }
+                }
         })
     }
 }
