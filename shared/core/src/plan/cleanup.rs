@@ -81,11 +81,16 @@ impl<'a> Planner<'a> {
                     // A replacement that cannot be made while this one answers its alias through
                     // private DNS (break-before-make, see `ensure_endpoint`) is ready as soon as
                     // it is wanted.
-                    let replacement_ready = pair.as_ref().is_some_and(|p| {
-                        (self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p))
-                            || self.private_dns_blocked.contains(p)
-                    });
+                    let blocking = pair.as_ref().is_some_and(|p| self.private_dns_blocked.contains(p));
+                    let replacement_ready = blocking
+                        || pair.as_ref().is_some_and(|p| {
+                            self.targets.contains_key(p) && self.alias_settled(p) && self.directory_settled(p)
+                        });
+                    // Not held for the AD CNAME when it blocks its replacement: the Directory step
+                    // can only move the CNAME to an endpoint that exists, so holding it would wait
+                    // for ever; the AD name dangles for the minutes the VPC's name is gone too.
                     if (!desired || ep.state == EndpointState::Failed || replacement_ready)
+                        && !blocking
                         && self.held_by_directory(&ep.id)
                     {
                         remaining_eps += 1;
@@ -96,6 +101,8 @@ impl<'a> Planner<'a> {
                             "no longer desired".to_string()
                         } else if ep.state == EndpointState::Failed {
                             format!("failed: {}", ep.failure_reason.as_deref().unwrap_or("no reason given"))
+                        } else if blocking {
+                            "superseded, and it answers the name its replacement must answer in the VPC: it goes first (break-before-make)".to_string()
                         } else {
                             "superseded: its replacement is available and the alias points at it".to_string()
                         };
