@@ -484,6 +484,7 @@ pub fn diagnose(config: &Config, observed: &Attempt<(Observed, Desired)>, audit:
             account_checks(config, o, &mut out);
             consumer_checks(config, o, audit, &mut out);
             dns_checks(config, o, audit, &mut out);
+            custom_domain_checks(config, o, &mut out);
             permission_checks(audit, &mut out);
             resource_checks(config, o, audit, &mut out);
         }
@@ -1365,6 +1366,115 @@ fn dns_checks(config: &Config, o: &Observed, audit: &AuditObservation, out: &mut
                 c.vpc_id
             )),
         });
+    }
+}
+
+/// Each `[[custom_domains]]` entry: its zone (found, public, holding the TXT name), and our
+/// verification's state (docs/design.md §12).
+fn custom_domain_checks(config: &Config, o: &Observed, out: &mut Vec<Check>) {
+    for entry in &config.custom_domains {
+        let domain = normalize_dns_name(&entry.domain);
+        let subject = format!("domain {domain}");
+        let zone_tag = entry.hosted_zone_id.as_ref().map(|z| z.to_string()).unwrap_or_default();
+        let ours: Vec<_> = o
+            .domain_verifications
+            .iter()
+            .filter(|v| {
+                is_owned(&v.tags, &config.owner)
+                    && v.domain_name == domain
+                    && v.tags
+                        .get(crate::naming::HOSTED_ZONE_TAG)
+                        .map(String::as_str)
+                        .unwrap_or("")
+                        == zone_tag
+            })
+            .collect();
+        let zone = entry
+            .hosted_zone_id
+            .as_ref()
+            .map(|id| (id, o.hosted_zones.iter().find(|z| &z.id == id)));
+        if let Some((id, found)) = &zone {
+            match found {
+                None => out.push(
+                    check("domain", subject.clone(), Status::Fail, format!("hosted zone {id} was not found"))
+                        .fix("correct custom_domains.hosted_zone_id: the public zone of the domain in the stack's account"),
+                ),
+                Some(z) if z.private => out.push(
+                    check(
+                        "domain",
+                        subject.clone(),
+                        Status::Warn,
+                        format!(
+                            "hosted zone {id} ({}) is private: VPC Lattice looks for the verification's TXT in public DNS (UNCONFIRMED), so it may never be verified",
+                            normalize_dns_name(&z.name)
+                        ),
+                    )
+                    .fix("name the domain's public zone, or leave hosted_zone_id out and publish the TXT where public DNS answers for the domain"),
+                ),
+                Some(_) => {}
+            }
+        }
+        let line = match ours.iter().map(|v| (v, v.status)).min_by_key(|(_, s)| match s {
+            VerificationStatus::Verified => 0,
+            VerificationStatus::Pending => 1,
+            _ => 2,
+        }) {
+            None => check(
+                "domain",
+                subject,
+                Status::Warn,
+                "no verification of ours yet: the next reconcile starts one",
+            ),
+            Some((v, VerificationStatus::Verified)) => check(
+                "domain",
+                subject,
+                Status::Pass,
+                format!(
+                    "domain verification {} is VERIFIED: configurations of aliases in it are made with it",
+                    v.id
+                ),
+            ),
+            Some((v, VerificationStatus::Pending)) => {
+                let txt = match (&v.txt_name, &v.txt_value) {
+                    (Some(n), Some(val)) => format!("TXT {n} \"{val}\""),
+                    _ => "its TXT record".to_string(),
+                };
+                let published = zone.as_ref().and_then(|(id, _)| o.records.get(*id)).is_some_and(|rs| {
+                    rs.iter().any(|r| {
+                        Some(&r.name) == v.txt_name.as_ref()
+                            && v.txt_value
+                                .as_ref()
+                                .is_some_and(|val| r.values == [format!("\"{val}\"")])
+                    })
+                });
+                let line = check(
+                    "domain",
+                    subject,
+                    Status::Warn,
+                    format!(
+                        "domain verification {} is PENDING: VPC Lattice has not seen {txt}{}; configurations are made without it meanwhile",
+                        v.id,
+                        if published { " (published in our zone)" } else { "" }
+                    ),
+                );
+                if published {
+                    line
+                } else {
+                    line.fix(format!("publish {txt} where public DNS answers for {domain}"))
+                }
+            }
+            Some((v, s)) => check(
+                "domain",
+                subject,
+                Status::Warn,
+                format!(
+                    "domain verification {} is {s:?}: the next reconcile starts a new one",
+                    v.id
+                ),
+            )
+            .fix("make sure the TXT record is resolvable in public DNS for the domain"),
+        };
+        out.push(line);
     }
 }
 
@@ -2483,6 +2593,86 @@ hosted_zone_id = "Z0A1B2C3D4E5F6G7H8I9J"
         c.consumers[0].hosted_zone_id = None;
         c.consumers[0].alias_mode = crate::config::AliasMode::CustomDomain;
         c
+    }
+
+    #[test]
+    fn a_custom_domain_line_says_where_its_verification_stands() {
+        const PUBLIC: &str = "Z0PUBLIC0000000000001";
+        let mut c = custom_domain();
+        c.custom_domains.push(crate::config::CustomDomain {
+            domain: "corp.non-97.net".into(),
+            hosted_zone_id: Some(HostedZoneId::parse(PUBLIC).unwrap()),
+        });
+        let line = |o: Observed| {
+            let d = crate::desired::resolve(&c, &o.file_systems, &o.svms);
+            let checks = diagnose(&c, &Ok((o, d)), &audit());
+            find(&checks, "domain", "domain corp.non-97.net")
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        // The zone not found, and no verification yet.
+        let got = line(world(false));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!((got[0].status, got[1].status), (Status::Fail, Status::Warn), "{got:?}");
+        assert!(got[1].message.contains("no verification of ours yet"), "{got:?}");
+        // A public zone, and ours pending with its TXT published there; then verified.
+        let mut o = world(false);
+        o.hosted_zones.push(HostedZone {
+            id: HostedZoneId::parse(PUBLIC).unwrap(),
+            name: "corp.non-97.net".into(),
+            private: false,
+            account: None,
+        });
+        let mut v = DomainVerification {
+            id: "dv-0123456789abcdef0".into(),
+            arn: String::new(),
+            domain_name: "corp.non-97.net".into(),
+            status: VerificationStatus::Pending,
+            txt_name: Some("_lattice.corp.non-97.net".into()),
+            txt_value: Some("token".into()),
+            tags: [
+                (OWNER_TAG.to_string(), "demo".to_string()),
+                (crate::naming::HOSTED_ZONE_TAG.to_string(), PUBLIC.to_string()),
+            ]
+            .into(),
+        };
+        o.domain_verifications.push(v.clone());
+        o.records.insert(
+            HostedZoneId::parse(PUBLIC).unwrap(),
+            vec![RecordSet {
+                name: "_lattice.corp.non-97.net".into(),
+                record_type: RecordType::TXT,
+                ttl: 300,
+                values: vec!["\"token\"".into()],
+                routing: None,
+            }],
+        );
+        let got = line(o.clone());
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].status, Status::Warn);
+        assert!(
+            got[0].message.contains("PENDING") && got[0].message.contains("(published in our zone)"),
+            "{got:?}"
+        );
+        assert_eq!(got[0].fix, None);
+        // Another stack's verification of the same domain is not ours.
+        v.tags.insert(OWNER_TAG.into(), "other".into());
+        let mut theirs = o.clone();
+        theirs.domain_verifications = vec![v.clone()];
+        assert!(line(theirs)[0].message.contains("no verification of ours yet"));
+        o.domain_verifications[0].status = VerificationStatus::Verified;
+        let got = line(o.clone());
+        assert_eq!(
+            (got[0].status, got[0].message.contains("VERIFIED")),
+            (Status::Pass, true),
+            "{got:?}"
+        );
+        // A private zone draws a warning of its own.
+        o.hosted_zones.last_mut().unwrap().private = true;
+        let got = line(o);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].message.contains("is private"), "{got:?}");
     }
 
     #[test]
