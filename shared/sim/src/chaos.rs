@@ -1727,6 +1727,9 @@ fn check_directory(
 struct Run<'a> {
     w: &'a RandomWorld,
     rng: ChaCha8Rng,
+    /// Consumers whose `subnet_ids` an operator cut to their first subnet (a change toggles it):
+    /// their endpoints are replaced.
+    trimmed: BTreeSet<String>,
     timeline: Vec<String>,
     crashes: u64,
     dropped: u64,
@@ -1748,6 +1751,21 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The world's consumers as the config names them now (subnets cut for [`Run::trimmed`]).
+    fn consumers_now(&self) -> Vec<ConsumerVpc> {
+        self.w
+            .consumers
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if self.trimmed.contains(&c.0) {
+                    c.2.truncate(1);
+                }
+                c
+            })
+            .collect()
+    }
+
     fn log(&mut self, what: String) {
         self.timeline
             .push(format!("{}  {what}", rfc3339(self.w.cloud.now_secs())));
@@ -1820,7 +1838,8 @@ impl Run<'_> {
     }
 
     /// What must hold at every moment, not only at the end, however reconcilers interleave:
-    /// never two live endpoints of ours for one configuration in one VPC, two configurations of
+    /// never two live endpoints of ours for one configuration in one VPC with the same subnets
+    /// and DNS options, two configurations of
     /// ours for one SVM on one gateway with one custom domain, or two gateways of ours of one generation for one file
     /// system (client tokens and names exist for this).
     fn invariants(&mut self) {
@@ -1828,9 +1847,13 @@ impl Run<'_> {
         let ours = |t: &Tags| t.get(OWNER_TAG).map(String::as_str) == Some(OWNER);
         let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in s.endpoints.iter().filter(|e| ours(&e.tags) && e.state.is_live()) {
+            // Per subnets and DNS options too: an endpoint replaced because they changed serves
+            // beside its replacement until that one is available.
+            let mut subnets = e.subnet_ids.clone();
+            subnets.sort();
             seen.entry(format!(
-                "endpoints for {} in {}",
-                e.resource_configuration_arn, e.vpc_id
+                "endpoints for {} in {} ({subnets:?}, {:?})",
+                e.resource_configuration_arn, e.vpc_id, e.private_dns
             ))
             .or_default()
             .push(e.id.to_string());
@@ -2246,6 +2269,23 @@ fn change(
                 run.log(format!("consumer {c} added to the config"));
             }
         }
+        _ if run.rng.random_bool(0.3) => {
+            // An operator edits a consumer's subnets: its endpoints are replaced (make-before-
+            // break, or break-before-make where the new one would answer a name the old one
+            // answers in the VPC: a custom-domain consumer, or any once the domain is verified).
+            let editable: Vec<&ConsumerVpc> = w.consumers.iter().filter(|c| c.2.len() > 1).collect();
+            if !editable.is_empty() {
+                let c = editable[run.rng.random_range(0..editable.len())].0.clone();
+                let cut = !run.trimmed.remove(&c);
+                if cut {
+                    run.trimmed.insert(c.clone());
+                }
+                run.log(format!(
+                    "consumer {c}'s subnet_ids {}",
+                    if cut { "cut to its first subnet" } else { "restored" }
+                ));
+            }
+        }
         _ => {
             // Someone else's workload eats addresses in the subnets our gateways use.
             let snap = w.cloud.snapshot();
@@ -2266,7 +2306,7 @@ fn change(
         }
     }
     active.sort();
-    config_for(active, &w.consumers, w.directory, &w.accounts)
+    config_for(active, &run.consumers_now(), w.directory, &w.accounts)
 }
 
 /// The driver of a run: `None` runs [`invocation`]; a test may replace the configuration the
@@ -2313,6 +2353,7 @@ fn run_one(
     let mut run = Run {
         w: &w,
         rng,
+        trimmed: BTreeSet::new(),
         timeline: Vec::new(),
         crashes: 0,
         dropped: 0,
@@ -2379,7 +2420,7 @@ fn run_one(
             "no convergence within {FINAL_INVOCATIONS} scheduled events and Lambda's retries of them ({invocations} invocations, {passes} passes; budget {PASS_BUDGET})"
         ));
     }
-    let findings = check(&w.cloud, &config, &w.consumers, &w.accounts, &before);
+    let findings = check(&w.cloud, &config, &run.consumers_now(), &w.accounts, &before);
     if keep_timeline {
         // What is left of ours, for whoever replays a failure.
         let s = w.cloud.snapshot();
@@ -2799,6 +2840,7 @@ mod tests {
             .expect("the second owner's configuration");
         let (_, vpc, subnets, _, _) = &w.consumers[0];
         let mut run = Run {
+            trimmed: BTreeSet::new(),
             w: &w,
             rng,
             timeline: Vec::new(),
