@@ -85,7 +85,8 @@ impl<'a> Planner<'a> {
     /// The verification a configuration with custom domain `name` is created with: `Ok(None)`
     /// when no `[[custom_domains]]` entry covers it (or ours timed out: the endpoints answer the
     /// alias they specify all the same), `Ok(Some(id))` once verified, `Err(why)` while pending
-    /// or not started (then a configuration without it serves, and is replaced once verified).
+    /// or not started (then a configuration without it serves, and is replaced once verified;
+    /// the wait, if any, is `plan_custom_domains`'s).
     pub(super) fn verification_for(&self, name: &str) -> Result<Option<String>, String> {
         let Some(entry) = self.config.custom_domain_for(name) else {
             return Ok(None);
@@ -313,7 +314,11 @@ impl<'a> Planner<'a> {
                 format!("VPC Lattice verifies {domain} by this record"),
             ),
             [r] if r.record_type == RecordType::TXT && r.values == record.values => {
-                self.wait(format!("the verification of {domain} sees its TXT record {}", record.name));
+                // Published: what is left is AWS's (the DNS step did its part).
+                self.wait(format!(
+                    "the verification of {domain} is pending until VPC Lattice sees its TXT record {}",
+                    record.name
+                ));
             }
             _ => self.refuse(
                 format!("domain {domain}"),
