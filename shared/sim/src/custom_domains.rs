@@ -205,15 +205,18 @@ impl CloudState {
             .is_some_and(|v| v.dv.status == VerificationStatus::Verified)
     }
 
-    /// The custom domain an endpoint's private DNS answers in its VPC, if any.
-    pub(crate) fn answered_domain(&self, ep: &VpcEndpoint, private_dns: &PrivateDns) -> Option<String> {
-        if !ep.private_dns_enabled {
+    /// The custom domain an endpoint (of configuration `arn`, with these options) answers in
+    /// its VPC through private DNS, if any.
+    pub(crate) fn answered_domain(
+        &self,
+        arn: &str,
+        private_dns_enabled: bool,
+        private_dns: &PrivateDns,
+    ) -> Option<String> {
+        if !private_dns_enabled {
             return None;
         }
-        let cfg = self
-            .configurations
-            .values()
-            .find(|c| c.arn == ep.resource_configuration_arn)?;
+        let cfg = self.configurations.values().find(|c| c.arn == arn)?;
         let domain = cfg.custom_domain_name.clone()?;
         private_dns
             .answers(&domain, self.domain_verified(cfg))
@@ -230,7 +233,15 @@ impl CloudState {
         self.endpoints
             .values()
             .filter(|e| &e.ep.vpc_id == vpc && Some(&e.ep.id) != except && e.ep.state.is_live())
-            .find(|e| self.answered_domain(&e.ep, &e.ep.private_dns).as_deref() == Some(domain))
+            .find(|e| {
+                self.answered_domain(
+                    &e.ep.resource_configuration_arn,
+                    e.ep.private_dns_enabled,
+                    &e.ep.private_dns,
+                )
+                .as_deref()
+                    == Some(domain)
+            })
             .map(|e| e.ep.id.clone())
     }
 }
@@ -279,7 +290,7 @@ mod tests {
     use crate::scenario::*;
     use fsxn_lattice_core::config::{Config, tag_keys};
     use fsxn_lattice_core::model::*;
-    use fsxn_lattice_core::reconcile::{ReconcileOptions, ReconcileReport, ReconcileStatus, reconcile};
+    use fsxn_lattice_core::reconcile::{ReconcileReport, ReconcileStatus};
 
     /// A second consumer VPC, `lattice-dns`, whose clients use the VPC resolver.
     const DNS_VPC: &str = "vpc-0d4d4d4d4d4d4d4d4";
@@ -311,17 +322,7 @@ alias_mode = "custom-domain"
     }
 
     fn converge(cloud: &SimCloud, config: &Config) -> ReconcileReport {
-        let options = ReconcileOptions::default();
-        let mut last = None;
-        for _ in 0..12 {
-            let r = pollster::block_on(reconcile(cloud, config, &options, &mut |_| {}));
-            let done = r.status == ReconcileStatus::Converged;
-            last = Some(r);
-            if done {
-                break;
-            }
-        }
-        last.expect("one run")
+        converge_within(cloud, config, 12)
     }
 
     fn alias() -> String {

@@ -820,23 +820,11 @@ impl NetworkWrite for SimCloud {
         // endpoints, docs/design.md §12).
         {
             w.refresh_verifications();
-            let probe = VpcEndpoint {
-                account: None,
-                id: VpcEndpointId::parse("vpce-00000000000000000").expect("valid id"),
-                vpc_id: vpc.id.clone(),
-                subnet_ids: Vec::new(),
-                security_group_ids: Vec::new(),
-                resource_configuration_arn: req.resource_configuration_arn.clone(),
-                state: EndpointState::Pending,
-                failure_reason: None,
-                private_dns_enabled: req.private_dns_enabled,
-                private_dns: req.private_dns.clone(),
-                network_interface_ids: Vec::new(),
-                dns_name: None,
-                tags: Tags::new(),
-            };
-            if let Some(domain) = w.answered_domain(&probe, &req.private_dns)
-                && let Some(other) = w.domain_answered_in(&vpc.id, &domain, None)
+            if let Some(domain) = w.answered_domain(
+                &req.resource_configuration_arn,
+                req.private_dns_enabled,
+                &req.private_dns,
+            ) && let Some(other) = w.domain_answered_in(&vpc.id, &domain, None)
             {
                 return Err(err(
                     ErrorKind::Conflict,

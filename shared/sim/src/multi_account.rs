@@ -417,17 +417,7 @@ mod tests {
     // ---- Review (branch review-accounts) ----
 
     fn converge(cloud: &SimCloud, config: &Config) -> ReconcileReport {
-        let options = ReconcileOptions::default();
-        let mut last = None;
-        for _ in 0..10 {
-            let r = pollster::block_on(reconcile(cloud, config, &options, &mut |_| {}));
-            let done = r.status == ReconcileStatus::Converged;
-            last = Some(r);
-            if done {
-                break;
-            }
-        }
-        last.expect("one run")
+        crate::scenario::converge_within(cloud, config, 10)
     }
 
     /// An operator who forgot `[sharing] allow_external_principals` for the partner account

@@ -705,6 +705,26 @@ fn final_state(cloud: &SimCloud, config: &Config, reconciles: u32, plan: &Plan) 
     }
 }
 
+/// Tests: reconciles `config` until it converges, at most `runs` times; the last report.
+#[cfg(test)]
+pub(crate) fn converge_within(
+    cloud: &SimCloud,
+    config: &Config,
+    runs: usize,
+) -> fsxn_lattice_core::reconcile::ReconcileReport {
+    let options = ReconcileOptions::default();
+    let mut last = None;
+    for _ in 0..runs {
+        let r = pollster::block_on(reconcile(cloud, config, &options, &mut |_| {}));
+        let done = r.status == ReconcileStatus::Converged;
+        last = Some(r);
+        if done {
+            break;
+        }
+    }
+    last.expect("at least one run")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a panic is the failure report

@@ -117,24 +117,15 @@ impl<'a> Planner<'a> {
         else {
             return false;
         };
-        let Some(domain) = cfg.custom_domain_name.as_deref().map(normalize_dns_name) else {
-            return false;
-        };
-        // A verification we cannot see (another account's configuration) counts as verified:
-        // the cautious side, never two endpoints for one name.
-        let verified = cfg.domain_verification_id.as_ref().is_some_and(|id| {
-            self.obs
-                .domain_verifications
-                .iter()
-                .find(|v| &v.id == id)
-                .is_none_or(|v| v.status == VerificationStatus::Verified)
-        });
-        domain == normalize_dns_name(alias) && ep.private_dns.answers(&domain, verified)
+        self.answered_by(cfg, &ep.private_dns) == Some(normalize_dns_name(alias))
     }
 
-    /// The custom domain of `cfg` that a new endpoint with `dns` would answer, if any.
-    pub(super) fn answered_by_new(&self, cfg: &ResourceConfiguration, dns: &PrivateDns) -> Option<String> {
+    /// The custom domain of `cfg` that an endpoint with `dns` (and private DNS on) answers, if
+    /// any.
+    pub(super) fn answered_by(&self, cfg: &ResourceConfiguration, dns: &PrivateDns) -> Option<String> {
         let domain = cfg.custom_domain_name.as_deref().map(normalize_dns_name)?;
+        // A verification we cannot see (another account's configuration) counts as verified:
+        // the cautious side, never two endpoints for one name.
         let verified = cfg.domain_verification_id.as_ref().is_some_and(|id| {
             self.obs
                 .domain_verifications

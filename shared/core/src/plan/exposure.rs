@@ -523,7 +523,7 @@ impl<'a> Planner<'a> {
         // one will answer (the alias specified, or a verified custom domain, which EC2's
         // default preference answers too) goes first (the drain deletes it on this mark), then
         // this one is made.
-        if let Some(alias) = self.answered_by_new(cfg, &private_dns) {
+        if let Some(alias) = self.answered_by(cfg, &private_dns) {
             let alias = &alias;
             let answering: Vec<&VpcEndpoint> = self
                 .obs
