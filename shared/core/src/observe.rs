@@ -200,24 +200,6 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         observed.records.insert(zone.id.clone(), records);
         observed.hosted_zones.push(zone);
     }
-    // Zones our configurations' service-network tags still name (a removed service-network
-    // consumer's aliases to withdraw).
-    let marked: BTreeSet<HostedZoneId> = observed
-        .configurations
-        .iter()
-        .filter(|c| is_owned(&c.tags, &config.owner))
-        .filter_map(|c| c.tags.get(crate::naming::SERVICE_NETWORKS_TAG))
-        .flat_map(|v| crate::naming::parse_service_networks_tag(v))
-        .filter(|z| !observed.records.contains_key(z))
-        .collect();
-    if !marked.is_empty() {
-        let mut more = cache.clone();
-        for (zone, records) in read_zones(r, &marked, &mut more).await? {
-            observed.records.insert(zone.id.clone(), records);
-            observed.hosted_zones.push(zone);
-        }
-        cache.zones.extend(more.zones);
-    }
     // Domain verifications: needed with custom domains configured. Without, one that cannot be
     // read (a stack deployed before custom domains, without the permission) is taken for none,
     // so a deployment that never used them does not depend on it.
@@ -231,18 +213,28 @@ pub async fn observe_cached<C: Reads + ?Sized>(
         Err(e) if custom_domains_used => return Err(e),
         Err(_) => Vec::new(),
     };
-    // Zones our verifications' tags name (a domain removed from the config: its TXT to withdraw).
-    let verification_zones: BTreeSet<HostedZoneId> = observed
-        .domain_verifications
+    // Zones named only by our tags, read in one go: those our configurations' service-network
+    // tags still name (a removed service-network consumer's aliases to withdraw), and those our
+    // verifications' tags name (a domain removed from the config: its TXT to withdraw).
+    let marked: BTreeSet<HostedZoneId> = observed
+        .configurations
         .iter()
-        .filter(|v| is_owned(&v.tags, &config.owner))
-        .filter_map(|v| v.tags.get(crate::naming::HOSTED_ZONE_TAG))
-        .filter_map(|z| HostedZoneId::parse(z.as_str()).ok())
+        .filter(|c| is_owned(&c.tags, &config.owner))
+        .filter_map(|c| c.tags.get(crate::naming::SERVICE_NETWORKS_TAG))
+        .flat_map(|v| crate::naming::parse_service_networks_tag(v))
+        .chain(
+            observed
+                .domain_verifications
+                .iter()
+                .filter(|v| is_owned(&v.tags, &config.owner))
+                .filter_map(|v| v.tags.get(crate::naming::HOSTED_ZONE_TAG))
+                .filter_map(|z| HostedZoneId::parse(z.as_str()).ok()),
+        )
         .filter(|z| !observed.records.contains_key(z))
         .collect();
-    if !verification_zones.is_empty() {
+    if !marked.is_empty() {
         let mut more = cache.clone();
-        for (zone, records) in read_zones(r, &verification_zones, &mut more).await? {
+        for (zone, records) in read_zones(r, &marked, &mut more).await? {
             observed.records.insert(zone.id.clone(), records);
             observed.hosted_zones.push(zone);
         }
