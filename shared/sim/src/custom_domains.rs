@@ -325,6 +325,14 @@ alias_mode = "custom-domain"
         converge_within(cloud, config, 12)
     }
 
+    /// The configurations of the SVM (ours carry its tag).
+    fn svm_configurations(snap: &crate::Snapshot) -> Vec<&ResourceConfiguration> {
+        snap.configurations
+            .iter()
+            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
+            .collect()
+    }
+
     fn alias() -> String {
         normalize_dns_name(ALIAS)
     }
@@ -412,11 +420,7 @@ alias_mode = "custom-domain"
             .find(|r| Some(&r.name) == dv.txt_name.as_ref())
             .expect("TXT published");
         assert_eq!(txt.values, [format!("\"{}\"", dv.txt_value.clone().unwrap())]);
-        let cfgs: Vec<_> = snap
-            .configurations
-            .iter()
-            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
-            .collect();
+        let cfgs = svm_configurations(&snap);
         assert_eq!(cfgs.len(), 1, "{cfgs:#?}");
         assert_eq!(cfgs[0].domain_verification_id.as_deref(), Some(dv.id.as_str()));
         assert!(cloud.connect_from(&dns_vpc(), ALIAS, 445).is_some());
@@ -424,11 +428,7 @@ alias_mode = "custom-domain"
         let r = converge(&cloud, &config(""));
         assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
         let snap = cloud.snapshot();
-        let cfgs: Vec<_> = snap
-            .configurations
-            .iter()
-            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
-            .collect();
+        let cfgs = svm_configurations(&snap);
         assert_eq!(cfgs.len(), 1, "{cfgs:#?}");
         assert_eq!(cfgs[0].domain_verification_id, None);
         assert_eq!(cfgs[0].custom_domain_name, Some(alias()));
@@ -461,11 +461,7 @@ alias_mode = "custom-domain"
         let r = converge(&cloud, &plain);
         assert_eq!(r.status, ReconcileStatus::Converged, "{:?} {:#?}", r.error, r.last_plan);
         let snap = cloud.snapshot();
-        let cfgs: Vec<_> = snap
-            .configurations
-            .iter()
-            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
-            .collect();
+        let cfgs = svm_configurations(&snap);
         assert_eq!(cfgs.len(), 1);
         assert_eq!(cfgs[0].custom_domain_name, None);
         assert!(snap.endpoints.iter().all(|e| e.vpc_id.as_str() != DNS_VPC));
@@ -500,11 +496,7 @@ alias_mode = "custom-domain"
         );
         assert!(r.last_plan.actions.is_empty(), "{:#?}", r.last_plan.actions);
         let snap = cloud.snapshot();
-        let cfgs: Vec<_> = snap
-            .configurations
-            .iter()
-            .filter(|c| c.tags.contains_key("fsxn-lattice:svm"))
-            .collect();
+        let cfgs = svm_configurations(&snap);
         assert_eq!(cfgs.len(), 1);
         assert_eq!(
             (

@@ -11,6 +11,10 @@ use crate::ids::*;
 use crate::model::*;
 use crate::naming::*;
 
+/// A `[[custom_domains]]` verification not `VERIFIED` yet (pending, or not started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending;
+
 /// The [`HOSTED_ZONE_TAG`] value of `entry`'s verification: its zone, `""` without one.
 fn zone_tag_of(entry: &CustomDomain) -> String {
     entry.hosted_zone_id.as_ref().map(|z| z.to_string()).unwrap_or_default()
@@ -84,22 +88,17 @@ impl<'a> Planner<'a> {
 
     /// The verification a configuration with custom domain `name` is created with: `Ok(None)`
     /// when no `[[custom_domains]]` entry covers it (or ours timed out: the endpoints answer the
-    /// alias they specify all the same), `Ok(Some(id))` once verified, `Err(why)` while pending
-    /// or not started (then a configuration without it serves, and is replaced once verified;
-    /// the wait, if any, is `plan_custom_domains`'s).
-    pub(super) fn verification_for(&self, name: &str) -> Result<Option<String>, String> {
+    /// alias they specify all the same), `Ok(Some(id))` once verified, `Err(Pending)` while
+    /// pending or not started (then a configuration without it serves, and is replaced once
+    /// verified; the wait, if any, is `plan_custom_domains`'s).
+    pub(super) fn verification_for(&self, name: &str) -> Result<Option<String>, Pending> {
         let Some(entry) = self.config.custom_domain_for(name) else {
             return Ok(None);
         };
-        let domain = normalize_dns_name(&entry.domain);
         match self.verifications_for_entry(entry).first() {
             Some(v) if v.status == VerificationStatus::Verified => Ok(Some(v.id.clone())),
-            Some(v) if v.status == VerificationStatus::Pending => Err(format!(
-                "domain verification {} of {domain} is pending (its TXT record must be seen in public DNS)",
-                v.id
-            )),
-            Some(_) => Ok(None),
-            None => Err(format!("the verification of {domain} is started")),
+            Some(v) if v.status != VerificationStatus::Pending => Ok(None),
+            _ => Err(Pending),
         }
     }
 
@@ -230,12 +229,22 @@ impl<'a> Planner<'a> {
                     r.record_type == RecordType::TXT && r.name == normalize_dns_name(name) && r.values == want
                 })
             });
+            let upsert_only = self.config.dns.policy == crate::config::DnsPolicy::UpsertOnly;
             match (zone, txt) {
-                (Some(zone), Some(_)) if self.config.dns.policy == crate::config::DnsPolicy::UpsertOnly => {
-                    self.out.warnings.push(format!(
-                        "the TXT record of domain verification {} ({}) is left in {zone} (dns.policy = \"upsert-only\"); the verification is deleted",
-                        v.id, v.domain_name
-                    ));
+                (Some(zone), Some(record)) if !upsert_only => self.push(
+                    Action::DeleteVerificationTxt {
+                        hosted_zone_id: zone,
+                        record: record.clone(),
+                    },
+                    format!("domain verification {} ({}) is no longer needed", v.id, v.domain_name),
+                ),
+                found => {
+                    if let (Some(zone), Some(_)) = found {
+                        self.out.warnings.push(format!(
+                            "the TXT record of domain verification {} ({}) is left in {zone} (dns.policy = \"upsert-only\"); the verification is deleted",
+                            v.id, v.domain_name
+                        ));
+                    }
                     self.push(
                         Action::DeleteDomainVerification {
                             verification_id: v.id.clone(),
@@ -244,20 +253,6 @@ impl<'a> Planner<'a> {
                         "its domain is no longer configured, or another verification of it is kept",
                     );
                 }
-                (Some(zone), Some(record)) => self.push(
-                    Action::DeleteVerificationTxt {
-                        hosted_zone_id: zone,
-                        record: record.clone(),
-                    },
-                    format!("domain verification {} ({}) is no longer needed", v.id, v.domain_name),
-                ),
-                _ => self.push(
-                    Action::DeleteDomainVerification {
-                        verification_id: v.id.clone(),
-                        domain_name: v.domain_name.clone(),
-                    },
-                    "its domain is no longer configured, or another verification of it is kept",
-                ),
             }
         }
     }

@@ -400,17 +400,6 @@ impl<'a> Planner<'a> {
             })
             .collect();
         let private_dns = self.wanted_private_dns(&e.svm_id, &consumer.name);
-        // Custom domain: the configuration must carry it (one created while its verification
-        // was pending serves the others meanwhile).
-        if private_dns.preference.is_some()
-            && cfg.custom_domain_name.as_deref().map(normalize_dns_name) != self.custom_domain_of(e)
-        {
-            self.wait(format!(
-                "consumer {} waits for a configuration of {} with its custom domain name",
-                consumer.name, e.svm_name
-            ));
-            return;
-        }
         // Ended ones (failed, rejected, expired) are deleted whatever else exists: one that
         // failed beside an available one would otherwise stay forever.
         let failed: Vec<&&VpcEndpoint> = ours.iter().filter(|ep| ep.state.is_terminal()).collect();
